@@ -1,0 +1,291 @@
+/*
+ * ceptoard: the CEPTOAR hub.  Loads its configuration, directory, TLS
+ * identity and store, then serves clients from one libevent loop.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "ceptoard.h"
+
+#define CEPTOARD_CONF		"/etc/ceptoard/ceptoard.conf"
+/* Seconds sessions get to flush their last frames at shutdown. */
+#define CEPTOARD_DRAIN_SECS	3
+
+static struct hub	 hub_state;
+struct hub		*hub = &hub_state;
+
+static struct event	*sig_hup, *sig_term, *sig_int, *drain_timer;
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: ceptoard [-dnv] [-f file]\n"
+	    "       ceptoard -L directory\n"
+	    "  -d        stay in the foreground and log to stderr\n"
+	    "  -f file   configuration (default " CEPTOARD_CONF ")\n"
+	    "  -n        check the configuration, directory, keys and store, "
+	    "then exit\n"
+	    "  -v        log debug events\n"
+	    "  -L dir    list the organisations of a directory file: id, "
+	    "certificate CN, roles\n"
+	    "  -V        print the version\n"
+	    "options of the configuration file:\n");
+	config_print_options(stderr);
+	exit(64);
+}
+
+/* Print "id cn roles" per organisation, for scripts such as dev-pki.sh. */
+static int
+list_directory(const char *path)
+{
+	struct directory	*dir;
+	char			*cause = NULL, roles[128];
+	size_t			 i;
+
+	if ((dir = directory_load(path, &cause)) == NULL) {
+		fprintf(stderr, "ceptoard: %s\n", cause ? cause : path);
+		free(cause);
+		return 1;
+	}
+	for (i = 0; i < dir->norgs; i++)
+		printf("%s %s %s\n", dir->orgs[i].id, dir->orgs[i].cert_cn,
+		    directory_roles_str(dir->orgs[i].roles, roles,
+		    sizeof(roles)));
+	directory_free(dir);
+	return 0;
+}
+
+/* SIGHUP: reload the directory; keep the old one if the new one fails. */
+static void
+reload_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct directory	*dir;
+	char			*cause = NULL, esc[1024];
+
+	if ((dir = directory_load(hub->conf.directory, &cause)) == NULL) {
+		log_event(LOG_LVL_ERROR, "config.reload",
+		    "result=failed directory=%s cause=%s action=\"keeping the "
+		    "previous directory\"", hub->conf.directory,
+		    log_escape(cause, esc, sizeof(esc)));
+		free(cause);
+		return;
+	}
+	directory_free(hub->dir);
+	hub->dir = dir;
+	log_event(LOG_LVL_INFO, "config.reload",
+	    "result=ok directory=%s sectors=%zu ceptoars=%zu orgs=%zu",
+	    dir->path ? dir->path : hub->conf.directory, dir->nsectors,
+	    dir->nceptoars, dir->norgs);
+	session_recheck_all();
+}
+
+/* Give up waiting for sessions to drain. */
+static void
+drain_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	session_close_all("hub shutting down");
+	event_base_loopexit(hub->base, NULL);
+}
+
+/* SIGTERM, SIGINT: stop accepting, commit what is queued, drain, exit. */
+static void
+shutdown_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct timeval	tv = { CEPTOARD_DRAIN_SECS, 0 };
+
+	if (hub->shutting_down)
+		return;
+	hub->shutting_down = true;
+	log_event(LOG_LVL_INFO, "ceptoard.stopping", "signal=%d sessions=%zu",
+	    (int)sig, hub->nsessions);
+	listener_free(hub->listener);
+	hub->listener = NULL;
+	/* Queued submits are committed and acknowledged before anyone goes. */
+	submit_flush();
+	session_shutdown_all();
+	if (hub->nsessions == 0) {
+		event_base_loopexit(hub->base, NULL);
+		return;
+	}
+	drain_timer = evtimer_new(hub->base, drain_timeout_cb, NULL);
+	evtimer_add(drain_timer, &tv);
+}
+
+/* Switch to the configured user once everything privileged is done. */
+static int
+drop_privileges(const char *user, char **cause)
+{
+	struct passwd	*pw;
+
+	if (user == NULL || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		if (asprintf(cause, "user %s: no such user", user) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		if (asprintf(cause, "cannot become user %s: %s", user,
+		    strerror(errno)) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Write the process id, replacing any stale file. */
+static void
+write_pidfile(const char *path)
+{
+	FILE	*fp;
+
+	if (path == NULL)
+		return;
+	if ((fp = fopen(path, "w")) == NULL) {
+		log_event(LOG_LVL_WARN, "ceptoard.pidfile", "path=%s error=\"%s\"",
+		    path, strerror(errno));
+		return;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*conffile = CEPTOARD_CONF;
+	char		*cause = NULL, esc[1024];
+	enum log_level	 lvl;
+	int		 ch, foreground = 0, checkonly = 0, verbose = 0;
+	struct store	*probe;
+
+	while ((ch = getopt(argc, argv, "df:hnvL:V")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'L':
+			return list_directory(optarg);
+		case 'V':
+			printf("ceptoard %s\n", CEPTOARD_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(1, LOG_LVL_INFO);
+	if (sodium_init() < 0)
+		fatalx("libsodium failed to initialise");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (config_load(conffile, &hub->conf, &cause) == -1) {
+		fprintf(stderr, "ceptoard: %s\n", cause ? cause : conffile);
+		return 78;
+	}
+	if (log_parse_level(hub->conf.log_level, &lvl) == 0)
+		log_set_level(verbose ? LOG_LVL_DEBUG : lvl);
+	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL) {
+		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "directory");
+		return 78;
+	}
+	if ((hub->tls_ctx = tls_server_ctx(&hub->conf, &cause)) == NULL) {
+		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "tls");
+		return 78;
+	}
+	if (checkonly) {
+		if ((probe = store_open(hub->conf.store_path, &cause)) == NULL) {
+			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
+			    "store");
+			return 78;
+		}
+		store_close(probe);
+		printf("configuration OK: %s (directory %s: %zu sectors, %zu "
+		    "CEPTOARs, %zu organisations)\n", conffile,
+		    hub->conf.directory, hub->dir->nsectors, hub->dir->nceptoars,
+		    hub->dir->norgs);
+		return 0;
+	}
+
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatalx("daemon: %s", strerror(errno));
+		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
+	}
+	if ((hub->store = store_open(hub->conf.store_path, &cause)) == NULL)
+		fatalx("%s", cause ? cause : "store");
+	if ((hub->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if ((hub->listener = listener_new(hub->base, hub->conf.listen, &cause))
+	    == NULL)
+		fatalx("%s", cause ? cause : "listen");
+	if (submit_init(hub->base) == -1)
+		fatalx("cannot set up group commit");
+	if (drop_privileges(hub->conf.user, &cause) == -1)
+		fatalx("%s", cause);
+	write_pidfile(hub->conf.pidfile);
+
+	sig_hup = evsignal_new(hub->base, SIGHUP, reload_cb, NULL);
+	sig_term = evsignal_new(hub->base, SIGTERM, shutdown_cb, NULL);
+	sig_int = evsignal_new(hub->base, SIGINT, shutdown_cb, NULL);
+	evsignal_add(sig_hup, NULL);
+	evsignal_add(sig_term, NULL);
+	evsignal_add(sig_int, NULL);
+
+	log_event(LOG_LVL_INFO, "ceptoard.ready",
+	    "version=%s listen=%s store=%s backend=%s directory=%s sectors=%zu "
+	    "ceptoars=%zu orgs=%zu pid=%ld", CEPTOARD_VERSION,
+	    listener_address(hub->listener),
+	    log_escape(hub->conf.store_path, esc, sizeof(esc)),
+	    store_backend_name(hub->store), hub->conf.directory,
+	    hub->dir->nsectors, hub->dir->nceptoars, hub->dir->norgs,
+	    (long)getpid());
+
+	event_base_dispatch(hub->base);
+
+	submit_shutdown();
+	session_close_all("hub stopped");
+	deliver_shutdown();
+	store_close(hub->store);
+	listener_free(hub->listener);
+	if (drain_timer != NULL)
+		event_free(drain_timer);
+	event_free(sig_hup);
+	event_free(sig_term);
+	event_free(sig_int);
+	tls_ctx_free(hub->tls_ctx);
+	directory_free(hub->dir);
+	event_base_free(hub->base);
+	if (hub->conf.pidfile != NULL)
+		unlink(hub->conf.pidfile);
+	log_event(LOG_LVL_INFO, "ceptoard.stopped", NULL);
+	config_free(&hub->conf);
+	return 0;
+}

@@ -1,0 +1,262 @@
+/*
+ * ceptoard.conf: a YAML mapping of scalar options.  Every option lives in
+ * one declarative table, from which the defaults, the range checks, the
+ * -h listing and the manual's option list all come.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ceptoard.h"
+#include "frame.h"
+#include "yconf.h"
+
+enum config_type {
+	CONFIG_STRING,
+	CONFIG_PATH,		/* relative paths are taken from the file's folder */
+	CONFIG_UINT,
+};
+
+struct config_option {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;
+	const char		*def;		/* NULL: no default (required or unset) */
+	uint64_t		 min, max;
+	int			 required;
+	const char		*help;
+};
+
+#define OPT(f) offsetof(struct config, f)
+
+static const struct config_option config_options[] = {
+	{ "listen", CONFIG_STRING, OPT(listen), "127.0.0.1:7443", 0, 0, 0,
+	    "address and port to accept clients on: host:port, [v6]:port" },
+	{ "tls_cert", CONFIG_PATH, OPT(tls_cert), NULL, 0, 0, 1,
+	    "the hub's certificate chain (PEM)" },
+	{ "tls_key", CONFIG_PATH, OPT(tls_key), NULL, 0, 0, 1,
+	    "the hub's private key (PEM); refused if group or world readable" },
+	{ "tls_ca", CONFIG_PATH, OPT(tls_ca), NULL, 0, 0, 1,
+	    "CA certificates that issue client certificates (PEM)" },
+	{ "directory", CONFIG_PATH, OPT(directory), NULL, 0, 0, 1,
+	    "the directory of sectors, CEPTOARs and organisations (YAML)" },
+	{ "store", CONFIG_PATH, OPT(store_path), "/var/lib/ceptoard/hub.db",
+	    0, 0, 0, "the message store: a SQLite file (sqlite:PATH or PATH)" },
+	{ "user", CONFIG_STRING, OPT(user), NULL, 0, 0, 0,
+	    "when started as root, run as this user once keys are loaded" },
+	{ "pidfile", CONFIG_PATH, OPT(pidfile), NULL, 0, 0, 0,
+	    "write the daemon's process id here" },
+	{ "log_level", CONFIG_STRING, OPT(log_level), "info", 0, 0, 0,
+	    "error, warn, info or debug" },
+	{ "max_frame", CONFIG_UINT, OPT(max_frame), "1048576", 1024,
+	    FRAME_MAX_CEILING, 0,
+	    "largest frame accepted after the hello, in bytes" },
+	{ "max_frame_preauth", CONFIG_UINT, OPT(max_frame_preauth), "4096",
+	    64, 65536, 0, "largest frame accepted before the hello, in bytes" },
+	{ "hello_timeout", CONFIG_UINT, OPT(hello_timeout), "10", 1, 3600, 0,
+	    "seconds a new connection has to finish TLS and say hello" },
+	{ "idle_timeout", CONFIG_UINT, OPT(idle_timeout), "600", 5, 86400, 0,
+	    "seconds of silence after which a connection is closed" },
+	{ "max_output", CONFIG_UINT, OPT(max_output), "8388608", 65536,
+	    1073741824, 0,
+	    "bytes queued to one client before it is dropped as too slow" },
+	{ "max_connections", CONFIG_UINT, OPT(max_connections), "20000", 1,
+	    1000000, 0, "connections open at once; more are refused" },
+	{ "deliver_batch", CONFIG_UINT, OPT(deliver_batch), "256", 1, 65536, 0,
+	    "deliveries read from the store at a time for one client" },
+};
+
+#define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))
+
+/* Where a member of struct config lives, by option. */
+static void *
+config_field(struct config *c, const struct config_option *o)
+{
+	return (char *)c + o->offset;
+}
+
+/* Make a relative path absolute against the configuration's folder. */
+static char *
+config_resolve(const char *conf_path, const char *value)
+{
+	char	*copy, *dir, *out;
+
+	if (value[0] == '/' || strncmp(value, "sqlite:", 7) == 0)
+		return strdup(value);
+	if ((copy = strdup(conf_path)) == NULL)
+		return NULL;
+	dir = dirname(copy);
+	if (asprintf(&out, "%s/%s", dir, value) == -1)
+		out = NULL;
+	free(copy);
+	return out;
+}
+
+/* Set one option from its text, checking type and range. */
+static int
+config_set(struct config *c, const struct config_option *o, const char *text,
+    char **cause)
+{
+	char		*end, **sp;
+	uint64_t	 v;
+
+	switch (o->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+		sp = config_field(c, o);
+		free(*sp);
+		*sp = o->type == CONFIG_PATH ? config_resolve(c->path, text) :
+		    strdup(text);
+		if (*sp == NULL) {
+			if (asprintf(cause, "%s: out of memory", o->name) == -1)
+				*cause = NULL;
+			return -1;
+		}
+		return 0;
+	case CONFIG_UINT:
+		errno = 0;
+		if (text[0] < '0' || text[0] > '9' ||
+		    (v = strtoull(text, &end, 10), errno != 0) || *end != '\0' ||
+		    v < o->min || v > o->max) {
+			if (asprintf(cause, "%s: \"%s\" is not a whole number "
+			    "from %llu to %llu", o->name, text,
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max) == -1)
+				*cause = NULL;
+			return -1;
+		}
+		*(uint64_t *)config_field(c, o) = v;
+		return 0;
+	}
+	return -1;
+}
+
+/* Look an option up by name. */
+static const struct config_option *
+config_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++)
+		if (strcmp(config_options[i].name, name) == 0)
+			return &config_options[i];
+	return NULL;
+}
+
+int
+config_load(const char *path, struct config *c, char **cause)
+{
+	struct yconf		 y;
+	yaml_node_t		*root, *k, *v;
+	yaml_node_pair_t	*p;
+	const struct config_option *o;
+	const char		*name, *text;
+	char			*why = NULL;
+	unsigned char		 seen[CONFIG_NOPTIONS] = { 0 };
+	enum log_level		 lvl;
+	size_t			 i;
+
+	memset(c, 0, sizeof(*c));
+	*cause = NULL;
+	if ((c->path = strdup(path)) == NULL)
+		return -1;
+	for (i = 0; i < CONFIG_NOPTIONS; i++)
+		if (config_options[i].def != NULL &&
+		    config_set(c, &config_options[i], config_options[i].def,
+		    cause) == -1)
+			goto fail;
+	if (yconf_load(&y, path, cause) == -1)
+		goto fail;
+	root = yconf_root(&y);
+	if (root != NULL && root->type != YAML_MAPPING_NODE) {
+		yconf_error(&y, root, cause,
+		    "the configuration must be a mapping of option: value");
+		goto fail_y;
+	}
+	for (p = root ? root->data.mapping.pairs.start : NULL;
+	    root && p < root->data.mapping.pairs.top; p++) {
+		k = yconf_node(&y, p->key);
+		v = yconf_node(&y, p->value);
+		if (yconf_scalar(&y, k, &name, cause) == -1)
+			goto fail_y;
+		if ((o = config_find(name)) == NULL) {
+			yconf_error(&y, k, cause, "unknown option \"%s\"", name);
+			goto fail_y;
+		}
+		if (seen[o - config_options]++) {
+			yconf_error(&y, k, cause, "option \"%s\" given twice",
+			    name);
+			goto fail_y;
+		}
+		if (yconf_scalar(&y, v, &text, cause) == -1)
+			goto fail_y;
+		if (config_set(c, o, text, &why) == -1) {
+			yconf_error(&y, v, cause, "%s", why ? why : o->name);
+			free(why);
+			goto fail_y;
+		}
+	}
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		if (config_options[i].required && !seen[i]) {
+			if (asprintf(cause, "%s: required option \"%s\" is "
+			    "missing (%s)", path, config_options[i].name,
+			    config_options[i].help) == -1)
+				*cause = NULL;
+			goto fail_y;
+		}
+	}
+	if (log_parse_level(c->log_level, &lvl) == -1) {
+		if (asprintf(cause, "%s: log_level \"%s\" is not one of error, "
+		    "warn, info, debug", path, c->log_level) == -1)
+			*cause = NULL;
+		goto fail_y;
+	}
+	if (c->max_frame_preauth > c->max_frame) {
+		if (asprintf(cause, "%s: max_frame_preauth (%llu) is larger "
+		    "than max_frame (%llu)", path,
+		    (unsigned long long)c->max_frame_preauth,
+		    (unsigned long long)c->max_frame) == -1)
+			*cause = NULL;
+		goto fail_y;
+	}
+	yconf_free(&y);
+	return 0;
+fail_y:
+	yconf_free(&y);
+fail:
+	config_free(c);
+	return -1;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		if (config_options[i].type != CONFIG_UINT) {
+			char **sp = config_field(c, &config_options[i]);
+			free(*sp);
+			*sp = NULL;
+		}
+	}
+	free(c->path);
+	c->path = NULL;
+}
+
+void
+config_print_options(FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+
+		fprintf(fp, "  %-18s %-26s %s\n", o->name,
+		    o->required ? "(required)" : o->def ? o->def : "(unset)",
+		    o->help);
+	}
+}

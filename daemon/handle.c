@@ -1,0 +1,331 @@
+/*
+ * One handler per wire message, each a row in handle_table.  Handlers see
+ * a session and a decoded envelope, never the network or TLS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ceptoard.h"
+#include "names.h"
+#include "validate.h"
+
+typedef void (*handle_fn)(struct session *, Ceptoar__Envelope *);
+
+struct handle_entry {
+	Ceptoar__Envelope__BodyCase	 body;
+	const char			*name;
+	handle_fn			 fn;		/* NULL: sent by the hub only */
+	bool				 needs_ready;	/* only after the hello */
+};
+
+static void	handle_hello(struct session *, Ceptoar__Envelope *);
+static void	handle_submit(struct session *, Ceptoar__Envelope *);
+static void	handle_subscribe(struct session *, Ceptoar__Envelope *);
+static void	handle_deliver_ack(struct session *, Ceptoar__Envelope *);
+static void	handle_fetch(struct session *, Ceptoar__Envelope *);
+static void	handle_ping(struct session *, Ceptoar__Envelope *);
+
+static const struct handle_entry handle_table[] = {
+	{ CEPTOAR__ENVELOPE__BODY_HELLO, "hello", handle_hello, false },
+	{ CEPTOAR__ENVELOPE__BODY_SUBMIT, "submit", handle_submit, true },
+	{ CEPTOAR__ENVELOPE__BODY_SUBSCRIBE, "subscribe", handle_subscribe,
+	    true },
+	{ CEPTOAR__ENVELOPE__BODY_DELIVER_ACK, "deliver_ack",
+	    handle_deliver_ack, true },
+	{ CEPTOAR__ENVELOPE__BODY_FETCH, "fetch", handle_fetch, true },
+	{ CEPTOAR__ENVELOPE__BODY_PING, "ping", handle_ping, true },
+	{ CEPTOAR__ENVELOPE__BODY_WELCOME, "welcome", NULL, false },
+	{ CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK, "submit_ack", NULL, false },
+	{ CEPTOAR__ENVELOPE__BODY_SUBSCRIBED, "subscribed", NULL, false },
+	{ CEPTOAR__ENVELOPE__BODY_DELIVER, "deliver", NULL, false },
+	{ CEPTOAR__ENVELOPE__BODY_FETCH_RESULT, "fetch_result", NULL, false },
+	{ CEPTOAR__ENVELOPE__BODY_ERROR, "error", NULL, false },
+	{ CEPTOAR__ENVELOPE__BODY_PONG, "pong", NULL, false },
+};
+
+void
+handle_envelope(struct session *s, Ceptoar__Envelope *env)
+{
+	const struct handle_entry	*h = NULL;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(handle_table) / sizeof(*handle_table); i++)
+		if (handle_table[i].body == env->body_case)
+			h = &handle_table[i];
+	if (s->state == SESSION_HELLO &&
+	    env->body_case != CEPTOAR__ENVELOPE__BODY_HELLO) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, true,
+		    "the first message must be hello, not %s",
+		    h ? h->name : "an empty or unknown message");
+		return;
+	}
+	if (h == NULL) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, false,
+		    "empty or unknown message body (field %d)",
+		    (int)env->body_case);
+		return;
+	}
+	if (h->fn == NULL) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, true,
+		    "%s is sent by the hub, never to it", h->name);
+		return;
+	}
+	if (s->state == SESSION_READY && !h->needs_ready) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, false,
+		    "%s was already accepted on this connection", h->name);
+		return;
+	}
+	h->fn(s, env);
+}
+
+/* Identify the peer from its certificate; what the hello says is noted only. */
+static void
+handle_hello(struct session *s, Ceptoar__Envelope *env)
+{
+	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__Welcome	 w = CEPTOAR__WELCOME__INIT;
+	const struct dir_org	*o;
+	char			*roles[8], rolestr[128], esc[200], buf[8][16];
+	unsigned		 bit;
+	size_t			 n = 0;
+
+	if ((o = directory_org_by_cn(hub->dir, s->cert_cn)) == NULL) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
+		    "certificate CN=%s (sha256 %.16s...) belongs to no "
+		    "organisation in the hub's directory", s->cert_cn,
+		    s->fingerprint);
+		return;
+	}
+	snprintf(s->org, sizeof(s->org), "%s", o->id);
+	s->roles = o->roles;
+	for (bit = 1; bit <= ROLE_COUNCIL && n < 8; bit <<= 1) {
+		if (o->roles & bit) {
+			directory_roles_str(bit, buf[n], sizeof(buf[n]));
+			roles[n] = buf[n];
+			n++;
+		}
+	}
+	session_enter_state(s, SESSION_READY);
+	log_event(LOG_LVL_INFO, "session.hello",
+	    "session=%s org=%s roles=%s software=%s", s->sid, s->org,
+	    directory_roles_str(o->roles, rolestr, sizeof(rolestr)),
+	    log_escape(env->hello ? env->hello->software : "", esc,
+	    sizeof(esc)));
+	w.organisation = o->id;
+	w.organisation_name = o->name;
+	w.roles = roles;
+	w.n_roles = n;
+	w.hub_version = CEPTOARD_VERSION;
+	w.has_max_frame = 1;
+	w.max_frame = s->max_frame;
+	w.session = s->sid;
+	out.has_request_id = 1;
+	out.request_id = env->request_id;
+	out.body_case = CEPTOAR__ENVELOPE__BODY_WELCOME;
+	out.welcome = &w;
+	session_send(s, &out);
+}
+
+/* Validate and route a submit; the ack goes out once it is durable. */
+static void
+handle_submit(struct session *s, Ceptoar__Envelope *env)
+{
+	Ceptoar__Message	*m = env->submit->message;
+	const struct dir_org	*sender;
+	struct validate_error	 verr;
+	struct route_result	 rr = { NULL, 0, 0 };
+	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
+	Ceptoar__Severity	*sev = NULL;
+	char			*cause = NULL;
+	int			 overall;
+
+	if (m == NULL) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "message", false,
+		    "submit carries no message");
+		return;
+	}
+	if (validate_message(m, &verr) == -1) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, verr.field, false,
+		    "%s: %s", verr.field, verr.reason);
+		return;
+	}
+	if ((sender = directory_org(hub->dir, s->org)) == NULL) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
+		    "organisation %s is no longer in the directory", s->org);
+		return;
+	}
+	if (route_message(m, sender, hub->dir, &rr, &code, &cause) == -1) {
+		session_error(s, env->request_id, code, NULL, false, "%s",
+		    cause ? cause : "refused by the routing policy");
+		free(cause);
+		route_result_free(&rr);
+		return;
+	}
+	if (rr.n == 0) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS, NULL, false,
+		    "nobody in the directory can receive this message");
+		route_result_free(&rr);
+		return;
+	}
+	/* The hub, not the sender, states the overall severity. */
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		sev = m->report->severity;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_ADVISORY)
+		sev = m->advisory->severity;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING)
+		sev = m->early_warning->severity;
+	if (sev != NULL && (overall = validate_overall_severity(sev)) >= 0) {
+		sev->has_overall = 1;
+		sev->overall = (uint32_t)overall;
+	}
+	s->submits++;
+	submit_enqueue(s, env->request_id, m, &rr);
+	route_result_free(&rr);
+}
+
+static void
+handle_subscribe(struct session *s, Ceptoar__Envelope *env)
+{
+	deliver_subscribe(s, env->request_id, env->subscribe);
+}
+
+static void
+handle_deliver_ack(struct session *s, Ceptoar__Envelope *env)
+{
+	deliver_ack(s, env->request_id, env->deliver_ack);
+}
+
+struct handle_fetch_state {
+	Ceptoar__Delivery	 d;
+	Ceptoar__Message	*m;
+	Ceptoar__Recipient	*r;
+	size_t			 nr, capr;
+	int			 found;
+	int			 failed;
+};
+
+/* Copy the one visible row of a fetch into the reply. */
+static int
+handle_fetch_row(const struct store_delivery *sd, void *arg)
+{
+	struct handle_fetch_state *st = arg;
+
+	if (deliver_fill(&st->d, sd, &st->m) == -1)
+		st->failed = 1;
+	st->found = 1;
+	return 1;
+}
+
+/* Collect recipients and their acknowledgement times for the sender. */
+static int
+handle_fetch_recipient(const char *org, const char *reason, int64_t acked_at,
+    void *arg)
+{
+	struct handle_fetch_state	*st = arg;
+	Ceptoar__Recipient		*nr;
+
+	if (st->nr == st->capr) {
+		size_t cap = st->capr ? st->capr * 2 : 16;
+		if ((nr = reallocarray(st->r, cap, sizeof(*nr))) == NULL) {
+			st->failed = 1;
+			return 1;
+		}
+		st->r = nr;
+		st->capr = cap;
+	}
+	ceptoar__recipient__init(&st->r[st->nr]);
+	st->r[st->nr].organisation = strdup(org);
+	st->r[st->nr].reason = strdup(reason ? reason : "");
+	st->nr++;
+	(void)acked_at;
+	return 0;
+}
+
+static void
+handle_fetch(struct session *s, Ceptoar__Envelope *env)
+{
+	Ceptoar__Envelope		 out = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__FetchResult		 fr = CEPTOAR__FETCH_RESULT__INIT;
+	struct handle_fetch_state	 st;
+	Ceptoar__Recipient		**rp = NULL;
+	const char			*id = env->fetch->hub_id;
+	char				*cause = NULL;
+	size_t				 i;
+	int				 rc;
+
+	memset(&st, 0, sizeof(st));
+	ceptoar__delivery__init(&st.d);
+	if (id == NULL || *id == '\0' || strlen(id) >= STORE_HUB_ID_LEN) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "hub_id", false,
+		    "hub_id must be a message id as returned by submit");
+		return;
+	}
+	rc = store_fetch(hub->store, s->org, id, handle_fetch_row, &st, &cause);
+	if (rc == -1 || st.failed) {
+		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=fetch "
+		    "cause=\"%s\"", s->sid, cause ? cause : "decode failed");
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+		    "the store could not read message %s", id);
+		goto done;
+	}
+	if (rc == 1 || !st.found) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND, "hub_id", false,
+		    "no message %s among those sent to or by %s", id, s->org);
+		goto done;
+	}
+	if (st.d.sender != NULL && strcmp(st.d.sender, s->org) == 0) {
+		if (store_recipients(hub->store, id, handle_fetch_recipient,
+		    &st, &cause) == -1)
+			log_event(LOG_LVL_ERROR, "store.error", "session=%s "
+			    "op=recipients cause=\"%s\"", s->sid,
+			    cause ? cause : "");
+		if (st.nr > 0 && (rp = calloc(st.nr, sizeof(*rp))) != NULL)
+			for (i = 0; i < st.nr; i++)
+				rp[i] = &st.r[i];
+	}
+	fr.delivery = &st.d;
+	fr.recipients = rp;
+	fr.n_recipients = rp ? st.nr : 0;
+	out.has_request_id = 1;
+	out.request_id = env->request_id;
+	out.body_case = CEPTOAR__ENVELOPE__BODY_FETCH_RESULT;
+	out.fetch_result = &fr;
+	session_send(s, &out);
+done:
+	free(cause);
+	free(rp);
+	for (i = 0; i < st.nr; i++) {
+		free(st.r[i].organisation);
+		free(st.r[i].reason);
+	}
+	free(st.r);
+	deliver_clear(&st.d, st.m);
+}
+
+static void
+handle_ping(struct session *s, Ceptoar__Envelope *env)
+{
+	Ceptoar__Envelope	out = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__Pong		pong = CEPTOAR__PONG__INIT;
+
+	pong.has_nonce = env->ping->has_nonce;
+	pong.nonce = env->ping->nonce;
+	out.has_request_id = 1;
+	out.request_id = env->request_id;
+	out.body_case = CEPTOAR__ENVELOPE__BODY_PONG;
+	out.pong = &pong;
+	session_send(s, &out);
+}

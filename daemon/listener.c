@@ -1,0 +1,157 @@
+/*
+ * The accept loop: one listening socket, a cap on open connections, and a
+ * pause instead of a spin when the process runs out of descriptors.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "ceptoard.h"
+
+/* Seconds accept stays paused after EMFILE or ENFILE. */
+#define LISTENER_PAUSE_SECS	1
+
+struct listener {
+	struct evconnlistener	*evl;
+	struct event		*resume;
+	char			 address[80];
+};
+
+/* "host:port" or "[v6]:port" of a socket address. */
+static void
+listener_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN] = "?";
+	int	port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, len, "%s:%d", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, "[%s]:%d", host, port);
+	} else
+		snprintf(buf, len, "unknown");
+}
+
+/* A new TCP connection: refuse it over the cap, else start a session. */
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	char	peer[80];
+
+	listener_format(sa, peer, sizeof(peer));
+	if (hub->shutting_down) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (hub->nsessions >= hub->conf.max_connections) {
+		log_event(LOG_LVL_WARN, "session.refused",
+		    "peer=%s reason=\"max_connections %llu reached\"", peer,
+		    (unsigned long long)hub->conf.max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (session_new(fd, peer) == NULL) {
+		log_event(LOG_LVL_ERROR, "session.refused",
+		    "peer=%s reason=\"cannot allocate a session\"", peer);
+		evutil_closesocket(fd);
+	}
+}
+
+/* Re-enable accepting after a pause. */
+static void
+listener_resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct listener	*l = arg;
+
+	evconnlistener_enable(l->evl);
+}
+
+/* accept() failed: pause on descriptor exhaustion rather than spin. */
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener	*l = arg;
+	int		 e = EVUTIL_SOCKET_ERROR();
+	struct timeval	 tv = { LISTENER_PAUSE_SECS, 0 };
+
+	log_event(LOG_LVL_WARN, "listener.error", "error=\"%s\"%s",
+	    evutil_socket_error_to_string(e),
+	    (e == EMFILE || e == ENFILE) ? " action=pause" : "");
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(evl);
+		evtimer_add(l->resume, &tv);
+	}
+}
+
+struct listener *
+listener_new(struct event_base *base, const char *addr, char **cause)
+{
+	struct listener		*l;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	int			 len = (int)sizeof(ss);
+
+	*cause = NULL;
+	memset(&ss, 0, sizeof(ss));
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len)
+	    == -1) {
+		if (asprintf(cause, "listen \"%s\": not host:port or "
+		    "[v6]:port", addr) == -1)
+			*cause = NULL;
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->evl = evconnlistener_new_bind(base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&ss, len);
+	if (l->evl == NULL) {
+		if (asprintf(cause, "listen %s: %s", addr, strerror(errno))
+		    == -1)
+			*cause = NULL;
+		free(l);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l->evl, listener_error_cb);
+	l->resume = evtimer_new(base, listener_resume_cb, l);
+	if (getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		listener_format((struct sockaddr *)&ss, l->address,
+		    sizeof(l->address));
+	else
+		snprintf(l->address, sizeof(l->address), "%s", addr);
+	return l;
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	evconnlistener_free(l->evl);
+	if (l->resume != NULL)
+		event_free(l->resume);
+	free(l);
+}
+
+const char *
+listener_address(const struct listener *l)
+{
+	return l->address;
+}

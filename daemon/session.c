@@ -1,0 +1,520 @@
+/*
+ * One client connection: its bufferevent, TLS, timer, identity and
+ * counters, an explicit state, framed reading with hard caps, bounded
+ * output, and exactly one close path.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "ceptoard.h"
+#include "frame.h"
+#include "names.h"
+
+/* Output above this fraction of max_output stops reading from the peer. */
+#define SESSION_OUTPUT_PAUSE_DIV	4
+/* Seconds a closing session has to flush its last error. */
+#define SESSION_CLOSE_GRACE		5
+/* Reading resumes, and deliveries are pumped, below this much output. */
+#define SESSION_OUTPUT_LOW		(64 * 1024)
+
+static struct session	*session_list;
+static struct session	*session_dead;		/* closed, awaiting free */
+static struct event	*session_reaper;
+
+static void	session_read_cb(struct bufferevent *, void *);
+static void	session_write_cb(struct bufferevent *, void *);
+static void	session_event_cb(struct bufferevent *, short, void *);
+static void	session_timer_cb(evutil_socket_t, short, void *);
+
+const char *
+session_strstate(enum session_state st)
+{
+	switch (st) {
+	case SESSION_HANDSHAKE:
+		return "handshake";
+	case SESSION_HELLO:
+		return "hello";
+	case SESSION_READY:
+		return "ready";
+	case SESSION_CLOSING:
+		return "closing";
+	case SESSION_DEAD:
+		return "dead";
+	}
+	return "unknown";
+}
+
+/* Arm the session's one timer for the deadline of its state. */
+static void
+session_arm_timer(struct session *s)
+{
+	struct timeval	tv = { 0, 0 };
+
+	switch (s->state) {
+	case SESSION_HANDSHAKE:
+	case SESSION_HELLO:
+		tv.tv_sec = (time_t)hub->conf.hello_timeout;
+		break;
+	case SESSION_READY:
+		tv.tv_sec = (time_t)hub->conf.idle_timeout;
+		break;
+	case SESSION_CLOSING:
+		tv.tv_sec = SESSION_CLOSE_GRACE;
+		break;
+	case SESSION_DEAD:
+		evtimer_del(s->timer);
+		return;
+	}
+	evtimer_add(s->timer, &tv);
+}
+
+void
+session_enter_state(struct session *s, enum session_state st)
+{
+	if (s->state == st)
+		return;
+	log_event(LOG_LVL_DEBUG, "session.state", "session=%s from=%s to=%s",
+	    s->sid, session_strstate(s->state), session_strstate(st));
+	s->state = st;
+	switch (st) {
+	case SESSION_HELLO:
+		s->max_frame = (uint32_t)hub->conf.max_frame_preauth;
+		break;
+	case SESSION_READY:
+		s->max_frame = (uint32_t)hub->conf.max_frame;
+		break;
+	case SESSION_CLOSING:
+		/* Read nothing more; flush what is queued, then close. */
+		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+		break;
+	default:
+		break;
+	}
+	session_arm_timer(s);
+}
+
+struct session *
+session_new(int fd, const char *peer)
+{
+	struct session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->id = ++hub->next_session;
+	snprintf(s->sid, sizeof(s->sid), "%08llx",
+	    (unsigned long long)s->id);
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	s->state = SESSION_HANDSHAKE;
+	s->refs = 1;
+	s->max_frame = (uint32_t)hub->conf.max_frame_preauth;
+	s->started = s->last_active = (int64_t)time(NULL);
+	if ((s->bev = tls_accept(hub->base, hub->tls_ctx, fd)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	if ((s->timer = evtimer_new(hub->base, session_timer_cb, s)) == NULL) {
+		bufferevent_free(s->bev);
+		free(s);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	/* Never hold more than one frame plus a header of input. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    (size_t)hub->conf.max_frame + FRAME_HEADER_LEN);
+	bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUTPUT_LOW, 0);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->next = session_list;
+	if (session_list != NULL)
+		session_list->prev = s;
+	session_list = s;
+	hub->nsessions++;
+	session_arm_timer(s);
+	log_event(LOG_LVL_INFO, "session.open", "session=%s peer=%s", s->sid,
+	    s->peer);
+	return s;
+}
+
+/* Free sessions that are closed and no longer referenced. */
+static void
+session_reap(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s, *next, **pp = &session_dead;
+
+	for (s = session_dead; s != NULL; s = next) {
+		next = s->next;
+		if (s->refs > 0) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = next;
+		free(s);
+	}
+}
+
+void
+session_ref(struct session *s)
+{
+	s->refs++;
+}
+
+void
+session_unref(struct session *s)
+{
+	if (--s->refs == 0 && s->state == SESSION_DEAD) {
+		if (session_reaper == NULL)
+			session_reaper = event_new(hub->base, -1, 0,
+			    session_reap, NULL);
+		if (session_reaper != NULL)
+			event_active(session_reaper, 0, 0);
+	}
+}
+
+void
+session_close(struct session *s, const char *reason)
+{
+	char	esc[256];
+
+	if (s->state == SESSION_DEAD)
+		return;
+	log_event(LOG_LVL_INFO, "session.close",
+	    "session=%s peer=%s org=%s state=%s reason=%s frames_in=%llu "
+	    "frames_out=%llu submits=%llu delivered=%llu secs=%lld", s->sid,
+	    s->peer, s->org[0] ? s->org : "-", session_strstate(s->state),
+	    log_escape(reason, esc, sizeof(esc)),
+	    (unsigned long long)s->frames_in,
+	    (unsigned long long)s->frames_out,
+	    (unsigned long long)s->submits,
+	    (unsigned long long)s->delivered,
+	    (long long)(time(NULL) - s->started));
+	deliver_unsubscribe(s);
+	s->state = SESSION_DEAD;
+	evtimer_del(s->timer);
+	event_free(s->timer);
+	s->timer = NULL;
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	/* Move from the live list to the dead one. */
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		session_list = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = NULL;
+	s->next = session_dead;
+	session_dead = s;
+	hub->nsessions--;
+	session_unref(s);
+	if (hub->shutting_down && hub->nsessions == 0)
+		event_base_loopexit(hub->base, NULL);
+}
+
+size_t
+session_output_len(const struct session *s)
+{
+	if (s->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+bool
+session_can_send(const struct session *s)
+{
+	return s->state == SESSION_READY &&
+	    session_output_len(s) < hub->conf.max_output /
+	    SESSION_OUTPUT_PAUSE_DIV;
+}
+
+void
+session_send(struct session *s, Ceptoar__Envelope *env)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	char	 reason[128];
+
+	if (s->state == SESSION_DEAD)
+		return;
+	env->has_protocol_version = 1;
+	env->protocol_version = CEPTOAR_PROTOCOL_VERSION;
+	if ((buf = frame_pack(env, &len)) == NULL) {
+		session_close(s, "out of memory packing a frame");
+		return;
+	}
+	if (bufferevent_write(s->bev, buf, len) == -1) {
+		free(buf);
+		session_close(s, "cannot queue output");
+		return;
+	}
+	free(buf);
+	s->frames_out++;
+	if (session_output_len(s) > hub->conf.max_output) {
+		/* The peer is not reading: drop it rather than grow. */
+		snprintf(reason, sizeof(reason), "slow consumer: more than %llu "
+		    "bytes queued", (unsigned long long)hub->conf.max_output);
+		session_close(s, reason);
+		return;
+	}
+	if (!s->reading_paused && s->state != SESSION_CLOSING &&
+	    session_output_len(s) > hub->conf.max_output /
+	    SESSION_OUTPUT_PAUSE_DIV) {
+		s->reading_paused = true;
+		bufferevent_disable(s->bev, EV_READ);
+	}
+}
+
+void
+session_error(struct session *s, uint64_t request_id, Ceptoar__ErrorCode code,
+    const char *field, bool fatal, const char *fmt, ...)
+{
+	Ceptoar__Envelope	env = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__Error		err = CEPTOAR__ERROR__INIT;
+	char			msg[512], esc[1100], fesc[200];
+	va_list			ap;
+
+	if (s->state == SESSION_DEAD || s->state == SESSION_CLOSING)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_event(fatal ? LOG_LVL_WARN : LOG_LVL_INFO, "session.error",
+	    "session=%s org=%s request=%llu code=%s field=%s fatal=%s "
+	    "message=%s", s->sid, s->org[0] ? s->org : "-",
+	    (unsigned long long)request_id,
+	    names_lookup(names_error_code, code),
+	    log_escape(field ? field : "", fesc, sizeof(fesc)),
+	    fatal ? "yes" : "no", log_escape(msg, esc, sizeof(esc)));
+	err.has_code = 1;
+	err.code = code;
+	err.message = msg;
+	err.field = (char *)field;
+	err.has_fatal = 1;
+	err.fatal = fatal;
+	env.has_request_id = request_id != 0;
+	env.request_id = request_id;
+	env.body_case = CEPTOAR__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	session_send(s, &env);
+	if (fatal && s->state != SESSION_DEAD) {
+		/* Remember why, for the close line. */
+		snprintf(s->fatal_reason, sizeof(s->fatal_reason), "%s: %.200s",
+		    names_lookup(names_error_code, code), msg);
+		session_enter_state(s, SESSION_CLOSING);
+		if (session_output_len(s) == 0)
+			session_close(s, s->fatal_reason);
+	}
+}
+
+/* Decode and dispatch every complete frame in the input buffer. */
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session		*s = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	Ceptoar__Envelope	*env;
+	enum frame_status	 st;
+	unsigned char		 hdr[FRAME_HEADER_LEN];
+	uint32_t		 n;
+	size_t			 used;
+	uint8_t			*p;
+
+	session_ref(s);
+	while (s->state == SESSION_HELLO || s->state == SESSION_READY) {
+		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
+			break;
+		st = frame_peek(hdr, sizeof(hdr), s->max_frame, &n);
+		if (st == FRAME_TOO_LARGE) {
+			session_error(s, 0,
+			    CEPTOAR__ERROR_CODE__ERROR_FRAME_TOO_LARGE, NULL, true,
+			    "frame of %u bytes exceeds the limit of %u bytes%s",
+			    n, s->max_frame, s->state == SESSION_HELLO ?
+			    " before the hello" : "");
+			break;
+		}
+		if (evbuffer_get_length(in) < FRAME_HEADER_LEN + (size_t)n)
+			break;
+		if ((p = evbuffer_pullup(in, FRAME_HEADER_LEN + (ev_ssize_t)n))
+		    == NULL) {
+			session_close(s, "out of memory reading a frame");
+			break;
+		}
+		st = frame_unpack(p, FRAME_HEADER_LEN + (size_t)n, s->max_frame,
+		    &env, &used);
+		evbuffer_drain(in, FRAME_HEADER_LEN + (size_t)n);
+		s->frames_in++;
+		s->last_active = (int64_t)time(NULL);
+		if (st != FRAME_OK) {
+			session_error(s, 0, CEPTOAR__ERROR_CODE__ERROR_MALFORMED,
+			    NULL, true, "a frame of %u bytes does not decode as "
+			    "a protocol envelope", n);
+			break;
+		}
+		if (!env->has_protocol_version ||
+		    env->protocol_version != CEPTOAR_PROTOCOL_VERSION) {
+			session_error(s, env->request_id,
+			    CEPTOAR__ERROR_CODE__ERROR_PROTOCOL_VERSION,
+			    "protocol_version", true,
+			    "protocol version %u is not spoken here; this hub "
+			    "speaks version %u", env->protocol_version,
+			    CEPTOAR_PROTOCOL_VERSION);
+			ceptoar__envelope__free_unpacked(env, NULL);
+			break;
+		}
+		handle_envelope(s, env);
+		ceptoar__envelope__free_unpacked(env, NULL);
+	}
+	session_unref(s);
+}
+
+/* Output drained below the low mark: resume reading, pump, or finish. */
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->state == SESSION_CLOSING) {
+		if (session_output_len(s) == 0)
+			session_close(s, s->fatal_reason);
+		return;
+	}
+	if (s->reading_paused) {
+		s->reading_paused = false;
+		bufferevent_enable(s->bev, EV_READ);
+		/* Frames may already be buffered: handle them now. */
+		session_read_cb(bev, s);
+		if (s->state == SESSION_DEAD)
+			return;
+	}
+	if (s->subscribed)
+		deliver_pump(s);
+}
+
+/* Handshake completion, peer EOF and TLS or socket errors. */
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session	*s = arg;
+	char		 why[300], tlserr[200];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (tls_peer_identity(bev, s->cert_cn, sizeof(s->cert_cn),
+		    s->fingerprint, sizeof(s->fingerprint)) == -1) {
+			session_close(s, "tls: no usable client certificate");
+			return;
+		}
+		log_event(LOG_LVL_INFO, "session.tls",
+		    "session=%s version=%s cn=%s sha256=%s", s->sid,
+		    tls_version(bev), log_escape(s->cert_cn, why, sizeof(why)),
+		    s->fingerprint);
+		session_enter_state(s, SESSION_HELLO);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		session_close(s, "peer closed the connection");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		if (tls_error_string(bev, tlserr, sizeof(tlserr)) != NULL)
+			snprintf(why, sizeof(why), "tls: %s%s", tlserr,
+			    s->state == SESSION_HANDSHAKE ? " (refused)" : "");
+		else
+			snprintf(why, sizeof(why), "connection error: %s",
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+		session_close(s, why);
+	}
+}
+
+/* Hello and idle deadlines, and the grace period of a closing session. */
+static void
+session_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+	int64_t		 now = (int64_t)time(NULL), idle;
+	struct timeval	 tv = { 0, 0 };
+
+	switch (s->state) {
+	case SESSION_HANDSHAKE:
+		session_close(s, "timeout: no TLS handshake");
+		break;
+	case SESSION_HELLO:
+		session_error(s, 0, CEPTOAR__ERROR_CODE__ERROR_TIMEOUT, NULL,
+		    true, "no hello within %llu seconds",
+		    (unsigned long long)hub->conf.hello_timeout);
+		break;
+	case SESSION_READY:
+		idle = now - s->last_active;
+		if (idle >= (int64_t)hub->conf.idle_timeout) {
+			session_error(s, 0, CEPTOAR__ERROR_CODE__ERROR_TIMEOUT,
+			    NULL, true, "idle for %lld seconds; the limit is "
+			    "%llu", (long long)idle,
+			    (unsigned long long)hub->conf.idle_timeout);
+			break;
+		}
+		tv.tv_sec = (time_t)((int64_t)hub->conf.idle_timeout - idle);
+		evtimer_add(s->timer, &tv);
+		break;
+	case SESSION_CLOSING:
+		session_close(s, s->fatal_reason);
+		break;
+	case SESSION_DEAD:
+		break;
+	}
+}
+
+void
+session_close_all(const char *reason)
+{
+	while (session_list != NULL)
+		session_close(session_list, reason);
+}
+
+void
+session_shutdown_all(void)
+{
+	struct session	*s, *next;
+
+	for (s = session_list; s != NULL; s = next) {
+		next = s->next;
+		if (s->state == SESSION_HELLO || s->state == SESSION_READY)
+			session_error(s, 0,
+			    CEPTOAR__ERROR_CODE__ERROR_SHUTTING_DOWN, NULL, true,
+			    "the hub is shutting down; reconnect and resume "
+			    "from your cursor");
+		else if (s->state != SESSION_CLOSING)
+			session_close(s, "hub shutting down");
+	}
+}
+
+void
+session_recheck_all(void)
+{
+	struct session		*s, *next;
+	const struct dir_org	*o;
+
+	for (s = session_list; s != NULL; s = next) {
+		next = s->next;
+		if (s->state != SESSION_READY)
+			continue;
+		o = directory_org_by_cn(hub->dir, s->cert_cn);
+		if (o == NULL || strcmp(o->id, s->org) != 0) {
+			session_error(s, 0,
+			    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION,
+			    NULL, true, "organisation %s is no longer in the "
+			    "directory for certificate CN=%s", s->org,
+			    s->cert_cn);
+			continue;
+		}
+		s->roles = o->roles;
+	}
+}

@@ -1,0 +1,55 @@
+/*
+ * Length-prefixed framing of protobuf envelopes, shared by the hub and
+ * the client.  A frame is a 4-byte big-endian length and that many bytes
+ * of a serialised Ceptoar__Envelope.
+ */
+#ifndef CEPTOAR_FRAME_H
+#define CEPTOAR_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ceptoar.pb-c.h"
+
+#define CEPTOAR_PROTOCOL_VERSION	1
+#define FRAME_HEADER_LEN		4
+/* Hard ceiling for any configured limit; nothing larger is ever read. */
+#define FRAME_MAX_CEILING		(64u * 1024 * 1024)
+#define FRAME_DEFAULT_MAX		(1024u * 1024)
+#define FRAME_DEFAULT_MAX_PREAUTH	(4u * 1024)
+
+enum frame_status {
+	FRAME_OK,		/* one envelope decoded */
+	FRAME_INCOMPLETE,	/* need more bytes */
+	FRAME_TOO_LARGE,	/* announced length above the limit */
+	FRAME_MALFORMED,	/* payload is not a valid Envelope */
+};
+
+/*
+ * Serialise env behind its length header into a new buffer of *lenp bytes.
+ * Returns NULL if the allocation fails or the result would exceed the
+ * ceiling.  The caller frees the buffer.
+ */
+uint8_t	*frame_pack(const Ceptoar__Envelope *env, size_t *lenp);
+
+/*
+ * Read the length header at buf (len bytes available).  Sets *announced
+ * to the payload length the peer claims; FRAME_INCOMPLETE if fewer than
+ * four bytes are present, FRAME_TOO_LARGE if the claim exceeds max.
+ */
+enum frame_status frame_peek(const uint8_t *buf, size_t len, uint32_t max,
+	    uint32_t *announced);
+
+/*
+ * Decode one complete frame from buf.  On FRAME_OK *envp owns a new
+ * envelope (free with ceptoar__envelope__free_unpacked(*envp, NULL)) and
+ * *consumed is the frame's total size.  Nothing is allocated on any other
+ * status.  The length is checked against max before anything is decoded.
+ */
+enum frame_status frame_unpack(const uint8_t *buf, size_t len, uint32_t max,
+	    Ceptoar__Envelope **envp, size_t *consumed);
+
+/* A sentence for a status, for logs and error messages. */
+const char	*frame_strstatus(enum frame_status);
+
+#endif

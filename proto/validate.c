@@ -1,0 +1,478 @@
+/*
+ * Field-level validation of messages.  The same checks run in the client
+ * before sending and in the hub before accepting, so an operator learns
+ * of a mistake before the report leaves the building.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+#include "validate.h"
+
+/* Fill err with field and a printf-style reason; return -1. */
+static int __attribute__((format(printf, 3, 4)))
+validate_fail(struct validate_error *err, const char *field, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A string within max bytes, valid UTF-8, and free of control bytes. */
+static int
+validate_text(struct validate_error *err, const char *field, const char *s,
+    size_t max, int multiline)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len, i, need;
+
+	if (s == NULL)
+		return 0;
+	if ((len = strlen(s)) > max)
+		return validate_fail(err, field,
+		    "is %zu bytes; the limit is %zu", len, max);
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x80) {
+			if (p[i] < 0x20 && !(multiline &&
+			    (p[i] == '\n' || p[i] == '\t' || p[i] == '\r')))
+				return validate_fail(err, field,
+				    "contains control byte 0x%02x at offset %zu",
+				    p[i], i);
+			if (p[i] == 0x7f)
+				return validate_fail(err, field,
+				    "contains control byte 0x7f at offset %zu",
+				    i);
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0 && p[i] >= 0xc2)
+			need = 1;
+		else if ((p[i] & 0xf0) == 0xe0)
+			need = 2;
+		else if ((p[i] & 0xf8) == 0xf0 && p[i] <= 0xf4)
+			need = 3;
+		else
+			return validate_fail(err, field,
+			    "is not valid UTF-8 at offset %zu", i);
+		if (i + need >= len)
+			return validate_fail(err, field,
+			    "is not valid UTF-8 at offset %zu", i);
+		for (size_t k = 1; k <= need; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return validate_fail(err, field,
+				    "is not valid UTF-8 at offset %zu", i);
+		/* Overlong forms, surrogates and code points past U+10FFFF. */
+		if ((p[i] == 0xe0 && p[i + 1] < 0xa0) ||
+		    (p[i] == 0xed && p[i + 1] >= 0xa0) ||
+		    (p[i] == 0xf0 && p[i + 1] < 0x90) ||
+		    (p[i] == 0xf4 && p[i + 1] >= 0x90))
+			return validate_fail(err, field,
+			    "is not valid UTF-8 at offset %zu", i);
+		i += need;
+	}
+	return 0;
+}
+
+/* An identifier: [a-z0-9-], 1..64. */
+static int
+validate_id(struct validate_error *err, const char *field, const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len > 64)
+		return validate_fail(err, field,
+		    "must be 1 to 64 characters (got %zu)", len);
+	for (i = 0; i < len; i++)
+		if (!(islower((unsigned char)s[i]) ||
+		    isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return validate_fail(err, field,
+			    "\"%.64s\" is not an identifier "
+			    "(lower-case letters, digits and '-')", s);
+	return 0;
+}
+
+/* A list of identifiers, bounded in count. */
+static int
+validate_ids(struct validate_error *err, const char *field, char **v,
+    size_t n)
+{
+	char	path[96];
+	size_t	i;
+
+	if (n > VALIDATE_MAX_LIST)
+		return validate_fail(err, field,
+		    "has %zu entries; the limit is %d", n, VALIDATE_MAX_LIST);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s[%zu]", field, i);
+		if (validate_id(err, path, v[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+bool
+validate_uuid(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL || strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+bool
+validate_cause_event(int c, int ev)
+{
+	switch (c) {
+	case CEPTOAR__CAUSE__CAUSE_INTENTIONAL:
+		return ev == CEPTOAR__EVENT_TYPE__EVENT_FAILURE_OCCURRED ||
+		    ev == CEPTOAR__EVENT_TYPE__EVENT_ATTACK_DETECTED ||
+		    ev == CEPTOAR__EVENT_TYPE__EVENT_ATTACK_DAMAGE ||
+		    ev == CEPTOAR__EVENT_TYPE__EVENT_THREAT_WORTH_SHARING;
+	case CEPTOAR__CAUSE__CAUSE_UNINTENTIONAL:
+	case CEPTOAR__CAUSE__CAUSE_SPILLOVER:
+		return ev == CEPTOAR__EVENT_TYPE__EVENT_FAILURE_OCCURRED ||
+		    ev == CEPTOAR__EVENT_TYPE__EVENT_THREAT_WORTH_SHARING;
+	case CEPTOAR__CAUSE__CAUSE_DISASTER:
+		return ev == CEPTOAR__EVENT_TYPE__EVENT_FAILURE_OCCURRED ||
+		    ev == CEPTOAR__EVENT_TYPE__EVENT_FAILURE_EXPECTED ||
+		    ev == CEPTOAR__EVENT_TYPE__EVENT_THREAT_WORTH_SHARING;
+	}
+	return false;
+}
+
+int
+validate_overall_severity(const Ceptoar__Severity *s)
+{
+	int	max = -1;
+
+	if (s == NULL)
+		return -1;
+	if (s->has_continuity && (int)s->continuity > max)
+		max = (int)s->continuity;
+	if (s->has_safety && (int)s->safety > max)
+		max = (int)s->safety;
+	if (s->has_trust && (int)s->trust > max)
+		max = (int)s->trust;
+	return max;
+}
+
+/* Enum value v must be one of table t's. */
+static int
+validate_enum(struct validate_error *err, const char *field,
+    const struct name_entry *t, int v)
+{
+	char	list[256];
+
+	if (strcmp(names_lookup(t, v), "unknown") != 0)
+		return 0;
+	names_list(t, list, sizeof(list));
+	return validate_fail(err, field, "value %d is not one of: %s", v, list);
+}
+
+/* Severity viewpoints 0..4; overall, if given, must be their maximum. */
+static int
+validate_severity(struct validate_error *err, const char *base,
+    const Ceptoar__Severity *s)
+{
+	char	path[96];
+	int	overall;
+
+	if (s == NULL)
+		return 0;
+#define SEV(f) do {							\
+	snprintf(path, sizeof(path), "%s.%s", base, #f);		\
+	if (s->has_##f && s->f > VALIDATE_MAX_SEVERITY)			\
+		return validate_fail(err, path,				\
+		    "must be 0 (none) to 4 (crisis), got %u", s->f);	\
+} while (0)
+	SEV(continuity);
+	SEV(safety);
+	SEV(trust);
+	SEV(overall);
+#undef SEV
+	overall = validate_overall_severity(s);
+	if (s->has_overall && overall != -1 && (int)s->overall != overall) {
+		snprintf(path, sizeof(path), "%s.overall", base);
+		return validate_fail(err, path,
+		    "is %u but the highest viewpoint is %d; overall is the "
+		    "highest of continuity, safety and trust", s->overall,
+		    overall);
+	}
+	return 0;
+}
+
+/* Indicators: a type and a value each, bounded. */
+static int
+validate_indicators(struct validate_error *err, const char *base,
+    Ceptoar__Indicator **v, size_t n)
+{
+	char	path[96];
+	size_t	i;
+
+	if (n > VALIDATE_MAX_LIST)
+		return validate_fail(err, base,
+		    "has %zu entries; the limit is %d", n, VALIDATE_MAX_LIST);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s[%zu].type", base, i);
+		if (v[i]->type == NULL || *v[i]->type == '\0')
+			return validate_fail(err, path, "is required");
+		if (validate_text(err, path, v[i]->type, 32, 0) == -1)
+			return -1;
+		snprintf(path, sizeof(path), "%s[%zu].value", base, i);
+		if (v[i]->value == NULL || *v[i]->value == '\0')
+			return validate_fail(err, path, "is required");
+		if (validate_text(err, path, v[i]->value, 4096, 0) == -1)
+			return -1;
+		snprintf(path, sizeof(path), "%s[%zu].comment", base, i);
+		if (validate_text(err, path, v[i]->comment, VALIDATE_MAX_SHORT,
+		    1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bounded list of short free strings. */
+static int
+validate_strings(struct validate_error *err, const char *base, char **v,
+    size_t n)
+{
+	char	path[96];
+	size_t	i;
+
+	if (n > VALIDATE_MAX_LIST)
+		return validate_fail(err, base,
+		    "has %zu entries; the limit is %d", n, VALIDATE_MAX_LIST);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s[%zu]", base, i);
+		if (validate_text(err, path, v[i], 2048, 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* An incident, near-miss or early-sign report. */
+static int
+validate_report(struct validate_error *err, const Ceptoar__Report *r)
+{
+	const Ceptoar__Contact	*c = r->contact;
+
+	if (r->has_kind && validate_enum(err, "report.kind",
+	    names_report_kind, r->kind) == -1)
+		return -1;
+	if (c == NULL)
+		return validate_fail(err, "report.contact",
+		    "is required: a contact person and a way to reach them");
+	if (c->name == NULL || *c->name == '\0')
+		return validate_fail(err, "report.contact.name",
+		    "is required: the person to contact about this report");
+	if ((c->phone == NULL || *c->phone == '\0') &&
+	    (c->email == NULL || *c->email == '\0'))
+		return validate_fail(err, "report.contact",
+		    "needs a phone or an email so the reporter can be reached");
+	if (validate_text(err, "report.contact.name", c->name,
+	    VALIDATE_MAX_SHORT, 0) == -1 ||
+	    validate_text(err, "report.contact.phone", c->phone, 64, 0) == -1 ||
+	    validate_text(err, "report.contact.email", c->email,
+	    VALIDATE_MAX_SHORT, 0) == -1 ||
+	    validate_text(err, "report.contact.unit", c->unit,
+	    VALIDATE_MAX_SHORT, 0) == -1)
+		return -1;
+	if (c->email != NULL && *c->email != '\0' &&
+	    strchr(c->email, '@') == NULL)
+		return validate_fail(err, "report.contact.email",
+		    "\"%.64s\" is not an email address", c->email);
+	if (r->has_legally_mandated && r->legally_mandated &&
+	    (r->legal_basis == NULL || *r->legal_basis == '\0'))
+		return validate_fail(err, "report.legal_basis",
+		    "is required when legally_mandated is true: name the law");
+	if (validate_text(err, "report.legal_basis", r->legal_basis,
+	    VALIDATE_MAX_SHORT, 0) == -1)
+		return -1;
+	if (r->has_cause && validate_enum(err, "report.cause", names_cause,
+	    r->cause) == -1)
+		return -1;
+	if (r->has_event_type && validate_enum(err, "report.event_type",
+	    names_event_type, r->event_type) == -1)
+		return -1;
+	if (r->has_event_type && !r->has_cause)
+		return validate_fail(err, "report.event_type",
+		    "needs report.cause: an event type belongs to a cause");
+	if (r->has_cause && r->has_event_type &&
+	    !validate_cause_event(r->cause, r->event_type))
+		return validate_fail(err, "report.event_type",
+		    "\"%s\" is not an event type of cause \"%s\"",
+		    names_lookup(names_event_type, r->event_type),
+		    names_lookup(names_cause, r->cause));
+	if (validate_severity(err, "report.severity", r->severity) == -1)
+		return -1;
+	if (r->sharing != NULL) {
+		const Ceptoar__SharingRange *s = r->sharing;
+
+		if (!s->has_scope)
+			return validate_fail(err, "report.sharing.scope",
+			    "is required when sharing is given");
+		if (validate_enum(err, "report.sharing.scope",
+		    names_sharing_scope, s->scope) == -1)
+			return -1;
+		if (s->scope == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS &&
+		    s->n_sectors == 0)
+			return validate_fail(err, "report.sharing.sectors",
+			    "must name at least one sector for scope "
+			    "named_sectors");
+		if (s->scope ==
+		    CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS &&
+		    s->n_organisations == 0)
+			return validate_fail(err,
+			    "report.sharing.organisations",
+			    "must name at least one organisation for scope "
+			    "named_organisations");
+		if (validate_ids(err, "report.sharing.sectors", s->sectors,
+		    s->n_sectors) == -1 ||
+		    validate_ids(err, "report.sharing.organisations",
+		    s->organisations, s->n_organisations) == -1)
+			return -1;
+	}
+	if (r->has_attribution && validate_enum(err, "report.attribution",
+	    names_attribution, r->attribution) == -1)
+		return -1;
+	if (r->has_stage && validate_enum(err, "report.stage", names_stage,
+	    r->stage) == -1)
+		return -1;
+	if (r->chain_id != NULL && !validate_uuid(r->chain_id))
+		return validate_fail(err, "report.chain_id",
+		    "\"%.64s\" is not a UUID", r->chain_id);
+	if (r->has_revision && r->revision == 0)
+		return validate_fail(err, "report.revision",
+		    "starts at 1 (got 0)");
+	if (r->has_revision && r->revision > 1 && r->chain_id == NULL)
+		return validate_fail(err, "report.chain_id",
+		    "is required for revision %u: it links the update to the "
+		    "first report", r->revision);
+	if (r->sector != NULL && validate_id(err, "report.sector",
+	    r->sector) == -1)
+		return -1;
+	if (validate_text(err, "report.title", r->title, VALIDATE_MAX_SHORT,
+	    0) == -1 ||
+	    validate_text(err, "report.affected_service", r->affected_service,
+	    VALIDATE_MAX_SHORT, 0) == -1 ||
+	    validate_strings(err, "report.affected_systems",
+	    r->affected_systems, r->n_affected_systems) == -1 ||
+	    validate_indicators(err, "report.indicators", r->indicators,
+	    r->n_indicators) == -1 ||
+	    validate_text(err, "report.free_text", r->free_text,
+	    VALIDATE_MAX_TEXT, 1) == -1)
+		return -1;
+	if (r->impact != NULL) {
+		if (r->impact->has_duration_minutes &&
+		    r->impact->duration_minutes > 10u * 366 * 24 * 60)
+			return validate_fail(err,
+			    "report.impact.duration_minutes",
+			    "%u minutes is more than ten years",
+			    r->impact->duration_minutes);
+		if (validate_text(err, "report.impact.description",
+		    r->impact->description, VALIDATE_MAX_TEXT, 1) == -1)
+			return -1;
+	}
+	if (r->has_occurred_at && r->occurred_at < 0)
+		return validate_fail(err, "report.occurred_at",
+		    "is before 1970");
+	if (r->has_detected_at && r->detected_at < 0)
+		return validate_fail(err, "report.detected_at",
+		    "is before 1970");
+	return 0;
+}
+
+/* Title and text are what a recipient reads first; both are required. */
+static int
+validate_notice(struct validate_error *err, const char *base,
+    const char *title, const char *text, const Ceptoar__Severity *sev,
+    Ceptoar__Indicator **ind, size_t nind, char **refs, size_t nrefs)
+{
+	char	path[96];
+
+	snprintf(path, sizeof(path), "%s.title", base);
+	if (title == NULL || *title == '\0')
+		return validate_fail(err, path, "is required");
+	if (validate_text(err, path, title, VALIDATE_MAX_SHORT, 0) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s.text", base);
+	if (text == NULL || *text == '\0')
+		return validate_fail(err, path, "is required");
+	if (validate_text(err, path, text, VALIDATE_MAX_TEXT, 1) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s.severity", base);
+	if (validate_severity(err, path, sev) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s.indicators", base);
+	if (validate_indicators(err, path, ind, nind) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s.references", base);
+	return validate_strings(err, path, refs, nrefs);
+}
+
+int
+validate_message(const Ceptoar__Message *m, struct validate_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	if (m == NULL)
+		return validate_fail(err, "message", "is missing");
+	if (m->uuid == NULL || *m->uuid == '\0')
+		return validate_fail(err, "uuid",
+		    "is required: it makes a repeated submit safe");
+	if (!validate_uuid(m->uuid))
+		return validate_fail(err, "uuid",
+		    "\"%.64s\" is not a UUID (8-4-4-4-12 hex digits)", m->uuid);
+	if (!m->has_tlp)
+		return validate_fail(err, "tlp",
+		    "is required: one of TLP:CLEAR, TLP:GREEN, TLP:AMBER, "
+		    "TLP:AMBER+STRICT, TLP:RED");
+	if (validate_enum(err, "tlp", names_tlp, m->tlp) == -1)
+		return -1;
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPORT:
+		return validate_report(err, m->report);
+	case CEPTOAR__MESSAGE__CONTENT_ADVISORY:
+		if (m->advisory->n_sectors == 0)
+			return validate_fail(err, "advisory.sectors",
+			    "must name at least one sector");
+		if (validate_ids(err, "advisory.sectors", m->advisory->sectors,
+		    m->advisory->n_sectors) == -1)
+			return -1;
+		return validate_notice(err, "advisory", m->advisory->title,
+		    m->advisory->text, m->advisory->severity,
+		    m->advisory->indicators, m->advisory->n_indicators,
+		    m->advisory->references, m->advisory->n_references);
+	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
+		if (m->early_warning->n_recipients == 0)
+			return validate_fail(err, "early_warning.recipients",
+			    "must name at least one organisation");
+		if (validate_ids(err, "early_warning.recipients",
+		    m->early_warning->recipients,
+		    m->early_warning->n_recipients) == -1)
+			return -1;
+		return validate_notice(err, "early_warning",
+		    m->early_warning->title, m->early_warning->text,
+		    m->early_warning->severity, m->early_warning->indicators,
+		    m->early_warning->n_indicators,
+		    m->early_warning->references,
+		    m->early_warning->n_references);
+	default:
+		return validate_fail(err, "content",
+		    "is missing: a message carries a report, an advisory or "
+		    "an early_warning");
+	}
+}

@@ -1,0 +1,39 @@
+/*
+ * Field-level validation of messages, shared by the client (before it
+ * sends) and the hub (before it accepts).  Every error names the field by
+ * its path, as in the JSON report format ("report.severity.safety").
+ */
+#ifndef CEPTOAR_VALIDATE_H
+#define CEPTOAR_VALIDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ceptoar.pb-c.h"
+
+#define VALIDATE_MAX_SHORT	256		/* names, titles, ids */
+#define VALIDATE_MAX_TEXT	(256 * 1024)	/* free text */
+#define VALIDATE_MAX_LIST	1024		/* indicators, systems, ids */
+#define VALIDATE_MAX_SEVERITY	4
+
+struct validate_error {
+	char	field[128];
+	char	reason[256];
+};
+
+/*
+ * Check m for completeness and values in range.  Returns 0 when valid;
+ * otherwise -1 with err naming the first offending field and why.
+ */
+int	validate_message(const Ceptoar__Message *m, struct validate_error *err);
+
+/* Whether event type ev is one of cause c's event types. */
+bool	validate_cause_event(int c, int ev);
+
+/* The overall severity: the highest viewpoint given, or -1 if none. */
+int	validate_overall_severity(const Ceptoar__Severity *s);
+
+/* Whether s looks like an RFC 4122 UUID in its textual form. */
+bool	validate_uuid(const char *s);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * Message validation: each rule accepts its boundary and refuses just
+ * past it, naming the field.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "names.h"
+#include "validate.h"
+
+static Ceptoar__Message		msg;
+static Ceptoar__Report		rep;
+static Ceptoar__Contact		contact;
+static Ceptoar__Severity	sev;
+
+/* A minimal valid report in the static message. */
+static Ceptoar__Message *
+fresh(void)
+{
+	ceptoar__message__init(&msg);
+	ceptoar__report__init(&rep);
+	ceptoar__contact__init(&contact);
+	ceptoar__severity__init(&sev);
+	contact.name = "Sato Hanako";
+	contact.phone = "+81-3-0000-0000";
+	rep.contact = &contact;
+	msg.uuid = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	msg.has_tlp = 1;
+	msg.tlp = CEPTOAR__TLP__TLP_AMBER;
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	msg.report = &rep;
+	return &msg;
+}
+
+/* Expect a refusal naming field. */
+static void
+expect_field(const char *field, const char *words)
+{
+	struct validate_error	err;
+
+	CHECK(validate_message(&msg, &err) == -1);
+	CHECK_STR(err.field, field);
+	CHECK_CONTAINS(err.reason, words);
+}
+
+static void
+expect_ok(void)
+{
+	struct validate_error	err;
+	int			rc = validate_message(&msg, &err);
+
+	CHECK(rc == 0);
+	if (rc != 0)
+		fprintf(stderr, "  unexpected: %s: %s\n", err.field, err.reason);
+}
+
+static void
+test_envelope_fields(void)
+{
+	fresh();
+	expect_ok();
+	fresh();
+	msg.uuid = NULL;
+	expect_field("uuid", "required");
+	fresh();
+	msg.uuid = "not-a-uuid";
+	expect_field("uuid", "not a UUID");
+	fresh();
+	msg.has_tlp = 0;
+	expect_field("tlp", "required");
+	fresh();
+	msg.tlp = 9;
+	expect_field("tlp", "not one of");
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT__NOT_SET;
+	expect_field("content", "missing");
+}
+
+static void
+test_contact(void)
+{
+	fresh();
+	rep.contact = NULL;
+	expect_field("report.contact", "required");
+	fresh();
+	contact.name = "";
+	expect_field("report.contact.name", "required");
+	fresh();
+	contact.phone = NULL;
+	expect_field("report.contact", "phone or an email");
+	fresh();
+	contact.phone = NULL;
+	contact.email = "csirt@example.jp";
+	expect_ok();
+	fresh();
+	contact.email = "no-at-sign";
+	expect_field("report.contact.email", "not an email");
+}
+
+static void
+test_cause_event(void)
+{
+	static const struct { int cause, ev; bool ok; } table[] = {
+		{ 1, 1, true }, { 1, 2, true }, { 1, 3, true }, { 1, 4, true },
+		{ 1, 5, false },
+		{ 2, 1, true }, { 2, 4, true }, { 2, 2, false }, { 2, 3, false },
+		{ 2, 5, false },
+		{ 3, 1, true }, { 3, 5, true }, { 3, 4, true }, { 3, 2, false },
+		{ 3, 3, false },
+		{ 4, 1, true }, { 4, 4, true }, { 4, 2, false }, { 4, 3, false },
+		{ 4, 5, false },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(table) / sizeof(*table); i++) {
+		CHECK(validate_cause_event(table[i].cause, table[i].ev) ==
+		    table[i].ok);
+		fresh();
+		rep.has_cause = rep.has_event_type = 1;
+		rep.cause = table[i].cause;
+		rep.event_type = table[i].ev;
+		if (table[i].ok)
+			expect_ok();
+		else {
+			/* The refusal names both the event type and the cause. */
+			expect_field("report.event_type",
+			    names_lookup(names_cause, table[i].cause));
+			expect_field("report.event_type",
+			    names_lookup(names_event_type, table[i].ev));
+		}
+	}
+	fresh();
+	rep.has_event_type = 1;
+	rep.event_type = 1;
+	expect_field("report.event_type", "needs report.cause");
+	fresh();
+	rep.has_cause = 1;
+	rep.cause = 5;
+	expect_field("report.cause", "not one of");
+}
+
+static void
+test_severity(void)
+{
+	fresh();
+	rep.severity = &sev;
+	sev.has_continuity = sev.has_safety = sev.has_trust = 1;
+	sev.continuity = 4;
+	sev.safety = 0;
+	sev.trust = 2;
+	expect_ok();
+	CHECK(validate_overall_severity(&sev) == 4);
+	sev.safety = 5;
+	expect_field("report.severity.safety", "0 (none) to 4 (crisis)");
+	sev.safety = 0;
+	sev.has_overall = 1;
+	sev.overall = 3;
+	expect_field("report.severity.overall", "highest");
+	sev.overall = 4;
+	expect_ok();
+	ceptoar__severity__init(&sev);
+	CHECK(validate_overall_severity(&sev) == -1);
+	CHECK(validate_overall_severity(NULL) == -1);
+	sev.has_trust = 1;
+	sev.trust = 0;
+	CHECK(validate_overall_severity(&sev) == 0);
+}
+
+static void
+test_mandate_chain_sharing(void)
+{
+	Ceptoar__SharingRange	sr = CEPTOAR__SHARING_RANGE__INIT;
+	char			*secs[] = { "Finance" };
+
+	fresh();
+	rep.has_legally_mandated = 1;
+	rep.legally_mandated = 1;
+	expect_field("report.legal_basis", "name the law");
+	rep.legal_basis = "電気通信事業法 第28条";
+	expect_ok();
+
+	fresh();
+	rep.has_revision = 1;
+	rep.revision = 2;
+	expect_field("report.chain_id", "revision 2");
+	rep.chain_id = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	expect_ok();
+	rep.revision = 0;
+	expect_field("report.revision", "starts at 1");
+
+	fresh();
+	rep.sharing = &sr;
+	expect_field("report.sharing.scope", "required");
+	sr.has_scope = 1;
+	sr.scope = CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS;
+	expect_field("report.sharing.sectors", "at least one");
+	sr.sectors = secs;
+	sr.n_sectors = 1;
+	expect_field("report.sharing.sectors[0]", "not an identifier");
+	secs[0] = "finance";
+	expect_ok();
+}
+
+static void
+test_text(void)
+{
+	static char	big[VALIDATE_MAX_TEXT + 2];
+
+	fresh();
+	rep.free_text = "first line\nsecond line\twith a tab";
+	expect_ok();
+	rep.free_text = "bell\a";
+	expect_field("report.free_text", "control byte 0x07");
+	rep.title = "title\nwith newline";
+	rep.free_text = NULL;
+	expect_field("report.title", "control byte 0x0a");
+	rep.title = "\xe3\x81\x82\xe3";	/* あ then a cut sequence */
+	expect_field("report.title", "not valid UTF-8");
+	rep.title = "\xed\xa0\x80";	/* a UTF-16 surrogate */
+	expect_field("report.title", "not valid UTF-8");
+	rep.title = "停電 (power cut)";
+	expect_ok();
+	memset(big, 'a', VALIDATE_MAX_TEXT);
+	big[VALIDATE_MAX_TEXT] = '\0';
+	rep.free_text = big;
+	expect_ok();
+	big[VALIDATE_MAX_TEXT] = 'a';
+	big[VALIDATE_MAX_TEXT + 1] = '\0';
+	expect_field("report.free_text", "the limit is");
+}
+
+static void
+test_notices(void)
+{
+	Ceptoar__Advisory	adv = CEPTOAR__ADVISORY__INIT;
+	Ceptoar__EarlyWarning	ew = CEPTOAR__EARLY_WARNING__INIT;
+	char			*secs[] = { "finance", "telecom" };
+	char			*rcpt[] = { "bank-sakura" };
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_ADVISORY;
+	msg.advisory = &adv;
+	expect_field("advisory.sectors", "at least one sector");
+	adv.sectors = secs;
+	adv.n_sectors = 2;
+	expect_field("advisory.title", "required");
+	adv.title = "Phishing campaign against internet banking";
+	expect_field("advisory.text", "required");
+	adv.text = "Details follow.";
+	expect_ok();
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING;
+	msg.early_warning = &ew;
+	expect_field("early_warning.recipients", "at least one");
+	ew.recipients = rcpt;
+	ew.n_recipients = 1;
+	ew.title = "Imminent DDoS";
+	ew.text = "Announced for tonight.";
+	expect_ok();
+}
+
+static void
+test_names(void)
+{
+	int	v = 0;
+	char	buf[256];
+
+	CHECK(names_parse(names_tlp, "TLP:AMBER+STRICT", &v) == 0 &&
+	    v == CEPTOAR__TLP__TLP_AMBER_STRICT);
+	CHECK(names_parse(names_tlp, "amber", &v) == 0 &&
+	    v == CEPTOAR__TLP__TLP_AMBER);
+	CHECK(names_parse(names_tlp, "TLP:WHITE", &v) == -1);
+	CHECK_STR(names_lookup(names_tlp, CEPTOAR__TLP__TLP_RED), "TLP:RED");
+	CHECK_STR(names_lookup(names_severity, 3), "high");
+	CHECK_STR(names_lookup(names_cause, 42), "unknown");
+	names_list(names_stage, buf, sizeof(buf));
+	CHECK_STR(buf, "early_warning, notification, intermediate, final");
+	CHECK(validate_uuid("0F8C1D52-3A5E-4B7A-9C1E-2D3F4A5B6C7D"));
+	CHECK(!validate_uuid("0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7"));
+	CHECK(!validate_uuid("0f8c1d52x3a5e-4b7a-9c1e-2d3f4a5b6c7d"));
+}
+
+int
+main(void)
+{
+	test_envelope_fields();
+	test_contact();
+	test_cause_event();
+	test_severity();
+	test_mandate_chain_sharing();
+	test_text();
+	test_notices();
+	test_names();
+	return CHECK_DONE();
+}
