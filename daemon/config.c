@@ -82,15 +82,28 @@ config_field(struct config *c, const struct config_option *o)
 static char *
 config_resolve(const char *conf_path, const char *value)
 {
-	char	*copy, *dir, *out;
+	const char	*prefix = "";
+	char		*copy, *dir, *base, *out;
 
-	if (value[0] == '/' || strncmp(value, "sqlite:", 7) == 0)
-		return strdup(value);
+	/* A backend prefix stays in front of the resolved path. */
+	if (strncmp(value, "sqlite:", 7) == 0) {
+		prefix = "sqlite:";
+		value += 7;
+	}
+	if (value[0] == '/' || value[0] == '\0') {
+		if (asprintf(&out, "%s%s", prefix, value) == -1)
+			return NULL;
+		return out;
+	}
 	if ((copy = strdup(conf_path)) == NULL)
 		return NULL;
-	dir = dirname(copy);
-	if (asprintf(&out, "%s/%s", dir, value) == -1)
+	/* Absolute, so that the daemon may change folder later. */
+	base = dirname(copy);
+	if ((dir = realpath(base, NULL)) == NULL)
+		dir = strdup(base);
+	if (dir == NULL || asprintf(&out, "%s%s/%s", prefix, dir, value) == -1)
 		out = NULL;
+	free(dir);
 	free(copy);
 	return out;
 }

@@ -220,18 +220,18 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 			    "early_warning.recipients[%zu]: no organisation "
 			    "\"%s\" in the directory; nothing was sent", i,
 			    w->recipients[i]);
-		if (!o->handling_agreement)
-			return route_refuse(code, cause,
-			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-			    "early_warning.recipients[%zu]: %s has no handling "
-			    "agreement with NISC on record; nothing was sent",
-			    i, o->id);
 		if ((o->roles & (ROLE_OPERATOR | ROLE_CEPTOAR)) == 0)
 			return route_refuse(code, cause,
 			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 			    "early_warning.recipients[%zu]: %s is neither a "
 			    "CEPTOAR nor an operator; nothing was sent", i,
 			    o->id);
+		if (!o->handling_agreement)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+			    "early_warning.recipients[%zu]: %s has no handling "
+			    "agreement with NISC on record; nothing was sent",
+			    i, o->id);
 	}
 	for (i = 0; i < w->n_recipients; i++) {
 		o = directory_org(dir, w->recipients[i]);
