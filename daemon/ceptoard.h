@@ -283,7 +283,11 @@ struct store_backend {
 	int	 (*lookup_uuid)(void *be, const char *sender, const char *uuid,
 		    char hub_id[STORE_HUB_ID_LEN], uint64_t *seq,
 		    unsigned char digest[32], char **cause);
-	/* On -1 nothing of m is stored and the transaction stays usable. */
+	/*
+	 * On -1 after a refusal (hub_id or uuid already stored, recipient
+	 * named twice) nothing of m is stored and the group goes on; after
+	 * an I/O or memory error the group is lost and commit fails.
+	 */
 	int	 (*insert)(void *be, struct store_message *m,
 		    const unsigned char digest[32],
 		    const struct store_recipient *r, size_t nr, char **cause);

@@ -1,1 +1,1250 @@
-/* placeholder */
+/*
+ * The embedded default store: one SQLite file in WAL mode with
+ * synchronous=FULL, so that a COMMIT has reached the disk before
+ * store_commit returns and the hub acknowledges.  Statements are prepared
+ * once at open; every SQLite error becomes a cause naming the store, the
+ * operation and sqlite3_errmsg.
+ *
+ * Per-recipient cursors come from the inboxes table rather than MAX()
+ * scans.  Within a transaction the cursors a group touches are cached in
+ * memory and written back once at commit, so a group of N messages to the
+ * same recipient costs one inboxes write, not N; the cache lives only as
+ * long as the transaction (whose write lock makes it coherent) and is
+ * thrown away by a rollback.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "ceptoard.h"
+
+#define STORE_SQLITE_VERSION	1		/* PRAGMA user_version */
+#define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
+#define STORE_SQLITE_BUSY_MS	10000
+#define STORE_SQLITE_DIGEST_LEN	32
+
+/*
+ * Version 1.  messages.seq is AUTOINCREMENT so that a global order number
+ * is never handed out twice, even if old messages are one day expired.
+ * deliveries is keyed by the recipient's own cursor; the partial index
+ * keeps inbox reads and pending counts proportional to what is still
+ * unacknowledged, and UNIQUE (message_seq, recipient) both forbids
+ * delivering one message twice to one organisation and serves
+ * store_recipients and the foreign key.
+ */
+static const char store_sqlite_schema[] =
+	"CREATE TABLE messages (\n"
+	"	seq		INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	hub_id		TEXT NOT NULL UNIQUE,\n"
+	"	sender		TEXT NOT NULL,\n"
+	"	uuid		TEXT NOT NULL,\n"
+	"	kind		TEXT NOT NULL,\n"
+	"	received_at	INTEGER NOT NULL,\n"
+	"	body		BLOB NOT NULL,\n"
+	"	digest		BLOB NOT NULL CHECK (length(digest) = 32),\n"
+	"	UNIQUE (sender, uuid)\n"
+	");\n"
+	"CREATE TABLE inboxes (\n"
+	"	recipient	TEXT NOT NULL PRIMARY KEY,\n"
+	"	last_seq	INTEGER NOT NULL CHECK (last_seq > 0)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE deliveries (\n"
+	"	recipient	TEXT NOT NULL,\n"
+	"	seq		INTEGER NOT NULL CHECK (seq > 0),\n"
+	"	message_seq	INTEGER NOT NULL REFERENCES messages (seq),\n"
+	"	reason		TEXT NOT NULL,\n"
+	"	acked_at	INTEGER CHECK (acked_at > 0),\n"
+	"	PRIMARY KEY (recipient, seq),\n"
+	"	UNIQUE (message_seq, recipient)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX deliveries_pending ON deliveries (recipient, seq)\n"
+	"	WHERE acked_at IS NULL;\n";
+
+enum store_sqlite_st {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_LOOKUP_UUID,
+	ST_INSERT_MESSAGE,
+	ST_INSERT_DELIVERY,
+	ST_INBOX_GET,
+	ST_INBOX_INSERT,
+	ST_INBOX_UPDATE,
+	ST_PENDING,
+	ST_ACK,
+	ST_FETCH,
+	ST_RECIPIENTS,
+	ST_INBOX_PENDING,
+	ST_COUNT,
+	ST_MAX
+};
+
+/*
+ * Every statement the store runs after open, prepared once.  The inbox
+ * reads name the partial index: without statistics the planner prefers
+ * the primary key, which walks every acknowledged delivery of the
+ * recipient too, and NISC's inbox only ever grows.
+ */
+static const char *const store_sqlite_sql[ST_MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT store_op",
+	[ST_RELEASE] = "RELEASE store_op",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
+	[ST_LOOKUP_UUID] =
+	    "SELECT hub_id, seq, digest FROM messages"
+	    " WHERE sender = ?1 AND uuid = ?2",
+	[ST_INSERT_MESSAGE] =
+	    "INSERT INTO messages"
+	    " (hub_id, sender, uuid, kind, received_at, body, digest)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_INSERT_DELIVERY] =
+	    "INSERT INTO deliveries (recipient, seq, message_seq, reason)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[ST_INBOX_GET] = "SELECT last_seq FROM inboxes WHERE recipient = ?1",
+	[ST_INBOX_INSERT] =
+	    "INSERT INTO inboxes (recipient, last_seq) VALUES (?1, ?2)",
+	[ST_INBOX_UPDATE] =
+	    "UPDATE inboxes SET last_seq = ?2"
+	    " WHERE recipient = ?1 AND last_seq < ?2",
+	[ST_PENDING] =
+	    "SELECT d.seq, d.reason, m.hub_id, m.sender, m.received_at, m.body"
+	    " FROM deliveries AS d INDEXED BY deliveries_pending"
+	    " JOIN messages AS m ON m.seq = d.message_seq"
+	    " WHERE d.recipient = ?1 AND d.seq > ?2 AND d.acked_at IS NULL"
+	    " ORDER BY d.seq LIMIT ?3",
+	[ST_ACK] =
+	    "UPDATE deliveries SET acked_at = ?3"
+	    " WHERE recipient = ?1 AND seq = ?2 AND acked_at IS NULL",
+	[ST_FETCH] =
+	    "SELECT m.hub_id, m.sender, m.received_at, m.body,"
+	    " d.seq, d.reason, d.acked_at"
+	    " FROM messages AS m LEFT JOIN deliveries AS d"
+	    " ON d.message_seq = m.seq AND d.recipient = ?2"
+	    " WHERE m.hub_id = ?1",
+	[ST_RECIPIENTS] =
+	    "SELECT d.recipient, d.reason, d.acked_at"
+	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
+	    " WHERE m.hub_id = ?1 ORDER BY d.recipient",
+	[ST_INBOX_PENDING] =
+	    "SELECT count(*) FROM deliveries INDEXED BY deliveries_pending"
+	    " WHERE recipient = ?1 AND acked_at IS NULL",
+	[ST_COUNT] = "SELECT count(*) FROM messages",
+};
+
+/* One recipient's cursor as the open transaction sees it. */
+struct store_sqlite_inbox {
+	char		*recipient;	/* NULL: an empty slot */
+	uint64_t	 last_seq;
+	uint64_t	 gen;		/* the insert that last used it */
+	bool		 exists;	/* a row is in inboxes */
+	bool		 dirty;		/* last_seq must be written at commit */
+};
+
+struct store_sqlite {
+	char				*path;
+	sqlite3				*db;
+	sqlite3_stmt			*st[ST_MAX];
+
+	/* The transaction's cursor cache: open addressing, cap a power of 2. */
+	struct store_sqlite_inbox	*inboxes;
+	size_t				 ninboxes;
+	size_t				 capinboxes;
+	uint64_t			 gen;		/* counts inserts */
+	bool				 lost;	/* see store_sqlite_lost */
+
+	/* Scratch for store_sqlite_insert: the seq of each recipient. */
+	uint64_t			*seqs;
+	size_t				 capseqs;
+};
+
+static void	 store_sqlite_cause(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static int	 store_sqlite_fail(struct store_sqlite *, char **,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+/* Set *cause to a malloc'd sentence; a failed allocation leaves NULL. */
+static void
+store_sqlite_cause(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+}
+
+/*
+ * Turn the connection's last error into "store PATH: OP: errmsg" and
+ * return -1.  Call it before resetting the failed statement, which may
+ * replace the message.
+ */
+static int
+store_sqlite_fail(struct store_sqlite *sq, char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*op;
+
+	if (cause == NULL)
+		return (-1);
+	va_start(ap, fmt);
+	if (vasprintf(&op, fmt, ap) == -1)
+		op = NULL;
+	va_end(ap);
+	store_sqlite_cause(cause, "store %s: %s: %s", sq->path,
+	    op != NULL ? op : "?", sqlite3_errmsg(sq->db));
+	free(op);
+	return (-1);
+}
+
+/*
+ * Return a statement to its unused state: an unreset SELECT would keep a
+ * WAL read snapshot open, hiding later commits and blocking checkpoints.
+ */
+static void
+store_sqlite_reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Run a statement that returns no rows; -1 with a cause naming op. */
+static int
+store_sqlite_run(struct store_sqlite *sq, enum store_sqlite_st which,
+    const char *op, char **cause)
+{
+	sqlite3_stmt	*st = sq->st[which];
+	int		 rv = 0;
+
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "%s", op);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/* Bind a string that outlives the statement's use. */
+static int
+store_sqlite_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return (sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC));
+}
+
+/*
+ * Bind a blob; SQLite would store a NULL pointer as SQL NULL, so an empty
+ * one is bound from a static empty buffer.
+ */
+static int
+store_sqlite_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t len)
+{
+	static const uint8_t	 empty[1];
+
+	if (len == 0)
+		p = empty;
+	return (sqlite3_bind_blob64(st, i, p, len, SQLITE_STATIC));
+}
+
+/* A stored text column; NULL with the connection's error set if none. */
+static const char *
+store_sqlite_text(sqlite3_stmt *st, int col)
+{
+	return ((const char *)sqlite3_column_text(st, col));
+}
+
+/* A stored blob column, never a NULL pointer, with its length. */
+static const uint8_t *
+store_sqlite_blob(sqlite3_stmt *st, int col, size_t *len)
+{
+	static const uint8_t	 empty[1];
+	const uint8_t		*p;
+
+	p = sqlite3_column_blob(st, col);
+	*len = (size_t)sqlite3_column_bytes(st, col);
+	return (p != NULL ? p : empty);
+}
+
+/* FNV-1a, enough to spread organisation ids over the cursor cache. */
+static uint64_t
+store_sqlite_hash(const char *s)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return (h);
+}
+
+/* The cache slot holding recipient, or the empty slot where it belongs. */
+static struct store_sqlite_inbox *
+store_sqlite_inbox_slot(struct store_sqlite_inbox *v, size_t cap,
+    const char *recipient)
+{
+	size_t	 i;
+
+	i = store_sqlite_hash(recipient) & (cap - 1);
+	while (v[i].recipient != NULL && strcmp(v[i].recipient, recipient) != 0)
+		i = (i + 1) & (cap - 1);
+	return (&v[i]);
+}
+
+/* Double the cache, keeping it at most half full so probes stay short. */
+static int
+store_sqlite_inbox_grow(struct store_sqlite *sq)
+{
+	struct store_sqlite_inbox	*v, *slot;
+	size_t				 cap, i;
+
+	cap = sq->capinboxes == 0 ? 64 : sq->capinboxes * 2;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return (-1);
+	for (i = 0; i < sq->capinboxes; i++) {
+		if (sq->inboxes[i].recipient == NULL)
+			continue;
+		slot = store_sqlite_inbox_slot(v, cap,
+		    sq->inboxes[i].recipient);
+		*slot = sq->inboxes[i];
+	}
+	free(sq->inboxes);
+	sq->inboxes = v;
+	sq->capinboxes = cap;
+	return (0);
+}
+
+/* Forget every cached cursor: the transaction is over. */
+static void
+store_sqlite_inbox_clear(struct store_sqlite *sq)
+{
+	size_t	 i;
+
+	if (sq->ninboxes == 0)
+		return;
+	for (i = 0; i < sq->capinboxes; i++)
+		free(sq->inboxes[i].recipient);
+	memset(sq->inboxes, 0, sq->capinboxes * sizeof(*sq->inboxes));
+	sq->ninboxes = 0;
+}
+
+/*
+ * The cache entry for recipient, read from inboxes on first use in this
+ * transaction.  The pointer is good until the next call (the cache may
+ * grow); NULL with a cause on error.
+ */
+static struct store_sqlite_inbox *
+store_sqlite_inbox_get(struct store_sqlite *sq, const char *recipient,
+    char **cause)
+{
+	struct store_sqlite_inbox	*slot;
+	sqlite3_stmt			*st = sq->st[ST_INBOX_GET];
+	sqlite3_int64			 last = 0;
+	bool				 exists = false;
+	int				 rc;
+
+	if (sq->capinboxes != 0) {
+		slot = store_sqlite_inbox_slot(sq->inboxes, sq->capinboxes,
+		    recipient);
+		if (slot->recipient != NULL)
+			return (slot);
+	}
+
+	store_sqlite_bind_text(st, 1, recipient);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		exists = true;
+	} else if (rc != SQLITE_DONE) {
+		store_sqlite_fail(sq, cause, "read inbox of %s", recipient);
+		store_sqlite_reset(st);
+		return (NULL);
+	}
+	store_sqlite_reset(st);
+	if (last < 0) {
+		store_sqlite_cause(cause, "store %s: inbox of %s has negative "
+		    "last_seq %lld", sq->path, recipient, (long long)last);
+		return (NULL);
+	}
+
+	if ((sq->ninboxes + 1) * 2 > sq->capinboxes &&
+	    store_sqlite_inbox_grow(sq) == -1)
+		goto nomem;
+	slot = store_sqlite_inbox_slot(sq->inboxes, sq->capinboxes, recipient);
+	if ((slot->recipient = strdup(recipient)) == NULL)
+		goto nomem;
+	slot->last_seq = (uint64_t)last;
+	slot->gen = 0;
+	slot->exists = exists;
+	slot->dirty = false;
+	sq->ninboxes++;
+	return (slot);
+
+nomem:
+	store_sqlite_cause(cause, "store %s: out of memory caching the inbox "
+	    "of %s", sq->path, recipient);
+	return (NULL);
+}
+
+/* Write every cursor the transaction advanced back to inboxes. */
+static int
+store_sqlite_inbox_flush(struct store_sqlite *sq, char **cause)
+{
+	struct store_sqlite_inbox	*ib;
+	sqlite3_stmt			*st;
+	size_t				 i;
+
+	for (i = 0; i < sq->capinboxes; i++) {
+		ib = &sq->inboxes[i];
+		if (ib->recipient == NULL || !ib->dirty)
+			continue;
+		st = sq->st[ib->exists ? ST_INBOX_UPDATE : ST_INBOX_INSERT];
+		store_sqlite_bind_text(st, 1, ib->recipient);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ib->last_seq);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "write inbox of %s",
+			    ib->recipient);
+			store_sqlite_reset(st);
+			return (-1);
+		}
+		store_sqlite_reset(st);
+		/* The write lock rules this out; refuse rather than reuse. */
+		if (sqlite3_changes(sq->db) != 1) {
+			store_sqlite_cause(cause, "store %s: inbox of %s moved "
+			    "during the transaction", sq->path, ib->recipient);
+			return (-1);
+		}
+		ib->exists = true;
+		ib->dirty = false;
+	}
+	return (0);
+}
+
+/* Read a one-integer pragma or query, such as PRAGMA user_version. */
+static int
+store_sqlite_int(struct store_sqlite *sq, const char *sql, sqlite3_int64 *out,
+    char **cause)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(sq->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		store_sqlite_cause(cause, "store %s: %s: no answer", sq->path,
+		    sql);
+		sqlite3_finalize(st);
+		return (-1);
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+	*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (0);
+
+fail:
+	/* SQLite says NOTADB for a file that is not one of its databases. */
+	if ((sqlite3_errcode(sq->db) & 0xff) == SQLITE_NOTADB)
+		store_sqlite_cause(cause, "store %s is not a SQLite database "
+		    "(%s)", sq->path, sqlite3_errmsg(sq->db));
+	else
+		store_sqlite_fail(sq, cause, "%s", sql);
+	sqlite3_finalize(st);
+	return (-1);
+}
+
+/*
+ * Switch to write-ahead logging, which lets readers proceed during a
+ * commit and makes each commit one append and one fsync of the log.
+ */
+static int
+store_sqlite_wal(struct store_sqlite *sq, char **cause)
+{
+	sqlite3_stmt	*st;
+	const char	*mode = NULL;
+	int		 rc, wal;
+
+	if (sqlite3_prepare_v2(sq->db, "PRAGMA journal_mode = WAL", -1, &st,
+	    NULL) != SQLITE_OK)
+		return (store_sqlite_fail(sq, cause, "set journal mode"));
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		mode = store_sqlite_text(st, 0);
+	else if (rc != SQLITE_DONE) {
+		store_sqlite_fail(sq, cause, "set journal mode");
+		sqlite3_finalize(st);
+		return (-1);
+	}
+	/* The pragma answers with the mode in force, which may not be WAL. */
+	wal = mode != NULL && strcmp(mode, "wal") == 0;
+	if (!wal)
+		store_sqlite_cause(cause, "store %s: cannot use write-ahead "
+		    "logging (journal mode is %s)", sq->path,
+		    mode != NULL ? mode : "unknown");
+	sqlite3_finalize(st);
+	return (wal ? 0 : -1);
+}
+
+/* Run a statement once, for pragmas and the schema. */
+static int
+store_sqlite_exec(struct store_sqlite *sq, const char *sql, const char *op,
+    char **cause)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(sq->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		store_sqlite_cause(cause, "store %s: %s: %s", sq->path, op,
+		    err != NULL ? err : sqlite3_errmsg(sq->db));
+		sqlite3_free(err);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Make sure the database's directory exists, then create the file with
+ * mode 0600 ourselves (SQLite would use 0644): reports under TLP:RED live
+ * in it, and SQLite gives the -wal and -shm files the database's mode.
+ * A new file and its directory entry are fsynced so the store itself
+ * survives a crash right after creation.
+ */
+static int
+store_sqlite_create(struct store_sqlite *sq, char **cause)
+{
+	struct stat	 sb;
+	char		*copy, *dir;
+	int		 fd, dfd, rv = -1;
+
+	if ((copy = strdup(sq->path)) == NULL) {
+		store_sqlite_cause(cause, "store %s: out of memory", sq->path);
+		return (-1);
+	}
+	dir = dirname(copy);
+	if (stat(dir, &sb) == -1) {
+		if (errno == ENOENT)
+			store_sqlite_cause(cause, "store %s: directory %s does "
+			    "not exist", sq->path, dir);
+		else
+			store_sqlite_cause(cause, "store %s: directory %s: %s",
+			    sq->path, dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		store_sqlite_cause(cause, "store %s: %s is not a directory",
+		    sq->path, dir);
+		goto out;
+	}
+
+	fd = open(sq->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno == EEXIST) {
+			if (stat(sq->path, &sb) == 0 && !S_ISREG(sb.st_mode))
+				store_sqlite_cause(cause, "store %s is not a "
+				    "regular file", sq->path);
+			else
+				rv = 0;
+			goto out;
+		}
+		store_sqlite_cause(cause, "store %s: %s", sq->path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) == -1) {
+		store_sqlite_cause(cause, "store %s: fsync: %s", sq->path,
+		    strerror(errno));
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1) {
+		store_sqlite_cause(cause, "store %s: fsync directory %s: %s",
+		    sq->path, dir, strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		goto out;
+	}
+	close(dfd);
+	rv = 0;
+out:
+	free(copy);
+	return (rv);
+}
+
+/*
+ * Refuse a schema version this code does not know, before anything is
+ * written to the file, and a version 1 file that is not ours.
+ */
+static int
+store_sqlite_schema_check(struct store_sqlite *sq, char **cause)
+{
+	sqlite3_int64	 version, appid;
+
+	if (store_sqlite_int(sq, "PRAGMA user_version", &version, cause) == -1)
+		return (-1);
+	if (version != 0 && version != STORE_SQLITE_VERSION) {
+		store_sqlite_cause(cause, "store %s has schema version %lld; "
+		    "this ceptoard understands %d", sq->path,
+		    (long long)version, STORE_SQLITE_VERSION);
+		return (-1);
+	}
+	if (version == STORE_SQLITE_VERSION) {
+		if (store_sqlite_int(sq, "PRAGMA application_id", &appid,
+		    cause) == -1)
+			return (-1);
+		if (appid != STORE_SQLITE_APPID) {
+			store_sqlite_cause(cause, "store %s is a SQLite "
+			    "database of another application (id %#llx)",
+			    sq->path, (unsigned long long)appid);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Create the version 1 schema if the database is still empty.  The
+ * version is read again under the write lock so that two processes
+ * opening a new file at once do not both create it.
+ */
+static int
+store_sqlite_schema_create(struct store_sqlite *sq, char **cause)
+{
+	sqlite3_int64	 version, nobjects;
+	char		 sql[128];
+
+	if (store_sqlite_exec(sq, "BEGIN IMMEDIATE", "begin schema creation",
+	    cause) == -1)
+		return (-1);
+	if (store_sqlite_int(sq, "PRAGMA user_version", &version, cause) == -1)
+		goto fail;
+	if (version == STORE_SQLITE_VERSION)
+		return (store_sqlite_exec(sq, "COMMIT", "commit", cause));
+	if (version != 0) {
+		store_sqlite_cause(cause, "store %s has schema version %lld; "
+		    "this ceptoard understands %d", sq->path,
+		    (long long)version, STORE_SQLITE_VERSION);
+		goto fail;
+	}
+	if (store_sqlite_int(sq, "SELECT count(*) FROM sqlite_master",
+	    &nobjects, cause) == -1)
+		goto fail;
+	/* Never adopt someone else's database by writing our tables in. */
+	if (nobjects != 0) {
+		store_sqlite_cause(cause, "store %s is a SQLite database "
+		    "without a ceptoard schema version", sq->path);
+		goto fail;
+	}
+	if (store_sqlite_exec(sq, store_sqlite_schema, "create schema",
+	    cause) == -1)
+		goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
+	    "PRAGMA user_version = %d", STORE_SQLITE_APPID,
+	    STORE_SQLITE_VERSION);
+	if (store_sqlite_exec(sq, sql, "set schema version", cause) == -1)
+		goto fail;
+	return (store_sqlite_exec(sq, "COMMIT", "commit schema", cause));
+
+fail:
+	sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+	return (-1);
+}
+
+/* Close the connection and free everything open allocated. */
+static void
+store_sqlite_close(void *be)
+{
+	struct store_sqlite	*sq = be;
+	size_t			 i;
+
+	if (sq == NULL)
+		return;
+	if (sq->db != NULL) {
+		if (!sqlite3_get_autocommit(sq->db))
+			sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+		for (i = 0; i < ST_MAX; i++)
+			sqlite3_finalize(sq->st[i]);
+		sqlite3_close_v2(sq->db);
+	}
+	store_sqlite_inbox_clear(sq);
+	free(sq->inboxes);
+	free(sq->seqs);
+	free(sq->path);
+	free(sq);
+}
+
+/*
+ * Open or create the store at path.  The connection is opened without
+ * SQLite's own mutexes: a store is used by one thread, the event loop's.
+ * Settings are made in an order that leaves a refused file untouched:
+ * the version is read before WAL mode is switched on.
+ */
+static void *
+store_sqlite_open(const char *path, char **cause)
+{
+	struct store_sqlite	*sq;
+	sqlite3_int64		 v;
+	size_t			 i;
+
+	if ((sq = calloc(1, sizeof(*sq))) == NULL ||
+	    (sq->path = strdup(path)) == NULL) {
+		free(sq);
+		store_sqlite_cause(cause, "store %s: out of memory", path);
+		return (NULL);
+	}
+	if (store_sqlite_create(sq, cause) == -1)
+		goto fail;
+
+	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		if (sq->db == NULL)
+			store_sqlite_cause(cause, "store %s: out of memory",
+			    path);
+		else
+			store_sqlite_fail(sq, cause, "open");
+		goto fail;
+	}
+	if (sqlite3_db_readonly(sq->db, "main") == 1) {
+		store_sqlite_cause(cause, "store %s is read-only", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(sq->db, 1);
+	sqlite3_busy_timeout(sq->db, STORE_SQLITE_BUSY_MS);
+
+	if (store_sqlite_schema_check(sq, cause) == -1)
+		goto fail;
+
+	if (store_sqlite_wal(sq, cause) == -1)
+		goto fail;
+	if (store_sqlite_exec(sq,
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA fullfsync = ON;"
+	    "PRAGMA checkpoint_fullfsync = ON;"
+	    "PRAGMA journal_size_limit = 67108864;"
+	    "PRAGMA trusted_schema = OFF;"
+	    "PRAGMA temp_store = MEMORY;",
+	    "set pragmas", cause) == -1)
+		goto fail;
+	/* Durability and integrity rest on these two; do not assume. */
+	if (store_sqlite_int(sq, "PRAGMA synchronous", &v, cause) == -1)
+		goto fail;
+	if (v < 2) {
+		store_sqlite_cause(cause, "store %s: synchronous=FULL was not "
+		    "accepted", path);
+		goto fail;
+	}
+	if (store_sqlite_int(sq, "PRAGMA foreign_keys", &v, cause) == -1)
+		goto fail;
+	if (v != 1) {
+		store_sqlite_cause(cause, "store %s: this SQLite does not "
+		    "enforce foreign keys", path);
+		goto fail;
+	}
+
+	if (store_sqlite_schema_create(sq, cause) == -1)
+		goto fail;
+
+	for (i = 0; i < ST_MAX; i++) {
+		if (sqlite3_prepare_v3(sq->db, store_sqlite_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &sq->st[i], NULL) != SQLITE_OK) {
+			store_sqlite_fail(sq, cause, "prepare \"%s\"",
+			    store_sqlite_sql[i]);
+			goto fail;
+		}
+	}
+	return (sq);
+
+fail:
+	store_sqlite_close(sq);
+	return (NULL);
+}
+
+/* Start a group: take the write lock now so commit cannot meet BUSY. */
+static int
+store_sqlite_begin(void *be, char **cause)
+{
+	struct store_sqlite	*sq = be;
+
+	store_sqlite_inbox_clear(sq);
+	sq->lost = false;
+	return (store_sqlite_run(sq, ST_BEGIN, "begin", cause));
+}
+
+/* Find a sender's earlier message with uuid, committed or in this group. */
+static int
+store_sqlite_lookup_uuid(void *be, const char *sender, const char *uuid,
+    char hub_id[STORE_HUB_ID_LEN], uint64_t *seq, unsigned char digest[32],
+    char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_LOOKUP_UUID];
+	const char		*id;
+	const void		*dg;
+	size_t			 len;
+	int			 rc, rv = -1;
+
+	store_sqlite_bind_text(st, 1, sender);
+	store_sqlite_bind_text(st, 2, uuid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rv = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		store_sqlite_fail(sq, cause, "look up uuid %s of %s", uuid,
+		    sender);
+		goto out;
+	}
+	if ((id = store_sqlite_text(st, 0)) == NULL ||
+	    (dg = sqlite3_column_blob(st, 2)) == NULL) {
+		store_sqlite_fail(sq, cause, "read uuid %s of %s", uuid,
+		    sender);
+		goto out;
+	}
+	if ((len = strlen(id)) >= STORE_HUB_ID_LEN ||
+	    sqlite3_column_bytes(st, 2) != STORE_SQLITE_DIGEST_LEN) {
+		store_sqlite_cause(cause, "store %s: message %s of %s has a "
+		    "malformed hub_id or digest", sq->path, uuid, sender);
+		goto out;
+	}
+	memcpy(hub_id, id, len + 1);
+	memcpy(digest, dg, STORE_SQLITE_DIGEST_LEN);
+	*seq = (uint64_t)sqlite3_column_int64(st, 1);
+	rv = 1;
+out:
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/*
+ * Whether the open group can no longer be committed: an insert failed
+ * half-way, or SQLite rolled the transaction back after an error.  Going
+ * on in autocommit mode would commit each later statement on its own and
+ * leave the inbox cursors behind the deliveries.
+ */
+static bool
+store_sqlite_lost(struct store_sqlite *sq, const char *op, char **cause)
+{
+	if (!sq->lost && !sqlite3_get_autocommit(sq->db))
+		return (false);
+	sq->lost = true;
+	store_sqlite_cause(cause, "store %s: %s: the transaction was lost to "
+	    "an earlier error and must be rolled back", sq->path, op);
+	return (true);
+}
+
+/* Undo everything since the savepoint "store_op" and end it. */
+static void
+store_sqlite_savepoint_undo(struct store_sqlite *sq)
+{
+	store_sqlite_run(sq, ST_ROLLBACK_TO, "rollback to savepoint", NULL);
+	store_sqlite_run(sq, ST_RELEASE, "release savepoint", NULL);
+}
+
+/*
+ * Store m and its deliveries inside the open group.  Each recipient's seq
+ * is its cached cursor plus one, and the cache is advanced only once every
+ * row is in.  Everything that can be refused (a recipient named twice, a
+ * hub_id or uuid already stored) is refused before or by the first write,
+ * which SQLite undoes by itself, so the group goes on.  Only a failure
+ * after that (I/O, memory) leaves a half-written message; the group is
+ * then marked lost and store_sqlite_commit refuses it.  This costs no
+ * savepoint: one per message made every insert copy the pages it touched
+ * into a statement journal, at close to half the throughput.
+ */
+static int
+store_sqlite_insert(void *be, struct store_message *m,
+    const unsigned char digest[32], const struct store_recipient *r,
+    size_t nr, char **cause)
+{
+	struct store_sqlite		*sq = be;
+	struct store_sqlite_inbox	*ib;
+	sqlite3_stmt			*st;
+	uint64_t			*v;
+	sqlite3_int64			 mseq;
+	size_t				 i;
+	int				 rc;
+
+	if (store_sqlite_lost(sq, "insert", cause))
+		return (-1);
+	if (nr > sq->capseqs) {
+		if ((v = reallocarray(sq->seqs, nr, sizeof(*v))) == NULL) {
+			store_sqlite_cause(cause, "store %s: out of memory "
+			    "for %zu recipients", sq->path, nr);
+			return (-1);
+		}
+		sq->seqs = v;
+		sq->capseqs = nr;
+	}
+
+	/* Assign every seq before writing anything. */
+	sq->gen++;
+	for (i = 0; i < nr; i++) {
+		if ((ib = store_sqlite_inbox_get(sq, r[i].org, cause)) == NULL)
+			return (-1);
+		if (ib->gen == sq->gen) {
+			store_sqlite_cause(cause, "store %s: insert message "
+			    "%s: recipient %s named twice", sq->path,
+			    m->hub_id, r[i].org);
+			return (-1);
+		}
+		if (ib->last_seq >= INT64_MAX) {
+			store_sqlite_cause(cause, "store %s: inbox of %s is "
+			    "out of sequence numbers", sq->path, r[i].org);
+			return (-1);
+		}
+		ib->gen = sq->gen;
+		sq->seqs[i] = ib->last_seq + 1;
+	}
+
+	st = sq->st[ST_INSERT_MESSAGE];
+	rc = store_sqlite_bind_text(st, 1, m->hub_id);
+	rc |= store_sqlite_bind_text(st, 2, m->sender);
+	rc |= store_sqlite_bind_text(st, 3, m->uuid);
+	rc |= store_sqlite_bind_text(st, 4, m->kind);
+	rc |= sqlite3_bind_int64(st, 5, m->received_at);
+	rc |= store_sqlite_bind_blob(st, 6, m->body, m->body_len);
+	rc |= store_sqlite_bind_blob(st, 7, digest, STORE_SQLITE_DIGEST_LEN);
+	if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlite_fail(sq, cause, "insert message %s (uuid %s of "
+		    "%s)", m->hub_id, m->uuid, m->sender);
+		store_sqlite_reset(st);
+		/* SQLite rolls back the whole transaction on some errors. */
+		if (sqlite3_get_autocommit(sq->db))
+			sq->lost = true;
+		return (-1);
+	}
+	store_sqlite_reset(st);
+	mseq = sqlite3_last_insert_rowid(sq->db);
+
+	st = sq->st[ST_INSERT_DELIVERY];
+	for (i = 0; i < nr; i++) {
+		store_sqlite_bind_text(st, 1, r[i].org);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)sq->seqs[i]);
+		sqlite3_bind_int64(st, 3, mseq);
+		store_sqlite_bind_text(st, 4, r[i].reason);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "insert delivery of %s "
+			    "to %s (the group will be rolled back)", m->hub_id,
+			    r[i].org);
+			store_sqlite_reset(st);
+			sq->lost = true;
+			return (-1);
+		}
+		store_sqlite_reset(st);
+	}
+
+	for (i = 0; i < nr; i++) {
+		/* Present: store_sqlite_inbox_get cached it above. */
+		if ((ib = store_sqlite_inbox_get(sq, r[i].org, NULL)) == NULL)
+			continue;
+		ib->last_seq = sq->seqs[i];
+		ib->dirty = true;
+	}
+	m->seq = (uint64_t)mseq;
+	return (0);
+}
+
+/* Write the advanced cursors, then COMMIT; that is the fsync. */
+static int
+store_sqlite_commit(void *be, char **cause)
+{
+	struct store_sqlite	*sq = be;
+
+	if (store_sqlite_lost(sq, "commit", cause) ||
+	    store_sqlite_inbox_flush(sq, cause) == -1 ||
+	    store_sqlite_run(sq, ST_COMMIT, "commit", cause) == -1) {
+		/* A failed COMMIT may leave the transaction open. */
+		if (!sqlite3_get_autocommit(sq->db))
+			store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
+		store_sqlite_inbox_clear(sq);
+		sq->lost = false;
+		return (-1);
+	}
+	store_sqlite_inbox_clear(sq);
+	return (0);
+}
+
+/* Abandon the group, rows and cached cursors alike. */
+static void
+store_sqlite_rollback(void *be)
+{
+	struct store_sqlite	*sq = be;
+
+	if (!sqlite3_get_autocommit(sq->db))
+		store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
+	store_sqlite_inbox_clear(sq);
+	sq->lost = false;
+}
+
+/*
+ * Call cb for each unacknowledged delivery of recipient after the cursor,
+ * in order.  The row's pointers are valid only during the callback.
+ */
+static int
+store_sqlite_pending(void *be, const char *recipient, uint64_t after,
+    size_t limit, store_delivery_cb cb, void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_PENDING];
+	struct store_delivery	 d;
+	int			 rc, rv = 0;
+
+	/* No cursor can be that high. */
+	if (after >= INT64_MAX)
+		return (0);
+	store_sqlite_bind_text(st, 1, recipient);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 :
+	    (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&d, 0, sizeof(d));
+		d.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		d.recipient = recipient;
+		d.reason = store_sqlite_text(st, 1);
+		d.hub_id = store_sqlite_text(st, 2);
+		d.sender = store_sqlite_text(st, 3);
+		d.received_at = sqlite3_column_int64(st, 4);
+		d.body = store_sqlite_blob(st, 5, &d.body_len);
+		if (d.reason == NULL || d.hub_id == NULL || d.sender == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (cb(&d, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "read pending deliveries "
+		    "of %s", recipient);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/*
+ * Mark seqs of recipient acknowledged at now.  All or none: inside a
+ * group through a savepoint, otherwise in a transaction of its own.
+ */
+static int
+store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
+    size_t n, int64_t now, size_t *nacked, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_ACK];
+	size_t			 i, count = 0;
+	bool			 own;
+
+	/* Acks in a lost group would be rolled back with it. */
+	if (sq->lost) {
+		store_sqlite_lost(sq, "ack", cause);
+		return (-1);
+	}
+	own = sqlite3_get_autocommit(sq->db) != 0;
+	if (store_sqlite_run(sq, own ? ST_BEGIN : ST_SAVEPOINT,
+	    "ack: begin", cause) == -1)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		/* An unknown seq is not an error: it just acks nothing. */
+		if (seqs[i] == 0 || seqs[i] > INT64_MAX)
+			continue;
+		store_sqlite_bind_text(st, 1, recipient);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i]);
+		sqlite3_bind_int64(st, 3, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "ack %llu of %s",
+			    (unsigned long long)seqs[i], recipient);
+			store_sqlite_reset(st);
+			goto fail;
+		}
+		store_sqlite_reset(st);
+		count += (size_t)sqlite3_changes(sq->db);
+	}
+	if (store_sqlite_run(sq, own ? ST_COMMIT : ST_RELEASE, "ack: commit",
+	    cause) == -1)
+		goto fail;
+	*nacked = count;
+	return (0);
+
+fail:
+	if (own) {
+		if (!sqlite3_get_autocommit(sq->db))
+			store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
+	} else
+		store_sqlite_savepoint_undo(sq);
+	return (-1);
+}
+
+/*
+ * Show hub_id to org.  A recipient sees its delivery (cursor, reason,
+ * acknowledgement); a sender that is not also a recipient sees it as
+ * "sent".  An unknown hub_id and a message org may not see both return 1,
+ * so that the answer does not tell which.
+ */
+static int
+store_sqlite_fetch(void *be, const char *org, const char *hub_id,
+    store_delivery_cb cb, void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_FETCH];
+	struct store_delivery	 d;
+	int			 rc, rv = -1;
+
+	store_sqlite_bind_text(st, 1, hub_id);
+	store_sqlite_bind_text(st, 2, org);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		rv = 1;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+
+	memset(&d, 0, sizeof(d));
+	d.recipient = org;
+	d.hub_id = store_sqlite_text(st, 0);
+	d.sender = store_sqlite_text(st, 1);
+	d.received_at = sqlite3_column_int64(st, 2);
+	d.body = store_sqlite_blob(st, 3, &d.body_len);
+	if (d.hub_id == NULL || d.sender == NULL)
+		goto fail;
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		d.seq = (uint64_t)sqlite3_column_int64(st, 4);
+		if ((d.reason = store_sqlite_text(st, 5)) == NULL)
+			goto fail;
+		d.acked_at = sqlite3_column_int64(st, 6);
+	} else if (strcmp(d.sender, org) == 0) {
+		d.seq = 0;
+		d.reason = "sent";
+		d.acked_at = 0;
+	} else {
+		rv = 1;
+		goto out;
+	}
+	cb(&d, arg);
+	rv = 0;
+	goto out;
+
+fail:
+	store_sqlite_fail(sq, cause, "fetch %s for %s", hub_id, org);
+out:
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/* Call cb for each recipient of hub_id by organisation id; none if unknown. */
+static int
+store_sqlite_recipients(void *be, const char *hub_id, store_recipient_cb cb,
+    void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_RECIPIENTS];
+	const char		*org, *reason;
+	int			 rc, rv = 0;
+
+	store_sqlite_bind_text(st, 1, hub_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		org = store_sqlite_text(st, 0);
+		reason = store_sqlite_text(st, 1);
+		if (org == NULL || reason == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (cb(org, reason, sqlite3_column_int64(st, 2), arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "list recipients of %s",
+		    hub_id);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/*
+ * The recipient's last assigned cursor (as the open group sees it, if
+ * any) and how many of its deliveries are unacknowledged.
+ */
+static int
+store_sqlite_inbox_state(void *be, const char *recipient, uint64_t *last_seq,
+    uint64_t *pending, char **cause)
+{
+	struct store_sqlite		*sq = be;
+	struct store_sqlite_inbox	*ib;
+	sqlite3_stmt			*st;
+	int				 rc;
+
+	if (!sqlite3_get_autocommit(sq->db)) {
+		if ((ib = store_sqlite_inbox_get(sq, recipient, cause)) == NULL)
+			return (-1);
+		*last_seq = ib->last_seq;
+	} else {
+		st = sq->st[ST_INBOX_GET];
+		store_sqlite_bind_text(st, 1, recipient);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "read inbox of %s",
+			    recipient);
+			store_sqlite_reset(st);
+			return (-1);
+		}
+		*last_seq = rc == SQLITE_ROW ?
+		    (uint64_t)sqlite3_column_int64(st, 0) : 0;
+		store_sqlite_reset(st);
+	}
+
+	st = sq->st[ST_INBOX_PENDING];
+	store_sqlite_bind_text(st, 1, recipient);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_sqlite_fail(sq, cause, "count pending of %s", recipient);
+		store_sqlite_reset(st);
+		return (-1);
+	}
+	*pending = (uint64_t)sqlite3_column_int64(st, 0);
+	store_sqlite_reset(st);
+	return (0);
+}
+
+/* The number of messages stored. */
+static int
+store_sqlite_count(void *be, uint64_t *messages, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_COUNT];
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_sqlite_fail(sq, cause, "count messages");
+		store_sqlite_reset(st);
+		return (-1);
+	}
+	*messages = (uint64_t)sqlite3_column_int64(st, 0);
+	store_sqlite_reset(st);
+	return (0);
+}
+
+const struct store_backend store_backend_sqlite = {
+	.name = "sqlite",
+	.prefix = "sqlite:",
+	.open = store_sqlite_open,
+	.close = store_sqlite_close,
+	.begin = store_sqlite_begin,
+	.lookup_uuid = store_sqlite_lookup_uuid,
+	.insert = store_sqlite_insert,
+	.commit = store_sqlite_commit,
+	.rollback = store_sqlite_rollback,
+	.pending = store_sqlite_pending,
+	.ack = store_sqlite_ack,
+	.fetch = store_sqlite_fetch,
+	.recipients = store_sqlite_recipients,
+	.inbox_state = store_sqlite_inbox_state,
+	.count = store_sqlite_count,
+};
