@@ -1,1 +1,150 @@
-/* placeholder */
+/*
+ * ceptoar submit: send one report, advisory or early warning from a JSON
+ * file.  It is checked here first, so a mistake is named field by field
+ * before anything leaves the building, and it carries a uuid, so that
+ * sending it again after a lost connection cannot file it twice.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ceptoar.h"
+#include "validate.h"
+
+static int	cmd_submit_exec(struct client *, int, char **);
+
+const struct cmd_entry cmd_submit_entry = {
+	"submit", "[--dry-run] [--uuid uuid] file|-",
+	cmd_submit_exec,
+	"check a JSON report and send it to the hub (--dry-run: check only)"
+};
+
+/* --dry-run: say what would be sent. */
+static int
+cmd_submit_dry_run(const struct client *c, const char *file,
+    Ceptoar__Message *m, bool generated)
+{
+	json_t	*j;
+	char	 sev[32];
+
+	if (c->json) {
+		j = report_json_encode(&m->base);
+		/* A uuid made up for this check would only mislead. */
+		if (generated)
+			json_object_del(j, "uuid");
+		output_json(j);
+		json_decref(j);
+	} else if (!c->quiet)
+		printf("%s: valid %s, %s, severity %s%s; not sent "
+		    "(--dry-run)\n", file, report_json_type(m),
+		    names_lookup(names_tlp, m->tlp),
+		    output_severity(m, sev, sizeof(sev)) != NULL ? sev :
+		    "not given", m->has_drill && m->drill ? ", [DRILL]" : "");
+	return 0;
+}
+
+/* Read, check and send FILE; see the file comment. */
+static int
+cmd_submit_exec(struct client *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "uuid", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in = NULL;
+	Ceptoar__Submit		 submit = CEPTOAR__SUBMIT__INIT;
+	Ceptoar__Message	*m = NULL;
+	struct hubconn		*hc = NULL;
+	const char		*file, *name, *uuid = NULL;
+	char			 fresh[40], *cause;
+	bool			 dry_run = false, generated = false;
+	int			 ch, status;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			dry_run = true;
+			break;
+		case 'u':
+			uuid = optarg;
+			break;
+		default:
+			return client_usage(&cmd_submit_entry);
+		}
+	}
+	if (argc - optind != 1)
+		return client_usage(&cmd_submit_entry);
+	file = argv[optind];
+	name = strcmp(file, "-") == 0 ? "<stdin>" : file;
+	if (uuid != NULL && !validate_uuid(uuid))
+		return client_fail(EX_USAGE, "--uuid: \"%s\" is not a UUID "
+		    "(8-4-4-4-12 hex digits)", uuid);
+
+	if ((status = report_json_load(file, &m, &cause)) != 0) {
+		status = client_fail(status, "%s", cause != NULL ? cause :
+		    "out of memory");
+		free(cause);
+		return status;
+	}
+	if (uuid != NULL && m->uuid != NULL && strcasecmp(uuid, m->uuid) != 0) {
+		status = client_fail(EX_USAGE, "%s has uuid %s but --uuid says "
+		    "%s; give only one", name, m->uuid, uuid);
+		goto out;
+	}
+	if (m->uuid == NULL) {
+		if (uuid == NULL) {
+			report_json_uuid(fresh, sizeof(fresh));
+			uuid = fresh;
+			generated = true;
+		}
+		if ((m->uuid = strdup(uuid)) == NULL) {
+			status = client_fail(EX_UNAVAILABLE, "out of memory");
+			goto out;
+		}
+	}
+	if (report_json_validate(m, &cause) == -1) {
+		status = client_fail(EX_DATAERR, "%s: %s", name,
+		    cause != NULL ? cause : "out of memory");
+		free(cause);
+		goto out;
+	}
+	if (dry_run) {
+		status = cmd_submit_dry_run(c, name, m, generated);
+		goto out;
+	}
+	if (generated && !c->quiet)
+		fprintf(stderr, "ceptoar: %s has no uuid; sending it as %s\n",
+		    name, m->uuid);
+
+	if ((status = client_connect(c, &hc)) != 0)
+		goto out;
+	submit.message = m;
+	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBMIT;
+	env.submit = &submit;
+	if (hubconn_send(hc, &env) != HUBCONN_OK ||
+	    hubconn_expect(hc, CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK,
+	    &in) != HUBCONN_OK) {
+		status = client_fail(hubconn_exit(hc), "%s",
+		    hubconn_strerror(hc));
+		/*
+		 * Without an answer we cannot know whether the hub stored it.
+		 * Sending the same uuid again is safe either way.
+		 */
+		if (status == EX_UNAVAILABLE)
+			fprintf(stderr, "ceptoar: the hub may have stored it; "
+			    "to retry without filing it twice, run:\n"
+			    "  ceptoar submit --uuid %s %s\n", m->uuid, file);
+		goto out;
+	}
+	output_submit_ack(c, m->uuid, in->submit_ack);
+	status = 0;
+out:
+	if (in != NULL)
+		ceptoar__envelope__free_unpacked(in, NULL);
+	hubconn_free(hc);
+	report_json_free(m);
+	return status;
+}

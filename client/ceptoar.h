@@ -1,0 +1,263 @@
+/*
+ * ceptoar: the command-line client of the CEPTOAR hub.  One internal
+ * header, grouped by file.
+ */
+#ifndef CEPTOAR_CLIENT_H
+#define CEPTOAR_CLIENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+#include <jansson.h>
+
+#include "ceptoar.pb-c.h"
+#include "names.h"
+
+#ifndef CEPTOAR_VERSION
+#define CEPTOAR_VERSION		"0.1.0"
+#endif
+
+/*
+ * Exit statuses, so that scripts and cron jobs can tell "try again later"
+ * from "fix the report" from "fix the set-up".  The numbers above 63 are
+ * those of sysexits(3).
+ */
+#define EXIT_HUB_REFUSED	1	/* the hub answered with an Error */
+#define EXIT_NOT_FOUND		2	/* no such message for us */
+/*	EX_USAGE		64	   bad command line */
+/*	EX_DATAERR		65	   the report is invalid */
+/*	EX_NOINPUT		66	   cannot open the report file */
+/*	EX_UNAVAILABLE		69	   hub unreachable, TLS failure, lost */
+/*	EX_IOERR		74	   cannot write our own output */
+/*	EX_NOPERM		77	   our certificate refused */
+/*	EX_CONFIG		78	   ceptoar.conf is wrong */
+
+struct clientconf;
+struct hubconn;
+
+/* ceptoar.c */
+struct client {
+	const char		*conf_path;	/* -c, or the default */
+	bool			 json;		/* --json */
+	bool			 quiet;		/* -q */
+	struct clientconf	*conf;		/* loaded on first use */
+};
+
+/*
+ * One row of the command table: a command is a file cmd_NAME.c that
+ * defines cmd_NAME_entry.  exec gets argv with argv[0] the command name
+ * and returns the process exit status.
+ */
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* arguments after the name */
+	int		(*exec)(struct client *, int argc, char **argv);
+	const char	*help;		/* one line */
+};
+
+/* Print "ceptoar: " and a sentence on stderr; return status. */
+int	 client_fail(int status, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Print "ceptoar: warning: " and a sentence on stderr. */
+void	 client_warn(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* A usage error for cmd: print its synopsis and return EX_USAGE. */
+int	 client_usage(const struct cmd_entry *cmd);
+/*
+ * Load the configuration (once) and connect to the hub, including the
+ * Hello/Welcome exchange.  Returns 0 with *hcp set, or an exit status
+ * after printing why.
+ */
+int	 client_connect(struct client *, struct hubconn **hcp);
+/* Flush stdout; EX_IOERR with a message if our output went nowhere. */
+int	 client_flush(void);
+
+/* clientconf.c */
+struct clientconf {
+	char		*path;
+	char		*hub;		/* as written, for messages */
+	char		*host;		/* without brackets */
+	char		*port;
+	char		*ca;		/* paths, relative ones resolved */
+	char		*cert;		/*   against the file's directory */
+	char		*key;
+	char		*server_name;	/* verified name; default host */
+	unsigned int	 timeout;	/* seconds */
+};
+
+/*
+ * The configuration path to use when -c is not given: $CEPTOAR_CONF,
+ * else ~/.config/ceptoar/ceptoar.conf if it exists, else the system one.
+ * Returns a malloc'd string.
+ */
+char	*clientconf_default_path(void);
+/*
+ * Load path into a new configuration.  NULL with *cause a malloc'd
+ * "file:line: what" sentence on any error.
+ */
+struct clientconf *clientconf_load(const char *path, char **cause);
+void	 clientconf_free(struct clientconf *);
+/*
+ * Whether group or others may read our private key, which is then no
+ * longer private; *mode gets its permission bits.
+ */
+bool	 clientconf_key_exposed(const struct clientconf *, unsigned int *mode);
+/*
+ * Split "host:port" or "[v6]:port" into malloc'd parts; -1 with a
+ * static reason on error.
+ */
+int	 clientconf_split_hub(const char *hub, char **host, char **port,
+	    const char **reason);
+
+/* hubconn.c */
+enum hubconn_status {
+	HUBCONN_OK,
+	HUBCONN_FAILED,		/* see hubconn_exit() and hubconn_strerror() */
+	HUBCONN_TIMEOUT,	/* nothing arrived in time; still usable */
+	HUBCONN_INTERRUPTED,	/* the interrupt flag was raised */
+};
+
+/* A connection that is not yet open; conf must outlive it. */
+struct hubconn *hubconn_new(const struct clientconf *conf);
+/*
+ * Connect, handshake TLS 1.3 and exchange Hello/Welcome.  HUBCONN_OK or
+ * HUBCONN_FAILED.
+ */
+enum hubconn_status hubconn_open(struct hubconn *);
+/* Say goodbye (TLS close_notify), close and free. NULL is fine. */
+void	 hubconn_free(struct hubconn *);
+/* The Welcome the hub sent; valid until hubconn_free. */
+const Ceptoar__Welcome *hubconn_welcome(const struct hubconn *);
+/* The exit status and the sentence of the last failure. */
+int	 hubconn_exit(const struct hubconn *);
+const char *hubconn_strerror(const struct hubconn *);
+/*
+ * Make waits interruptible: they return HUBCONN_INTERRUPTED once *flag
+ * is non-zero.  The caller keeps the signals that raise flag blocked
+ * and passes in waitmask the mask to wait with, so that no signal is
+ * lost between checking flag and going to sleep.
+ */
+void	 hubconn_set_interrupt(struct hubconn *, volatile sig_atomic_t *flag,
+	    const sigset_t *waitmask);
+/*
+ * Stamp env with the protocol version and the next request id, frame it
+ * and write it out.  HUBCONN_OK or HUBCONN_FAILED.
+ */
+enum hubconn_status hubconn_send(struct hubconn *, Ceptoar__Envelope *env);
+/*
+ * Wait up to timeout_ms (-1: the configured timeout) for one envelope.
+ * On HUBCONN_OK the caller owns *envp, which may be an Error envelope;
+ * free it with ceptoar__envelope__free_unpacked(*envp, NULL).
+ */
+enum hubconn_status hubconn_recv(struct hubconn *, int timeout_ms,
+	    Ceptoar__Envelope **envp);
+/*
+ * Wait for the answer to the request just sent: an envelope whose body
+ * is want.  Error envelopes, a closed connection or any other body
+ * become HUBCONN_FAILED with the hub's words in hubconn_strerror().
+ */
+enum hubconn_status hubconn_expect(struct hubconn *,
+	    Ceptoar__Envelope__BodyCase want, Ceptoar__Envelope **envp);
+/*
+ * Record a hub Error as the connection's failure: the sentence reads
+ * "hub error <code>: <message> (field X)".  Returns the exit status.
+ */
+int	 hubconn_hub_error(struct hubconn *, const Ceptoar__Error *);
+/*
+ * Send Ping and wait for its Pong, dropping any Deliver that arrives
+ * meanwhile (it stays unacknowledged and comes again).  Since the hub
+ * handles frames in order, the Pong proves everything sent before it
+ * was processed.  *rtt_us, if not NULL, gets the round trip.
+ */
+enum hubconn_status hubconn_ping(struct hubconn *, uint64_t *rtt_us);
+/* The configured timeout in milliseconds. */
+int	 hubconn_timeout_ms(const struct hubconn *);
+
+/* report_json.c */
+/*
+ * Read a JSON report from path ("-" for stdin) into a new Message.
+ * Returns 0, or EX_NOINPUT / EX_DATAERR with *cause a malloc'd sentence
+ * ("FILE:line:col: ..." or "FILE: field.path: reason").  Nothing is
+ * validated beyond the JSON shape; see report_json_validate.
+ */
+int	 report_json_load(const char *path, Ceptoar__Message **out,
+	    char **cause);
+/* The same from a parsed JSON value; name is used in messages. */
+int	 report_json_decode(const char *name, json_t *root,
+	    Ceptoar__Message **out, char **cause);
+/*
+ * Run the shared validator on m; -1 with *cause "field: reason" for the
+ * first offending field.
+ */
+int	 report_json_validate(const Ceptoar__Message *m, char **cause);
+/*
+ * Render any protocol message as a JSON object with the proto field
+ * names as keys; Message gets its "type" key.  New reference.
+ */
+json_t	*report_json_encode(const ProtobufCMessage *m);
+/* Free a Message built by report_json_load or _decode.  NULL is fine. */
+void	 report_json_free(Ceptoar__Message *m);
+/*
+ * Shared by the readers and writers of the format: the name table of an
+ * enumeration (NULL if none), and whether a field holds a time or a
+ * severity level.
+ */
+const struct name_entry *report_json_enum_names(
+	    const ProtobufCEnumDescriptor *);
+bool	 report_json_is_time(const ProtobufCFieldDescriptor *);
+bool	 report_json_is_severity(const ProtobufCMessageDescriptor *,
+	    const ProtobufCFieldDescriptor *);
+/*
+ * How many values field f of m has (0 if absent, 1 for a present
+ * optional field); *values points at the first and *step is the size
+ * of one.
+ */
+size_t	 report_json_field(const ProtobufCMessage *m,
+	    const ProtobufCFieldDescriptor *f, const void **values,
+	    size_t *step);
+/* Format a unix time as RFC 3339 UTC ("2026-11-20T18:05:00Z"). */
+const char *report_json_time(int64_t t, char *buf, size_t len);
+/* Parse RFC 3339 with a UTC offset; -1 with a static reason. */
+int	 report_json_parse_time(const char *s, int64_t *t, const char **reason);
+/* The name of a Message's content ("report", ...), or NULL. */
+const char *report_json_type(const Ceptoar__Message *m);
+/* A fresh random (version 4) UUID into buf of at least 37 bytes. */
+void	 report_json_uuid(char *buf, size_t len);
+
+/* output.c */
+/*
+ * Strings from the hub come from other organisations: before they reach
+ * a terminal, control characters (C0, DEL, C1) are neutralised, so that
+ * nobody can rewrite an operator's screen with escape sequences.
+ */
+/* Write s, with control characters shown as \xNN. */
+void	 output_safe(FILE *, const char *s);
+/* Replace control characters in s with '?', in place. */
+void	 output_clean(char *s);
+/* Print j as one line of JSON and a newline. */
+void	 output_json(json_t *j);
+/* A delivery as a text block (inbox) or one JSON line (--json). */
+void	 output_delivery(const struct client *, const Ceptoar__Delivery *);
+/*
+ * Everything in a delivery, field by field (show).  recipients are the
+ * sender's view of who got it, and may be empty.
+ */
+void	 output_delivery_full(const struct client *, const Ceptoar__Delivery *,
+	    Ceptoar__Recipient **recipients, size_t nrecipients);
+/* A SubmitAck as text or JSON; uuid is what we sent. */
+void	 output_submit_ack(const struct client *, const char *uuid,
+	    const Ceptoar__SubmitAck *);
+/* The severity of a message as "3 high", or NULL if none is given. */
+const char *output_severity(const Ceptoar__Message *, char *buf, size_t len);
+
+/* cmd_*.c: one file per command. */
+extern const struct cmd_entry cmd_submit_entry;
+extern const struct cmd_entry cmd_inbox_entry;
+extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_ping_entry;
+
+#endif
