@@ -70,7 +70,7 @@ enum dir_role {
 };
 
 struct dir_ministry {
-	char	*id;			/* first member: see directory.c */
+	char	*id;			/* first in every dir_ struct */
 	char	*name;
 	char	*name_ja;
 	unsigned long line;		/* where it is defined, for messages */
@@ -83,7 +83,7 @@ struct dir_sector {
 	char	*ministry;		/* ministry id */
 	char	**ceptoars;		/* CEPTOAR ids of the sector, derived */
 	size_t	 nceptoars;
-	char	**liaisons;		/* liaison org ids covering it, derived */
+	char	**liaisons;		/* liaison org ids for it, derived */
 	size_t	 nliaisons;
 	unsigned long line;
 };
