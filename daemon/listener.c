@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,56 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	}
 }
 
+/*
+ * Parse "host:port" or "[v6]:port" (port 0 picks a free one) into ss.
+ * Returns 0, or -1 with a cause.
+ */
+static int
+listener_parse(const char *addr, struct sockaddr_storage *ss, int *lenp,
+    char **cause)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 host[256], *colon;
+	const char	*port;
+	int		 rc;
+
+	if (addr[0] == '[') {
+		snprintf(host, sizeof(host), "%s", addr + 1);
+		if ((colon = strstr(host, "]:")) == NULL)
+			goto bad;
+		*colon = '\0';
+		port = colon + 2;
+	} else {
+		snprintf(host, sizeof(host), "%s", addr);
+		if ((colon = strrchr(host, ':')) == NULL)
+			goto bad;
+		*colon = '\0';
+		port = colon + 1;
+	}
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+	    strtol(port, NULL, 10) > 65535)
+		goto bad;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
+		if (asprintf(cause, "listen \"%s\": %s", addr, gai_strerror(rc))
+		    == -1)
+			*cause = NULL;
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*lenp = (int)res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+bad:
+	if (asprintf(cause, "listen \"%s\": not host:port or [v6]:port", addr)
+	    == -1)
+		*cause = NULL;
+	return -1;
+}
+
 struct listener *
 listener_new(struct event_base *base, const char *addr, char **cause)
 {
@@ -109,13 +160,8 @@ listener_new(struct event_base *base, const char *addr, char **cause)
 
 	*cause = NULL;
 	memset(&ss, 0, sizeof(ss));
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len)
-	    == -1) {
-		if (asprintf(cause, "listen \"%s\": not host:port or "
-		    "[v6]:port", addr) == -1)
-			*cause = NULL;
+	if (listener_parse(addr, &ss, &len, cause) == -1)
 		return NULL;
-	}
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->evl = evconnlistener_new_bind(base, listener_accept_cb, l,

@@ -168,17 +168,35 @@ tls_peer_identity(struct bufferevent *bev, char *cn, size_t cnlen,
 const char *
 tls_error_string(struct bufferevent *bev, char *buf, size_t len)
 {
-	unsigned long	e;
-	int		reason;
+	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
+	X509		*peer;
+	long		 vr;
+	unsigned long	 e, last = 0;
 	const char	*r;
 
 	buf[0] = '\0';
-	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
-		reason = ERR_GET_REASON(e);
-		r = ERR_reason_error_string(e);
-		snprintf(buf, len, "%s", r ? r : "tls error");
-		(void)reason;
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		last = e;
+	/* Say first what the certificate check found: it is the usual cause. */
+	if (ssl != NULL && !SSL_is_init_finished(ssl)) {
+		if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+			snprintf(buf, len, "client certificate refused: %s",
+			    X509_verify_cert_error_string(vr));
+			return buf;
+		}
+		if ((peer = SSL_get1_peer_certificate(ssl)) == NULL &&
+		    SSL_get_state(ssl) != TLS_ST_BEFORE) {
+			snprintf(buf, len, "the client presented no "
+			    "certificate");
+			return buf;
+		}
+		X509_free(peer);
 	}
+	if (last != 0 && ERR_GET_LIB(last) != 0 &&
+	    (r = ERR_reason_error_string(last)) != NULL)
+		snprintf(buf, len, "%s", r);
+	else if (last != 0)
+		snprintf(buf, len, "handshake failed (error %lu)", last);
 	return buf[0] ? buf : NULL;
 }
 

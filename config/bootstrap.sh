@@ -1,0 +1,63 @@
+#!/bin/sh
+# Install what is missing, build, and then either run the hub on its
+# development defaults or run the whole test suite.  The README's Quick
+# start is these two calls, on a fresh Debian 12 machine as root:
+#
+#   sh config/bootstrap.sh run     build, make the dev PKI, run the hub
+#   sh config/bootstrap.sh test    build and run every test
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top/build}
+packages="gcc pkg-config meson ninja-build protobuf-c-compiler
+    libprotobuf-c-dev libevent-dev libssl-dev libsodium-dev libsqlite3-dev
+    libjansson-dev libyaml-dev openssl python3 mandoc util-linux"
+
+# Install the Debian packages that are not installed yet.
+install_missing() {
+	missing=
+	for p in $packages; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bootstrap: missing packages:$missing (run as root)" >&2
+		exit 1
+	fi
+	echo "bootstrap: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q </dev/null >/dev/null
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null
+}
+
+# Configure once, then build.
+build_all() {
+	if [ ! -f "$build/build.ninja" ]; then
+		meson setup "$build" "$top" >/dev/null
+	fi
+	meson compile -C "$build" >/dev/null
+}
+
+case "${1:-}" in
+run)
+	install_missing
+	build_all
+	"$top/config/dev-pki.sh" "$top/dev-pki" "$top/config/directory.yaml" \
+	    "$build/daemon/ceptoard"
+	mkdir -p "$top/var"
+	chmod 700 "$top/var"
+	echo "bootstrap: client configurations are in $top/dev-pki/clients/"
+	exec "$build/daemon/ceptoard" -d -f "$top/config/ceptoard.conf"
+	;;
+test)
+	install_missing
+	build_all
+	exec meson test -C "$build" --print-errorlogs --num-processes 2
+	;;
+*)
+	echo "usage: sh config/bootstrap.sh run | test" >&2
+	exit 64
+	;;
+esac

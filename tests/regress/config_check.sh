@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# ceptoard -n accepts a good configuration and names file and line of a
+# mistake; -L lists the directory's organisations.
+. "$(dirname "$0")/lib.sh"
+pki_ensure
+mkdir -p "$WORK/store"
+cat >"$WORK/good.conf" <<CONF
+listen: 127.0.0.1:0
+tls_cert: $PKI/hub.crt
+tls_key: $PKI/hub.key
+tls_ca: $PKI/ca.crt
+directory: $DIRECTORY
+store: $WORK/store/hub.db
+CONF
+out=$("$CEPTOARD" -n -f "$WORK/good.conf" 2>&1)
+expect_contains "$out" "configuration OK" "good configuration"
+
+sed 's/^listen:/lisen:/' "$WORK/good.conf" >"$WORK/bad.conf"
+set +e
+out=$("$CEPTOARD" -n -f "$WORK/bad.conf" 2>&1)
+rc=$?
+set -e
+expect_eq "$rc" 78 "bad configuration exit status"
+expect_contains "$out" "bad.conf:1:" "file and line"
+expect_contains "$out" "unknown option \"lisen\"" "what is wrong"
+
+cp "$PKI/hub.key" "$WORK/loose.key"
+chmod 644 "$WORK/loose.key"
+sed "s|^tls_key:.*|tls_key: $WORK/loose.key|" "$WORK/good.conf" >"$WORK/loose.conf"
+set +e
+out=$("$CEPTOARD" -n -f "$WORK/loose.conf" 2>&1)
+rc=$?
+set -e
+expect_eq "$rc" 78 "a group- or world-readable key is refused"
+expect_contains "$out" "readable by group or others" "says why"
+
+out=$("$CEPTOARD" -L "$DIRECTORY")
+expect_contains "$out" "fsa-liaison fsa-liaison liaison" "listing"
+expect_eq "$(wc -l <<<"$out" | tr -d ' ')" 12 "one line per organisation"
+pass "configuration check"

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Shared by every regress scenario: a development PKI for the test
+# directory, a real ceptoard on a random loopback port, the real ceptoar
+# for each organisation, and assertions that show the hub's log when they
+# fail.  Everything started here is stopped by process id on exit.
+
+set -euo pipefail
+
+: "${CEPTOARD:?CEPTOARD must name the ceptoard binary}"
+: "${CEPTOAR:?CEPTOAR must name the ceptoar binary}"
+: "${CEPTOAR_SRCDIR:?}"
+: "${CEPTOAR_BUILDDIR:?}"
+
+REGRESS_DIR=$CEPTOAR_SRCDIR/tests/regress
+DIRECTORY=${DIRECTORY:-$CEPTOAR_SRCDIR/tests/fixtures/route/directory.yaml}
+PKI=$CEPTOAR_BUILDDIR/regress-pki
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ceptoar-regress.XXXXXX")
+HUB_LOG=$WORK/hub.log
+HUB_PID=
+HUB_PORT=0
+SCENARIO=$(basename "$0" .sh)
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-30}
+BG_PIDS=()
+
+# Stop whatever this scenario started, by pid, and remove its files.
+cleanup() {
+	local rc=$?
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	if [ -n "$HUB_PID" ]; then
+		kill -TERM "$HUB_PID" 2>/dev/null || true
+		wait_gone "$HUB_PID" 5 || kill -KILL "$HUB_PID" 2>/dev/null || true
+	fi
+	for p in "${BG_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ] && [ -f "$HUB_LOG" ]; then
+		echo "--- last lines of the hub's log ($HUB_LOG)" >&2
+		tail -n 40 "$HUB_LOG" >&2 || true
+	fi
+	if [ -z "${KEEP:-}" ] && { [ "$rc" -eq 0 ] || [ -n "${CI:-}" ]; }; then
+		rm -rf "$WORK"
+	else
+		echo "work folder kept: $WORK" >&2
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+
+# Wait up to $2 seconds for process $1 to exit.
+wait_gone() {
+	local pid=$1 secs=$2 i
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+fail() {
+	echo "FAIL [$SCENARIO]: $*" >&2
+	exit 1
+}
+
+pass() {
+	echo "ok [$SCENARIO]: $*"
+}
+
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+expect_contains() {
+	case "$1" in
+	*"$2"*) ;;
+	*) fail "$3: expected to find '$2' in: $1" ;;
+	esac
+}
+
+expect_not_contains() {
+	case "$1" in
+	*"$2"*) fail "$3: did not expect '$2' in: $1" ;;
+	*) ;;
+	esac
+}
+
+# The hub's log has a line matching the extended regex $1.
+expect_log() {
+	grep -Eq -- "$1" "$HUB_LOG" || fail "hub log has no line matching: $1"
+}
+
+# Wait up to $2 seconds (default 10) for a log line matching $1.
+wait_log() {
+	local pattern=$1 secs=${2:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -Eq -- "$pattern" "$HUB_LOG" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no log line matching '$pattern' within ${secs}s"
+}
+
+# Make the PKI once per build: a CA, the hub, one certificate per
+# organisation of the test directory, another CA, and a certificate from
+# the right CA whose organisation is not in the directory.
+pki_ensure() {
+	mkdir -p "$CEPTOAR_BUILDDIR"
+	(
+		flock 9
+		if [ ! -f "$PKI/.complete" ]; then
+			rm -rf "$PKI"
+			"$CEPTOAR_SRCDIR/config/dev-pki.sh" --other-ca "$PKI" \
+			    "$DIRECTORY" "$CEPTOARD" >/dev/null
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+			    -nodes -subj "/CN=stranger/O=stranger" \
+			    -keyout "$PKI/orgs/stranger.key" \
+			    -out "$PKI/stranger.csr" 2>/dev/null
+			printf 'extendedKeyUsage=clientAuth\n' >"$PKI/client.ext"
+			openssl x509 -req -in "$PKI/stranger.csr" -CA "$PKI/ca.crt" \
+			    -CAkey "$PKI/ca.key" -CAcreateserial -days 30 \
+			    -extfile "$PKI/client.ext" \
+			    -out "$PKI/orgs/stranger.crt" 2>/dev/null
+			chmod 600 "$PKI/orgs/stranger.key"
+			touch "$PKI/.complete"
+		fi
+	) 9>"$CEPTOAR_BUILDDIR/regress-pki.lock"
+}
+
+# Write a client configuration for org $1 with certificate $2 (default:
+# the org's own) and CA $3 (default: the hub's CA).
+client_conf() {
+	local org=$1 cert=${2:-$PKI/orgs/$1.crt} key=${3:-}
+	[ -n "$key" ] || key=${cert%.crt}.key
+	mkdir -p "$WORK/clients"
+	cat >"$WORK/clients/$org.conf" <<-CONF
+	hub: 127.0.0.1:$HUB_PORT
+	ca: $PKI/ca.crt
+	cert: $cert
+	key: $key
+	server_name: localhost
+	timeout: $CLIENT_TIMEOUT
+	CONF
+}
+
+# Start the hub on the test directory; extra configuration lines in $1.
+# The first start picks a random port; restarts reuse it.
+start_hub() {
+	local extra=${1:-} before ready org
+	pki_ensure
+	mkdir -p "$WORK/store"
+	cat >"$WORK/ceptoard.conf" <<-CONF
+	listen: 127.0.0.1:$HUB_PORT
+	tls_cert: $PKI/hub.crt
+	tls_key: $PKI/hub.key
+	tls_ca: $PKI/ca.crt
+	directory: ${HUB_DIRECTORY:-$DIRECTORY}
+	store: $WORK/store/hub.db
+	log_level: debug
+	hello_timeout: 5
+	CONF
+	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$WORK/ceptoard.conf"
+	touch "$HUB_LOG"
+	before=$(grep -c 'ceptoard.ready' "$HUB_LOG" || true)
+	"$CEPTOARD" -d -f "$WORK/ceptoard.conf" >>"$HUB_LOG" 2>&1 &
+	HUB_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		if [ "$(grep -c 'ceptoard.ready' "$HUB_LOG" || true)" -gt "$before" ]; then
+			break
+		fi
+		kill -0 "$HUB_PID" 2>/dev/null || fail "ceptoard exited during start"
+		sleep 0.05
+	done
+	ready=$(grep 'ceptoard.ready' "$HUB_LOG" | tail -n 1)
+	[ -n "$ready" ] || fail "ceptoard did not become ready"
+	HUB_PORT=$(sed -E 's/.* listen=[^ ]*:([0-9]+) .*/\1/' <<<"$ready")
+	for org in $("$CEPTOARD" -L "${HUB_DIRECTORY:-$DIRECTORY}" | cut -d' ' -f1); do
+		client_conf "$org"
+	done
+}
+
+# Stop the hub cleanly (SIGTERM) and wait for it.
+stop_hub() {
+	[ -n "$HUB_PID" ] || return 0
+	kill -TERM "$HUB_PID" 2>/dev/null || true
+	wait_gone "$HUB_PID" 10 || fail "ceptoard did not stop on SIGTERM"
+	wait "$HUB_PID" 2>/dev/null || true
+	HUB_PID=
+}
+
+# Kill the hub without warning (SIGKILL), as a crash would.
+kill_hub() {
+	[ -n "$HUB_PID" ] || return 0
+	kill -KILL "$HUB_PID" 2>/dev/null || true
+	wait "$HUB_PID" 2>/dev/null || true
+	HUB_PID=
+}
+
+# Run the real client as organisation $1; output in $OUT, status in $RC.
+cli() {
+	local org=$1
+	shift
+	set +e
+	OUT=$(timeout 60 "$CEPTOAR" -c "$WORK/clients/$org.conf" "$@" 2>&1)
+	RC=$?
+	set -e
+}
+
+# Like cli, keeping stdout alone in $OUT (for --json) and stderr in $ERR.
+cli_json() {
+	local org=$1
+	shift
+	set +e
+	OUT=$(timeout 60 "$CEPTOAR" -c "$WORK/clients/$org.conf" --json "$@" \
+	    2>"$WORK/stderr")
+	RC=$?
+	ERR=$(cat "$WORK/stderr")
+	set -e
+}
+
+# Write a valid report from the test directory's operators to file $1;
+# uuid $2 (default: a new one) and title $3.
+make_report() {
+	local file=$1 uuid=${2:-$(cat /proc/sys/kernel/random/uuid)}
+	local title=${3:-Payment gateway unreachable}
+	cat >"$file" <<-JSON
+	{
+	  "type": "report",
+	  "uuid": "$uuid",
+	  "tlp": "TLP:AMBER",
+	  "report": {
+	    "kind": "incident",
+	    "contact": { "name": "Sato Hanako", "phone": "+81-3-0000-0000",
+	                 "email": "csirt@bank-a.example" },
+	    "legally_mandated": true,
+	    "legal_basis": "Banking Act",
+	    "cause": "intentional",
+	    "event_type": "attack_detected",
+	    "severity": { "continuity": 3, "safety": 0, "trust": 2 },
+	    "stage": "notification",
+	    "title": "$title",
+	    "free_text": "DDoS against the internet banking front end."
+	  }
+	}
+	JSON
+}
+
+# Count the JSON lines of $OUT whose hub_id is $1 (0 if none).
+count_hub_id() {
+	grep -c "\"hub_id\": *\"$1\"" <<<"$OUT" || true
+}
+
+# The value of a top-level string field $1 of the first JSON line of $OUT.
+json_field() {
+	python3 -c 'import json,sys
+for line in sys.stdin:
+    line=line.strip()
+    if line:
+        v=json.loads(line).get(sys.argv[1]); print("" if v is None else v); break' "$1" <<<"$OUT"
+}
+
+# Count the non-empty lines of $OUT.
+count_lines() {
+	grep -c . <<<"$OUT" || true
+}
+
+# Send raw bytes (hex in $2) as organisation $1 over TLS and print the
+# hub's answers, one per line, as "error CODE MESSAGE" or the body name.
+raw() {
+	local org=$1 hex=$2
+	shift 2
+	python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
+	    --ca "$PKI/ca.crt" --cert "$PKI/orgs/$org.crt" \
+	    --key "$PKI/orgs/$org.key" --hex "$hex" "$@"
+}
