@@ -162,9 +162,11 @@ start_hub() {
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$WORK/ceptoard.conf"
 	touch "$HUB_LOG"
 	before=$(grep -c 'ceptoard.ready' "$HUB_LOG" || true)
-	"$CEPTOARD" -d -f "$WORK/ceptoard.conf" >>"$HUB_LOG" 2>&1 &
+	# HUB_WRAPPER runs the hub under a tool, e.g. "valgrind -q".
+	# shellcheck disable=SC2086
+	${HUB_WRAPPER:-} "$CEPTOARD" -d -f "$WORK/ceptoard.conf" >>"$HUB_LOG" 2>&1 &
 	HUB_PID=$!
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < ${HUB_START_TRIES:-200}; i++)); do
 		if [ "$(grep -c 'ceptoard.ready' "$HUB_LOG" || true)" -gt "$before" ]; then
 			break
 		fi
