@@ -440,5 +440,14 @@ void	 deliver_shutdown(void);
 int	 deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
 	    Ceptoar__Message **mp);
 void	 deliver_clear(Ceptoar__Delivery *d, Ceptoar__Message *m);
+/* The stored recipients of a message, as wire Recipients. */
+struct deliver_recipients {
+	Ceptoar__Recipient	 *v;
+	Ceptoar__Recipient	**ptrs;		/* for repeated fields */
+	size_t			  n, cap;
+};
+int	 deliver_recipients_load(const char *hub_id,
+	    struct deliver_recipients *, char **cause);
+void	 deliver_recipients_free(struct deliver_recipients *);
 
 #endif

@@ -77,6 +77,59 @@ deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
 	return 0;
 }
 
+/* Append one stored recipient to a deliver_recipients list. */
+static int
+deliver_recipient_cb(const char *org, const char *reason, int64_t acked_at,
+    void *arg)
+{
+	struct deliver_recipients	*l = arg;
+	Ceptoar__Recipient		*nv;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		if ((nv = reallocarray(l->v, cap, sizeof(*nv))) == NULL)
+			return 1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	ceptoar__recipient__init(&l->v[l->n]);
+	l->v[l->n].organisation = strdup(org);
+	l->v[l->n].reason = strdup(reason ? reason : "");
+	l->n++;
+	return 0;
+}
+
+int
+deliver_recipients_load(const char *hub_id, struct deliver_recipients *l,
+    char **cause)
+{
+	size_t	i;
+
+	memset(l, 0, sizeof(*l));
+	if (store_recipients(hub->store, hub_id, deliver_recipient_cb, l,
+	    cause) == -1)
+		return -1;
+	if (l->n > 0 && (l->ptrs = calloc(l->n, sizeof(*l->ptrs))) == NULL)
+		return -1;
+	for (i = 0; i < l->n; i++)
+		l->ptrs[i] = &l->v[i];
+	return 0;
+}
+
+void
+deliver_recipients_free(struct deliver_recipients *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].organisation);
+		free(l->v[i].reason);
+	}
+	free(l->v);
+	free(l->ptrs);
+	memset(l, 0, sizeof(*l));
+}
+
 void
 deliver_clear(Ceptoar__Delivery *d, Ceptoar__Message *m)
 {

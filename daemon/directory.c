@@ -281,10 +281,10 @@ directory_check_item(struct dir_parse *p, const yaml_node_t *n,
 	return 0;
 }
 
-/* A required or optional id-valued key of mapping m. */
+/* A required or optional scalar key of mapping m, checked as kind. */
 static int
-directory_get_id(struct dir_parse *p, const yaml_node_t *m, const char *key,
-    const char *what, bool required, char **out)
+directory_get_item(struct dir_parse *p, const yaml_node_t *m, const char *key,
+    const char *what, enum dir_item kind, bool required, char **out)
 {
 	yaml_node_t	*v;
 	const char	*s;
@@ -299,11 +299,19 @@ directory_get_id(struct dir_parse *p, const yaml_node_t *m, const char *key,
 		return directory_fail(p, v, "%s: '%s' has no value", what, key);
 	if (yconf_scalar(&p->y, v, &s, p->cause) == -1)
 		return -1;
-	if (directory_check_item(p, v, what, s, ITEM_ID) == -1)
+	if (directory_check_item(p, v, what, s, kind) == -1)
 		return -1;
 	if ((*out = strdup(s)) == NULL)
 		return directory_fail(p, v, "out of memory");
 	return 0;
+}
+
+/* A required or optional id-valued key of mapping m. */
+static int
+directory_get_id(struct dir_parse *p, const yaml_node_t *m, const char *key,
+    const char *what, bool required, char **out)
+{
+	return directory_get_item(p, m, key, what, ITEM_ID, required, out);
 }
 
 /* A required or optional free-text key of mapping m. */
@@ -311,24 +319,7 @@ static int
 directory_get_text(struct dir_parse *p, const yaml_node_t *m,
     const char *key, const char *what, bool required, char **out)
 {
-	yaml_node_t	*v;
-	const char	*s;
-
-	if ((v = yconf_get(&p->y, m, key)) == NULL) {
-		if (required)
-			return directory_fail(p, m, "%s: missing required key "
-			    "'%s'", what, key);
-		return 0;
-	}
-	if (yconf_is_null(v))
-		return directory_fail(p, v, "%s: '%s' has no value", what, key);
-	if (yconf_scalar(&p->y, v, &s, p->cause) == -1)
-		return -1;
-	if (directory_check_item(p, v, what, s, ITEM_TEXT) == -1)
-		return -1;
-	if ((*out = strdup(s)) == NULL)
-		return directory_fail(p, v, "out of memory");
-	return 0;
+	return directory_get_item(p, m, key, what, ITEM_TEXT, required, out);
 }
 
 /* An optional boolean key of mapping m; *out keeps its default if absent. */

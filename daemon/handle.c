@@ -208,8 +208,6 @@ handle_deliver_ack(struct session *s, Ceptoar__Envelope *env)
 struct handle_fetch_state {
 	Ceptoar__Delivery	 d;
 	Ceptoar__Message	*m;
-	Ceptoar__Recipient	*r;
-	size_t			 nr, capr;
 	int			 found;
 	int			 failed;
 };
@@ -226,44 +224,19 @@ handle_fetch_row(const struct store_delivery *sd, void *arg)
 	return 1;
 }
 
-/* Collect recipients and their acknowledgement times for the sender. */
-static int
-handle_fetch_recipient(const char *org, const char *reason, int64_t acked_at,
-    void *arg)
-{
-	struct handle_fetch_state	*st = arg;
-	Ceptoar__Recipient		*nr;
-
-	if (st->nr == st->capr) {
-		size_t cap = st->capr ? st->capr * 2 : 16;
-		if ((nr = reallocarray(st->r, cap, sizeof(*nr))) == NULL) {
-			st->failed = 1;
-			return 1;
-		}
-		st->r = nr;
-		st->capr = cap;
-	}
-	ceptoar__recipient__init(&st->r[st->nr]);
-	st->r[st->nr].organisation = strdup(org);
-	st->r[st->nr].reason = strdup(reason ? reason : "");
-	st->nr++;
-	(void)acked_at;
-	return 0;
-}
-
 static void
 handle_fetch(struct session *s, Ceptoar__Envelope *env)
 {
 	Ceptoar__Envelope		 out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__FetchResult		 fr = CEPTOAR__FETCH_RESULT__INIT;
 	struct handle_fetch_state	 st;
-	Ceptoar__Recipient		**rp = NULL;
+	struct deliver_recipients	 rl;
 	const char			*id = env->fetch->hub_id;
 	char				*cause = NULL;
-	size_t				 i;
 	int				 rc;
 
 	memset(&st, 0, sizeof(st));
+	memset(&rl, 0, sizeof(rl));
 	ceptoar__delivery__init(&st.d);
 	if (id == NULL || *id == '\0' || strlen(id) >= STORE_HUB_ID_LEN) {
 		session_error(s, env->request_id,
@@ -286,19 +259,14 @@ handle_fetch(struct session *s, Ceptoar__Envelope *env)
 		    "no message %s among those sent to or by %s", id, s->org);
 		goto done;
 	}
-	if (st.d.sender != NULL && strcmp(st.d.sender, s->org) == 0) {
-		if (store_recipients(hub->store, id, handle_fetch_recipient,
-		    &st, &cause) == -1)
-			log_event(LOG_LVL_ERROR, "store.error", "session=%s "
-			    "op=recipients cause=\"%s\"", s->sid,
-			    cause ? cause : "");
-		if (st.nr > 0 && (rp = calloc(st.nr, sizeof(*rp))) != NULL)
-			for (i = 0; i < st.nr; i++)
-				rp[i] = &st.r[i];
-	}
+	/* Only the sender learns who else received the message. */
+	if (st.d.sender != NULL && strcmp(st.d.sender, s->org) == 0 &&
+	    deliver_recipients_load(id, &rl, &cause) == -1)
+		log_event(LOG_LVL_ERROR, "store.error", "session=%s "
+		    "op=recipients cause=\"%s\"", s->sid, cause ? cause : "");
 	fr.delivery = &st.d;
-	fr.recipients = rp;
-	fr.n_recipients = rp ? st.nr : 0;
+	fr.recipients = rl.ptrs;
+	fr.n_recipients = rl.ptrs ? rl.n : 0;
 	out.has_request_id = 1;
 	out.request_id = env->request_id;
 	out.body_case = CEPTOAR__ENVELOPE__BODY_FETCH_RESULT;
@@ -306,12 +274,7 @@ handle_fetch(struct session *s, Ceptoar__Envelope *env)
 	session_send(s, &out);
 done:
 	free(cause);
-	free(rp);
-	for (i = 0; i < st.nr; i++) {
-		free(st.r[i].organisation);
-		free(st.r[i].reason);
-	}
-	free(st.r);
+	deliver_recipients_free(&rl);
 	deliver_clear(&st.d, st.m);
 }
 

@@ -145,33 +145,6 @@ nomem:
 	    false, "the hub is out of memory; the message was not accepted");
 }
 
-struct submit_rcpt_list {
-	Ceptoar__Recipient	*v;
-	size_t			 n, cap;
-};
-
-/* Collect the recipients of an earlier submit, for a duplicate's ack. */
-static int
-submit_rcpt_cb(const char *org, const char *reason, int64_t acked_at,
-    void *arg)
-{
-	struct submit_rcpt_list	*l = arg;
-	Ceptoar__Recipient	*nv;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		if ((nv = reallocarray(l->v, cap, sizeof(*nv))) == NULL)
-			return 1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	ceptoar__recipient__init(&l->v[l->n]);
-	l->v[l->n].organisation = strdup(org);
-	l->v[l->n].reason = strdup(reason ? reason : "");
-	l->n++;
-	return 0;
-}
-
 /* Acknowledge one committed item to its session, if it is still there. */
 static void
 submit_answer(struct submit_item *it)
@@ -179,7 +152,7 @@ submit_answer(struct submit_item *it)
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__SubmitAck	 ack = CEPTOAR__SUBMIT_ACK__INIT;
 	Ceptoar__Recipient	*rv = NULL, **rp = NULL;
-	struct submit_rcpt_list	 dl = { NULL, 0, 0 };
+	struct deliver_recipients dl;
 	struct session		*s = it->session;
 	char			*cause = NULL;
 	size_t			 i, n = 0;
@@ -192,15 +165,16 @@ submit_answer(struct submit_item *it)
 		    it->uuid, it->sender, it->msg.hub_id);
 		return;
 	}
+	memset(&dl, 0, sizeof(dl));
 	if (it->duplicate) {
-		if (store_recipients(hub->store, it->msg.hub_id,
-		    submit_rcpt_cb, &dl, &cause) == -1) {
+		/* The original recipients, as the first ack listed them. */
+		if (deliver_recipients_load(it->msg.hub_id, &dl, &cause) == -1) {
 			log_event(LOG_LVL_ERROR, "store.error",
 			    "op=recipients cause=\"%s\"", cause ? cause : "");
 			free(cause);
 		}
-		rv = dl.v;
-		n = dl.n;
+		rp = dl.ptrs;
+		n = dl.ptrs ? dl.n : 0;
 	} else if ((rv = calloc(it->nrcpt ? it->nrcpt : 1, sizeof(*rv)))
 	    != NULL) {
 		for (i = 0; i < it->nrcpt; i++) {
@@ -210,7 +184,7 @@ submit_answer(struct submit_item *it)
 		}
 		n = it->nrcpt;
 	}
-	if (n > 0 && (rp = calloc(n, sizeof(*rp))) != NULL)
+	if (!it->duplicate && n > 0 && (rp = calloc(n, sizeof(*rp))) != NULL)
 		for (i = 0; i < n; i++)
 			rp[i] = &rv[i];
 	ack.hub_id = it->msg.hub_id;
@@ -226,15 +200,12 @@ submit_answer(struct submit_item *it)
 	env.submit_ack = &ack;
 	if (s->state == SESSION_READY)
 		session_send(s, &env);
-	free(rp);
-	if (it->duplicate) {
-		for (i = 0; i < dl.n; i++) {
-			free(dl.v[i].organisation);
-			free(dl.v[i].reason);
-		}
-		free(dl.v);
-	} else
+	if (it->duplicate)
+		deliver_recipients_free(&dl);
+	else {
+		free(rp);
 		free(rv);
+	}
 }
 
 /* Write every queued submit in one transaction, then answer them all. */
