@@ -15,6 +15,8 @@
 #                                     organisation: CN=<certificate CN>,
 #                                     O=<id>, clientAuth
 #   OUTDIR/clients/<id>.conf          a ceptoar client configuration
+#   OUTDIR/anon.key                   32 random bytes keying the hub's
+#                                     report pseudonyms (anon_key)
 #
 # and with --other-ca, for tests of "certificate from another CA":
 #
@@ -242,6 +244,12 @@ while IFS= read -r line; do
 	fi
 done <<<"$orgs"
 [ "$n" -gt 0 ] || die "$directory lists no organisations"
+
+# The pseudonym key: kept like the CA, since a new one renames every chain.
+if [ "$force" -eq 1 ] || [ ! -s "$outdir/anon.key" ]; then
+	head -c 32 /dev/urandom >"$outdir/anon.key"
+	chmod 0600 "$outdir/anon.key"
+fi
 
 other_state=
 if [ "$other_ca" -eq 1 ]; then

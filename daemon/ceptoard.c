@@ -220,6 +220,16 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "tls");
 		return 78;
 	}
+	hub->anon.time_granularity = (uint32_t)hub->conf.anon_time_granularity;
+	hub->anon.k_min = (uint32_t)hub->conf.anon_k;
+	if (hub->conf.anon_key != NULL) {
+		if (anon_load_key(hub->conf.anon_key, &hub->anon, &cause) == -1) {
+			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
+			    "anon_key");
+			return 78;
+		}
+		hub->anon_ready = true;
+	}
 	if (checkonly) {
 		if ((probe = store_open(hub->conf.store_path, &cause)) == NULL) {
 			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
@@ -259,6 +269,9 @@ main(int argc, char *argv[])
 	evsignal_add(sig_term, NULL);
 	evsignal_add(sig_int, NULL);
 
+	if (!hub->anon_ready)
+		log_event(LOG_LVL_WARN, "ceptoard.anon", "reason=\"no anon_key: "
+		    "voluntary reports will be refused\"");
 	log_event(LOG_LVL_INFO, "ceptoard.ready",
 	    "version=%s listen=%s store=%s backend=%s directory=%s sectors=%zu "
 	    "ceptoars=%zu orgs=%zu pid=%ld", CEPTOARD_VERSION,
@@ -281,6 +294,7 @@ main(int argc, char *argv[])
 	event_free(sig_term);
 	event_free(sig_int);
 	tls_ctx_free(hub->tls_ctx);
+	sodium_memzero(&hub->anon, sizeof(hub->anon));
 	directory_free(hub->dir);
 	event_base_free(hub->base);
 	if (hub->conf.pidfile != NULL)

@@ -52,6 +52,9 @@ struct config {
 	uint64_t	 max_output;		/* bytes queued to one peer */
 	uint64_t	 max_connections;
 	uint64_t	 deliver_batch;		/* deliveries in flight per session */
+	char		*anon_key;		/* pseudonym key file */
+	uint64_t	 anon_time_granularity;	/* seconds */
+	uint64_t	 anon_k;		/* smallest comfortable anonymity set */
 };
 /* Load and check path; -1 with a "file:line: what" cause. */
 int	 config_load(const char *path, struct config *out, char **cause);
@@ -76,6 +79,19 @@ struct dir_ministry {
 	unsigned long line;		/* where it is defined, for messages */
 };
 
+/* Impact figures that, all reached (>=), make a report clearly significant. */
+enum dir_threshold_field {
+	THRESHOLD_USERS, THRESHOLD_MINUTES, THRESHOLD_KW, THRESHOLD_HOUSEHOLDS
+};
+struct dir_threshold {
+	char		*label;		/* e.g. the law it comes from */
+	unsigned	 set;		/* bit per dir_threshold_field given */
+	uint64_t	 min[4];
+};
+
+/* How a hop holder passes a message on: by itself, or after review. */
+enum dir_forward { FORWARD_AUTO, FORWARD_REVIEW };
+
 struct dir_sector {
 	char	*id;
 	char	*name;
@@ -85,6 +101,8 @@ struct dir_sector {
 	size_t	 nceptoars;
 	char	**liaisons;		/* liaison org ids for it, derived */
 	size_t	 nliaisons;
+	struct dir_threshold *thresholds;
+	size_t	 nthresholds;
 	unsigned long line;
 };
 
@@ -112,6 +130,8 @@ struct dir_org {
 	size_t		 nceptoars;
 	char		*ministry;		/* for liaisons */
 	bool		 handling_agreement;	/* with NISC, for early warnings */
+	enum dir_forward forward_up;		/* reports towards NISC */
+	enum dir_forward forward_down;		/* provision towards operators */
 	char		*contact_name;
 	char		*contact_phone;
 	char		*contact_email;
@@ -169,22 +189,149 @@ bool	 directory_valid_id(const char *s);
 struct route_entry {
 	const char	*org;		/* organisation id, owned by the directory */
 	char		 reason[192];
+	unsigned	 hop;		/* 0: straight from the sender */
+	int		 form;		/* CEPTOAR__FORM__* */
+	bool		 review;	/* entered when the previous hop forwards */
+	bool		 hidden;	/* never shown to the sender */
 };
+
 struct route_result {
 	struct route_entry	*v;
 	size_t			 n;
 	size_t			 cap;
+	unsigned		 nhops;
+	const struct dir_ceptoar *ceptoar;	/* relay of a voluntary report */
+	size_t			 anonymity_set;	/* that CEPTOAR's members */
+	char			 warning[256];	/* for the sender; "" if none */
 };
+
 /*
- * Decide who receives m from sender.  Returns 0 with out filled (it may
- * be empty only if the caller treats that as an error), or -1 with *code
- * a wire error code and *cause a malloc'd sentence naming the field.
- * Touches nothing but its arguments.
+ * What the hub knows of the message that a reply, a widen request, a
+ * consent or a check answer refers to, looked up by the caller.
+ */
+struct route_ref {
+	const char	*hub_id;
+	const char	*kind;		/* "report", "consultation", ... */
+	const char	*sender;	/* who sent the form the replier holds */
+	const char	*originator;	/* who wrote the original */
+	const char	*relay;		/* secretariat of an anonymised chain */
+	int		 form;		/* form the replier holds */
+	int		 tlp;
+	bool		 received;	/* the replier holds a delivery of it */
+};
+
+/* A hop holder passing on what it holds: the next hop, or a share. */
+struct route_fwd {
+	const Ceptoar__Message	*original;	/* as its originator sent it */
+	const struct dir_org	*originator;
+	const struct dir_org	*holder;
+	unsigned		 holder_hop;
+	int			 holder_form;
+	int			 tlp;		/* label in force */
+	const Ceptoar__SharingRange *range;	/* range in force, or NULL */
+	char			**recipients;	/* a share; none: the next hop */
+	size_t			 nrecipients;
+};
+
+/*
+ * Decide who receives m from sender, hop by hop.  Returns 0 with out
+ * filled, or -1 with *code a wire error code and *cause a malloc'd
+ * sentence naming the field or the rule.  Touches nothing but its
+ * arguments.  Replies and consents need route_reply instead.
  */
 int	 route_message(const Ceptoar__Message *m, const struct dir_org *sender,
 	    const struct directory *dir, struct route_result *out,
 	    Ceptoar__ErrorCode *code, char **cause);
+/* Route a reply, widen request, consent or check answer back along ref. */
+int	 route_reply(const Ceptoar__Message *m, const struct dir_org *sender,
+	    const struct route_ref *ref, const struct directory *dir,
+	    struct route_result *out, Ceptoar__ErrorCode *code, char **cause);
+/* The hops after a holder's, or a share checked against TLP and range. */
+int	 route_forward(const struct route_fwd *f, const struct directory *dir,
+	    struct route_result *out, Ceptoar__ErrorCode *code, char **cause);
+/*
+ * Whether holder may pass a message labelled tlp to recipient: NULL if
+ * so, else the reason in buf.
+ */
+const char *route_tlp_check(int tlp, const struct dir_org *holder,
+	    const struct dir_org *recipient, const struct directory *dir,
+	    char *buf, size_t len);
+/* Whether recipient lies within a report's sharing range; as above. */
+const char *route_range_check(const Ceptoar__SharingRange *range,
+	    const struct dir_org *originator, const char *sector,
+	    const struct dir_ceptoar *c, const struct dir_org *recipient,
+	    const struct directory *dir, char *buf, size_t len);
+/* The form recipient may receive of report r under attribution consent. */
+int	 route_form_for(const Ceptoar__Report *r, const struct dir_org *originator,
+	    const struct dir_org *recipient);
+/* The sector a report from sender belongs to, or NULL. */
+const struct dir_sector *route_report_sector(const Ceptoar__Report *r,
+	    const struct dir_org *sender, const struct directory *dir);
+/*
+ * The thresholds of sector s that report r reaches, as flag strings in
+ * out (at most max); returns how many.
+ */
+size_t	 route_threshold_flags(const Ceptoar__Report *r,
+	    const struct dir_sector *s, char out[][160], size_t max);
+/* Keep only entries whose organisation is in orgs (a follow-up's reach). */
+void	 route_restrict(struct route_result *, const char *const *orgs,
+	    size_t n);
 void	 route_result_free(struct route_result *);
+
+/* anon.c: de-identification of reports, pure given its policy. */
+#define ANON_PSEUDONYM_LEN	32
+
+struct anon_policy {
+	unsigned char	 key[32];		/* keys pseudonyms; never logged */
+	uint32_t	 time_granularity;	/* seconds; times round down to it */
+	uint32_t	 k_min;			/* warn below this anonymity set */
+};
+
+struct anon_result {
+	Ceptoar__Message *msg;		/* the anonymised form; anon_result_free */
+	bool		 vouched;	/* false: hold for the secretariat's review */
+	char		*why;		/* why not vouched; NULL when vouched */
+	unsigned	 replaced;	/* how many identifying strings were removed */
+};
+
+/*
+ * The anonymised form of report m from reporter, relayed by the CEPTOAR
+ * c: identity, contact and internal identifiers removed, a pseudonym per
+ * chain, times coarsened, impact figures bucketed, free text scrubbed.
+ * Returns 0 with out filled, or -1 with a cause.
+ */
+int	 anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
+	    const struct dir_ceptoar *c, const struct directory *dir,
+	    const struct anon_policy *pol, struct anon_result *out,
+	    char **cause);
+void	 anon_result_free(struct anon_result *);
+/*
+ * Scrub text of what identifies reporter; a malloc'd copy.  *vouched is
+ * false, with *why set, when what remains may still identify it.
+ */
+char	*anon_scrub(const char *text, const struct dir_org *reporter,
+	    const struct directory *dir, bool *vouched, char **why,
+	    unsigned *replaced);
+/*
+ * anon_scrub, also removing the extra strings that identify the reporter
+ * in one report (its contact's name, phone and email): one with '@' is
+ * a mail address, one of digits and + - ( ) . a phone number, anything
+ * else a person's name, removed whole and, when it reads as two or three
+ * name words, word by word.  NULL when out of memory; why and replaced
+ * may be NULL; *why is malloc'd.
+ */
+char	*anon_scrub_extra(const char *text, const struct dir_org *reporter,
+	    const struct directory *dir, const char *const *extra,
+	    size_t nextra, bool *vouched, char **why, unsigned *replaced);
+/* The pseudonym of a chain: the same for every report of the chain. */
+void	 anon_pseudonym(const struct anon_policy *, const char *reporter,
+	    const char *chain_id, char out[ANON_PSEUDONYM_LEN]);
+/* Round t down to the policy's granularity. */
+int64_t	 anon_coarsen_time(const struct anon_policy *, int64_t t);
+/* The bucket a figure falls in: its lower bound on a 1-2-5 series. */
+uint64_t anon_bucket(uint64_t v);
+/* Load the pseudonym key from a file of 32 random bytes (mode 0600). */
+int	 anon_load_key(const char *path, struct anon_policy *, char **cause);
 
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40
@@ -200,11 +347,25 @@ struct store_message {
 	int64_t		 received_at;	/* unix seconds */
 	const uint8_t	*body;		/* packed Ceptoar__Message */
 	size_t		 body_len;
+	/*
+	 * The hub id of the original this form derives from (always the
+	 * original itself, never an intermediate form); NULL for an original.
+	 */
+	const char	*origin;
+	const char	*chain_id;	/* chain key; NULL: none */
+	/* CEPTOAR__FORM__FORM_ORIGINAL (1) or _ANONYMISED (2); 0 means 1. */
+	int		 form;
+	unsigned	 hop;		/* the hop it was made for; 0: original */
+	const char	*in_reply_to;	/* hub id it answers; NULL: none */
 };
 
 struct store_recipient {
 	const char	*org;
 	const char	*reason;
+	unsigned	 hop;		/* 0: straight from the sender */
+	int		 form;		/* as above */
+	bool		 review;	/* holds the hop: reviews, forwards */
+	bool		 hidden;	/* withheld from the sender's receipts */
 };
 
 struct store_delivery {
@@ -217,12 +378,32 @@ struct store_delivery {
 	const uint8_t	*body;
 	size_t		 body_len;
 	int64_t		 acked_at;	/* 0 if not acknowledged */
+	unsigned	 hop;
+	int		 form;
+	bool		 review;
+	int64_t		 delivered_at;	/* first time sent; 0 never */
+	int64_t		 forwarded_at;	/* when this holder forwarded; 0 not */
+	bool		 hidden;	/* withheld from the sender's receipts */
+	const char	*origin;	/* the message's; NULL for originals */
+	const char	*chain_id;
+	const char	*in_reply_to;
+	const char	*kind;
+	uint64_t	 message_seq;	/* the message's global seq */
+	/* The original's widened sharing range (packed), or NULL. */
+	const uint8_t	*sharing;
+	size_t		 sharing_len;
 };
 
-/* Return 0 to continue, non-zero to stop the iteration. */
+/*
+ * Return 0 to continue, non-zero to stop the iteration.  What the
+ * callback is given points into the store's row and is valid only until
+ * it returns; the callback must not call back into the store.
+ */
 typedef int (*store_delivery_cb)(const struct store_delivery *, void *arg);
 typedef int (*store_recipient_cb)(const char *org, const char *reason,
 	    int64_t acked_at, void *arg);
+typedef int (*store_recipient_ex_cb)(const struct store_recipient *,
+	    void *arg);
 
 /*
  * Open the store at path ("sqlite:/var/db/ceptoard/hub.db" or a plain
@@ -241,7 +422,12 @@ int	 store_begin(struct store *, char **cause);
 int	 store_lookup_uuid(struct store *, const char *sender, const char *uuid,
 	    char hub_id[STORE_HUB_ID_LEN], uint64_t *seq,
 	    unsigned char digest[32], char **cause);
-/* Insert m and one delivery per recipient; sets m->seq. */
+/*
+ * Insert m and one delivery per recipient; sets m->seq.  Refused before
+ * anything is written: a form other than 0, 1 or 2, an anonymised form
+ * without an origin, an empty (rather than NULL) origin, chain_id or
+ * in_reply_to, and an origin or in_reply_to naming m itself.
+ */
 int	 store_insert(struct store *, struct store_message *m,
 	    const struct store_recipient *r, size_t nr, char **cause);
 /* Commit: on return 0 everything inserted is fsynced. */
@@ -256,11 +442,15 @@ int	 store_ack(struct store *, const char *recipient, const uint64_t *seqs,
 	    size_t n, int64_t now, size_t *nacked, char **cause);
 /*
  * The message hub_id as org may see it: as its sender (seq 0, reason
- * "sent") or as a recipient.  0 found, 1 not visible to org, -1 error.
+ * "sent", the message's hop and form, review false) or as a recipient
+ * (its delivery).  0 found, 1 not visible to org, -1 error.
  */
 int	 store_fetch(struct store *, const char *org, const char *hub_id,
 	    store_delivery_cb cb, void *arg, char **cause);
-/* The recipients of hub_id with their reasons and acknowledgement times. */
+/*
+ * The recipients of hub_id with their reasons and acknowledgement times,
+ * by hop, then organisation.
+ */
 int	 store_recipients(struct store *, const char *hub_id,
 	    store_recipient_cb cb, void *arg, char **cause);
 /* Highest delivery seq and number of unacknowledged deliveries. */
@@ -268,6 +458,65 @@ int	 store_inbox_state(struct store *, const char *recipient,
 	    uint64_t *last_seq, uint64_t *pending, char **cause);
 /* Number of messages stored, for logs and tests. */
 int	 store_count(struct store *, uint64_t *messages, char **cause);
+
+/*
+ * Relay hops, receipts, follow-ups and replies.  The marks and
+ * store_set_sharing join an open group (and go with its rollback);
+ * outside one each is a transaction of its own.  All return -1 with a
+ * cause on error.
+ *
+ * Record the first time a delivery went out; later calls change nothing.
+ * An unknown seq marks nothing and is not an error.  Outside a group the
+ * mark is not fsynced on its own: the next durable commit carries it.
+ */
+int	 store_mark_delivered(struct store *, const char *recipient,
+	    uint64_t seq, int64_t now, char **cause);
+/*
+ * Record that holder forwarded hub_id (its delivery of it); 0, or 1 if
+ * holder has no delivery of hub_id.  The first time is kept.
+ */
+int	 store_mark_forwarded(struct store *, const char *holder,
+	    const char *hub_id, int64_t now, char **cause);
+/*
+ * The message hub_id regardless of who asks (the hub's own view): 0 found
+ * (cb called once, seq 0, recipient NULL, reason "stored"), 1 not found.
+ */
+int	 store_message(struct store *, const char *hub_id,
+	    store_delivery_cb cb, void *arg, char **cause);
+/* org's own delivery of hub_id: 0 found (cb once), 1 none. */
+int	 store_delivery_of(struct store *, const char *org, const char *hub_id,
+	    store_delivery_cb cb, void *arg, char **cause);
+/*
+ * Every delivery of the original hub_id and of every form derived from it
+ * (messages whose origin is hub_id), in (hop, recipient) order: for
+ * receipts.  cb gets hub_id (of the form), recipient, hop, form, reason,
+ * delivered_at, acked_at; body may be NULL here.
+ */
+int	 store_receipts(struct store *, const char *hub_id,
+	    store_delivery_cb cb, void *arg, char **cause);
+/*
+ * Distinct recipients (org, hop, form, review=false, reason) of every
+ * message of sender's chain chain_id, including derived forms: who got
+ * the first report, for follow-ups.  By hop, then org; the reason is the
+ * one of the earliest delivery.
+ */
+int	 store_chain_recipients(struct store *, const char *sender,
+	    const char *chain_id, store_recipient_ex_cb cb, void *arg,
+	    char **cause);
+/*
+ * Messages answering hub_id (in_reply_to = hub_id), in order: cb per
+ * message (seq 0, recipient NULL, reason "stored").
+ */
+int	 store_replies(struct store *, const char *hub_id,
+	    store_delivery_cb cb, void *arg, char **cause);
+/*
+ * Set or replace the widened sharing range (packed Ceptoar__SharingRange)
+ * of the original hub_id; inside or outside a group.  0 set, 1 no such
+ * original (unknown, or a derived form).  Deliveries of the original and
+ * of its derived forms carry it as their sharing override.
+ */
+int	 store_set_sharing(struct store *, const char *hub_id,
+	    const uint8_t *packed, size_t len, char **cause);
 
 /*
  * A storage backend: store.c checks arguments and the transaction state,
@@ -305,10 +554,111 @@ struct store_backend {
 	int	 (*inbox_state)(void *be, const char *recipient,
 		    uint64_t *last_seq, uint64_t *pending, char **cause);
 	int	 (*count)(void *be, uint64_t *messages, char **cause);
+	int	 (*mark_delivered)(void *be, const char *recipient,
+		    uint64_t seq, int64_t now, char **cause);
+	int	 (*mark_forwarded)(void *be, const char *holder,
+		    const char *hub_id, int64_t now, char **cause);
+	int	 (*message)(void *be, const char *hub_id,
+		    store_delivery_cb cb, void *arg, char **cause);
+	int	 (*delivery_of)(void *be, const char *org, const char *hub_id,
+		    store_delivery_cb cb, void *arg, char **cause);
+	int	 (*receipts)(void *be, const char *hub_id,
+		    store_delivery_cb cb, void *arg, char **cause);
+	int	 (*chain_recipients)(void *be, const char *sender,
+		    const char *chain_id, store_recipient_ex_cb cb, void *arg,
+		    char **cause);
+	int	 (*replies)(void *be, const char *hub_id,
+		    store_delivery_cb cb, void *arg, char **cause);
+	int	 (*set_sharing)(void *be, const char *hub_id,
+		    const uint8_t *packed, size_t len, char **cause);
 };
 
 /* store_sqlite.c */
 extern const struct store_backend store_backend_sqlite;
+
+/* lookup.c: what the hub knows of a stored message, for answers. */
+struct lookup {
+	char			 hub_id[STORE_HUB_ID_LEN]; /* as org holds it */
+	bool			 is_sender;	/* org sent it (no delivery) */
+	unsigned		 hop;
+	int			 form;
+	bool			 review;
+	int64_t			 forwarded_at;
+	int64_t			 received_at;
+	char			 sender[72];	/* of the form org holds */
+	char			 kind[24];
+	Ceptoar__Message	*held;		/* the form org holds */
+	char			 origin[STORE_HUB_ID_LEN]; /* the original */
+	Ceptoar__Message	*original;
+	char			 originator[72];
+	char			 chain_id[96];
+	char			 relay[72];	/* secretariat of the chain, or "" */
+	Ceptoar__SharingRange	*range;		/* widened range, or NULL */
+};
+/*
+ * What org holds of hub_id (as recipient or sender) and the original
+ * behind it.  0 found, 1 not visible to org (the same answer as absent),
+ * -1 on a store error with a cause.
+ */
+int	 lookup_held(const char *org, const char *hub_id, struct lookup *out,
+	    char **cause);
+void	 lookup_free(struct lookup *);
+/* Fill a route_ref for an answer from org to what l describes. */
+void	 lookup_ref(const struct lookup *l, const char *org,
+	    struct route_ref *ref);
+
+/* relay.c: a routing plan made into the stored form of each hop. */
+struct relay_write {
+	struct store_message	 msg;		/* hub_id set; seq after insert */
+	struct store_recipient	*rcpt;		/* hidden: withheld from the sender */
+	size_t			 nrcpt;
+	uint8_t			*body;
+	size_t			 body_len;
+	char			*sender, *uuid, *origin, *chain_id, *in_reply_to;
+	bool			 primary;	/* its uuid decides duplicates */
+};
+
+struct relay_batch {
+	struct relay_write	*w;
+	size_t			 nw;
+	bool			 held;		/* stopped at a hop awaiting review */
+	bool			 from_submit;	/* w[0] is a new original */
+	char			 held_why[256];
+	char			*mark_holder;	/* a forward marks its delivery */
+	char			*mark_hub_id;
+	char			*sharing_hub_id; /* a consent widens this range */
+	uint8_t			*sharing;
+	size_t			 sharing_len;
+};
+
+/* What a holder forwards: its own form, and the original behind it. */
+struct relay_source {
+	const Ceptoar__Message		*original;
+	const struct dir_org		*originator;
+	const char			*origin_hub_id;	/* the original's hub id */
+	const char			*chain_id;
+	const char			*in_reply_to;
+	const struct dir_ceptoar	*ceptoar;
+	const Ceptoar__Message		*held_form;
+	int				 held_form_kind;
+	const char			*held_hub_id;	/* as the holder received it */
+	unsigned			 holder_hop;
+};
+
+/* The writes for m from sender routed by plan, hop 0 onwards. */
+int	 relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
+	    const struct route_result *plan, const char *chain_id,
+	    struct relay_batch *b, char **cause);
+/* The writes for a holder's forward along plan (from route_forward). */
+int	 relay_forward(const struct relay_source *src,
+	    const struct dir_org *holder, const Ceptoar__Forward *fw,
+	    const struct route_result *plan, struct relay_batch *b,
+	    char **cause);
+void	 relay_batch_free(struct relay_batch *);
+/* "report", "advisory", ...: the kind of a message, as stored. */
+const char *relay_kind(const Ceptoar__Message *m);
+/* A random hub id in UUID form: it says nothing about sender or volume. */
+void	 relay_hub_id(char *out, size_t len);
 
 /* tls.c: nothing outside it sees an SSL pointer. */
 struct bufferevent;
@@ -332,6 +682,8 @@ struct hub {
 	struct store		*store;
 	void			*tls_ctx;
 	struct listener		*listener;
+	struct anon_policy	 anon;
+	bool			 anon_ready;	/* anon_key loaded */
 	uint64_t		 next_session;
 	size_t			 nsessions;
 	bool			 shutting_down;
@@ -384,6 +736,8 @@ struct session {
 	uint64_t		 cursor;	/* highest seq sent */
 	uint64_t		 remaining;	/* left to send when not following */
 	void			*inbox;		/* deliver.c's per-org list */
+	uint64_t		*marks;		/* sent, delivery time to record */
+	size_t			 nmarks, capmarks;
 };
 
 struct session *session_new(int fd, const char *peer);
@@ -410,14 +764,31 @@ void	 session_shutdown_all(void);
 /* After a reload: close sessions whose organisation has gone. */
 void	 session_recheck_all(void);
 
-/* handle.c: one handler per wire message. */
+/* handle.c: one handler per wire message, as a table. */
 void	 handle_envelope(struct session *, Ceptoar__Envelope *);
+/* handle_submit.c: new messages, and answers to received ones. */
+void	 handle_submit(struct session *, Ceptoar__Envelope *);
+/* handle_forward.c: a hop holder passes on what it holds. */
+void	 handle_forward(struct session *, Ceptoar__Envelope *);
+/* handle_query.c: routing preview, receipts, communication checks. */
+void	 handle_preview(struct session *, Ceptoar__Envelope *);
+void	 handle_receipts(struct session *, Ceptoar__Envelope *);
+void	 handle_check_status(struct session *, Ceptoar__Envelope *);
+/* Clear what only the hub may set in a message from a client. */
+void	 handle_clear_hub_fields(Ceptoar__Message *m);
+/* The hub's overall severity and threshold flags, set in m. */
+int	 handle_hub_fields(Ceptoar__Message *m, const struct dir_org *sender);
 
 /* submit.c: accepted submits are committed together, then acknowledged. */
 int	 submit_init(struct event_base *);
-/* Queue m (validated and routed) from s; the ack follows the commit. */
+/*
+ * Queue the writes of b (taken over) for s; the ack follows the commit.
+ * same_digest: a repeat of the primary uuid must carry the same body
+ * (submits), or is a duplicate whatever it carries (forwards).
+ */
 void	 submit_enqueue(struct session *, uint64_t request_id,
-	    const Ceptoar__Message *m, const struct route_result *routes);
+	    struct relay_batch *b, bool same_digest, int tlp, bool drill,
+	    const char *warning);
 /* Commit whatever is queued now (used at shutdown). */
 void	 submit_flush(void);
 void	 submit_shutdown(void);

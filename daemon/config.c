@@ -67,6 +67,14 @@ static const struct config_option config_options[] = {
 	    1000000, 0, "connections open at once; more are refused" },
 	{ "deliver_batch", CONFIG_UINT, OPT(deliver_batch), "256", 1, 65536, 0,
 	    "deliveries read from the store at a time for one client" },
+	{ "anon_key", CONFIG_PATH, OPT(anon_key), NULL, 0, 0, 0,
+	    "32 random bytes keying report pseudonyms (mode 0600); without it "
+	    "voluntary reports are refused" },
+	{ "anon_time_granularity", CONFIG_UINT, OPT(anon_time_granularity),
+	    "3600", 60, 604800, 0,
+	    "seconds to which anonymised times are rounded down" },
+	{ "anon_k", CONFIG_UINT, OPT(anon_k), "5", 1, 1000, 0,
+	    "warn a reporter whose CEPTOAR has fewer members than this" },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))

@@ -66,6 +66,17 @@ deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
 		d->has_acked_at = 1;
 		d->acked_at = sd->acked_at;
 	}
+	d->has_form = 1;
+	d->form = sd->form ? sd->form : CEPTOAR__FORM__FORM_ORIGINAL;
+	d->has_hop = 1;
+	d->hop = sd->hop;
+	if (sd->review && sd->forwarded_at == 0) {
+		d->has_review = 1;
+		d->review = 1;
+	}
+	/* The chain key of an anonymised form is already pseudonymous. */
+	d->chain_id = sd->chain_id ? strdup(sd->chain_id) : NULL;
+	d->in_reply_to = sd->in_reply_to ? strdup(sd->in_reply_to) : NULL;
 	d->hub_id = strdup(sd->hub_id ? sd->hub_id : "");
 	d->sender = strdup(sd->sender ? sd->sender : "");
 	d->reason = strdup(sd->reason ? sd->reason : "");
@@ -136,10 +147,53 @@ deliver_clear(Ceptoar__Delivery *d, Ceptoar__Message *m)
 	free(d->hub_id);
 	free(d->sender);
 	free(d->reason);
+	free(d->chain_id);
+	free(d->in_reply_to);
 	d->hub_id = d->sender = d->reason = NULL;
+	d->chain_id = d->in_reply_to = NULL;
 	d->message = NULL;
 	if (m != NULL)
 		ceptoar__message__free_unpacked(m, NULL);
+}
+
+/*
+ * Record the first time a delivery went out, for receipts.  It happens
+ * inside a store iteration, so it is queued and written after it.
+ */
+static void
+deliver_mark(struct session *s, uint64_t seq)
+{
+	uint64_t	*nv;
+
+	if (s->nmarks == s->capmarks) {
+		size_t cap = s->capmarks ? s->capmarks * 2 : 64;
+		if ((nv = reallocarray(s->marks, cap, sizeof(*nv))) == NULL)
+			return;	/* a receipt without a time is no loss */
+		s->marks = nv;
+		s->capmarks = cap;
+	}
+	s->marks[s->nmarks++] = seq;
+}
+
+/* Write the delivery times queued by deliver_mark. */
+static void
+deliver_flush_marks(struct session *s)
+{
+	char	*cause = NULL;
+	int64_t	 now = (int64_t)time(NULL);
+	size_t	 i;
+
+	for (i = 0; i < s->nmarks; i++)
+		if (store_mark_delivered(hub->store, s->org, s->marks[i], now,
+		    &cause) == -1) {
+			log_event(LOG_LVL_WARN, "store.error", "session=%s "
+			    "op=mark_delivered cause=\"%s\"", s->sid,
+			    cause ? cause : "");
+			free(cause);
+			cause = NULL;
+			break;
+		}
+	s->nmarks = 0;
 }
 
 /* Send one delivery row to the session pumping it. */
@@ -166,6 +220,8 @@ deliver_row(const struct store_delivery *sd, void *arg)
 	env.deliver = &dv;
 	session_send(s, &env);
 	deliver_clear(&d, m);
+	if (sd->delivered_at == 0)
+		deliver_mark(s, sd->seq);
 	s->cursor = sd->seq;
 	s->delivered++;
 	if (!s->follow && s->remaining > 0)
@@ -223,6 +279,7 @@ deliver_pump(struct session *s)
 			    "the store could not read the inbox of %s", s->org);
 			break;
 		}
+		deliver_flush_marks(s);
 		if (s->delivered == before) {
 			/* Nothing more to send (some were acked meanwhile). */
 			s->remaining = 0;

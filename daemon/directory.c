@@ -51,7 +51,11 @@ static const char *const directory_ministry_keys[] = {
 	"id", "name", "name_ja", NULL
 };
 static const char *const directory_sector_keys[] = {
-	"id", "name", "name_ja", "ministry", NULL
+	"id", "name", "name_ja", "ministry", "thresholds", NULL
+};
+static const char *const directory_threshold_keys[] = {
+	"label", "users_affected", "duration_minutes", "kw_lost", "households",
+	NULL
 };
 static const char *const directory_ceptoar_keys[] = {
 	"id", "name", "name_ja", "sector", "secretariat", "council", NULL
@@ -59,7 +63,7 @@ static const char *const directory_ceptoar_keys[] = {
 static const char *const directory_org_keys[] = {
 	"id", "name", "name_ja", "certificate", "roles", "sectors",
 	"ceptoars", "ministry", "handling_agreement", "contact", "names",
-	"domains", "networks", NULL
+	"domains", "networks", "forward_up", "forward_down", NULL
 };
 static const char *const directory_contact_keys[] = {
 	"name", "phone", "email", NULL
@@ -76,6 +80,8 @@ static int	 directory_check_cidr(struct dir_parse *, const yaml_node_t *,
 		    const char *);
 static int	 directory_check_item(struct dir_parse *, const yaml_node_t *,
 		    const char *, const char *, enum dir_item);
+static int	 directory_parse_thresholds(struct dir_parse *,
+		    const yaml_node_t *, const char *, struct dir_sector *);
 static int	 directory_get_id(struct dir_parse *, const yaml_node_t *,
 		    const char *, const char *, bool, char **);
 static int	 directory_get_text(struct dir_parse *, const yaml_node_t *,
@@ -478,8 +484,80 @@ directory_parse_sector(struct dir_parse *p, const yaml_node_t *n,
 	    directory_get_text(p, n, "name_ja", what, false,
 	    &s->name_ja) == -1 ||
 	    directory_get_id(p, n, "ministry", what, true,
-	    &s->ministry) == -1)
+	    &s->ministry) == -1 ||
+	    directory_parse_thresholds(p, n, what, s) == -1)
 		return -1;
+	return 0;
+}
+
+/*
+ * A sector's significance thresholds: each a set of impact figures that,
+ * all reached (inclusive), flag a report as clearly significant.
+ */
+static int
+directory_parse_thresholds(struct dir_parse *p, const yaml_node_t *n,
+    const char *what, struct dir_sector *s)
+{
+	static const char *const fields[] = {
+		"users_affected", "duration_minutes", "kw_lost", "households"
+	};
+	struct dir_threshold	*t;
+	yaml_node_t		*v, *item, *f;
+	size_t			 len, i, k;
+	uint64_t		 x;
+
+	if ((v = yconf_get(&p->y, n, "thresholds")) == NULL)
+		return 0;
+	if (yconf_sequence(&p->y, v, "thresholds", &len, p->cause) == -1)
+		return -1;
+	if ((s->thresholds = calloc(len + 1, sizeof(*s->thresholds))) == NULL)
+		return directory_fail(p, v, "out of memory");
+	for (i = 0; i < len; i++) {
+		item = yconf_item(&p->y, v, i);
+		t = &s->thresholds[i];
+		s->nthresholds = i + 1;
+		if (yconf_mapping(&p->y, item, "threshold",
+		    directory_threshold_keys, p->cause) == -1)
+			return -1;
+		if (directory_get_text(p, item, "label", what, false,
+		    &t->label) == -1)
+			return -1;
+		for (k = 0; k < sizeof(fields) / sizeof(*fields); k++) {
+			if ((f = yconf_get(&p->y, item, fields[k])) == NULL)
+				continue;
+			if (yconf_uint(&p->y, f, 0, UINT32_MAX * 1000ULL, &x,
+			    p->cause) == -1)
+				return -1;
+			t->set |= 1u << k;
+			t->min[k] = x;
+		}
+		if (t->set == 0)
+			return directory_fail(p, item, "%s: a threshold needs "
+			    "at least one of users_affected, duration_minutes, "
+			    "kw_lost, households", what);
+	}
+	return 0;
+}
+
+/* An optional hop mode, auto or review; *out keeps its default if absent. */
+static int
+directory_get_mode(struct dir_parse *p, const yaml_node_t *m,
+    const char *key, const char *what, enum dir_forward *out)
+{
+	yaml_node_t	*v;
+	const char	*s;
+
+	if ((v = yconf_get(&p->y, m, key)) == NULL)
+		return 0;
+	if (yconf_scalar(&p->y, v, &s, p->cause) == -1)
+		return -1;
+	if (strcmp(s, "auto") == 0)
+		*out = FORWARD_AUTO;
+	else if (strcmp(s, "review") == 0)
+		*out = FORWARD_REVIEW;
+	else
+		return directory_fail(p, v, "%s: %s must be auto or review, "
+		    "not '%s'", what, key, directory_valid_text(s) ? s : "?");
 	return 0;
 }
 
@@ -638,6 +716,17 @@ directory_parse_org(struct dir_parse *p, const yaml_node_t *n,
 
 	if (directory_get_bool(p, n, "handling_agreement", what,
 	    &o->handling_agreement) == -1)
+		return -1;
+	/*
+	 * By default a secretariat reviews what it relays upwards (it
+	 * anonymises on its members' behalf); everything else flows on.
+	 */
+	o->forward_up = (o->roles & ROLE_CEPTOAR) ? FORWARD_REVIEW :
+	    FORWARD_AUTO;
+	o->forward_down = FORWARD_AUTO;
+	if (directory_get_mode(p, n, "forward_up", what, &o->forward_up) == -1 ||
+	    directory_get_mode(p, n, "forward_down", what,
+	    &o->forward_down) == -1)
 		return -1;
 	if ((v = yconf_get(&p->y, n, "contact")) != NULL &&
 	    directory_parse_contact(p, v, what, o) == -1)
@@ -1111,6 +1200,9 @@ directory_free(struct directory *d)
 		free(d->sectors[i].name);
 		free(d->sectors[i].name_ja);
 		free(d->sectors[i].ministry);
+		for (size_t t = 0; t < d->sectors[i].nthresholds; t++)
+			free(d->sectors[i].thresholds[t].label);
+		free(d->sectors[i].thresholds);
 		directory_free_list(d->sectors[i].ceptoars,
 		    d->sectors[i].nceptoars);
 		directory_free_list(d->sectors[i].liaisons,

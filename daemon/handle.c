@@ -20,7 +20,6 @@ struct handle_entry {
 };
 
 static void	handle_hello(struct session *, Ceptoar__Envelope *);
-static void	handle_submit(struct session *, Ceptoar__Envelope *);
 static void	handle_subscribe(struct session *, Ceptoar__Envelope *);
 static void	handle_deliver_ack(struct session *, Ceptoar__Envelope *);
 static void	handle_fetch(struct session *, Ceptoar__Envelope *);
@@ -35,6 +34,16 @@ static const struct handle_entry handle_table[] = {
 	    handle_deliver_ack, true },
 	{ CEPTOAR__ENVELOPE__BODY_FETCH, "fetch", handle_fetch, true },
 	{ CEPTOAR__ENVELOPE__BODY_PING, "ping", handle_ping, true },
+	{ CEPTOAR__ENVELOPE__BODY_FORWARD, "forward", handle_forward, true },
+	{ CEPTOAR__ENVELOPE__BODY_PREVIEW, "preview", handle_preview, true },
+	{ CEPTOAR__ENVELOPE__BODY_RECEIPTS, "receipts", handle_receipts, true },
+	{ CEPTOAR__ENVELOPE__BODY_CHECK_STATUS, "check_status",
+	    handle_check_status, true },
+	{ CEPTOAR__ENVELOPE__BODY_PREVIEW_RESULT, "preview_result", NULL,
+	    false },
+	{ CEPTOAR__ENVELOPE__BODY_RECEIPTS_RESULT, "receipts_result", NULL,
+	    false },
+	{ CEPTOAR__ENVELOPE__BODY_CHECK_RESULT, "check_result", NULL, false },
 	{ CEPTOAR__ENVELOPE__BODY_WELCOME, "welcome", NULL, false },
 	{ CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK, "submit_ack", NULL, false },
 	{ CEPTOAR__ENVELOPE__BODY_SUBSCRIBED, "subscribed", NULL, false },
@@ -130,67 +139,6 @@ handle_hello(struct session *s, Ceptoar__Envelope *env)
 	out.body_case = CEPTOAR__ENVELOPE__BODY_WELCOME;
 	out.welcome = &w;
 	session_send(s, &out);
-}
-
-/* Validate and route a submit; the ack goes out once it is durable. */
-static void
-handle_submit(struct session *s, Ceptoar__Envelope *env)
-{
-	Ceptoar__Message	*m = env->submit->message;
-	const struct dir_org	*sender;
-	struct validate_error	 verr;
-	struct route_result	 rr = { NULL, 0, 0 };
-	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
-	Ceptoar__Severity	*sev = NULL;
-	char			*cause = NULL;
-	int			 overall;
-
-	if (m == NULL) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "message", false,
-		    "submit carries no message");
-		return;
-	}
-	if (validate_message(m, &verr) == -1) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, verr.field, false,
-		    "%s: %s", verr.field, verr.reason);
-		return;
-	}
-	if ((sender = directory_org(hub->dir, s->org)) == NULL) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
-		    "organisation %s is no longer in the directory", s->org);
-		return;
-	}
-	if (route_message(m, sender, hub->dir, &rr, &code, &cause) == -1) {
-		session_error(s, env->request_id, code, NULL, false, "%s",
-		    cause ? cause : "refused by the routing policy");
-		free(cause);
-		route_result_free(&rr);
-		return;
-	}
-	if (rr.n == 0) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS, NULL, false,
-		    "nobody in the directory can receive this message");
-		route_result_free(&rr);
-		return;
-	}
-	/* The hub, not the sender, states the overall severity. */
-	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
-		sev = m->report->severity;
-	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_ADVISORY)
-		sev = m->advisory->severity;
-	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING)
-		sev = m->early_warning->severity;
-	if (sev != NULL && (overall = validate_overall_severity(sev)) >= 0) {
-		sev->has_overall = 1;
-		sev->overall = (uint32_t)overall;
-	}
-	s->submits++;
-	submit_enqueue(s, env->request_id, m, &rr);
-	route_result_free(&rr);
 }
 
 static void

@@ -1,7 +1,19 @@
 /*
  * The routing policy, pure: a message, its sender and the directory go
- * in; the recipients, each with the reason it receives the message, come
- * out.  No sockets, no store, no clock, so every rule is a table test.
+ * in; the recipients, hop by hop, each with the reason it receives the
+ * message and the form it receives it in, come out.  No sockets, no
+ * store, no clock, so every rule is a table test.
+ *
+ * The rules, in DOMAIN.md's words:
+ *   - a mandatory report goes to its sector's liaisons, then to NISC;
+ *   - a voluntary report goes to the reporter's CEPTOAR secretariat, then
+ *     anonymised to the liaisons, then to NISC;
+ *   - an advisory goes from NISC to the chosen sectors' liaisons, then to
+ *     those sectors' CEPTOAR secretariats, then to their members;
+ *   - an early warning goes from NISC to named CEPTOARs or operators with
+ *     a handling agreement, with a copy to the liaisons of their sectors;
+ *   - what goes beyond the path is a share, checked against TLP 2.0, the
+ *     reporter's sharing range and its attribution consent.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +21,9 @@
 #include <string.h>
 
 #include "ceptoard.h"
+#include "names.h"
+
+#define ROUTE_GOVERNMENT	(ROLE_LIAISON | ROLE_NISC | ROLE_AGENCY)
 
 /* Set a refusal: *code and a malloc'd sentence; return -1. */
 static int __attribute__((format(printf, 4, 5)))
@@ -25,19 +40,29 @@ route_refuse(Ceptoar__ErrorCode *code, char **cause, Ceptoar__ErrorCode c,
 	return -1;
 }
 
-/*
- * Add org with a reason, once: an organisation reached by two rules keeps
- * the first reason.  The sender never receives its own message.
- */
-static int __attribute__((format(printf, 4, 5)))
-route_add(struct route_result *out, const struct dir_org *sender,
-    const struct dir_org *o, const char *fmt, ...)
+/* The out-of-memory refusal, shared by every rule. */
+static int
+route_nomem(Ceptoar__ErrorCode *code, char **cause)
 {
-	struct route_entry	*nv;
+	return route_refuse(code, cause, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+	    "out of memory while routing");
+}
+
+/*
+ * Add org at hop in form, once: an organisation reached by two rules
+ * keeps the first (earliest) one.  The sender never receives its own
+ * message.  Returns -1 only when out of memory.
+ */
+static int __attribute__((format(printf, 7, 8)))
+route_add(struct route_result *out, const struct dir_org *sender,
+    const struct dir_org *o, unsigned hop, int form, bool review,
+    const char *fmt, ...)
+{
+	struct route_entry	*nv, *e;
 	va_list			 ap;
 	size_t			 i;
 
-	if (o == sender)
+	if (o == NULL || o == sender)
 		return 0;
 	for (i = 0; i < out->n; i++)
 		if (strcmp(out->v[i].org, o->id) == 0)
@@ -49,34 +74,41 @@ route_add(struct route_result *out, const struct dir_org *sender,
 		out->v = nv;
 		out->cap = cap;
 	}
-	out->v[out->n].org = o->id;
+	e = &out->v[out->n++];
+	memset(e, 0, sizeof(*e));
+	e->org = o->id;
+	e->hop = hop;
+	e->form = form;
+	e->review = review;
 	va_start(ap, fmt);
-	vsnprintf(out->v[out->n].reason, sizeof(out->v[out->n].reason), fmt,
-	    ap);
+	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
 	va_end(ap);
-	out->n++;
+	if (hop + 1 > out->nhops)
+		out->nhops = hop + 1;
 	return 0;
 }
 
-/* Every NISC organisation. */
+/* Every NISC organisation at hop. */
 static int
 route_add_nisc(struct route_result *out, const struct dir_org *sender,
-    const struct directory *dir, const char *why)
+    const struct directory *dir, unsigned hop, int form, bool review,
+    const char *why)
 {
 	size_t	i;
 
 	for (i = 0; i < dir->norgs; i++)
 		if ((dir->orgs[i].roles & ROLE_NISC) &&
-		    route_add(out, sender, &dir->orgs[i], "%s", why) == -1)
+		    route_add(out, sender, &dir->orgs[i], hop, form, review,
+		    "%s", why) == -1)
 			return -1;
 	return 0;
 }
 
-/* The liaisons appointed for sector. */
+/* The liaisons appointed for sector, at hop. */
 static int
 route_add_liaisons(struct route_result *out, const struct dir_org *sender,
-    const struct directory *dir, const struct dir_sector *sec,
-    const char *why)
+    const struct directory *dir, const struct dir_sector *sec, unsigned hop,
+    int form, bool review, const char *why)
 {
 	const struct dir_org	*o;
 	size_t			 i;
@@ -85,81 +117,274 @@ route_add_liaisons(struct route_result *out, const struct dir_org *sender,
 		o = &dir->orgs[i];
 		if ((o->roles & ROLE_LIAISON) &&
 		    directory_org_in_sector(o, sec->id) &&
-		    route_add(out, sender, o, "%s: liaison of sector %s (%s)",
-		    why, sec->id, o->ministry ? o->ministry : "-") == -1)
+		    route_add(out, sender, o, hop, form, review,
+		    "%s: liaison of sector %s (%s)", why, sec->id,
+		    o->ministry ? o->ministry : "-") == -1)
 			return -1;
 	}
 	return 0;
 }
 
-/* A report goes up: the liaisons of its sector and NISC. */
+/* Whether any liaison of sector reviews before passing reports up. */
+static bool
+route_liaisons_review(const struct directory *dir, const struct dir_sector *s)
+{
+	size_t	i;
+
+	for (i = 0; i < dir->norgs; i++)
+		if ((dir->orgs[i].roles & ROLE_LIAISON) &&
+		    directory_org_in_sector(&dir->orgs[i], s->id) &&
+		    dir->orgs[i].forward_up == FORWARD_REVIEW)
+			return true;
+	return false;
+}
+
+/* Whether any liaison of sector reviews before passing provision down. */
+static bool
+route_liaisons_review_down(const struct directory *dir,
+    const struct dir_sector *s)
+{
+	size_t	i;
+
+	for (i = 0; i < dir->norgs; i++)
+		if ((dir->orgs[i].roles & ROLE_LIAISON) &&
+		    directory_org_in_sector(&dir->orgs[i], s->id) &&
+		    dir->orgs[i].forward_down == FORWARD_REVIEW)
+			return true;
+	return false;
+}
+
+const struct dir_sector *
+route_report_sector(const Ceptoar__Report *r, const struct dir_org *sender,
+    const struct directory *dir)
+{
+	if (r->sector != NULL)
+		return directory_sector(dir, r->sector);
+	if (sender->nsectors > 0)
+		return directory_sector(dir, sender->sectors[0]);
+	return NULL;
+}
+
+/* Whether o is a government party: the ones "government only" names. */
+static bool
+route_is_government(const struct dir_org *o)
+{
+	return (o->roles & ROUTE_GOVERNMENT) != 0;
+}
+
+/* A report is voluntary unless a law requires it. */
+static bool
+route_voluntary(const Ceptoar__Report *r)
+{
+	return !(r->has_legally_mandated && r->legally_mandated);
+}
+
+int
+route_form_for(const Ceptoar__Report *r, const struct dir_org *originator,
+    const struct dir_org *recipient)
+{
+	int	consent;
+
+	if (recipient == originator)
+		return CEPTOAR__FORM__FORM_ORIGINAL;
+	if (r->has_attribution)
+		consent = r->attribution;
+	else
+		consent = route_voluntary(r) ?
+		    CEPTOAR__ATTRIBUTION__ATTRIBUTION_NOBODY :
+		    CEPTOAR__ATTRIBUTION__ATTRIBUTION_GOVERNMENT;
+	switch (consent) {
+	case CEPTOAR__ATTRIBUTION__ATTRIBUTION_EVERYONE:
+		return CEPTOAR__FORM__FORM_ORIGINAL;
+	case CEPTOAR__ATTRIBUTION__ATTRIBUTION_GOVERNMENT:
+		return route_is_government(recipient) ?
+		    CEPTOAR__FORM__FORM_ORIGINAL : CEPTOAR__FORM__FORM_ANONYMISED;
+	default:
+		return CEPTOAR__FORM__FORM_ANONYMISED;
+	}
+}
+
+/* The CEPTOAR of sector sec that relays a voluntary report from sender. */
+static const struct dir_ceptoar *
+route_relay(const Ceptoar__Report *r, const struct dir_org *sender,
+    const struct dir_sector *sec, const struct directory *dir)
+{
+	const struct dir_ceptoar	*c;
+	size_t				 i;
+
+	if (r->ceptoar != NULL) {
+		c = directory_ceptoar(dir, r->ceptoar);
+		if (c != NULL && strcmp(c->sector, sec->id) == 0 &&
+		    directory_org_in_ceptoar(sender, c->id))
+			return c;
+		return NULL;
+	}
+	for (i = 0; i < sender->nceptoars; i++) {
+		c = directory_ceptoar(dir, sender->ceptoars[i]);
+		if (c != NULL && strcmp(c->sector, sec->id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * A report goes up.  Mandatory: liaisons, then NISC.  Voluntary: the
+ * secretariat, then the liaisons and NISC in the form the reporter's
+ * consent allows (anonymised unless it says otherwise).  A sharing range
+ * of "NISC only" skips the liaisons.
+ */
 static int
 route_report(const Ceptoar__Message *m, const struct dir_org *sender,
     const struct directory *dir, struct route_result *out,
     Ceptoar__ErrorCode *code, char **cause)
 {
-	const Ceptoar__Report	*r = m->report;
-	const struct dir_sector	*sec;
-	const char		*sector;
-	bool			 nisc_only;
+	const Ceptoar__Report		*r = m->report;
+	const struct dir_sector		*sec;
+	const struct dir_ceptoar	*c;
+	const struct dir_org		*secretariat, *liaison = NULL;
+	bool				 nisc_only, review;
+	unsigned			 hop;
+	size_t				 i;
+	int				 form;
 
 	if ((sender->roles & ROLE_OPERATOR) == 0)
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 		    "%s is not an operator; only operators submit reports",
 		    sender->id);
-	if (r->sector != NULL)
-		sector = r->sector;
-	else if (sender->nsectors > 0)
-		sector = sender->sectors[0];
-	else
+	if (r->sector == NULL && sender->nsectors == 0)
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    "report.sector: %s belongs to no sector; name one",
 		    sender->id);
-	if ((sec = directory_sector(dir, sector)) == NULL)
+	if ((sec = route_report_sector(r, sender, dir)) == NULL)
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-		    "report.sector: no sector \"%s\" in the directory", sector);
+		    "report.sector: no sector \"%s\" in the directory",
+		    r->sector);
 	if (!directory_org_in_sector(sender, sec->id))
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 		    "report.sector: %s is not in sector %s", sender->id,
 		    sec->id);
+	if (!route_voluntary(r) && r->has_kind &&
+	    r->kind != CEPTOAR__REPORT_KIND__REPORT_INCIDENT)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "report.kind: a %s report is voluntary; it cannot be "
+		    "legally mandated", names_lookup(names_report_kind,
+		    r->kind));
 	nisc_only = r->sharing != NULL && r->sharing->has_scope &&
 	    r->sharing->scope == CEPTOAR__SHARING_SCOPE__SHARING_NISC_ONLY;
-	if (!nisc_only && route_add_liaisons(out, sender, dir, sec,
-	    "report from the sector") == -1)
-		goto nomem;
-	if (route_add_nisc(out, sender, dir, nisc_only ?
-	    "report shared with NISC only" : "NISC receives every report")
+
+	if (!route_voluntary(r)) {
+		/* Attributable by law: the original, all the way. */
+		if (nisc_only)
+			return route_add_nisc(out, sender, dir, 0,
+			    CEPTOAR__FORM__FORM_ORIGINAL, false,
+			    "mandatory report shared with NISC only") == -1 ?
+			    route_nomem(code, cause) : 0;
+		if (route_add_liaisons(out, sender, dir, sec, 0,
+		    CEPTOAR__FORM__FORM_ORIGINAL, false,
+		    "mandatory report from the sector") == -1)
+			return route_nomem(code, cause);
+		hop = out->n > 0 ? 1 : 0;
+		review = hop == 1 && route_liaisons_review(dir, sec);
+		if (route_add_nisc(out, sender, dir, hop,
+		    CEPTOAR__FORM__FORM_ORIGINAL, review, hop ?
+		    "mandatory report relayed to NISC by the sector's liaison" :
+		    "mandatory report to NISC (the sector has no liaison)") == -1)
+			return route_nomem(code, cause);
+		return 0;
+	}
+
+	if ((c = route_relay(r, sender, sec, dir)) == NULL)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		    r->ceptoar != NULL ? "report.ceptoar: %s is not a member "
+		    "of CEPTOAR %s of sector %s" : "report.legally_mandated: "
+		    "%s is in no CEPTOAR of sector %s, and a voluntary report "
+		    "travels through one; submit it as a mandatory report or "
+		    "join a CEPTOAR", sender->id, r->ceptoar != NULL ?
+		    r->ceptoar : sec->id, sec->id);
+	if ((secretariat = directory_org(dir, c->secretariat)) == NULL)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+		    "CEPTOAR %s has no secretariat in the directory", c->id);
+	out->ceptoar = c;
+	out->anonymity_set = c->nmembers;
+	if (route_add(out, sender, secretariat, 0,
+	    CEPTOAR__FORM__FORM_ORIGINAL, false,
+	    "voluntary report: secretariat of CEPTOAR %s relays it", c->id)
 	    == -1)
-		goto nomem;
+		return route_nomem(code, cause);
+	review = secretariat->forward_up == FORWARD_REVIEW;
+	hop = 1;
+	if (!nisc_only) {
+		for (i = 0; i < dir->norgs; i++) {
+			const struct dir_org *o = &dir->orgs[i];
+
+			if (!(o->roles & ROLE_LIAISON) ||
+			    !directory_org_in_sector(o, sec->id))
+				continue;
+			form = route_form_for(r, sender, o);
+			if (route_add(out, sender, o, hop, form, review,
+			    "voluntary report via CEPTOAR %s (%s): liaison of "
+			    "sector %s", c->id, names_lookup(names_form, form),
+			    sec->id) == -1)
+				return route_nomem(code, cause);
+			liaison = o;
+		}
+		if (liaison != NULL) {
+			hop = 2;
+			review = route_liaisons_review(dir, sec);
+		}
+	}
+	for (i = 0; i < dir->norgs; i++) {
+		const struct dir_org *o = &dir->orgs[i];
+
+		if (!(o->roles & ROLE_NISC))
+			continue;
+		form = route_form_for(r, sender, o);
+		if (route_add(out, sender, o, hop, form, review,
+		    "voluntary report via CEPTOAR %s (%s)", c->id,
+		    names_lookup(names_form, form)) == -1)
+			return route_nomem(code, cause);
+	}
 	return 0;
-nomem:
-	return route_refuse(code, cause, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
-	    "out of memory while routing");
 }
 
 /*
- * Normal provision: NISC to the chosen sectors' liaisons, the CEPTOARs of
- * those sectors (their secretariats) and the CEPTOARs' member operators.
+ * Normal provision: NISC to the chosen sectors' liaisons, then the
+ * CEPTOARs of those sectors (their secretariats), then the CEPTOARs'
+ * member operators.  Each hop past the first is onward sharing, so only
+ * labels that allow it travel this path.
  */
 static int
 route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
     const struct directory *dir, struct route_result *out,
     Ceptoar__ErrorCode *code, char **cause)
 {
-	const Ceptoar__Advisory	*a = m->advisory;
-	const struct dir_sector	*sec;
-	const struct dir_ceptoar *c;
-	const struct dir_org	*o;
-	size_t			 i, j, k;
+	const Ceptoar__Advisory		*a = m->advisory;
+	const struct dir_sector		*sec;
+	const struct dir_ceptoar	*c;
+	const struct dir_org		*o, *s;
+	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
+	size_t				 i, j, k;
+	bool				 liaison_review, has_liaison;
 
 	if ((sender->roles & ROLE_NISC) == 0)
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 		    "%s is not NISC; only NISC sends advisories", sender->id);
+	if (m->tlp == CEPTOAR__TLP__TLP_RED ||
+	    m->tlp == CEPTOAR__TLP__TLP_AMBER_STRICT)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED,
+		    "tlp: %s does not allow the onward sharing an advisory "
+		    "travels through (liaisons to CEPTOARs to members); label "
+		    "it TLP:AMBER or wider, or send an early warning to named "
+		    "recipients", names_lookup(names_tlp, m->tlp));
 	for (i = 0; i < a->n_sectors; i++)
 		if (directory_sector(dir, a->sectors[i]) == NULL)
 			return route_refuse(code, cause,
@@ -168,35 +393,40 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
 			    "directory", i, a->sectors[i]);
 	for (i = 0; i < a->n_sectors; i++) {
 		sec = directory_sector(dir, a->sectors[i]);
-		if (route_add_liaisons(out, sender, dir, sec,
+		has_liaison = sec->nliaisons > 0;
+		liaison_review = route_liaisons_review_down(dir, sec);
+		if (route_add_liaisons(out, sender, dir, sec, 0, orig, false,
 		    "advisory for the sector") == -1)
-			goto nomem;
+			return route_nomem(code, cause);
 		for (j = 0; j < dir->nceptoars; j++) {
 			c = &dir->ceptoars[j];
 			if (strcmp(c->sector, sec->id) != 0)
 				continue;
-			if ((o = directory_org(dir, c->secretariat)) != NULL &&
-			    route_add(out, sender, o, "advisory for sector %s: "
-			    "secretariat of CEPTOAR %s", sec->id, c->id) == -1)
-				goto nomem;
-			for (k = 0; k < c->nmembers; k++)
-				if ((o = directory_org(dir, c->members[k])) !=
-				    NULL && route_add(out, sender, o,
+			s = directory_org(dir, c->secretariat);
+			if (route_add(out, sender, s, has_liaison ? 1 : 0, orig,
+			    has_liaison && liaison_review,
+			    "advisory for sector %s: secretariat of CEPTOAR %s",
+			    sec->id, c->id) == -1)
+				return route_nomem(code, cause);
+			for (k = 0; k < c->nmembers; k++) {
+				o = directory_org(dir, c->members[k]);
+				if (route_add(out, sender, o, has_liaison ? 2 : 1,
+				    orig, s != NULL &&
+				    s->forward_down == FORWARD_REVIEW,
 				    "advisory for sector %s: member of CEPTOAR "
 				    "%s", sec->id, c->id) == -1)
-					goto nomem;
+					return route_nomem(code, cause);
+			}
 		}
 	}
 	return 0;
-nomem:
-	return route_refuse(code, cause, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
-	    "out of memory while routing");
 }
 
 /*
- * Urgent early warning: NISC to named recipients that have a handling
- * agreement, with a copy to the liaisons of their sectors.  Nothing is
- * routed unless every named recipient is valid.
+ * Urgent early warning: NISC to named recipients with a handling
+ * agreement (liaisons need none), with a copy to the liaisons of their
+ * sectors unless the label is TLP:RED.  Nothing is routed unless every
+ * named recipient is valid.
  */
 static int
 route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
@@ -206,6 +436,7 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 	const Ceptoar__EarlyWarning	*w = m->early_warning;
 	const struct dir_org		*o;
 	const struct dir_sector		*sec;
+	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
 	size_t				 i, j;
 
 	if ((sender->roles & ROLE_NISC) == 0)
@@ -220,13 +451,14 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 			    "early_warning.recipients[%zu]: no organisation "
 			    "\"%s\" in the directory; nothing was sent", i,
 			    w->recipients[i]);
-		if ((o->roles & (ROLE_OPERATOR | ROLE_CEPTOAR)) == 0)
+		if ((o->roles & (ROLE_OPERATOR | ROLE_CEPTOAR |
+		    ROLE_LIAISON)) == 0)
 			return route_refuse(code, cause,
 			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 			    "early_warning.recipients[%zu]: %s is neither a "
-			    "CEPTOAR nor an operator; nothing was sent", i,
-			    o->id);
-		if (!o->handling_agreement)
+			    "CEPTOAR, an operator nor a liaison; nothing was "
+			    "sent", i, o->id);
+		if (!(o->roles & ROLE_LIAISON) && !o->handling_agreement)
 			return route_refuse(code, cause,
 			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 			    "early_warning.recipients[%zu]: %s has no handling "
@@ -235,22 +467,139 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 	}
 	for (i = 0; i < w->n_recipients; i++) {
 		o = directory_org(dir, w->recipients[i]);
-		if (route_add(out, sender, o, "early warning: named recipient "
-		    "with a handling agreement") == -1)
-			goto nomem;
+		if (route_add(out, sender, o, 0, orig, false, "early warning: "
+		    "named recipient%s", (o->roles & ROLE_LIAISON) ? "" :
+		    " with a handling agreement") == -1)
+			return route_nomem(code, cause);
+	}
+	if (m->tlp == CEPTOAR__TLP__TLP_RED) {
+		snprintf(out->warning, sizeof(out->warning), "TLP:RED: the "
+		    "liaisons of the recipients' sectors get no copy; name "
+		    "them as recipients to include them");
+		return 0;
 	}
 	for (i = 0; i < w->n_recipients; i++) {
 		o = directory_org(dir, w->recipients[i]);
 		for (j = 0; j < o->nsectors; j++)
 			if ((sec = directory_sector(dir, o->sectors[j])) !=
-			    NULL && route_add_liaisons(out, sender, dir, sec,
-			    "copy of an early warning") == -1)
-				goto nomem;
+			    NULL && route_add_liaisons(out, sender, dir, sec, 0,
+			    orig, false, "copy of an early warning") == -1)
+				return route_nomem(code, cause);
 	}
 	return 0;
-nomem:
-	return route_refuse(code, cause, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
-	    "out of memory while routing");
+}
+
+/* Consultation: an operator asks its sector's liaisons, or NISC. */
+static int
+route_consultation(const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct directory *dir, struct route_result *out,
+    Ceptoar__ErrorCode *code, char **cause)
+{
+	const Ceptoar__Consultation	*q = m->consultation;
+	const struct dir_sector		*sec;
+	const char			*sid;
+
+	if ((sender->roles & (ROLE_OPERATOR | ROLE_CEPTOAR)) == 0)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		    "%s is neither an operator nor a CEPTOAR; consultations "
+		    "come from them", sender->id);
+	if (q->to != NULL && strcmp(q->to, "nisc") == 0)
+		return route_add_nisc(out, sender, dir, 0,
+		    CEPTOAR__FORM__FORM_ORIGINAL, false,
+		    "consultation addressed to NISC") == -1 ?
+		    route_nomem(code, cause) : 0;
+	sid = q->sector ? q->sector : sender->nsectors ? sender->sectors[0] :
+	    NULL;
+	if (sid == NULL || (sec = directory_sector(dir, sid)) == NULL ||
+	    !directory_org_in_sector(sender, sec->id))
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "consultation.sector: %s is not in sector \"%s\"",
+		    sender->id, sid ? sid : "(none)");
+	if (route_add_liaisons(out, sender, dir, sec, 0,
+	    CEPTOAR__FORM__FORM_ORIGINAL, false,
+	    "consultation from the sector") == -1)
+		return route_nomem(code, cause);
+	return 0;
+}
+
+/*
+ * Communication check: NISC checks the whole chain (liaisons, CEPTOAR
+ * secretariats, members) of the chosen sectors, or of every sector; a
+ * CEPTOAR secretariat checks its own members.
+ */
+static int
+route_comm_check(const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct directory *dir, struct route_result *out,
+    Ceptoar__ErrorCode *code, char **cause)
+{
+	const Ceptoar__CommCheck	*k = m->comm_check;
+	const struct dir_ceptoar	*c;
+	const struct dir_org		*o;
+	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
+	size_t				 i, j, n;
+
+	if (sender->roles & ROLE_NISC) {
+		for (i = 0; i < k->n_sectors; i++)
+			if (directory_sector(dir, k->sectors[i]) == NULL)
+				return route_refuse(code, cause,
+				    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+				    "comm_check.sectors[%zu]: no sector \"%s\" "
+				    "in the directory", i, k->sectors[i]);
+		n = k->n_sectors ? k->n_sectors : dir->nsectors;
+		for (i = 0; i < n; i++) {
+			const struct dir_sector *sec = k->n_sectors ?
+			    directory_sector(dir, k->sectors[i]) :
+			    &dir->sectors[i];
+
+			if (route_add_liaisons(out, sender, dir, sec, 0, orig,
+			    false, "communication check") == -1)
+				return route_nomem(code, cause);
+			for (j = 0; j < dir->nceptoars; j++) {
+				c = &dir->ceptoars[j];
+				if (strcmp(c->sector, sec->id) != 0)
+					continue;
+				if (route_add(out, sender,
+				    directory_org(dir, c->secretariat), 1, orig,
+				    false, "communication check of sector %s: "
+				    "secretariat of CEPTOAR %s", sec->id,
+				    c->id) == -1)
+					return route_nomem(code, cause);
+				for (size_t x = 0; x < c->nmembers; x++)
+					if (route_add(out, sender,
+					    directory_org(dir, c->members[x]), 2,
+					    orig, false, "communication check "
+					    "of sector %s: member of CEPTOAR %s",
+					    sec->id, c->id) == -1)
+						return route_nomem(code, cause);
+			}
+		}
+		return 0;
+	}
+	if ((sender->roles & ROLE_CEPTOAR) == 0)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		    "%s may not start a communication check; NISC checks the "
+		    "chain, a CEPTOAR secretariat its members", sender->id);
+	if (k->n_sectors > 0)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "comm_check.sectors: a CEPTOAR checks its own members; "
+		    "only NISC names sectors");
+	for (i = 0; i < dir->nceptoars; i++) {
+		c = &dir->ceptoars[i];
+		if (strcmp(c->secretariat, sender->id) != 0)
+			continue;
+		for (j = 0; j < c->nmembers; j++) {
+			o = directory_org(dir, c->members[j]);
+			if (route_add(out, sender, o, 0, orig, false,
+			    "communication check: member of CEPTOAR %s", c->id)
+			    == -1)
+				return route_nomem(code, cause);
+		}
+	}
+	return 0;
 }
 
 int
@@ -266,6 +615,17 @@ route_message(const Ceptoar__Message *m, const struct dir_org *sender,
 		return route_advisory(m, sender, dir, out, code, cause);
 	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
 		return route_early_warning(m, sender, dir, out, code, cause);
+	case CEPTOAR__MESSAGE__CONTENT_CONSULTATION:
+		return route_consultation(m, sender, dir, out, code, cause);
+	case CEPTOAR__MESSAGE__CONTENT_COMM_CHECK:
+		return route_comm_check(m, sender, dir, out, code, cause);
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+		    "an answer is routed along what it answers");
 	default:
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
@@ -273,10 +633,387 @@ route_message(const Ceptoar__Message *m, const struct dir_org *sender,
 	}
 }
 
+/*
+ * An answer goes back the way what it answers came: straight to the
+ * sender, or, for an anonymised chain, through the relaying secretariat so
+ * that neither side learns more than the chain already showed it.
+ */
+int
+route_reply(const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct route_ref *ref, const struct directory *dir,
+    struct route_result *out, Ceptoar__ErrorCode *code, char **cause)
+{
+	const struct dir_org	*to, *relay, *originator;
+	const int		 orig = CEPTOAR__FORM__FORM_ORIGINAL;
+	const int		 anon = CEPTOAR__FORM__FORM_ANONYMISED;
+	const char		*what;
+
+	*cause = NULL;
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		what = "reply";
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+		what = "request to widen the sharing range";
+		if ((sender->roles & (ROLE_NISC | ROLE_LIAISON)) == 0)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+			    "%s is neither NISC nor a liaison; only they ask "
+			    "to widen a report's range", sender->id);
+		if (ref->kind == NULL || strcmp(ref->kind, "report") != 0)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "widen_request.hub_id: %s is not a report",
+			    ref->hub_id);
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		what = "consent answer";
+		if (ref->kind == NULL || strcmp(ref->kind, "widen_request"))
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "consent_answer.request: %s is not a request to "
+			    "widen a range", ref->hub_id);
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		what = "check answer";
+		if (ref->kind == NULL || strcmp(ref->kind, "comm_check"))
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "check_answer.check: %s is not a communication "
+			    "check", ref->hub_id);
+		break;
+	default:
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+		    "route_reply takes answers only");
+	}
+	/* Identical wording whether absent or not visible: no oracle. */
+	if (!ref->received)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
+		    "no message %s among those you received", ref->hub_id);
+	if (ref->relay == NULL) {
+		/* A check answer goes to whoever started the check. */
+		to = directory_org(dir, m->content_case ==
+		    CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER && ref->originator ?
+		    ref->originator : ref->sender);
+		if (to == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+			    "the sender of %s is no longer in the directory",
+			    ref->hub_id);
+		if (route_add(out, sender, to, 0, orig, false, "%s to %s",
+		    what, ref->hub_id) == -1)
+			return route_nomem(code, cause);
+		return 0;
+	}
+	if ((relay = directory_org(dir, ref->relay)) == NULL ||
+	    (originator = directory_org(dir, ref->originator)) == NULL)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    "the relay of %s is no longer in the directory",
+		    ref->hub_id);
+	for (size_t i = 0; i < dir->nceptoars; i++)
+		if (strcmp(dir->ceptoars[i].secretariat, relay->id) == 0) {
+			out->ceptoar = &dir->ceptoars[i];
+			break;
+		}
+	if (ref->form == anon && sender != originator) {
+		/* Down to the pseudonym: the relay passes it on, unseen. */
+		if (route_add(out, sender, relay, 0, orig, false,
+		    "%s to a pseudonym: secretariat relays it", what) == -1 ||
+		    route_add(out, sender, originator, 1, orig,
+		    relay->forward_down == FORWARD_REVIEW,
+		    "%s to your report, relayed by your CEPTOAR", what) == -1)
+			return route_nomem(code, cause);
+		out->v[out->n - 1].hidden = true;
+		return 0;
+	}
+	/* Up from the reporter: the relay passes it on, anonymised. */
+	if ((to = directory_org(dir, ref->sender)) == NULL)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    "the sender of %s is no longer in the directory",
+		    ref->hub_id);
+	if (route_add(out, sender, relay, 0, orig, false,
+	    "%s from a member: secretariat relays it", what) == -1 ||
+	    route_add(out, sender, to, 1, anon,
+	    relay->forward_up == FORWARD_REVIEW, "%s from a pseudonym, "
+	    "relayed by CEPTOAR secretariat %s", what, relay->id) == -1)
+		return route_nomem(code, cause);
+	return 0;
+}
+
+const char *
+route_tlp_check(int tlp, const struct dir_org *holder,
+    const struct dir_org *recipient, const struct directory *dir, char *buf,
+    size_t len)
+{
+	const struct dir_ceptoar	*c;
+	size_t				 i;
+
+	if (recipient == holder)
+		return NULL;
+	switch (tlp) {
+	case CEPTOAR__TLP__TLP_CLEAR:
+	case CEPTOAR__TLP__TLP_GREEN:
+		/* GREEN: the community, which is the hub's participants. */
+		return NULL;
+	case CEPTOAR__TLP__TLP_AMBER:
+		if (holder->roles & ROLE_NISC)
+			return NULL;	/* NISC's clients: the whole community */
+		if (holder->roles & ROLE_LIAISON)
+			for (i = 0; i < holder->nsectors; i++)
+				if (directory_org_in_sector(recipient,
+				    holder->sectors[i]))
+					return NULL;
+		if (holder->roles & ROLE_CEPTOAR)
+			for (i = 0; i < dir->nceptoars; i++) {
+				c = &dir->ceptoars[i];
+				if (strcmp(c->secretariat, holder->id) == 0 &&
+				    directory_org_in_ceptoar(recipient, c->id))
+					return NULL;
+			}
+		snprintf(buf, len, "TLP:AMBER: %s may share only within its "
+		    "organisation and its clients (%s), and %s is not one",
+		    holder->id, (holder->roles & ROLE_LIAISON) ?
+		    "its sectors" : (holder->roles & ROLE_CEPTOAR) ?
+		    "its CEPTOAR's members" : "none", recipient->id);
+		return buf;
+	case CEPTOAR__TLP__TLP_AMBER_STRICT:
+		snprintf(buf, len, "TLP:AMBER+STRICT: the message stays within "
+		    "%s; it may not go to %s", holder->id, recipient->id);
+		return buf;
+	case CEPTOAR__TLP__TLP_RED:
+		snprintf(buf, len, "TLP:RED: for its named recipients only; "
+		    "%s may not pass it on to %s", holder->id, recipient->id);
+		return buf;
+	}
+	snprintf(buf, len, "unknown TLP label %d", tlp);
+	return buf;
+}
+
+/* Whether o is the secretariat or a member of CEPTOAR c. */
+static bool
+route_in_ceptoar(const struct dir_org *o, const struct dir_ceptoar *c)
+{
+	return strcmp(c->secretariat, o->id) == 0 ||
+	    directory_org_in_ceptoar(o, c->id);
+}
+
+const char *
+route_range_check(const Ceptoar__SharingRange *range,
+    const struct dir_org *originator, const char *sector,
+    const struct dir_ceptoar *c, const struct dir_org *recipient,
+    const struct directory *dir, char *buf, size_t len)
+{
+	int	scope;
+	size_t	i;
+
+	if (recipient == originator || (recipient->roles & ROLE_NISC))
+		return NULL;
+	/* The relaying secretariat acts for the reporter. */
+	if (c != NULL && strcmp(c->secretariat, recipient->id) == 0)
+		return NULL;
+	scope = range != NULL && range->has_scope ? range->scope :
+	    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+	if (scope == CEPTOAR__SHARING_SCOPE__SHARING_NISC_ONLY)
+		goto refuse;
+	if ((recipient->roles & ROLE_LIAISON) &&
+	    directory_org_in_sector(recipient, sector))
+		return NULL;
+	switch (scope) {
+	case CEPTOAR__SHARING_SCOPE__SHARING_SECTOR_CEPTOAR:
+		for (i = 0; i < originator->nceptoars; i++) {
+			const struct dir_ceptoar *oc = directory_ceptoar(dir,
+			    originator->ceptoars[i]);
+			if (oc != NULL && strcmp(oc->sector, sector) == 0 &&
+			    route_in_ceptoar(recipient, oc))
+				return NULL;
+		}
+		break;
+	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS:
+		for (i = 0; i < originator->nceptoars; i++) {
+			const struct dir_ceptoar *oc = directory_ceptoar(dir,
+			    originator->ceptoars[i]);
+			if (oc != NULL && strcmp(oc->sector, sector) == 0 &&
+			    route_in_ceptoar(recipient, oc))
+				return NULL;
+		}
+		for (i = 0; i < range->n_sectors; i++)
+			if (directory_org_in_sector(recipient,
+			    range->sectors[i]))
+				return NULL;
+		break;
+	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS:
+		for (i = 0; i < range->n_organisations; i++)
+			if (strcmp(range->organisations[i], recipient->id) == 0)
+				return NULL;
+		break;
+	default:
+		break;
+	}
+refuse:
+	snprintf(buf, len, "sharing range %s: %s is outside what the reporter "
+	    "allowed; only the reporter can widen it",
+	    names_lookup(names_sharing_scope, scope), recipient->id);
+	return buf;
+}
+
+int
+route_forward(const struct route_fwd *f, const struct directory *dir,
+    struct route_result *out, Ceptoar__ErrorCode *code, char **cause)
+{
+	struct route_result		 plan;
+	const Ceptoar__Report		*r = NULL;
+	const struct dir_sector		*sec = NULL;
+	const struct dir_ceptoar	*c = NULL;
+	const struct dir_org		*o;
+	const char			*why;
+	char				 buf[256];
+	size_t				 i;
+	bool				 held = false;
+	int				 form;
+
+	*cause = NULL;
+	memset(&plan, 0, sizeof(plan));
+	if (f->nrecipients == 0) {
+		/* The next hop of the path the originator's message travels. */
+		if (route_message(f->original, f->originator, dir, &plan, code,
+		    cause) == -1)
+			return -1;
+		for (i = 0; i < plan.n; i++)
+			if (strcmp(plan.v[i].org, f->holder->id) == 0 &&
+			    plan.v[i].hop == f->holder_hop)
+				held = true;
+		if (!held) {
+			route_result_free(&plan);
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+			    "%s does not hold hop %u of this message; only a "
+			    "hop holder forwards it along its path",
+			    f->holder->id, f->holder_hop);
+		}
+		for (i = 0; i < plan.n; i++) {
+			if (plan.v[i].hop <= f->holder_hop)
+				continue;
+			if (route_add(out, f->originator,
+			    directory_org(dir, plan.v[i].org), plan.v[i].hop,
+			    plan.v[i].form, plan.v[i].hop > f->holder_hop + 1 &&
+			    plan.v[i].review, "%s", plan.v[i].reason) == -1) {
+				route_result_free(&plan);
+				return route_nomem(code, cause);
+			}
+			out->v[out->n - 1].hidden = plan.v[i].hidden;
+		}
+		out->ceptoar = plan.ceptoar;
+		out->anonymity_set = plan.anonymity_set;
+		route_result_free(&plan);
+		return 0;
+	}
+
+	/* A share: every recipient must pass TLP, range and consent. */
+	if (f->original->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
+		r = f->original->report;
+		sec = route_report_sector(r, f->originator, dir);
+		if (sec != NULL && route_voluntary(r))
+			c = route_relay(r, f->originator, sec, dir);
+	}
+	for (i = 0; i < f->nrecipients; i++) {
+		if ((o = directory_org(dir, f->recipients[i])) == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "forward.recipients[%zu]: no organisation \"%s\" in "
+			    "the directory; nothing was sent", i,
+			    f->recipients[i]);
+		if ((why = route_tlp_check(f->tlp, f->holder, o, dir, buf,
+		    sizeof(buf))) != NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED,
+			    "forward.recipients[%zu]: %s; nothing was sent", i,
+			    why);
+		if (r != NULL && sec != NULL && (why = route_range_check(
+		    f->range, f->originator, sec->id, c, o, dir, buf,
+		    sizeof(buf))) != NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED,
+			    "forward.recipients[%zu]: %s; nothing was sent", i,
+			    why);
+	}
+	for (i = 0; i < f->nrecipients; i++) {
+		o = directory_org(dir, f->recipients[i]);
+		form = f->holder_form;
+		if (r != NULL && form == CEPTOAR__FORM__FORM_ORIGINAL)
+			form = route_form_for(r, f->originator, o);
+		if (route_add(out, f->holder, o, f->holder_hop + 1, form, false,
+		    "shared by %s (%s)", f->holder->id,
+		    names_lookup(names_form, form)) == -1)
+			return route_nomem(code, cause);
+	}
+	return 0;
+}
+
+size_t
+route_threshold_flags(const Ceptoar__Report *r, const struct dir_sector *s,
+    char out[][160], size_t max)
+{
+	const Ceptoar__Impact	*im = r->impact;
+	uint64_t		 have[4];
+	unsigned		 got = 0;
+	size_t			 i, n = 0, k;
+	bool			 reached;
+
+	if (im == NULL || s == NULL)
+		return 0;
+	if (im->has_users_affected) {
+		have[THRESHOLD_USERS] = im->users_affected;
+		got |= 1u << THRESHOLD_USERS;
+	}
+	if (im->has_duration_minutes) {
+		have[THRESHOLD_MINUTES] = im->duration_minutes;
+		got |= 1u << THRESHOLD_MINUTES;
+	}
+	if (im->has_kw_lost) {
+		have[THRESHOLD_KW] = im->kw_lost;
+		got |= 1u << THRESHOLD_KW;
+	}
+	if (im->has_households) {
+		have[THRESHOLD_HOUSEHOLDS] = im->households;
+		got |= 1u << THRESHOLD_HOUSEHOLDS;
+	}
+	for (i = 0; i < s->nthresholds && n < max; i++) {
+		const struct dir_threshold *t = &s->thresholds[i];
+
+		/* Every figure the threshold names must be given and reached. */
+		reached = (t->set & got) == t->set;
+		for (k = 0; k < 4 && reached; k++)
+			if ((t->set & (1u << k)) && have[k] < t->min[k])
+				reached = false;
+		if (reached)
+			snprintf(out[n++], 160, "threshold reached: %s",
+			    t->label ? t->label : s->id);
+	}
+	return n;
+}
+
+void
+route_restrict(struct route_result *r, const char *const *orgs, size_t n)
+{
+	size_t	i, j, k = 0;
+
+	for (i = 0; i < r->n; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(r->v[i].org, orgs[j]) == 0)
+				break;
+		if (j < n)
+			r->v[k++] = r->v[i];
+	}
+	r->n = k;
+}
+
 void
 route_result_free(struct route_result *r)
 {
 	free(r->v);
-	r->v = NULL;
-	r->n = r->cap = 0;
+	memset(r, 0, sizeof(*r));
 }

@@ -158,6 +158,7 @@ session_reap(evutil_socket_t fd, short ev, void *arg)
 			continue;
 		}
 		*pp = next;
+		free(s->marks);
 		free(s);
 	}
 }

@@ -1,9 +1,11 @@
 /*
  * The store interface.  Everything the hub keeps across restarts goes
- * through here: messages, their per-recipient deliveries and the inbox
- * cursors.  This file owns what is the same for every backend (choosing
- * one by the path's prefix, checking arguments and the transaction state,
- * the body digest) so that a backend only has to store and find rows.
+ * through here: messages (each form of a report a message of its own),
+ * their per-recipient deliveries with the relay hop each belongs to, and
+ * the inbox cursors.  This file owns what is the same for every backend
+ * (choosing one by the path's prefix, checking arguments and the
+ * transaction state, the body digest) so that a backend only has to store
+ * and find rows.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -71,6 +73,21 @@ static int
 store_nonempty(const char *s)
 {
 	return (s != NULL && *s != '\0');
+}
+
+/* Whether an optional key is absent or non-empty, never "". */
+static int
+store_optional(const char *s)
+{
+	return (s == NULL || *s != '\0');
+}
+
+/* Whether form is one the store keeps: 0 (taken as original), 1 or 2. */
+static int
+store_form_valid(int form)
+{
+	return (form == 0 || form == CEPTOAR__FORM__FORM_ORIGINAL ||
+	    form == CEPTOAR__FORM__FORM_ANONYMISED);
 }
 
 /*
@@ -232,10 +249,39 @@ store_insert(struct store *s, struct store_message *m,
 		store_cause(cause, "store_insert %s: body is NULL", m->hub_id);
 		return (-1);
 	}
+	if (!store_optional(m->origin) || !store_optional(m->chain_id) ||
+	    !store_optional(m->in_reply_to)) {
+		store_cause(cause, "store_insert %s: empty origin, chain_id or "
+		    "in_reply_to (NULL means none)", m->hub_id);
+		return (-1);
+	}
+	if (!store_form_valid(m->form)) {
+		store_cause(cause, "store_insert %s: unknown form %d",
+		    m->hub_id, m->form);
+		return (-1);
+	}
+	/* An anonymised form is always made from an original. */
+	if (m->form == CEPTOAR__FORM__FORM_ANONYMISED && m->origin == NULL) {
+		store_cause(cause, "store_insert %s: anonymised form without "
+		    "an origin", m->hub_id);
+		return (-1);
+	}
+	if ((m->origin != NULL && strcmp(m->origin, m->hub_id) == 0) ||
+	    (m->in_reply_to != NULL && strcmp(m->in_reply_to, m->hub_id) ==
+	    0)) {
+		store_cause(cause, "store_insert %s: a message cannot derive "
+		    "from or answer itself", m->hub_id);
+		return (-1);
+	}
 	for (i = 0; i < nr; i++) {
 		if (!store_nonempty(r[i].org) || r[i].reason == NULL) {
 			store_cause(cause, "store_insert %s: recipient %zu has "
 			    "no organisation or reason", m->hub_id, i);
+			return (-1);
+		}
+		if (!store_form_valid(r[i].form)) {
+			store_cause(cause, "store_insert %s: recipient %s has "
+			    "unknown form %d", m->hub_id, r[i].org, r[i].form);
 			return (-1);
 		}
 	}
@@ -378,4 +424,169 @@ store_count(struct store *s, uint64_t *messages, char **cause)
 	if (store_enter(s, "store_count", cause) == -1)
 		return (-1);
 	return (s->be->count(s->be_data, messages, cause));
+}
+
+/* Record the first time recipient's delivery seq went out. */
+int
+store_mark_delivered(struct store *s, const char *recipient, uint64_t seq,
+    int64_t now, char **cause)
+{
+	if (store_enter(s, "store_mark_delivered", cause) == -1)
+		return (-1);
+	if (!store_nonempty(recipient)) {
+		store_cause(cause, "store_mark_delivered: empty recipient");
+		return (-1);
+	}
+	/* 0 means "never delivered" to readers, so it cannot be a time. */
+	if (now <= 0) {
+		store_cause(cause, "store_mark_delivered: time %lld is not "
+		    "positive", (long long)now);
+		return (-1);
+	}
+	/* No delivery has such a seq; like an unknown one, mark nothing. */
+	if (seq == 0 || seq > INT64_MAX)
+		return (0);
+	return (s->be->mark_delivered(s->be_data, recipient, seq, now, cause));
+}
+
+/* Record that holder forwarded its delivery of hub_id. */
+int
+store_mark_forwarded(struct store *s, const char *holder, const char *hub_id,
+    int64_t now, char **cause)
+{
+	if (store_enter(s, "store_mark_forwarded", cause) == -1)
+		return (-1);
+	if (!store_nonempty(holder) || !store_nonempty(hub_id)) {
+		store_cause(cause, "store_mark_forwarded: empty holder or "
+		    "hub_id");
+		return (-1);
+	}
+	if (now <= 0) {
+		store_cause(cause, "store_mark_forwarded: time %lld is not "
+		    "positive", (long long)now);
+		return (-1);
+	}
+	return (s->be->mark_forwarded(s->be_data, holder, hub_id, now, cause));
+}
+
+/* Show the message hub_id as the hub itself keeps it. */
+int
+store_message(struct store *s, const char *hub_id, store_delivery_cb cb,
+    void *arg, char **cause)
+{
+	int	 rv;
+
+	if (store_enter(s, "store_message", cause) == -1)
+		return (-1);
+	if (!store_nonempty(hub_id) || cb == NULL) {
+		store_cause(cause, "store_message: empty hub_id or no "
+		    "callback");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->message(s->be_data, hub_id, cb, arg, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
+/* Show org's own delivery of hub_id, without the sender's view. */
+int
+store_delivery_of(struct store *s, const char *org, const char *hub_id,
+    store_delivery_cb cb, void *arg, char **cause)
+{
+	int	 rv;
+
+	if (store_enter(s, "store_delivery_of", cause) == -1)
+		return (-1);
+	if (!store_nonempty(org) || !store_nonempty(hub_id) || cb == NULL) {
+		store_cause(cause, "store_delivery_of: empty organisation or "
+		    "hub_id, or no callback");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->delivery_of(s->be_data, org, hub_id, cb, arg, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
+/* Walk every delivery of an original and its derived forms, by hop. */
+int
+store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,
+    void *arg, char **cause)
+{
+	int	 rv;
+
+	if (store_enter(s, "store_receipts", cause) == -1)
+		return (-1);
+	if (!store_nonempty(hub_id) || cb == NULL) {
+		store_cause(cause, "store_receipts: empty hub_id or no "
+		    "callback");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->receipts(s->be_data, hub_id, cb, arg, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
+/* List who received sender's chain so far, for a follow-up. */
+int
+store_chain_recipients(struct store *s, const char *sender,
+    const char *chain_id, store_recipient_ex_cb cb, void *arg, char **cause)
+{
+	int	 rv;
+
+	if (store_enter(s, "store_chain_recipients", cause) == -1)
+		return (-1);
+	if (!store_nonempty(sender) || !store_nonempty(chain_id) ||
+	    cb == NULL) {
+		store_cause(cause, "store_chain_recipients: empty sender or "
+		    "chain_id, or no callback");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->chain_recipients(s->be_data, sender, chain_id, cb, arg,
+	    cause);
+	s->in_callback = false;
+	return (rv);
+}
+
+/* Walk the messages that answer hub_id, in order. */
+int
+store_replies(struct store *s, const char *hub_id, store_delivery_cb cb,
+    void *arg, char **cause)
+{
+	int	 rv;
+
+	if (store_enter(s, "store_replies", cause) == -1)
+		return (-1);
+	if (!store_nonempty(hub_id) || cb == NULL) {
+		store_cause(cause, "store_replies: empty hub_id or no "
+		    "callback");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->replies(s->be_data, hub_id, cb, arg, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
+/* Record the reporter's widened sharing range for its original. */
+int
+store_set_sharing(struct store *s, const char *hub_id, const uint8_t *packed,
+    size_t len, char **cause)
+{
+	if (store_enter(s, "store_set_sharing", cause) == -1)
+		return (-1);
+	if (!store_nonempty(hub_id)) {
+		store_cause(cause, "store_set_sharing: empty hub_id");
+		return (-1);
+	}
+	/* NULL with 0 is an empty packed range, all fields default. */
+	if (packed == NULL && len != 0) {
+		store_cause(cause, "store_set_sharing %s: range is NULL",
+		    hub_id);
+		return (-1);
+	}
+	return (s->be->set_sharing(s->be_data, hub_id, packed, len, cause));
 }

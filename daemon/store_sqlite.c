@@ -11,6 +11,10 @@
  * same recipient costs one inboxes write, not N; the cache lives only as
  * long as the transaction (whose write lock makes it coherent) and is
  * thrown away by a rollback.
+ *
+ * The schema is built by steps, one per version, each run inside the one
+ * IMMEDIATE transaction that opens the file: a new file takes every step,
+ * an older one the steps it lacks, so both end with the same schema.
  */
 #include <sys/stat.h>
 
@@ -28,7 +32,7 @@
 
 #include "ceptoard.h"
 
-#define STORE_SQLITE_VERSION	1		/* PRAGMA user_version */
+#define STORE_SQLITE_VERSION	2		/* PRAGMA user_version */
 #define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
 #define STORE_SQLITE_BUSY_MS	10000
 #define STORE_SQLITE_DIGEST_LEN	32
@@ -42,7 +46,7 @@
  * delivering one message twice to one organisation and serves
  * store_recipients and the foreign key.
  */
-static const char store_sqlite_schema[] =
+static const char store_sqlite_schema_v1[] =
 	"CREATE TABLE messages (\n"
 	"	seq		INTEGER PRIMARY KEY AUTOINCREMENT,\n"
 	"	hub_id		TEXT NOT NULL UNIQUE,\n"
@@ -70,6 +74,52 @@ static const char store_sqlite_schema[] =
 	"CREATE INDEX deliveries_pending ON deliveries (recipient, seq)\n"
 	"	WHERE acked_at IS NULL;\n";
 
+/*
+ * Version 2: relay hops.  A message row is one form of a report: the
+ * original (origin NULL, hop 0) or a form derived from it for a later hop
+ * (origin names the original, never an intermediate form).  A delivery
+ * records the hop it belongs to, the form it carries, whether its holder
+ * reviews and forwards it, and when it was first sent and forwarded.
+ * sharing is the reporter's widened range, kept on the original only.
+ * Every added column has a default that is right for version 1 rows:
+ * they are originals delivered straight from their sender.  The indexes
+ * are partial: most messages have no origin or reply, some no chain, and
+ * an entry that is never looked up would still cost every insert.
+ */
+static const char store_sqlite_schema_v2[] =
+	"ALTER TABLE messages ADD COLUMN origin TEXT;\n"
+	"ALTER TABLE messages ADD COLUMN chain_id TEXT;\n"
+	"ALTER TABLE messages ADD COLUMN form INTEGER NOT NULL DEFAULT 1\n"
+	"	CHECK (form IN (1, 2));\n"
+	"ALTER TABLE messages ADD COLUMN hop INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (hop >= 0);\n"
+	"ALTER TABLE messages ADD COLUMN in_reply_to TEXT;\n"
+	"ALTER TABLE messages ADD COLUMN sharing BLOB;\n"
+	"ALTER TABLE deliveries ADD COLUMN hop INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (hop >= 0);\n"
+	"ALTER TABLE deliveries ADD COLUMN form INTEGER NOT NULL DEFAULT 1\n"
+	"	CHECK (form IN (1, 2));\n"
+	"ALTER TABLE deliveries ADD COLUMN review INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (review IN (0, 1));\n"
+	"ALTER TABLE deliveries ADD COLUMN delivered_at INTEGER\n"
+	"	CHECK (delivered_at > 0);\n"
+	"ALTER TABLE deliveries ADD COLUMN forwarded_at INTEGER\n"
+	"	CHECK (forwarded_at > 0);\n"
+	"ALTER TABLE deliveries ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (hidden IN (0, 1));\n"
+	"CREATE INDEX messages_origin ON messages (origin)\n"
+	"	WHERE origin IS NOT NULL;\n"
+	"CREATE INDEX messages_chain ON messages (sender, chain_id)\n"
+	"	WHERE chain_id IS NOT NULL;\n"
+	"CREATE INDEX messages_reply ON messages (in_reply_to)\n"
+	"	WHERE in_reply_to IS NOT NULL;\n";
+
+/* Step i takes the schema from version i to version i + 1. */
+static const char *const store_sqlite_steps[STORE_SQLITE_VERSION] = {
+	store_sqlite_schema_v1,
+	store_sqlite_schema_v2,
+};
+
 enum store_sqlite_st {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -89,7 +139,58 @@ enum store_sqlite_st {
 	ST_RECIPIENTS,
 	ST_INBOX_PENDING,
 	ST_COUNT,
+	ST_MARK_DELIVERED,
+	ST_MARK_FORWARDED,
+	ST_MESSAGE,
+	ST_DELIVERY_OF,
+	ST_RECEIPTS,
+	ST_CHAIN_RECIPIENTS,
+	ST_REPLIES,
+	ST_SET_SHARING,
 	ST_MAX
+};
+
+/*
+ * The columns of a row that becomes a struct store_delivery, in the order
+ * of enum store_sqlite_col: the message m, the sharing override (the
+ * original's, found through o for a derived form), the body, and the
+ * delivery d or NULLs where there is none.
+ */
+#define STORE_SQLITE_MCOLS						\
+	"m.hub_id, m.sender, m.kind, m.received_at, m.seq, m.origin,"	\
+	" m.chain_id, m.in_reply_to, m.hop, m.form,"			\
+	" CASE WHEN m.origin IS NULL THEN m.sharing ELSE o.sharing END"
+#define STORE_SQLITE_DCOLS						\
+	"d.recipient, d.seq, d.reason, d.hop, d.form, d.review,"	\
+	" d.acked_at, d.delivered_at, d.forwarded_at, d.hidden"
+#define STORE_SQLITE_NODCOLS						\
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+#define STORE_SQLITE_ORIGIN						\
+	" LEFT JOIN messages AS o ON o.hub_id = m.origin"
+
+enum store_sqlite_col {
+	COL_HUB_ID,
+	COL_SENDER,
+	COL_KIND,
+	COL_RECEIVED_AT,
+	COL_MESSAGE_SEQ,
+	COL_ORIGIN,
+	COL_CHAIN_ID,
+	COL_IN_REPLY_TO,
+	COL_MESSAGE_HOP,
+	COL_MESSAGE_FORM,
+	COL_SHARING,
+	COL_BODY,
+	COL_RECIPIENT,
+	COL_SEQ,
+	COL_REASON,
+	COL_HOP,
+	COL_FORM,
+	COL_REVIEW,
+	COL_ACKED_AT,
+	COL_DELIVERED_AT,
+	COL_FORWARDED_AT,
+	COL_HIDDEN,
 };
 
 /*
@@ -110,11 +211,13 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " WHERE sender = ?1 AND uuid = ?2",
 	[ST_INSERT_MESSAGE] =
 	    "INSERT INTO messages"
-	    " (hub_id, sender, uuid, kind, received_at, body, digest)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    " (hub_id, sender, uuid, kind, received_at, body, digest,"
+	    " origin, chain_id, form, hop, in_reply_to)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_INSERT_DELIVERY] =
-	    "INSERT INTO deliveries (recipient, seq, message_seq, reason)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	    "INSERT INTO deliveries"
+	    " (recipient, seq, message_seq, reason, hop, form, review, hidden)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_INBOX_GET] = "SELECT last_seq FROM inboxes WHERE recipient = ?1",
 	[ST_INBOX_INSERT] =
 	    "INSERT INTO inboxes (recipient, last_seq) VALUES (?1, ?2)",
@@ -122,28 +225,73 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    "UPDATE inboxes SET last_seq = ?2"
 	    " WHERE recipient = ?1 AND last_seq < ?2",
 	[ST_PENDING] =
-	    "SELECT d.seq, d.reason, m.hub_id, m.sender, m.received_at, m.body"
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
 	    " FROM deliveries AS d INDEXED BY deliveries_pending"
 	    " JOIN messages AS m ON m.seq = d.message_seq"
+	    STORE_SQLITE_ORIGIN
 	    " WHERE d.recipient = ?1 AND d.seq > ?2 AND d.acked_at IS NULL"
 	    " ORDER BY d.seq LIMIT ?3",
 	[ST_ACK] =
 	    "UPDATE deliveries SET acked_at = ?3"
 	    " WHERE recipient = ?1 AND seq = ?2 AND acked_at IS NULL",
 	[ST_FETCH] =
-	    "SELECT m.hub_id, m.sender, m.received_at, m.body,"
-	    " d.seq, d.reason, d.acked_at"
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
 	    " FROM messages AS m LEFT JOIN deliveries AS d"
 	    " ON d.message_seq = m.seq AND d.recipient = ?2"
+	    STORE_SQLITE_ORIGIN
 	    " WHERE m.hub_id = ?1",
 	[ST_RECIPIENTS] =
 	    "SELECT d.recipient, d.reason, d.acked_at"
 	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
-	    " WHERE m.hub_id = ?1 ORDER BY d.recipient",
+	    " WHERE m.hub_id = ?1 ORDER BY d.hop, d.recipient",
 	[ST_INBOX_PENDING] =
 	    "SELECT count(*) FROM deliveries INDEXED BY deliveries_pending"
 	    " WHERE recipient = ?1 AND acked_at IS NULL",
 	[ST_COUNT] = "SELECT count(*) FROM messages",
+	[ST_MARK_DELIVERED] =
+	    "UPDATE deliveries SET delivered_at = ?3"
+	    " WHERE recipient = ?1 AND seq = ?2 AND delivered_at IS NULL",
+	/* A row that was forwarded before still counts as found. */
+	[ST_MARK_FORWARDED] =
+	    "UPDATE deliveries SET forwarded_at = coalesce(forwarded_at, ?3)"
+	    " WHERE recipient = ?1 AND message_seq ="
+	    " (SELECT seq FROM messages WHERE hub_id = ?2)",
+	[ST_MESSAGE] =
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_NODCOLS
+	    " FROM messages AS m" STORE_SQLITE_ORIGIN
+	    " WHERE m.hub_id = ?1",
+	[ST_DELIVERY_OF] =
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
+	    " FROM messages AS m JOIN deliveries AS d"
+	    " ON d.message_seq = m.seq AND d.recipient = ?2"
+	    STORE_SQLITE_ORIGIN
+	    " WHERE m.hub_id = ?1",
+	/* Receipts leave the bodies on disk. */
+	[ST_RECEIPTS] =
+	    "SELECT " STORE_SQLITE_MCOLS ", NULL, " STORE_SQLITE_DCOLS
+	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
+	    STORE_SQLITE_ORIGIN
+	    " WHERE m.hub_id = ?1 OR m.origin = ?1"
+	    " ORDER BY d.hop, d.recipient, m.seq",
+	/*
+	 * One row per (recipient, hop, form); SQLite takes the bare reason
+	 * from the row that gives min(m.seq), the earliest delivery.
+	 */
+	[ST_CHAIN_RECIPIENTS] =
+	    "SELECT d.recipient, d.hop, d.form, d.reason, min(m.seq)"
+	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
+	    " WHERE (m.sender = ?1 AND m.chain_id = ?2)"
+	    " OR m.origin IN (SELECT hub_id FROM messages"
+	    " WHERE sender = ?1 AND chain_id = ?2)"
+	    " GROUP BY d.recipient, d.hop, d.form"
+	    " ORDER BY d.hop, d.recipient, d.form",
+	[ST_REPLIES] =
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_NODCOLS
+	    " FROM messages AS m" STORE_SQLITE_ORIGIN
+	    " WHERE m.in_reply_to = ?1 ORDER BY m.seq",
+	[ST_SET_SHARING] =
+	    "UPDATE messages SET sharing = ?2"
+	    " WHERE hub_id = ?1 AND origin IS NULL",
 };
 
 /* One recipient's cursor as the open transaction sees it. */
@@ -166,6 +314,7 @@ struct store_sqlite {
 	size_t				 capinboxes;
 	uint64_t			 gen;		/* counts inserts */
 	bool				 lost;	/* see store_sqlite_lost */
+	bool				 relaxed; /* see store_sqlite_durable */
 
 	/* Scratch for store_sqlite_insert: the seq of each recipient. */
 	uint64_t			*seqs;
@@ -277,6 +426,86 @@ store_sqlite_blob(sqlite3_stmt *st, int col, size_t *len)
 	p = sqlite3_column_blob(st, col);
 	*len = (size_t)sqlite3_column_bytes(st, col);
 	return (p != NULL ? p : empty);
+}
+
+/* The form as stored: the API's 0 is an original. */
+static int
+store_sqlite_form(int form)
+{
+	return (form == 0 ? CEPTOAR__FORM__FORM_ORIGINAL : form);
+}
+
+/*
+ * A text column that may be NULL.  SQLite also answers NULL when it runs
+ * out of memory converting the value, which clears *ok.
+ */
+static const char *
+store_sqlite_text_or_null(sqlite3_stmt *st, int col, bool *ok)
+{
+	const char	*p;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return (NULL);
+	if ((p = store_sqlite_text(st, col)) == NULL)
+		*ok = false;
+	return (p);
+}
+
+/* A blob column that may be NULL, as NULL; otherwise never NULL. */
+static const uint8_t *
+store_sqlite_blob_or_null(sqlite3_stmt *st, int col, size_t *len)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		*len = 0;
+		return (NULL);
+	}
+	return (store_sqlite_blob(st, col, len));
+}
+
+/*
+ * Fill d from a row laid out as enum store_sqlite_col.  Without a
+ * delivery (d.seq NULL) the row is the message itself: seq 0, no
+ * recipient or reason, hop and form the message's, review false.  The
+ * pointers are the statement's, valid until it is stepped or reset.
+ * -1 if SQLite ran out of memory on a column that cannot be NULL.
+ */
+static int
+store_sqlite_row(sqlite3_stmt *st, struct store_delivery *d)
+{
+	bool	 ok = true;
+
+	memset(d, 0, sizeof(*d));
+	d->hub_id = store_sqlite_text(st, COL_HUB_ID);
+	d->sender = store_sqlite_text(st, COL_SENDER);
+	d->kind = store_sqlite_text(st, COL_KIND);
+	if (d->hub_id == NULL || d->sender == NULL || d->kind == NULL)
+		ok = false;
+	d->received_at = sqlite3_column_int64(st, COL_RECEIVED_AT);
+	d->message_seq = (uint64_t)sqlite3_column_int64(st, COL_MESSAGE_SEQ);
+	d->origin = store_sqlite_text_or_null(st, COL_ORIGIN, &ok);
+	d->chain_id = store_sqlite_text_or_null(st, COL_CHAIN_ID, &ok);
+	d->in_reply_to = store_sqlite_text_or_null(st, COL_IN_REPLY_TO, &ok);
+	d->hop = (unsigned)sqlite3_column_int64(st, COL_MESSAGE_HOP);
+	d->form = sqlite3_column_int(st, COL_MESSAGE_FORM);
+	d->sharing = store_sqlite_blob_or_null(st, COL_SHARING,
+	    &d->sharing_len);
+	d->body = store_sqlite_blob_or_null(st, COL_BODY, &d->body_len);
+
+	if (sqlite3_column_type(st, COL_SEQ) != SQLITE_NULL) {
+		d->recipient = store_sqlite_text(st, COL_RECIPIENT);
+		d->seq = (uint64_t)sqlite3_column_int64(st, COL_SEQ);
+		d->reason = store_sqlite_text(st, COL_REASON);
+		if (d->recipient == NULL || d->reason == NULL)
+			ok = false;
+		d->hop = (unsigned)sqlite3_column_int64(st, COL_HOP);
+		d->form = sqlite3_column_int(st, COL_FORM);
+		d->review = sqlite3_column_int(st, COL_REVIEW) != 0;
+		d->acked_at = sqlite3_column_int64(st, COL_ACKED_AT);
+		d->delivered_at = sqlite3_column_int64(st, COL_DELIVERED_AT);
+		d->forwarded_at = sqlite3_column_int64(st, COL_FORWARDED_AT);
+		d->hidden = sqlite3_column_int(st, COL_HIDDEN) != 0;
+	}
+	return (ok ? 0 : -1);
 }
 
 /* FNV-1a, enough to spread organisation ids over the cursor cache. */
@@ -585,7 +814,7 @@ out:
 
 /*
  * Refuse a schema version this code does not know, before anything is
- * written to the file, and a version 1 file that is not ours.
+ * written to the file, and a versioned file that is not ours.
  */
 static int
 store_sqlite_schema_check(struct store_sqlite *sq, char **cause)
@@ -594,13 +823,13 @@ store_sqlite_schema_check(struct store_sqlite *sq, char **cause)
 
 	if (store_sqlite_int(sq, "PRAGMA user_version", &version, cause) == -1)
 		return (-1);
-	if (version != 0 && version != STORE_SQLITE_VERSION) {
+	if (version < 0 || version > STORE_SQLITE_VERSION) {
 		store_sqlite_cause(cause, "store %s has schema version %lld; "
-		    "this ceptoard understands %d", sq->path,
+		    "this ceptoard understands up to %d", sq->path,
 		    (long long)version, STORE_SQLITE_VERSION);
 		return (-1);
 	}
-	if (version == STORE_SQLITE_VERSION) {
+	if (version != 0) {
 		if (store_sqlite_int(sq, "PRAGMA application_id", &appid,
 		    cause) == -1)
 			return (-1);
@@ -615,15 +844,20 @@ store_sqlite_schema_check(struct store_sqlite *sq, char **cause)
 }
 
 /*
- * Create the version 1 schema if the database is still empty.  The
- * version is read again under the write lock so that two processes
- * opening a new file at once do not both create it.
+ * Bring the schema to the current version: create it in an empty
+ * database, or take an older one through the steps it lacks (ALTER TABLE
+ * ADD COLUMN with defaults, new indexes; the rows stay).  Everything,
+ * the new user_version included, is one IMMEDIATE transaction, so a
+ * failed step leaves the file at its old version.  The version is read
+ * again under the write lock so that two processes opening the file at
+ * once do not both run the steps.
  */
 static int
 store_sqlite_schema_create(struct store_sqlite *sq, char **cause)
 {
 	sqlite3_int64	 version, nobjects;
-	char		 sql[128];
+	char		 sql[128], op[64];
+	int		 v;
 
 	if (store_sqlite_exec(sq, "BEGIN IMMEDIATE", "begin schema creation",
 	    cause) == -1)
@@ -632,33 +866,46 @@ store_sqlite_schema_create(struct store_sqlite *sq, char **cause)
 		goto fail;
 	if (version == STORE_SQLITE_VERSION)
 		return (store_sqlite_exec(sq, "COMMIT", "commit", cause));
-	if (version != 0) {
+	if (version < 0 || version > STORE_SQLITE_VERSION) {
 		store_sqlite_cause(cause, "store %s has schema version %lld; "
-		    "this ceptoard understands %d", sq->path,
+		    "this ceptoard understands up to %d", sq->path,
 		    (long long)version, STORE_SQLITE_VERSION);
 		goto fail;
 	}
-	if (store_sqlite_int(sq, "SELECT count(*) FROM sqlite_master",
-	    &nobjects, cause) == -1)
-		goto fail;
-	/* Never adopt someone else's database by writing our tables in. */
-	if (nobjects != 0) {
-		store_sqlite_cause(cause, "store %s is a SQLite database "
-		    "without a ceptoard schema version", sq->path);
-		goto fail;
+	if (version == 0) {
+		if (store_sqlite_int(sq, "SELECT count(*) FROM sqlite_master",
+		    &nobjects, cause) == -1)
+			goto fail;
+		/* Never adopt someone else's database by writing in it. */
+		if (nobjects != 0) {
+			store_sqlite_cause(cause, "store %s is a SQLite "
+			    "database without a ceptoard schema version",
+			    sq->path);
+			goto fail;
+		}
 	}
-	if (store_sqlite_exec(sq, store_sqlite_schema, "create schema",
-	    cause) == -1)
-		goto fail;
+	for (v = (int)version; v < STORE_SQLITE_VERSION; v++) {
+		if (v == 0)
+			snprintf(op, sizeof(op), "create schema version 1");
+		else
+			snprintf(op, sizeof(op), "upgrade schema from "
+			    "version %d to %d", v, v + 1);
+		if (store_sqlite_exec(sq, store_sqlite_steps[v], op,
+		    cause) == -1)
+			goto fail;
+	}
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
 	    "PRAGMA user_version = %d", STORE_SQLITE_APPID,
 	    STORE_SQLITE_VERSION);
 	if (store_sqlite_exec(sq, sql, "set schema version", cause) == -1)
 		goto fail;
-	return (store_sqlite_exec(sq, "COMMIT", "commit schema", cause));
+	if (store_sqlite_exec(sq, "COMMIT", "commit schema", cause) == -1)
+		goto fail;
+	return (0);
 
 fail:
-	sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(sq->db))
+		sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
 	return (-1);
 }
 
@@ -772,6 +1019,25 @@ fail:
 	return (NULL);
 }
 
+/*
+ * Put synchronous back to FULL if store_sqlite_mark_delivered lowered it
+ * and could not restore it.  Called before every transaction that must be
+ * durable, outside any transaction: SQLite refuses the change inside one,
+ * and applies it when the pragma is prepared, so it cannot be a prepared
+ * statement.
+ */
+static int
+store_sqlite_durable(struct store_sqlite *sq, char **cause)
+{
+	if (!sq->relaxed)
+		return (0);
+	if (store_sqlite_exec(sq, "PRAGMA synchronous = FULL",
+	    "restore synchronous=FULL", cause) == -1)
+		return (-1);
+	sq->relaxed = false;
+	return (0);
+}
+
 /* Start a group: take the write lock now so commit cannot meet BUSY. */
 static int
 store_sqlite_begin(void *be, char **cause)
@@ -780,6 +1046,8 @@ store_sqlite_begin(void *be, char **cause)
 
 	store_sqlite_inbox_clear(sq);
 	sq->lost = false;
+	if (store_sqlite_durable(sq, cause) == -1)
+		return (-1);
 	return (store_sqlite_run(sq, ST_BEGIN, "begin", cause));
 }
 
@@ -918,6 +1186,11 @@ store_sqlite_insert(void *be, struct store_message *m,
 	rc |= sqlite3_bind_int64(st, 5, m->received_at);
 	rc |= store_sqlite_bind_blob(st, 6, m->body, m->body_len);
 	rc |= store_sqlite_bind_blob(st, 7, digest, STORE_SQLITE_DIGEST_LEN);
+	rc |= store_sqlite_bind_text(st, 8, m->origin);
+	rc |= store_sqlite_bind_text(st, 9, m->chain_id);
+	rc |= sqlite3_bind_int(st, 10, store_sqlite_form(m->form));
+	rc |= sqlite3_bind_int64(st, 11, (sqlite3_int64)m->hop);
+	rc |= store_sqlite_bind_text(st, 12, m->in_reply_to);
 	if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
 		store_sqlite_fail(sq, cause, "insert message %s (uuid %s of "
 		    "%s)", m->hub_id, m->uuid, m->sender);
@@ -936,6 +1209,10 @@ store_sqlite_insert(void *be, struct store_message *m,
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)sq->seqs[i]);
 		sqlite3_bind_int64(st, 3, mseq);
 		store_sqlite_bind_text(st, 4, r[i].reason);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)r[i].hop);
+		sqlite3_bind_int(st, 6, store_sqlite_form(r[i].form));
+		sqlite3_bind_int(st, 7, r[i].review ? 1 : 0);
+		sqlite3_bind_int(st, 8, r[i].hidden ? 1 : 0);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			store_sqlite_fail(sq, cause, "insert delivery of %s "
 			    "to %s (the group will be rolled back)", m->hub_id,
@@ -1011,15 +1288,7 @@ store_sqlite_pending(void *be, const char *recipient, uint64_t after,
 	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 :
 	    (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&d, 0, sizeof(d));
-		d.seq = (uint64_t)sqlite3_column_int64(st, 0);
-		d.recipient = recipient;
-		d.reason = store_sqlite_text(st, 1);
-		d.hub_id = store_sqlite_text(st, 2);
-		d.sender = store_sqlite_text(st, 3);
-		d.received_at = sqlite3_column_int64(st, 4);
-		d.body = store_sqlite_blob(st, 5, &d.body_len);
-		if (d.reason == NULL || d.hub_id == NULL || d.sender == NULL) {
+		if (store_sqlite_row(st, &d) == -1) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -1052,6 +1321,8 @@ store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
 		return (-1);
 	}
 	own = sqlite3_get_autocommit(sq->db) != 0;
+	if (own && store_sqlite_durable(sq, cause) == -1)
+		return (-1);
 	if (store_sqlite_run(sq, own ? ST_BEGIN : ST_SAVEPOINT,
 	    "ack: begin", cause) == -1)
 		return (-1);
@@ -1110,26 +1381,16 @@ store_sqlite_fetch(void *be, const char *org, const char *hub_id,
 	if (rc != SQLITE_ROW)
 		goto fail;
 
-	memset(&d, 0, sizeof(d));
-	d.recipient = org;
-	d.hub_id = store_sqlite_text(st, 0);
-	d.sender = store_sqlite_text(st, 1);
-	d.received_at = sqlite3_column_int64(st, 2);
-	d.body = store_sqlite_blob(st, 3, &d.body_len);
-	if (d.hub_id == NULL || d.sender == NULL)
+	if (store_sqlite_row(st, &d) == -1)
 		goto fail;
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-		d.seq = (uint64_t)sqlite3_column_int64(st, 4);
-		if ((d.reason = store_sqlite_text(st, 5)) == NULL)
-			goto fail;
-		d.acked_at = sqlite3_column_int64(st, 6);
-	} else if (strcmp(d.sender, org) == 0) {
-		d.seq = 0;
+	/* Not a recipient: only the sender sees it, with the message's hop. */
+	if (d.seq == 0) {
+		if (strcmp(d.sender, org) != 0) {
+			rv = 1;
+			goto out;
+		}
+		d.recipient = org;
 		d.reason = "sent";
-		d.acked_at = 0;
-	} else {
-		rv = 1;
-		goto out;
 	}
 	cb(&d, arg);
 	rv = 0;
@@ -1231,6 +1492,243 @@ store_sqlite_count(void *be, uint64_t *messages, char **cause)
 	return (0);
 }
 
+/*
+ * Record when recipient's delivery seq first went out.  Inside a group
+ * the mark is part of it.  Outside one it is a commit of its own but not
+ * worth an fsync: nothing is acknowledged on it, WAL mode keeps the file
+ * consistent without one, and the next durable commit's fsync of the log
+ * carries it to the disk.  A crash before then loses only the time, and
+ * the delivery, unacknowledged, goes out again and is marked again.  It
+ * saves an fsync for every delivery the hub sends.
+ */
+static int
+store_sqlite_mark_delivered(void *be, const char *recipient, uint64_t seq,
+    int64_t now, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_MARK_DELIVERED];
+	int			 rv = 0;
+	bool			 own;
+
+	if (sq->lost) {
+		store_sqlite_lost(sq, "mark delivered", cause);
+		return (-1);
+	}
+	own = sqlite3_get_autocommit(sq->db) != 0;
+	if (own) {
+		/* Set before the pragma: on failure it is retried anyway. */
+		sq->relaxed = true;
+		if (store_sqlite_exec(sq, "PRAGMA synchronous = NORMAL",
+		    "mark delivered: lower synchronous", cause) == -1)
+			return (-1);
+	}
+	store_sqlite_bind_text(st, 1, recipient);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_int64(st, 3, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "mark %llu of %s delivered",
+		    (unsigned long long)seq, recipient);
+	store_sqlite_reset(st);
+	/* If this fails, the next durable transaction tries again first. */
+	if (own)
+		store_sqlite_durable(sq, NULL);
+	return (rv);
+}
+
+/*
+ * Run a bound one-statement change: outside a group as a durable
+ * transaction of its own, inside one as part of it (refused if the group
+ * is lost, where it would be rolled back with it).  *changed is how many
+ * rows it touched.  The statement is reset either way.
+ */
+static int
+store_sqlite_change(struct store_sqlite *sq, enum store_sqlite_st which,
+    const char *op, int *changed, char **cause)
+{
+	if (sq->lost) {
+		store_sqlite_lost(sq, op, cause);
+		store_sqlite_reset(sq->st[which]);
+		return (-1);
+	}
+	if (sqlite3_get_autocommit(sq->db) &&
+	    store_sqlite_durable(sq, cause) == -1) {
+		store_sqlite_reset(sq->st[which]);
+		return (-1);
+	}
+	if (store_sqlite_run(sq, which, op, cause) == -1)
+		return (-1);
+	*changed = sqlite3_changes(sq->db);
+	return (0);
+}
+
+/* Record that holder forwarded its delivery of hub_id; the first time stays. */
+static int
+store_sqlite_mark_forwarded(void *be, const char *holder, const char *hub_id,
+    int64_t now, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_MARK_FORWARDED];
+	char			 op[128];
+	int			 changed;
+
+	snprintf(op, sizeof(op), "mark %s forwarded by %s", hub_id, holder);
+	store_sqlite_bind_text(st, 1, holder);
+	store_sqlite_bind_text(st, 2, hub_id);
+	sqlite3_bind_int64(st, 3, now);
+	if (store_sqlite_change(sq, ST_MARK_FORWARDED, op, &changed,
+	    cause) == -1)
+		return (-1);
+	return (changed == 0 ? 1 : 0);
+}
+
+/*
+ * Step st and call cb with each row until cb asks to stop.  A row without
+ * a delivery is shown as the message itself, with reason "stored".
+ * Counts the rows into *n; -1 with a cause naming what and key on error.
+ * Resets st.
+ */
+static int
+store_sqlite_each(struct store_sqlite *sq, sqlite3_stmt *st,
+    store_delivery_cb cb, void *arg, size_t *n, const char *what,
+    const char *key, char **cause)
+{
+	struct store_delivery	 d;
+	int			 rc, rv = 0;
+
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (store_sqlite_row(st, &d) == -1) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (d.seq == 0)
+			d.reason = "stored";
+		(*n)++;
+		if (cb(&d, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "%s %s", what, key);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/* The message hub_id whoever asks; 1 if there is none. */
+static int
+store_sqlite_message(void *be, const char *hub_id, store_delivery_cb cb,
+    void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_MESSAGE];
+	size_t			 n;
+
+	store_sqlite_bind_text(st, 1, hub_id);
+	if (store_sqlite_each(sq, st, cb, arg, &n, "read message", hub_id,
+	    cause) == -1)
+		return (-1);
+	return (n == 0 ? 1 : 0);
+}
+
+/* org's delivery of hub_id; 1 if it has none, sender or not. */
+static int
+store_sqlite_delivery_of(void *be, const char *org, const char *hub_id,
+    store_delivery_cb cb, void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_DELIVERY_OF];
+	size_t			 n;
+
+	store_sqlite_bind_text(st, 1, hub_id);
+	store_sqlite_bind_text(st, 2, org);
+	if (store_sqlite_each(sq, st, cb, arg, &n, "read delivery of", hub_id,
+	    cause) == -1)
+		return (-1);
+	return (n == 0 ? 1 : 0);
+}
+
+/* Every delivery of hub_id and of the forms derived from it, by hop. */
+static int
+store_sqlite_receipts(void *be, const char *hub_id, store_delivery_cb cb,
+    void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_RECEIPTS];
+	size_t			 n;
+
+	store_sqlite_bind_text(st, 1, hub_id);
+	return (store_sqlite_each(sq, st, cb, arg, &n, "read receipts of",
+	    hub_id, cause));
+}
+
+/* Who received sender's chain chain_id, one row per (org, hop, form). */
+static int
+store_sqlite_chain_recipients(void *be, const char *sender,
+    const char *chain_id, store_recipient_ex_cb cb, void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_CHAIN_RECIPIENTS];
+	struct store_recipient	 r;
+	int			 rc, rv = 0;
+
+	store_sqlite_bind_text(st, 1, sender);
+	store_sqlite_bind_text(st, 2, chain_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.org = store_sqlite_text(st, 0);
+		r.hop = (unsigned)sqlite3_column_int64(st, 1);
+		r.form = sqlite3_column_int(st, 2);
+		r.reason = store_sqlite_text(st, 3);
+		r.review = false;
+		if (r.org == NULL || r.reason == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (cb(&r, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "list recipients of chain "
+		    "%s of %s", chain_id, sender);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/* The messages answering hub_id, in the order they were stored. */
+static int
+store_sqlite_replies(void *be, const char *hub_id, store_delivery_cb cb,
+    void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_REPLIES];
+	size_t			 n;
+
+	store_sqlite_bind_text(st, 1, hub_id);
+	return (store_sqlite_each(sq, st, cb, arg, &n, "read replies to",
+	    hub_id, cause));
+}
+
+/*
+ * Keep packed as the widened sharing range of the original hub_id; 1 if
+ * hub_id is unknown or a derived form, which carry their original's.
+ */
+static int
+store_sqlite_set_sharing(void *be, const char *hub_id, const uint8_t *packed,
+    size_t len, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_SET_SHARING];
+	char			 op[96];
+	int			 changed;
+
+	snprintf(op, sizeof(op), "set the sharing range of %s", hub_id);
+	store_sqlite_bind_text(st, 1, hub_id);
+	store_sqlite_bind_blob(st, 2, packed, len);
+	if (store_sqlite_change(sq, ST_SET_SHARING, op, &changed,
+	    cause) == -1)
+		return (-1);
+	return (changed == 0 ? 1 : 0);
+}
+
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.prefix = "sqlite:",
@@ -1247,4 +1745,12 @@ const struct store_backend store_backend_sqlite = {
 	.recipients = store_sqlite_recipients,
 	.inbox_state = store_sqlite_inbox_state,
 	.count = store_sqlite_count,
+	.mark_delivered = store_sqlite_mark_delivered,
+	.mark_forwarded = store_sqlite_mark_forwarded,
+	.message = store_sqlite_message,
+	.delivery_of = store_sqlite_delivery_of,
+	.receipts = store_sqlite_receipts,
+	.chain_recipients = store_sqlite_chain_recipients,
+	.replies = store_sqlite_replies,
+	.set_sharing = store_sqlite_set_sharing,
 };

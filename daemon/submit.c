@@ -18,13 +18,10 @@ struct submit_item {
 	struct submit_item	*next;
 	struct session		*session;	/* referenced until answered */
 	uint64_t		 request_id;
-	struct store_message	 msg;
-	char			*sender;
-	char			*uuid;
-	uint8_t			*body;
-	struct store_recipient	*rcpt;
-	size_t			 nrcpt;
-	unsigned char		 digest[32];
+	struct relay_batch	 batch;		/* w[0] is the primary write */
+	unsigned char		 digest[32];	/* of the primary's body */
+	bool			 same_digest;	/* a repeat must match it */
+	char			 warning[256];
 	int			 tlp;
 	bool			 drill;
 	bool			 duplicate;
@@ -51,85 +48,35 @@ submit_init(struct event_base *base)
 static void
 submit_item_free(struct submit_item *it)
 {
-	size_t	i;
-
 	if (it->session != NULL)
 		session_unref(it->session);
-	for (i = 0; i < it->nrcpt; i++) {
-		free((char *)it->rcpt[i].org);
-		free((char *)it->rcpt[i].reason);
-	}
-	free(it->rcpt);
-	free(it->sender);
-	free(it->uuid);
-	free(it->body);
+	relay_batch_free(&it->batch);
 	free(it);
 }
 
-/* A random hub id in UUID form: it says nothing about sender or volume. */
-static void
-submit_hub_id(char *out, size_t len)
-{
-	unsigned char	r[16];
-
-	randombytes_buf(r, sizeof(r));
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
-}
-
-/* The kind of a message, as the store records it. */
-static const char *
-submit_kind(const Ceptoar__Message *m)
-{
-	switch (m->content_case) {
-	case CEPTOAR__MESSAGE__CONTENT_REPORT:
-		return "report";
-	case CEPTOAR__MESSAGE__CONTENT_ADVISORY:
-		return "advisory";
-	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
-		return "early_warning";
-	default:
-		return "unknown";
-	}
-}
-
 void
-submit_enqueue(struct session *s, uint64_t request_id,
-    const Ceptoar__Message *m, const struct route_result *routes)
+submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
+    bool same_digest, int tlp, bool drill, const char *warning)
 {
 	struct submit_item	*it;
-	size_t			 i, len;
 
-	if ((it = calloc(1, sizeof(*it))) == NULL)
-		goto nomem;
-	len = ceptoar__message__get_packed_size(m);
-	if ((it->body = malloc(len ? len : 1)) == NULL ||
-	    (it->sender = strdup(s->org)) == NULL ||
-	    (it->uuid = strdup(m->uuid)) == NULL ||
-	    (it->rcpt = calloc(routes->n, sizeof(*it->rcpt))) == NULL)
-		goto nomem;
-	ceptoar__message__pack(m, it->body);
-	for (i = 0; i < routes->n; i++) {
-		it->rcpt[i].org = strdup(routes->v[i].org);
-		it->rcpt[i].reason = strdup(routes->v[i].reason);
-		it->nrcpt++;
-		if (it->rcpt[i].org == NULL || it->rcpt[i].reason == NULL)
-			goto nomem;
+	if ((it = calloc(1, sizeof(*it))) == NULL) {
+		relay_batch_free(b);
+		session_error(s, request_id, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+		    NULL, false, "the hub is out of memory; the message was "
+		    "not accepted");
+		return;
 	}
-	crypto_generichash(it->digest, sizeof(it->digest), it->body, len,
-	    NULL, 0);
-	submit_hub_id(it->msg.hub_id, sizeof(it->msg.hub_id));
-	it->msg.sender = it->sender;
-	it->msg.uuid = it->uuid;
-	it->msg.kind = submit_kind(m);
-	it->msg.received_at = (int64_t)time(NULL);
-	it->msg.body = it->body;
-	it->msg.body_len = len;
-	it->tlp = m->tlp;
-	it->drill = m->has_drill && m->drill;
+	it->batch = *b;
+	memset(b, 0, sizeof(*b));
+	if (it->batch.nw > 0)
+		crypto_generichash(it->digest, sizeof(it->digest),
+		    it->batch.w[0].body, it->batch.w[0].body_len, NULL, 0);
+	it->same_digest = same_digest;
+	it->tlp = tlp;
+	it->drill = drill;
+	snprintf(it->warning, sizeof(it->warning), "%s",
+	    warning ? warning : "");
 	it->request_id = request_id;
 	it->session = s;
 	session_ref(s);
@@ -137,12 +84,6 @@ submit_enqueue(struct session *s, uint64_t request_id,
 	submit_tail = &it->next;
 	if (submit_queued++ == 0)
 		event_active(submit_ev, 0, 0);
-	return;
-nomem:
-	if (it != NULL)
-		submit_item_free(it);
-	session_error(s, request_id, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
-	    false, "the hub is out of memory; the message was not accepted");
 }
 
 /* Acknowledge one committed item to its session, if it is still there. */
@@ -153,47 +94,66 @@ submit_answer(struct submit_item *it)
 	Ceptoar__SubmitAck	 ack = CEPTOAR__SUBMIT_ACK__INIT;
 	Ceptoar__Recipient	*rv = NULL, **rp = NULL;
 	struct deliver_recipients dl;
+	struct relay_write	*p = &it->batch.w[0];
 	struct session		*s = it->session;
-	char			*cause = NULL;
-	size_t			 i, n = 0;
+	char			*cause = NULL, *warnings[2];
+	size_t			 i, j, n = 0, total = 0;
 
 	if (it->conflict) {
 		session_error(s, it->request_id,
 		    CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT, "uuid",
 		    false, "uuid %s was already used by %s for different "
 		    "content (hub id %s); use a new uuid for a new message",
-		    it->uuid, it->sender, it->msg.hub_id);
+		    p->uuid, p->sender, p->msg.hub_id);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
 	if (it->duplicate) {
 		/* The original recipients, as the first ack listed them. */
-		if (deliver_recipients_load(it->msg.hub_id, &dl, &cause) == -1) {
+		if (deliver_recipients_load(p->msg.hub_id, &dl, &cause) == -1) {
 			log_event(LOG_LVL_ERROR, "store.error",
 			    "op=recipients cause=\"%s\"", cause ? cause : "");
 			free(cause);
 		}
 		rp = dl.ptrs;
 		n = dl.ptrs ? dl.n : 0;
-	} else if ((rv = calloc(it->nrcpt ? it->nrcpt : 1, sizeof(*rv)))
-	    != NULL) {
-		for (i = 0; i < it->nrcpt; i++) {
-			ceptoar__recipient__init(&rv[i]);
-			rv[i].organisation = (char *)it->rcpt[i].org;
-			rv[i].reason = (char *)it->rcpt[i].reason;
+	} else {
+		for (i = 0; i < it->batch.nw; i++)
+			total += it->batch.w[i].nrcpt;
+		if ((rv = calloc(total ? total : 1, sizeof(*rv))) != NULL &&
+		    (rp = calloc(total ? total : 1, sizeof(*rp))) != NULL) {
+			/* Only what the sender may know of where it went. */
+			for (i = 0; i < it->batch.nw; i++) {
+				struct relay_write *w = &it->batch.w[i];
+
+				for (j = 0; j < w->nrcpt; j++) {
+					if (w->rcpt[j].hidden)
+						continue;
+					ceptoar__recipient__init(&rv[n]);
+					rv[n].organisation = (char *)w->rcpt[j].org;
+					rv[n].reason = (char *)w->rcpt[j].reason;
+					rp[n] = &rv[n];
+					n++;
+				}
+			}
 		}
-		n = it->nrcpt;
 	}
-	if (!it->duplicate && n > 0 && (rp = calloc(n, sizeof(*rp))) != NULL)
-		for (i = 0; i < n; i++)
-			rp[i] = &rv[i];
-	ack.hub_id = it->msg.hub_id;
+	ack.hub_id = p->msg.hub_id;
 	ack.has_sequence = 1;
-	ack.sequence = it->msg.seq;
+	ack.sequence = p->msg.seq;
 	ack.has_duplicate = 1;
 	ack.duplicate = it->duplicate;
 	ack.recipients = rp;
 	ack.n_recipients = rp ? n : 0;
+	ack.has_held = 1;
+	ack.held = it->batch.held;
+	n = 0;
+	if (it->warning[0] != '\0')
+		warnings[n++] = it->warning;
+	if (it->batch.held && !it->duplicate)
+		warnings[n++] = it->batch.held_why;
+	ack.warnings = warnings;
+	ack.n_warnings = n;
 	env.has_request_id = 1;
 	env.request_id = it->request_id;
 	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK;
@@ -208,90 +168,134 @@ submit_answer(struct submit_item *it)
 	}
 }
 
+/* Write one item's messages; -1 with a cause aborts the whole group. */
+static int
+submit_write(struct submit_item *it, char **cause)
+{
+	struct relay_write	*p = &it->batch.w[0];
+	unsigned char		 digest[32];
+	size_t			 i;
+	int			 rc;
+
+	rc = store_lookup_uuid(hub->store, p->sender, p->uuid, p->msg.hub_id,
+	    &p->msg.seq, digest, cause);
+	if (rc == -1)
+		return -1;
+	if (rc == 1) {
+		if (!it->same_digest ||
+		    sodium_memcmp(digest, it->digest, sizeof(digest)) == 0)
+			it->duplicate = true;
+		else
+			it->conflict = true;
+		return 0;
+	}
+	for (i = 0; i < it->batch.nw; i++) {
+		struct relay_write *w = &it->batch.w[i];
+
+		/* Later forms derive from the primary as it is now stored. */
+		if (i > 0 && w->origin != NULL && it->batch.from_submit) {
+			free(w->origin);
+			if ((w->origin = strdup(p->msg.hub_id)) == NULL)
+				return -1;
+			w->msg.origin = w->origin;
+		}
+		if (store_insert(hub->store, &w->msg, w->rcpt, w->nrcpt,
+		    cause) == -1)
+			return -1;
+	}
+	if (it->batch.mark_holder != NULL &&
+	    store_mark_forwarded(hub->store, it->batch.mark_holder,
+	    it->batch.mark_hub_id, (int64_t)time(NULL), cause) == -1)
+		return -1;
+	if (it->batch.sharing_hub_id != NULL &&
+	    store_set_sharing(hub->store, it->batch.sharing_hub_id,
+	    it->batch.sharing, it->batch.sharing_len, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/* Log an accepted item: the message, then each recipient with its hop. */
+static void
+submit_log(const struct submit_item *it, size_t batch)
+{
+	const struct relay_write	*p = &it->batch.w[0];
+	char				 esc[300];
+	size_t				 i, j, n = 0;
+
+	for (i = 0; i < it->batch.nw; i++)
+		n += it->batch.w[i].nrcpt;
+	log_event(LOG_LVL_INFO, it->duplicate ? "submit.duplicate" :
+	    it->conflict ? "submit.conflict" : "submit.accepted",
+	    "session=%s org=%s hub_id=%s seq=%llu uuid=%s kind=%s tlp=%s "
+	    "drill=%s forms=%zu recipients=%zu held=%s batch=%zu",
+	    it->session->sid, it->session->org, p->msg.hub_id,
+	    (unsigned long long)p->msg.seq, p->uuid, p->msg.kind,
+	    names_lookup(names_tlp, it->tlp), it->drill ? "yes" : "no",
+	    it->batch.nw, n, it->batch.held ? "yes" : "no", batch);
+	if (it->duplicate || it->conflict)
+		return;
+	for (i = 0; i < it->batch.nw; i++) {
+		const struct relay_write *w = &it->batch.w[i];
+
+		for (j = 0; j < w->nrcpt; j++)
+			log_event(LOG_LVL_INFO, "route.recipient",
+			    "hub_id=%s origin=%s org=%s hop=%u form=%s review=%s "
+			    "reason=%s", w->msg.hub_id, w->origin ? w->origin :
+			    "-", w->rcpt[j].org, w->rcpt[j].hop,
+			    names_lookup(names_form, w->rcpt[j].form),
+			    w->rcpt[j].review ? "yes" : "no",
+			    log_escape(w->rcpt[j].reason, esc, sizeof(esc)));
+	}
+}
+
 /* Write every queued submit in one transaction, then answer them all. */
 static void
 submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct submit_item	*batch = submit_head, *it, *next;
 	char			*cause = NULL, esc[200];
-	unsigned char		 digest[32];
-	size_t			 n = submit_queued, i;
-	int			 rc, failed = 0;
+	size_t			 n = submit_queued, i, j;
+	int			 failed = 0;
 
 	submit_head = NULL;
 	submit_tail = &submit_head;
 	submit_queued = 0;
 	if (batch == NULL)
 		return;
-	if (store_begin(hub->store, &cause) == -1) {
+	if (store_begin(hub->store, &cause) == -1)
 		failed = 1;
-		goto answer;
-	}
-	for (it = batch; it != NULL; it = it->next) {
-		rc = store_lookup_uuid(hub->store, it->sender, it->uuid,
-		    it->msg.hub_id, &it->msg.seq, digest, &cause);
-		if (rc == -1) {
+	for (it = batch; it != NULL && !failed; it = it->next)
+		if (it->batch.nw > 0 && submit_write(it, &cause) == -1)
 			failed = 1;
-			break;
-		}
-		if (rc == 1) {
-			if (sodium_memcmp(digest, it->digest, sizeof(digest))
-			    == 0)
-				it->duplicate = true;
-			else
-				it->conflict = true;
-			continue;
-		}
-		if (store_insert(hub->store, &it->msg, it->rcpt, it->nrcpt,
-		    &cause) == -1) {
-			failed = 1;
-			break;
-		}
-	}
 	if (failed)
 		store_rollback(hub->store);
 	else if (store_commit(hub->store, &cause) == -1) {
 		failed = 1;
 		store_rollback(hub->store);
 	}
-answer:
 	if (failed)
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit batch=%zu "
 		    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
 	free(cause);
-	for (it = batch; it != NULL; it = next) {
-		next = it->next;
+	for (it = batch; it != NULL; it = it->next) {
 		if (failed) {
 			session_error(it->session, it->request_id,
 			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
 			    "the hub could not store this message durably; it "
 			    "was NOT accepted, submit it again with the same "
 			    "uuid");
-		} else {
-			log_event(LOG_LVL_INFO, it->duplicate ?
-			    "submit.duplicate" : it->conflict ?
-			    "submit.conflict" : "submit.accepted",
-			    "session=%s org=%s hub_id=%s seq=%llu uuid=%s "
-			    "kind=%s tlp=%s drill=%s recipients=%zu batch=%zu",
-			    it->session->sid, it->sender, it->msg.hub_id,
-			    (unsigned long long)it->msg.seq, it->uuid,
-			    it->msg.kind, names_lookup(names_tlp, it->tlp),
-			    it->drill ? "yes" : "no", it->nrcpt, n);
-			if (!it->duplicate && !it->conflict)
-				for (i = 0; i < it->nrcpt; i++)
-					log_event(LOG_LVL_INFO, "route.recipient",
-					    "hub_id=%s org=%s reason=%s",
-					    it->msg.hub_id, it->rcpt[i].org,
-					    log_escape(it->rcpt[i].reason, esc,
-					    sizeof(esc)));
-			submit_answer(it);
+			continue;
 		}
+		submit_log(it, n);
+		submit_answer(it);
 	}
 	/* Wake the recipients only now that their deliveries exist. */
 	for (it = batch; it != NULL && !failed; it = it->next)
 		if (!it->duplicate && !it->conflict)
-			for (i = 0; i < it->nrcpt; i++)
-				deliver_notify(it->rcpt[i].org);
+			for (i = 0; i < it->batch.nw; i++)
+				for (j = 0; j < it->batch.w[i].nrcpt; j++)
+					deliver_notify(
+					    it->batch.w[i].rcpt[j].org);
 	for (it = batch; it != NULL; it = next) {
 		next = it->next;
 		submit_item_free(it);

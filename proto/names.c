@@ -91,6 +91,15 @@ const struct name_entry names_error_code[] = {
 	{ CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT,
 	    "idempotency-conflict", NULL },
 	{ CEPTOAR__ERROR_CODE__ERROR_INTERNAL, "internal", NULL },
+	{ CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED, "tlp-refused", NULL },
+	{ CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED, "range-refused", NULL },
+	{ CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER, "not-holder", NULL },
+	{ 0, NULL, NULL }
+};
+
+const struct name_entry names_form[] = {
+	{ CEPTOAR__FORM__FORM_ORIGINAL, "original", NULL },
+	{ CEPTOAR__FORM__FORM_ANONYMISED, "anonymised", "anonymized" },
 	{ 0, NULL, NULL }
 };
 

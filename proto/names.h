@@ -21,6 +21,7 @@ extern const struct name_entry names_report_kind[];
 extern const struct name_entry names_sharing_scope[];
 extern const struct name_entry names_attribution[];
 extern const struct name_entry names_error_code[];
+extern const struct name_entry names_form[];
 extern const struct name_entry names_severity[];	/* 0..4 */
 
 /* The canonical name of value v in table t, or "unknown". */

@@ -4,10 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 start_hub
 
+uuid=$(cat /proc/sys/kernel/random/uuid)
 cat >"$WORK/advisory.json" <<JSON
 {
   "type": "advisory",
-  "uuid": "$(cat /proc/sys/kernel/random/uuid)",
+  "uuid": "$uuid",
   "tlp": "TLP:GREEN",
   "advisory": {
     "title": "Credential phishing against internet banking",
@@ -24,7 +25,7 @@ hub_id=$(json_field hub_id)
 
 for org in fsa-liaison banks-sec sec-sec bank-a bank-b broker-a; do
 	cli_json "$org" inbox
-	expect_eq "$(count_hub_id "$hub_id")" 1 "$org receives the advisory"
+	expect_eq "$(count_uuid "$uuid")" 1 "$org receives the advisory"
 	expect_contains "$OUT" "Credential phishing" "$org sees the title"
 done
 for org in mic-liaison tel-sec tel-a bank-lone jpcert; do

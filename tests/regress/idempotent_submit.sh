@@ -29,7 +29,9 @@ cli_json bank-b submit "$WORK/b.json"
 expect_eq "$RC" 0 "same uuid from another sender ($ERR)"
 [ "$(json_field hub_id)" != "$id1" ] || fail "another sender got the same id"
 
+cli_json fsa-liaison inbox
+expect_eq "$(count_hub_id "$id1")" 1 "the liaison got the first report once"
+expect_eq "$(count_lines)" 2 "the liaison got one report from each bank"
 cli_json nisc inbox
-expect_eq "$(count_hub_id "$id1")" 1 "NISC got the first report once"
-expect_eq "$(count_lines)" 2 "NISC got one report from each bank"
+expect_eq "$(count_uuid "$uuid")" 2 "NISC got each bank's report once"
 pass "idempotent submits"

@@ -108,7 +108,7 @@ pki_ensure() {
 	mkdir -p "$CEPTOAR_BUILDDIR"
 	(
 		flock 9
-		if [ ! -f "$PKI/.complete" ]; then
+		if [ ! -f "$PKI/.complete-2" ]; then
 			rm -rf "$PKI"
 			"$CEPTOAR_SRCDIR/config/dev-pki.sh" --other-ca "$PKI" \
 			    "$DIRECTORY" "$CEPTOARD" >/dev/null
@@ -122,7 +122,7 @@ pki_ensure() {
 			    -extfile "$PKI/client.ext" \
 			    -out "$PKI/orgs/stranger.crt" 2>/dev/null
 			chmod 600 "$PKI/orgs/stranger.key"
-			touch "$PKI/.complete"
+			touch "$PKI/.complete-2"
 		fi
 	) 9>"$CEPTOAR_BUILDDIR/regress-pki.lock"
 }
@@ -154,6 +154,7 @@ start_hub() {
 	tls_cert: $PKI/hub.crt
 	tls_key: $PKI/hub.key
 	tls_ca: $PKI/ca.crt
+	anon_key: $PKI/anon.key
 	directory: ${HUB_DIRECTORY:-$DIRECTORY}
 	store: $WORK/store/hub.db
 	log_level: debug
@@ -245,6 +246,12 @@ make_report() {
 	  }
 	}
 	JSON
+}
+
+# Count the JSON lines of $OUT carrying message uuid $1: every hop's form
+# of an original keeps the sender's uuid, while each hop has its own hub id.
+count_uuid() {
+	grep -c "\"uuid\": *\"$1\"" <<<"$OUT" || true
 }
 
 # Count the JSON lines of $OUT whose hub_id is $1 (0 if none).

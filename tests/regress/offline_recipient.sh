@@ -14,7 +14,7 @@ expect_eq "$RC" 0 "second submit ($ERR)"
 second=$(json_field hub_id)
 
 # Read without acknowledging: both arrive, in order.
-cli_json nisc inbox --no-ack
+cli_json fsa-liaison inbox --no-ack
 expect_eq "$RC" 0 "inbox --no-ack ($ERR)"
 expect_eq "$(count_lines)" 2 "both reports delivered"
 expect_eq "$(json_field hub_id)" "$first" "delivered in order"
@@ -22,21 +22,21 @@ seq1=$(json_field seq)
 
 # Not acknowledged, so delivered again; resuming after the first cursor
 # skips it.
-cli_json nisc inbox --no-ack --after "$seq1"
+cli_json fsa-liaison inbox --no-ack --after "$seq1"
 expect_eq "$(count_lines)" 1 "resume after the first cursor"
 expect_eq "$(json_field hub_id)" "$second" "resumed delivery is the second"
 
-cli_json nisc inbox --limit 1
+cli_json fsa-liaison inbox --limit 1
 expect_eq "$(count_lines)" 1 "limit 1 gives one"
 expect_eq "$(json_field hub_id)" "$first" "limit gives the oldest"
-cli_json nisc inbox
+cli_json fsa-liaison inbox
 expect_eq "$(count_lines)" 1 "the first was acknowledged, the second remains"
 expect_eq "$(json_field hub_id)" "$second" "the second remains"
-cli_json nisc inbox
-expect_eq "$(count_lines)" 0 "everything acknowledged"
-expect_log "deliver.ack .*org=nisc"
-
-# The liaison, which never connected, still has both.
 cli_json fsa-liaison inbox
-expect_eq "$(count_lines)" 2 "the liaison's inbox is independent"
+expect_eq "$(count_lines)" 0 "everything acknowledged"
+expect_log "deliver.ack .*org=fsa-liaison"
+
+# NISC, which never connected, still has both.
+cli_json nisc inbox
+expect_eq "$(count_lines)" 2 "NISC's inbox is independent"
 pass "offline delivery, redelivery and cursors"

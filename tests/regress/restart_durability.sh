@@ -15,7 +15,7 @@ kill_hub
 start_hub
 expect_eq "$(grep -c ceptoard.ready "$HUB_LOG")" 2 "hub restarted"
 
-cli_json nisc inbox --no-ack
+cli_json fsa-liaison inbox --no-ack
 expect_eq "$(count_lines)" 15 "all acknowledged reports after SIGKILL"
 for id in "${ids[@]}"; do
 	expect_eq "$(count_hub_id "$id")" 1 "report $id present once"
@@ -28,6 +28,6 @@ expect_eq "$(json_field hub_id)" "${ids[0]}" "idempotency survives the restart"
 stop_hub
 expect_log "ceptoard.stopped"
 start_hub
-cli_json fsa-liaison inbox
-expect_eq "$(count_lines)" 15 "the liaison has every report after a clean restart"
+cli_json nisc inbox
+expect_eq "$(count_lines)" 15 "NISC has every report after a clean restart"
 pass "acknowledged reports survive SIGKILL and restart"

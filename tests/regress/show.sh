@@ -12,7 +12,7 @@ expect_eq "$RC" 0 "sender can show ($ERR)"
 expect_contains "$OUT" "Payment gateway unreachable" "sender sees the report"
 expect_contains "$OUT" "fsa-liaison" "sender sees the recipients"
 
-cli_json nisc show "$hub_id"
+cli_json fsa-liaison show "$hub_id"
 expect_eq "$RC" 0 "recipient can show ($ERR)"
 expect_contains "$OUT" "Payment gateway unreachable" "recipient sees the report"
 

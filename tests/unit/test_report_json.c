@@ -42,7 +42,7 @@ static const struct bad_case {
 	    "report: missing (\"type\" is \"report\"" },
 	{ "bad-no-type.json", STAGE_LOAD,
 	    "type: missing (expected one of: report, advisory, "
-	    "early_warning)" },
+	    "early_warning," },
 	{ "bad-two-contents.json", STAGE_LOAD,
 	    "advisory: only one of report, advisory, early_warning" },
 	{ "bad-type-unknown.json", STAGE_LOAD,

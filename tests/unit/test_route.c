@@ -1,6 +1,8 @@
 /*
- * The routing policy as a table: sender and message in, the exact set of
- * recipients (or the refusal) out.
+ * The routing policy as tables: sender and message in, the exact set of
+ * recipients with their hops and forms (or the refusal) out; then an
+ * authorisation matrix of shares, holder x recipient x TLP x range,
+ * against an oracle written from DOMAIN.md's rules.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,59 +14,81 @@
 struct route_case {
 	const char	*name;
 	const char	*sender;
-	const char	*kind;		/* report, advisory, early_warning */
+	const char	*kind;		/* report, voluntary, advisory, early_warning */
 	const char	*targets;	/* sector (report) or list, space separated */
 	int		 scope;		/* report sharing scope, 0 = none */
-	const char	*expect;	/* recipients, space separated, sorted */
+	int		 tlp;		/* 0: GREEN */
+	/*
+	 * Recipients, sorted, each "org@hop" with "a" after the hop for the
+	 * anonymised form and "!" when it waits for the previous hop's review.
+	 */
+	const char	*expect;
 	int		 code;		/* expected refusal, 0 = routed */
-	const char	*words;		/* in the refusal or in every reason */
+	const char	*words;		/* in the refusal */
 };
 
+#define SC(x)	CEPTOAR__SHARING_SCOPE__SHARING_##x
+#define TLP(x)	CEPTOAR__TLP__TLP_##x
+#define ERR(x)	CEPTOAR__ERROR_CODE__ERROR_##x
+
 static const struct route_case cases[] = {
-	{ "report goes to the sector's liaison and NISC", "bank-a", "report",
-	    NULL, 0, "fsa-liaison nisc", 0, NULL },
-	{ "report naming its own sector", "tel-a", "report", "telecom", 0,
-	    "mic-liaison nisc", 0, NULL },
-	{ "report shared with NISC only", "bank-a", "report", NULL,
-	    CEPTOAR__SHARING_SCOPE__SHARING_NISC_ONLY, "nisc", 0, "NISC only" },
-	{ "report for another sector", "bank-a", "report", "telecom", 0, NULL,
-	    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED, "not in sector telecom" },
-	{ "report for an unknown sector", "bank-a", "report", "mining", 0, NULL,
-	    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "\"mining\"" },
+	{ "mandatory report: liaison, then NISC", "bank-a", "report", NULL, 0,
+	    0, "fsa-liaison@0 nisc@1", 0, NULL },
+	{ "mandatory report naming its own sector", "tel-a", "report",
+	    "telecom", 0, 0, "mic-liaison@0 nisc@1", 0, NULL },
+	{ "mandatory report shared with NISC only", "bank-a", "report", NULL,
+	    SC(NISC_ONLY), 0, "nisc@0", 0, NULL },
+	{ "mandatory report for another sector", "bank-a", "report",
+	    "telecom", 0, 0, NULL, ERR(NOT_PERMITTED), "not in sector telecom" },
+	{ "report for an unknown sector", "bank-a", "report", "mining", 0, 0,
+	    NULL, ERR(INVALID_FIELD), "\"mining\"" },
 	{ "liaisons do not submit reports", "fsa-liaison", "report", NULL, 0,
-	    NULL, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED, "not an operator" },
-	{ "agencies do not submit reports", "jpcert", "report", NULL, 0, NULL,
-	    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED, "only operators" },
-	{ "advisory to finance", "nisc", "advisory", "finance", 0,
-	    "bank-a bank-b banks-sec broker-a fsa-liaison sec-sec", 0, NULL },
+	    0, NULL, ERR(NOT_PERMITTED), "not an operator" },
+	{ "agencies do not submit reports", "jpcert", "voluntary", NULL, 0, 0,
+	    NULL, ERR(NOT_PERMITTED), "only operators" },
+	{ "voluntary report: secretariat, then anonymised up", "bank-a",
+	    "voluntary", NULL, 0, 0, "banks-sec@0 fsa-liaison@1a! nisc@2a", 0,
+	    NULL },
+	{ "voluntary report shared with NISC only", "bank-b", "voluntary",
+	    NULL, SC(NISC_ONLY), 0, "banks-sec@0 nisc@1a!", 0, NULL },
+	{ "voluntary report through the securities CEPTOAR", "broker-a",
+	    "voluntary", NULL, 0, 0, "fsa-liaison@1a! nisc@2a sec-sec@0", 0,
+	    NULL },
+	{ "voluntary report from a bank in no CEPTOAR", "bank-lone",
+	    "voluntary", NULL, 0, 0, NULL, ERR(NOT_PERMITTED),
+	    "in no CEPTOAR of sector finance" },
+	{ "advisory to finance: liaison, CEPTOARs, members", "nisc",
+	    "advisory", "finance", 0, 0, "bank-a@2 bank-b@2 banks-sec@1 "
+	    "broker-a@2 fsa-liaison@0 sec-sec@1", 0, NULL },
 	{ "advisory to two sectors", "nisc", "advisory", "finance telecom", 0,
-	    "bank-a bank-b banks-sec broker-a fsa-liaison mic-liaison sec-sec "
-	    "tel-a tel-sec", 0, NULL },
+	    TLP(AMBER), "bank-a@2 bank-b@2 banks-sec@1 broker-a@2 fsa-liaison@0 "
+	    "mic-liaison@0 sec-sec@1 tel-a@2 tel-sec@1", 0, NULL },
 	{ "advisory to an unknown sector", "nisc", "advisory", "finance mining",
-	    0, NULL, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-	    "advisory.sectors[1]" },
+	    0, 0, NULL, ERR(INVALID_FIELD), "advisory.sectors[1]" },
+	{ "TLP:RED advisory refused", "nisc", "advisory", "finance", 0,
+	    TLP(RED), NULL, ERR(TLP_REFUSED), "TLP:RED does not allow" },
+	{ "TLP:AMBER+STRICT advisory refused", "nisc", "advisory", "finance", 0,
+	    TLP(AMBER_STRICT), NULL, ERR(TLP_REFUSED), "TLP:AMBER+STRICT" },
 	{ "operators do not send advisories", "bank-a", "advisory", "finance",
-	    0, NULL, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED, "only NISC" },
+	    0, 0, NULL, ERR(NOT_PERMITTED), "only NISC" },
 	{ "liaisons do not send advisories", "fsa-liaison", "advisory",
-	    "finance", 0, NULL, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-	    "only NISC" },
+	    "finance", 0, 0, NULL, ERR(NOT_PERMITTED), "only NISC" },
 	{ "early warning with a copy to the liaison", "nisc", "early_warning",
-	    "bank-a", 0, "bank-a fsa-liaison", 0, NULL },
+	    "bank-a", 0, 0, "bank-a@0 fsa-liaison@0", 0, NULL },
 	{ "early warning to a CEPTOAR and an operator", "nisc",
-	    "early_warning", "banks-sec tel-a", 0,
-	    "banks-sec fsa-liaison mic-liaison tel-a", 0, NULL },
+	    "early_warning", "banks-sec tel-a", 0, 0,
+	    "banks-sec@0 fsa-liaison@0 mic-liaison@0 tel-a@0", 0, NULL },
+	{ "TLP:RED early warning: no copy", "nisc", "early_warning", "bank-a",
+	    0, TLP(RED), "bank-a@0", 0, NULL },
 	{ "early warning needs a handling agreement", "nisc", "early_warning",
-	    "bank-a bank-b", 0, NULL, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+	    "bank-a bank-b", 0, 0, NULL, ERR(NOT_PERMITTED),
 	    "bank-b has no handling agreement" },
 	{ "early warning to an unknown organisation", "nisc", "early_warning",
-	    "nobody", 0, NULL, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-	    "\"nobody\"" },
-	{ "early warning to a liaison is refused", "nisc", "early_warning",
-	    "fsa-liaison", 0, NULL, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-	    "neither a CEPTOAR nor an operator" },
+	    "nobody", 0, 0, NULL, ERR(INVALID_FIELD), "\"nobody\"" },
+	{ "early warning to an agency is refused", "nisc", "early_warning",
+	    "jpcert", 0, 0, NULL, ERR(NOT_PERMITTED), "neither a CEPTOAR" },
 	{ "operators do not send early warnings", "bank-a", "early_warning",
-	    "tel-a", 0, NULL, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-	    "only NISC" },
+	    "tel-a", 0, 0, NULL, ERR(NOT_PERMITTED), "only NISC" },
 };
 
 /* Split a space-separated list into v (at most max entries). */
@@ -89,7 +113,30 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Run one case and compare the sorted recipient list. */
+/* The plan as sorted "org@hop[a][!]" tokens. */
+static void
+describe(const struct route_result *rr, char *out, size_t len)
+{
+	char	tok[64][96], *names[64];
+	size_t	i;
+
+	out[0] = '\0';
+	for (i = 0; i < rr->n && i < 64; i++) {
+		snprintf(tok[i], sizeof(tok[i]), "%s@%u%s%s", rr->v[i].org,
+		    rr->v[i].hop, rr->v[i].form ==
+		    CEPTOAR__FORM__FORM_ANONYMISED ? "a" : "",
+		    rr->v[i].review ? "!" : "");
+		names[i] = tok[i];
+	}
+	qsort(names, i, sizeof(*names), cmp_str);
+	for (size_t k = 0; k < i; k++) {
+		strncat(out, names[k], len - strlen(out) - 1);
+		if (k + 1 < i)
+			strncat(out, " ", len - strlen(out) - 1);
+	}
+}
+
+/* Run one case and compare the plan. */
 static void
 run_case(const struct directory *dir, const struct route_case *c)
 {
@@ -98,14 +145,15 @@ run_case(const struct directory *dir, const struct route_case *c)
 	Ceptoar__Advisory	a = CEPTOAR__ADVISORY__INIT;
 	Ceptoar__EarlyWarning	w = CEPTOAR__EARLY_WARNING__INIT;
 	Ceptoar__SharingRange	sr = CEPTOAR__SHARING_RANGE__INIT;
-	struct route_result	rr = { NULL, 0, 0 };
+	struct route_result	rr;
 	Ceptoar__ErrorCode	code = 0;
 	const struct dir_org	*sender = directory_org(dir, c->sender);
-	char			*cause = NULL, tbuf[256], got[1024] = "";
-	char			*targets[16], *names[64];
+	char			*cause = NULL, tbuf[256], got[2048];
+	char			*targets[16];
 	size_t			 nt, i;
 	int			 rc;
 
+	memset(&rr, 0, sizeof(rr));
 	fprintf(stderr, "case: %s\n", c->name);
 	CHECK(sender != NULL);
 	if (sender == NULL)
@@ -113,11 +161,14 @@ run_case(const struct directory *dir, const struct route_case *c)
 	nt = split(c->targets, tbuf, sizeof(tbuf), targets, 16);
 	m.uuid = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
 	m.has_tlp = 1;
-	m.tlp = CEPTOAR__TLP__TLP_GREEN;
-	if (strcmp(c->kind, "report") == 0) {
+	m.tlp = c->tlp ? c->tlp : TLP(GREEN);
+	if (strcmp(c->kind, "report") == 0 ||
+	    strcmp(c->kind, "voluntary") == 0) {
 		m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
 		m.report = &r;
 		r.sector = nt ? targets[0] : NULL;
+		r.has_legally_mandated = 1;
+		r.legally_mandated = strcmp(c->kind, "report") == 0;
 		if (c->scope) {
 			sr.has_scope = 1;
 			sr.scope = c->scope;
@@ -143,38 +194,33 @@ run_case(const struct directory *dir, const struct route_case *c)
 	} else {
 		CHECK(rc == 0);
 		CHECK(cause == NULL);
-		for (i = 0; i < rr.n && i < 64; i++) {
-			names[i] = (char *)rr.v[i].org;
+		for (i = 0; i < rr.n; i++) {
 			CHECK(rr.v[i].reason[0] != '\0');
 			CHECK(strcmp(rr.v[i].org, c->sender) != 0);
-			if (c->words != NULL)
-				CHECK_CONTAINS(rr.v[i].reason, c->words);
 		}
-		qsort(names, rr.n, sizeof(*names), cmp_str);
-		for (i = 0; i < rr.n && i < 64; i++) {
-			strncat(got, names[i], sizeof(got) - strlen(got) - 1);
-			if (i + 1 < rr.n)
-				strncat(got, " ", sizeof(got) - strlen(got) - 1);
-		}
+		describe(&rr, got, sizeof(got));
 		CHECK_STR(got, c->expect);
 	}
 	free(cause);
 	route_result_free(&rr);
 }
 
-/* Reasons say why: the liaison's says which sector and ministry. */
+/* Reasons say why: the liaison's names the sector and ministry. */
 static void
 test_reasons(const struct directory *dir)
 {
 	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
 	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
-	struct route_result	rr = { NULL, 0, 0 };
+	struct route_result	rr;
 	Ceptoar__ErrorCode	code;
 	char			*cause = NULL;
 	size_t			 i;
 
+	memset(&rr, 0, sizeof(rr));
 	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
 	m.report = &r;
+	r.has_legally_mandated = 1;
+	r.legally_mandated = 1;
 	CHECK(route_message(&m, directory_org(dir, "bank-a"), dir, &rr, &code,
 	    &cause) == 0);
 	for (i = 0; i < rr.n; i++) {
@@ -184,6 +230,342 @@ test_reasons(const struct directory *dir)
 		else
 			CHECK_CONTAINS(rr.v[i].reason, "NISC");
 	}
+	route_result_free(&rr);
+	/* A voluntary report names its CEPTOAR, and only its members count. */
+	r.legally_mandated = 0;
+	CHECK(route_message(&m, directory_org(dir, "bank-a"), dir, &rr, &code,
+	    &cause) == 0);
+	CHECK(rr.ceptoar != NULL && strcmp(rr.ceptoar->id, "banks") == 0);
+	CHECK(rr.anonymity_set == 2);
+	route_result_free(&rr);
+}
+
+/* Attribution consent decides the form above the secretariat. */
+static void
+test_consent(const struct directory *dir)
+{
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	const struct dir_org	*a = directory_org(dir, "bank-a");
+	const struct dir_org	*liaison = directory_org(dir, "fsa-liaison");
+	const struct dir_org	*peer = directory_org(dir, "bank-b");
+	const int		 orig = CEPTOAR__FORM__FORM_ORIGINAL;
+	const int		 anon = CEPTOAR__FORM__FORM_ANONYMISED;
+
+	r.has_legally_mandated = 1;
+	r.legally_mandated = 0;
+	CHECK(route_form_for(&r, a, liaison) == anon);	/* default: nobody */
+	CHECK(route_form_for(&r, a, a) == orig);
+	r.has_attribution = 1;
+	r.attribution = CEPTOAR__ATTRIBUTION__ATTRIBUTION_GOVERNMENT;
+	CHECK(route_form_for(&r, a, liaison) == orig);
+	CHECK(route_form_for(&r, a, peer) == anon);
+	r.attribution = CEPTOAR__ATTRIBUTION__ATTRIBUTION_EVERYONE;
+	CHECK(route_form_for(&r, a, peer) == orig);
+	r.has_attribution = 0;
+	r.legally_mandated = 1;			/* default: government */
+	CHECK(route_form_for(&r, a, liaison) == orig);
+	CHECK(route_form_for(&r, a, peer) == anon);
+}
+
+/* Thresholds are inclusive, and every figure a threshold names counts. */
+static void
+test_thresholds(const struct directory *dir)
+{
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	Ceptoar__Impact		im = CEPTOAR__IMPACT__INIT;
+	const struct dir_sector	*tel = directory_sector(dir, "telecom");
+	char			out[4][160];
+
+	r.impact = &im;
+	im.has_users_affected = im.has_duration_minutes = 1;
+	im.users_affected = 30000;
+	im.duration_minutes = 120;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 1);
+	CHECK_CONTAINS(out[0], "threshold reached");
+	im.users_affected = 29999;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 0);
+	im.users_affected = 30000;
+	im.duration_minutes = 119;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 0);
+	im.duration_minutes = 121;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 1);
+	im.has_duration_minutes = 0;	/* a figure not given is not reached */
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 0);
+	CHECK(route_threshold_flags(&r, directory_sector(dir, "finance"), out,
+	    4) == 0);
+}
+
+/*
+ * The share matrix.  The chain: a voluntary report from bank-a (finance,
+ * CEPTOAR banks) with no attribution consent.  Holders: its secretariat
+ * (original form), the liaison and NISC (anonymised forms).
+ */
+static const char *const matrix_orgs[] = {
+	"nisc", "fsa-liaison", "mic-liaison", "banks-sec", "sec-sec",
+	"tel-sec", "bank-a", "bank-b", "broker-a", "bank-lone", "tel-a",
+	"jpcert",
+};
+static const char *const matrix_holders[] = {
+	"banks-sec", "fsa-liaison", "nisc"
+};
+static const int matrix_tlps[] = {
+	TLP(CLEAR), TLP(GREEN), TLP(AMBER), TLP(AMBER_STRICT), TLP(RED)
+};
+static const int matrix_scopes[] = {
+	SC(NISC_ONLY), SC(LIAISON_AND_NISC), SC(SECTOR_CEPTOAR),
+	SC(NAMED_SECTORS), SC(NAMED_ORGANISATIONS)
+};
+
+/* Whether s is one of the space-separated words of list. */
+static bool
+in_list(const char *list, const char *s)
+{
+	char	buf[256], *v[32];
+	size_t	n, i;
+
+	n = split(list, buf, sizeof(buf), v, 32);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* TLP 2.0, restated: who the holder may pass a label to. */
+static bool
+oracle_tlp(int tlp, const char *holder, const char *to)
+{
+	if (strcmp(holder, to) == 0)
+		return true;
+	switch (tlp) {
+	case TLP(CLEAR):
+	case TLP(GREEN):
+		return true;
+	case TLP(AMBER):
+		/* The organisation and its clients. */
+		if (strcmp(holder, "nisc") == 0)
+			return true;
+		if (strcmp(holder, "fsa-liaison") == 0)
+			return in_list("bank-a bank-b broker-a bank-lone "
+			    "banks-sec sec-sec fsa-liaison", to);
+		if (strcmp(holder, "banks-sec") == 0)
+			return in_list("bank-a bank-b", to);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* The sharing range, restated, for bank-a's report. */
+static bool
+oracle_range(int scope, const char *to)
+{
+	if (in_list("bank-a nisc banks-sec", to))
+		return true;
+	if (scope == SC(NISC_ONLY))
+		return false;
+	if (strcmp(to, "fsa-liaison") == 0)
+		return true;
+	switch (scope) {
+	case SC(SECTOR_CEPTOAR):
+		return in_list("bank-b", to);
+	case SC(NAMED_SECTORS):		/* named: telecom */
+		return in_list("bank-b tel-a tel-sec mic-liaison", to);
+	case SC(NAMED_ORGANISATIONS):	/* named: broker-a */
+		return in_list("broker-a", to);
+	default:
+		return false;
+	}
+}
+
+static void
+test_share_matrix(const struct directory *dir)
+{
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	Ceptoar__SharingRange	sr = CEPTOAR__SHARING_RANGE__INIT;
+	char			*secs[] = { "telecom" }, *orgs[] = { "broker-a" };
+	struct route_fwd	f;
+	struct route_result	rr;
+	Ceptoar__ErrorCode	code;
+	char			*cause, *to[1];
+	size_t			 h, o, t, k, ncases = 0, received = 0;
+	bool			 want_tlp, want_range;
+	int			 rc, want_form;
+
+	m.uuid = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	m.has_tlp = 1;
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m.report = &r;
+	r.has_legally_mandated = 1;
+	r.legally_mandated = 0;
+	r.sharing = &sr;
+	sr.has_scope = 1;
+	sr.sectors = secs;
+	sr.n_sectors = 1;
+	sr.organisations = orgs;
+	sr.n_organisations = 1;
+	for (h = 0; h < 3; h++)
+	for (o = 0; o < sizeof(matrix_orgs) / sizeof(*matrix_orgs); o++)
+	for (t = 0; t < 5; t++)
+	for (k = 0; k < 5; k++) {
+		memset(&f, 0, sizeof(f));
+		memset(&rr, 0, sizeof(rr));
+		cause = NULL;
+		sr.scope = matrix_scopes[k];
+		m.tlp = matrix_tlps[t];
+		to[0] = (char *)matrix_orgs[o];
+		f.original = &m;
+		f.originator = directory_org(dir, "bank-a");
+		f.holder = directory_org(dir, matrix_holders[h]);
+		f.holder_hop = h;
+		f.holder_form = h == 0 ? CEPTOAR__FORM__FORM_ORIGINAL :
+		    CEPTOAR__FORM__FORM_ANONYMISED;
+		f.tlp = matrix_tlps[t];
+		f.range = &sr;
+		f.recipients = to;
+		f.nrecipients = 1;
+		rc = route_forward(&f, dir, &rr, &code, &cause);
+		want_tlp = oracle_tlp(matrix_tlps[t], matrix_holders[h],
+		    matrix_orgs[o]);
+		want_range = oracle_range(matrix_scopes[k], matrix_orgs[o]);
+		ncases++;
+		if (want_tlp && want_range) {
+			want_form = strcmp(matrix_orgs[o], "bank-a") == 0 &&
+			    h == 0 ? CEPTOAR__FORM__FORM_ORIGINAL :
+			    CEPTOAR__FORM__FORM_ANONYMISED;
+			CHECK(rc == 0);
+			/* Sharing with oneself adds nobody. */
+			if (strcmp(matrix_orgs[o], matrix_holders[h]) == 0)
+				CHECK(rr.n == 0);
+			else {
+				CHECK(rr.n == 1 && rr.v[0].form == want_form &&
+				    rr.v[0].hop == h + 1);
+				received++;
+			}
+		} else {
+			CHECK(rc == -1 && rr.n == 0);
+			CHECK((int)code == (want_tlp ? ERR(RANGE_REFUSED) :
+			    ERR(TLP_REFUSED)));
+			CHECK_CONTAINS(cause, matrix_orgs[o]);
+		}
+		if (check_failures > 0 && rc != (want_tlp && want_range ? 0 : -1))
+			fprintf(stderr, "  matrix: %s -> %s tlp=%d scope=%d: "
+			    "rc=%d want tlp=%d range=%d (%s)\n",
+			    matrix_holders[h], matrix_orgs[o], matrix_tlps[t],
+			    matrix_scopes[k], rc, want_tlp, want_range,
+			    cause ? cause : "");
+		free(cause);
+		route_result_free(&rr);
+	}
+	fprintf(stderr, "share matrix: %zu cases, %zu received\n", ncases,
+	    received);
+	CHECK(ncases == 900);
+}
+
+/* Who may send what: every organisation x kind x label. */
+static void
+test_sender_matrix(const struct directory *dir)
+{
+	static const char *const kinds[] = { "report", "voluntary",
+	    "advisory", "early_warning" };
+	struct route_case	c;
+	size_t			o, k, t, ncases = 0;
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	Ceptoar__Advisory	a = CEPTOAR__ADVISORY__INIT;
+	Ceptoar__EarlyWarning	w = CEPTOAR__EARLY_WARNING__INIT;
+	char			*fin[] = { "finance" }, *rcpt[] = { "bank-a" };
+	struct route_result	rr;
+	Ceptoar__ErrorCode	code;
+	char			*cause;
+	const struct dir_org	*s;
+	bool			 want;
+	int			 rc;
+
+	(void)c;
+	a.sectors = fin;
+	a.n_sectors = 1;
+	w.recipients = rcpt;
+	w.n_recipients = 1;
+	r.has_legally_mandated = 1;
+	for (o = 0; o < sizeof(matrix_orgs) / sizeof(*matrix_orgs); o++)
+	for (k = 0; k < 4; k++)
+	for (t = 0; t < 5; t++) {
+		s = directory_org(dir, matrix_orgs[o]);
+		memset(&rr, 0, sizeof(rr));
+		cause = NULL;
+		m.has_tlp = 1;
+		m.tlp = matrix_tlps[t];
+		if (k < 2) {
+			m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+			m.report = &r;
+			r.legally_mandated = k == 0;
+			/* Operators report; voluntary needs a CEPTOAR. */
+			want = (s->roles & ROLE_OPERATOR) && (k == 0 ||
+			    s->nceptoars > 0);
+		} else if (k == 2) {
+			m.content_case = CEPTOAR__MESSAGE__CONTENT_ADVISORY;
+			m.advisory = &a;
+			want = (s->roles & ROLE_NISC) &&
+			    matrix_tlps[t] <= TLP(AMBER);
+		} else {
+			m.content_case =
+			    CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING;
+			m.early_warning = &w;
+			want = (s->roles & ROLE_NISC) != 0;
+		}
+		rc = route_message(&m, s, dir, &rr, &code, &cause);
+		CHECK((rc == 0) == want);
+		if (rc == 0)
+			CHECK(rr.n > 0);
+		else
+			CHECK(cause != NULL && rr.n == 0);
+		if ((rc == 0) != want)
+			fprintf(stderr, "  sender matrix: %s %s tlp=%d: rc=%d "
+			    "(%s)\n", matrix_orgs[o], kinds[k], matrix_tlps[t],
+			    rc, cause ? cause : "");
+		ncases++;
+		free(cause);
+		route_result_free(&rr);
+	}
+	fprintf(stderr, "sender matrix: %zu cases\n", ncases);
+	CHECK(ncases == 240);
+}
+
+/* The next hop of a path: only its holder may release it. */
+static void
+test_next_hop(const struct directory *dir)
+{
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	struct route_fwd	f;
+	struct route_result	rr;
+	Ceptoar__ErrorCode	code;
+	char			*cause = NULL, got[512];
+
+	m.uuid = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	m.has_tlp = 1;
+	m.tlp = TLP(AMBER_STRICT);	/* the path is the reporter's own */
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m.report = &r;
+	memset(&f, 0, sizeof(f));
+	memset(&rr, 0, sizeof(rr));
+	f.original = &m;
+	f.originator = directory_org(dir, "bank-a");
+	f.holder = directory_org(dir, "banks-sec");
+	f.holder_hop = 0;
+	f.holder_form = CEPTOAR__FORM__FORM_ORIGINAL;
+	f.tlp = m.tlp;
+	CHECK(route_forward(&f, dir, &rr, &code, &cause) == 0);
+	describe(&rr, got, sizeof(got));
+	/* The released hop is no longer waiting; the one after is automatic. */
+	CHECK_STR(got, "fsa-liaison@1a nisc@2a");
+	route_result_free(&rr);
+	f.holder = directory_org(dir, "bank-b");
+	CHECK(route_forward(&f, dir, &rr, &code, &cause) == -1);
+	CHECK(code == ERR(NOT_HOLDER));
+	CHECK_CONTAINS(cause, "does not hold hop 0");
+	free(cause);
 	route_result_free(&rr);
 }
 
@@ -202,6 +584,11 @@ main(void)
 	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++)
 		run_case(dir, &cases[i]);
 	test_reasons(dir);
+	test_consent(dir);
+	test_thresholds(dir);
+	test_share_matrix(dir);
+	test_sender_matrix(dir);
+	test_next_hop(dir);
 	directory_free(dir);
 	return CHECK_DONE();
 }

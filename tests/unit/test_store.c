@@ -1,7 +1,9 @@
 /*
  * Unit test of the store (store.c and the SQLite backend): durability
  * across reopen, per-recipient cursors, acknowledgements, idempotency,
- * rollback, visibility, and refusal of files it must not touch.  Each run
+ * rollback, visibility, relay hops (forms, review, delivery and forward
+ * marks, receipts, chains, replies, sharing overrides), the migration of
+ * a version 1 file, and refusal of files it must not touch.  Each run
  * works in its own directory under /tmp and removes it.
  */
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -121,6 +124,7 @@ test_insert(struct store *s, const char *hub_id, const char *sender,
 	m.received_at = 1700000000;
 	m.body = (const uint8_t *)body;
 	m.body_len = strlen(body);
+	memset(r, 0, sizeof(r));
 	for (i = 0; i < nto; i++) {
 		r[i].org = to[i];
 		r[i].reason = "sector member";
@@ -199,7 +203,7 @@ test_pragma(const char *path, const char *pragma)
 	return (v);
 }
 
-/* A new store is created 0600 whatever the umask, at schema version 1. */
+/* A new store is created 0600 whatever the umask, at schema version 2. */
 static void
 test_create(void)
 {
@@ -223,10 +227,13 @@ test_create(void)
 	    (sb.st_mode & 0777) == 0600);
 	store_close(s);
 
-	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 1);
+	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 2);
 	CHECK(test_pragma(dbpath, "PRAGMA application_id") == 0x43455054);
 	CHECK(test_pragma(dbpath, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name IN ('messages', 'deliveries', 'inboxes')") == 3);
+	CHECK(test_pragma(dbpath, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'index' AND name IN ('messages_origin', "
+	    "'messages_chain', 'messages_reply')") == 3);
 
 	/* The explicit prefix names the same backend. */
 	{
@@ -390,7 +397,7 @@ test_idempotency(void)
 	/* The same key twice fails alone; the group goes on. */
 	{
 		struct store_message	 m;
-		struct store_recipient	 r = { "op-a", "x" };
+		struct store_recipient	 r = { .org = "op-a", .reason = "x" };
 
 		memset(&m, 0, sizeof(m));
 		snprintf(m.hub_id, sizeof(m.hub_id), "H-idem-2");
@@ -409,7 +416,8 @@ test_idempotency(void)
 	{
 		struct store_message	 m;
 		struct store_recipient	 twice[] = {
-			{ "op-a", "x" }, { "op-a", "y" }
+			{ .org = "op-a", .reason = "x" },
+			{ .org = "op-a", .reason = "y" }
 		};
 
 		memset(&m, 0, sizeof(m));
@@ -597,16 +605,22 @@ test_visibility(void)
 	store_close(s);
 }
 
-/* One transaction of 1000 messages to three recipients. */
+/*
+ * One transaction of 1000 messages to three recipients.  It is timed: the
+ * bound is loose enough for valgrind, and catches a per-message fsync or
+ * a statement prepared per insert, each of which costs orders more.
+ */
 static void
 test_group(void)
 {
 	const char	*to[] = { "g-1", "g-2", "g-3" };
 	struct store	*s;
 	struct seen	*sn;
+	struct timespec	 t0, t1;
 	char		 id[STORE_HUB_ID_LEN], uuid[32], body[32];
 	uint64_t	 n0, n1, last, pend;
 	char		*cause = NULL;
+	double		 secs;
 	int		 i, ok, r;
 
 	if ((s = test_open()) == NULL || (sn = malloc(sizeof(*sn))) == NULL) {
@@ -615,6 +629,7 @@ test_group(void)
 		return;
 	}
 	CHECK(store_count(s, &n0, &cause) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK(store_begin(s, &cause) == 0);
 	ok = 1;
 	for (i = 0; i < 1000; i++) {
@@ -626,6 +641,12 @@ test_group(void)
 	}
 	CHECK(ok);
 	CHECK(store_commit(s, &cause) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "test_group: 1000 messages x 3 recipients in one "
+	    "group: %.3f s\n", secs);
+	CHECK(secs < 20.0);
 	CHECK(store_count(s, &n1, &cause) == 0 && n1 == n0 + 1000);
 
 	for (r = 0; r < 3; r++) {
@@ -680,7 +701,7 @@ test_refusals(void)
 	sqlite3_close(db);
 	CHECK(store_open(test_path("v99.db"), &cause) == NULL);
 	CHECK_CONTAINS(cause, "has schema version 99; this ceptoard "
-	    "understands 1");
+	    "understands up to 2");
 	CHECK_CONTAINS(cause, "v99.db");
 	free(cause);
 	cause = NULL;
@@ -723,6 +744,932 @@ test_refusals(void)
 	free(cause);
 }
 
+/* One store_delivery, copied out with which of its pointers were NULL. */
+struct row {
+	uint64_t	 seq;
+	uint64_t	 message_seq;
+	char		 hub_id[STORE_HUB_ID_LEN];
+	char		 recipient[64];
+	char		 sender[64];
+	char		 reason[64];
+	char		 kind[32];
+	char		 origin[STORE_HUB_ID_LEN];
+	char		 chain_id[64];
+	char		 in_reply_to[STORE_HUB_ID_LEN];
+	char		 body[64];
+	char		 sharing[64];
+	size_t		 sharing_len;
+	bool		 has_recipient, has_origin, has_chain_id;
+	bool		 has_in_reply_to, has_body, has_sharing;
+	unsigned	 hop;
+	int		 form;
+	bool		 review;
+	int64_t		 received_at;
+	int64_t		 acked_at;
+	int64_t		 delivered_at;
+	int64_t		 forwarded_at;
+};
+
+struct rows {
+	size_t		 n;
+	size_t		 stop_after;	/* 0: never stop early */
+	struct row	 v[16];
+};
+
+/* Copy an optional string, remembering whether it was there. */
+static void
+test_copy(char *dst, size_t len, const char *src, bool *has)
+{
+	if (has != NULL)
+		*has = src != NULL;
+	snprintf(dst, len, "%s", src != NULL ? src : "");
+}
+
+/* Record every field of a delivery, stopping when asked to. */
+static int
+test_row(const struct store_delivery *d, void *arg)
+{
+	struct rows	*rs = arg;
+	struct row	*r;
+
+	if (rs->n < sizeof(rs->v) / sizeof(rs->v[0])) {
+		r = &rs->v[rs->n];
+		memset(r, 0, sizeof(*r));
+		r->seq = d->seq;
+		r->message_seq = d->message_seq;
+		test_copy(r->hub_id, sizeof(r->hub_id), d->hub_id, NULL);
+		test_copy(r->recipient, sizeof(r->recipient), d->recipient,
+		    &r->has_recipient);
+		test_copy(r->sender, sizeof(r->sender), d->sender, NULL);
+		test_copy(r->reason, sizeof(r->reason), d->reason, NULL);
+		test_copy(r->kind, sizeof(r->kind), d->kind, NULL);
+		test_copy(r->origin, sizeof(r->origin), d->origin,
+		    &r->has_origin);
+		test_copy(r->chain_id, sizeof(r->chain_id), d->chain_id,
+		    &r->has_chain_id);
+		test_copy(r->in_reply_to, sizeof(r->in_reply_to),
+		    d->in_reply_to, &r->has_in_reply_to);
+		r->has_body = d->body != NULL;
+		if (d->body != NULL)
+			snprintf(r->body, sizeof(r->body), "%.*s",
+			    (int)d->body_len, (const char *)d->body);
+		r->has_sharing = d->sharing != NULL;
+		r->sharing_len = d->sharing_len;
+		if (d->sharing != NULL)
+			snprintf(r->sharing, sizeof(r->sharing), "%.*s",
+			    (int)d->sharing_len, (const char *)d->sharing);
+		r->hop = d->hop;
+		r->form = d->form;
+		r->review = d->review;
+		r->received_at = d->received_at;
+		r->acked_at = d->acked_at;
+		r->delivered_at = d->delivered_at;
+		r->forwarded_at = d->forwarded_at;
+	}
+	rs->n++;
+	return (rs->stop_after != 0 && rs->n >= rs->stop_after);
+}
+
+/* What store_chain_recipients reported. */
+struct chain {
+	size_t			 n;
+	struct {
+		char		 org[64];
+		char		 reason[64];
+		unsigned	 hop;
+		int		 form;
+		bool		 review;
+	}			 v[16];
+};
+
+/* Record one recipient of a chain. */
+static int
+test_chain_row(const struct store_recipient *r, void *arg)
+{
+	struct chain	*c = arg;
+
+	if (c->n < sizeof(c->v) / sizeof(c->v[0])) {
+		snprintf(c->v[c->n].org, sizeof(c->v[c->n].org), "%s", r->org);
+		snprintf(c->v[c->n].reason, sizeof(c->v[c->n].reason), "%s",
+		    r->reason);
+		c->v[c->n].hop = r->hop;
+		c->v[c->n].form = r->form;
+		c->v[c->n].review = r->review;
+	}
+	c->n++;
+	return (0);
+}
+
+/* Open the store at path, failing the test loudly if it does not open. */
+static struct store *
+test_open_path(const char *path)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	if ((s = store_open(path, &cause)) == NULL) {
+		fprintf(stderr, "store_open %s: %s\n", path, cause);
+		free(cause);
+	}
+	return (s);
+}
+
+/*
+ * Store one form in a transaction of its own: uuid and body are made from
+ * hub_id.  Returns the global seq, 0 on failure.
+ */
+static uint64_t
+test_form(struct store *s, const char *hub_id, const char *sender,
+    const char *origin, const char *chain_id, int form, unsigned hop,
+    const char *in_reply_to, const struct store_recipient *r, size_t nr)
+{
+	struct store_message	 m;
+	char			 body[64];
+	char			*cause = NULL;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.hub_id, sizeof(m.hub_id), "%s", hub_id);
+	snprintf(body, sizeof(body), "body of %s", hub_id);
+	m.sender = sender;
+	m.uuid = hub_id;
+	m.kind = "report";
+	m.received_at = 1700000000;
+	m.body = (const uint8_t *)body;
+	m.body_len = strlen(body);
+	m.origin = origin;
+	m.chain_id = chain_id;
+	m.form = form;
+	m.hop = hop;
+	m.in_reply_to = in_reply_to;
+	if (store_begin(s, &cause) == -1 ||
+	    store_insert(s, &m, r, nr, &cause) == -1 ||
+	    store_commit(s, &cause) == -1) {
+		fprintf(stderr, "store %s: %s\n", hub_id, cause);
+		free(cause);
+		store_rollback(s);
+		return (0);
+	}
+	return (m.seq);
+}
+
+/* Collect recipient's pending deliveries into rs. */
+static int
+test_pending_rows(struct store *s, const char *recipient, struct rows *rs)
+{
+	char	*cause = NULL;
+	int	 rv;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((rv = store_pending(s, recipient, 0, 0, test_row, rs,
+	    &cause)) == -1) {
+		fprintf(stderr, "store_pending: %s\n", cause);
+		free(cause);
+	}
+	return (rv);
+}
+
+/* Collect org's delivery of hub_id into rs; store_delivery_of's answer. */
+static int
+test_delivery_of(struct store *s, const char *org, const char *hub_id,
+    struct rows *rs)
+{
+	char	*cause = NULL;
+	int	 rv;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((rv = store_delivery_of(s, org, hub_id, test_row, rs,
+	    &cause)) == -1) {
+		fprintf(stderr, "store_delivery_of: %s\n", cause);
+		free(cause);
+	}
+	return (rv);
+}
+
+/* Collect the hub's own view of hub_id into rs; store_message's answer. */
+static int
+test_message(struct store *s, const char *hub_id, struct rows *rs)
+{
+	char	*cause = NULL;
+	int	 rv;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((rv = store_message(s, hub_id, test_row, rs, &cause)) == -1) {
+		fprintf(stderr, "store_message: %s\n", cause);
+		free(cause);
+	}
+	return (rv);
+}
+
+/*
+ * The path of a voluntary report: op-r reports chain c-1 to its CEPTOAR
+ * secretariat (with a copy to watch-a, named to sort after the later
+ * hops' holders), the secretariat forwards an
+ * anonymised form to the liaison, the liaison forwards it to NISC, and
+ * NISC answers the form it holds.  Builds hops.db and checks what every
+ * reader shows of it; test_hops_marks goes on from there.
+ */
+static void
+test_hops(void)
+{
+	const struct store_recipient	 to_s[] = {
+		{ .org = "ceptoar-s", .reason = "secretariat of s", .hop = 0,
+		    .form = CEPTOAR__FORM__FORM_ORIGINAL, .review = true },
+		{ .org = "watch-a", .reason = "copy", .hop = 0, .form = 0,
+		    .review = false },
+	};
+	const struct store_recipient	 to_l = { .org = "liaison-l",
+		.reason = "sector liaison", .hop = 1,
+		.form = CEPTOAR__FORM__FORM_ANONYMISED, .review = true };
+	const struct store_recipient	 to_n = { .org = "nisc",
+		.reason = "national centre", .hop = 2,
+		.form = CEPTOAR__FORM__FORM_ANONYMISED, .review = false };
+	const struct store_recipient	 to_q = { .org = "liaison-l",
+		.reason = "holder of the form" };
+	const struct store_recipient	 to_f = { .org = "ceptoar-s",
+		.reason = "follow-up", .review = true };
+	const struct store_recipient	 to_o = { .org = "other-org",
+		.reason = "another reporter's" };
+	const struct store_recipient	 mix[] = {
+		{ .org = "a-org", .reason = "later hop", .hop = 1 },
+		{ .org = "z-org", .reason = "first hop", .hop = 0 },
+	};
+	struct store	*s;
+	struct rows	 rs;
+	struct chain	 ch;
+	struct seen	 sn;
+	uint64_t	 v1, v1a, v1b;
+	char		*cause = NULL;
+
+	if ((s = test_open_path(test_path("hops.db"))) == NULL) {
+		CHECK(0);
+		return;
+	}
+	v1 = test_form(s, "H-v1", "op-r", NULL, "c-1", 0, 0, NULL, to_s, 2);
+	v1a = test_form(s, "H-v1a", "ceptoar-s", "H-v1", "p-xyz",
+	    CEPTOAR__FORM__FORM_ANONYMISED, 1, NULL, &to_l, 1);
+	v1b = test_form(s, "H-v1b", "liaison-l", "H-v1", "p-xyz",
+	    CEPTOAR__FORM__FORM_ANONYMISED, 2, NULL, &to_n, 1);
+	CHECK(v1 != 0 && v1a == v1 + 1 && v1b == v1 + 2);
+	CHECK(test_form(s, "H-q1", "nisc", NULL, NULL, 0, 0, "H-v1b", &to_q,
+	    1) != 0);
+	CHECK(test_form(s, "H-v2", "op-r", NULL, "c-1",
+	    CEPTOAR__FORM__FORM_ORIGINAL, 0, NULL, &to_f, 1) != 0);
+	CHECK(test_form(s, "H-q2", "nisc", NULL, NULL, 0, 0, "H-v1b", &to_q,
+	    1) != 0);
+	CHECK(test_form(s, "H-x1", "op-x", NULL, "c-1", 0, 0, NULL, &to_o,
+	    1) != 0);
+	CHECK(test_form(s, "H-mix", "nisc", NULL, NULL, 0, 0, NULL, mix,
+	    2) != 0);
+
+	/* Pending deliveries carry the hop, form, review and the message. */
+	CHECK(test_pending_rows(s, "ceptoar-s", &rs) == 0);
+	CHECK(rs.n == 2);
+	CHECK_STR(rs.v[0].hub_id, "H-v1");
+	CHECK(rs.v[0].seq == 1 && rs.v[0].message_seq == v1);
+	CHECK(rs.v[0].hop == 0 && rs.v[0].form == 1 && rs.v[0].review);
+	CHECK(!rs.v[0].has_origin && !rs.v[0].has_in_reply_to);
+	CHECK(rs.v[0].has_chain_id);
+	CHECK_STR(rs.v[0].chain_id, "c-1");
+	CHECK_STR(rs.v[0].kind, "report");
+	CHECK_STR(rs.v[0].recipient, "ceptoar-s");
+	CHECK_STR(rs.v[0].reason, "secretariat of s");
+	CHECK_STR(rs.v[0].body, "body of H-v1");
+	CHECK(!rs.v[0].has_sharing && rs.v[0].sharing_len == 0);
+	CHECK(rs.v[0].delivered_at == 0 && rs.v[0].forwarded_at == 0);
+	CHECK_STR(rs.v[1].hub_id, "H-v2");
+	CHECK(rs.v[1].review && rs.v[1].form == 1);
+	/* Form 0 is stored as an original. */
+	CHECK(test_pending_rows(s, "watch-a", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].form == 1 && !rs.v[0].review);
+
+	CHECK(test_pending_rows(s, "liaison-l", &rs) == 0);
+	CHECK(rs.n == 3);
+	CHECK_STR(rs.v[0].hub_id, "H-v1a");
+	CHECK(rs.v[0].hop == 1 && rs.v[0].form == 2 && rs.v[0].review);
+	CHECK(rs.v[0].has_origin);
+	CHECK_STR(rs.v[0].origin, "H-v1");
+	CHECK_STR(rs.v[0].chain_id, "p-xyz");
+	CHECK_STR(rs.v[0].sender, "ceptoar-s");
+	CHECK(rs.v[0].message_seq == v1a);
+	CHECK_STR(rs.v[1].hub_id, "H-q1");
+	CHECK(rs.v[1].has_in_reply_to);
+	CHECK_STR(rs.v[1].in_reply_to, "H-v1b");
+	CHECK(rs.v[1].hop == 0 && rs.v[1].form == 1 && !rs.v[1].review);
+
+	CHECK(test_pending_rows(s, "nisc", &rs) == 0);
+	CHECK(rs.n == 1);
+	CHECK(rs.v[0].hop == 2 && rs.v[0].form == 2 && !rs.v[0].review);
+	CHECK_STR(rs.v[0].origin, "H-v1");
+
+	/* store_fetch: a recipient's delivery, a sender's message. */
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_fetch(s, "liaison-l", "H-v1a", test_row, &rs, &cause) ==
+	    0);
+	CHECK(rs.n == 1 && rs.v[0].seq == 1 && rs.v[0].review);
+	CHECK(rs.v[0].hop == 1 && rs.v[0].form == 2);
+	CHECK_STR(rs.v[0].origin, "H-v1");
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_fetch(s, "ceptoar-s", "H-v1a", test_row, &rs, &cause) ==
+	    0);
+	CHECK(rs.n == 1 && rs.v[0].seq == 0 && !rs.v[0].review);
+	CHECK(rs.v[0].hop == 1 && rs.v[0].form == 2);
+	CHECK_STR(rs.v[0].reason, "sent");
+	CHECK_STR(rs.v[0].recipient, "ceptoar-s");
+	CHECK_STR(rs.v[0].kind, "report");
+	CHECK(rs.v[0].message_seq == v1a);
+
+	/* The hub's own view, whoever asks. */
+	CHECK(test_message(s, "H-v1a", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].seq == 0 && !rs.v[0].has_recipient);
+	CHECK_STR(rs.v[0].reason, "stored");
+	CHECK(rs.v[0].hop == 1 && rs.v[0].form == 2 && !rs.v[0].review);
+	CHECK_STR(rs.v[0].sender, "ceptoar-s");
+	CHECK_STR(rs.v[0].origin, "H-v1");
+	CHECK_STR(rs.v[0].chain_id, "p-xyz");
+	CHECK_STR(rs.v[0].body, "body of H-v1a");
+	CHECK(rs.v[0].message_seq == v1a && rs.v[0].received_at ==
+	    1700000000);
+	CHECK(rs.v[0].acked_at == 0 && rs.v[0].delivered_at == 0);
+	CHECK(test_message(s, "H-none", &rs) == 1 && rs.n == 0);
+
+	/* One's own delivery only: not the sender's view, not others'. */
+	CHECK(test_delivery_of(s, "ceptoar-s", "H-v1", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].seq == 1 && rs.v[0].review);
+	CHECK_STR(rs.v[0].recipient, "ceptoar-s");
+	CHECK_STR(rs.v[0].reason, "secretariat of s");
+	CHECK(test_delivery_of(s, "op-r", "H-v1", &rs) == 1 && rs.n == 0);
+	CHECK(test_delivery_of(s, "nisc", "H-v1", &rs) == 1);
+	CHECK(test_delivery_of(s, "nisc", "H-none", &rs) == 1);
+
+	/* Recipients come by hop, then organisation. */
+	memset(&sn, 0, sizeof(sn));
+	CHECK(store_recipients(s, "H-mix", test_recipient, &sn, &cause) ==
+	    0);
+	CHECK(sn.n == 2);
+	CHECK_STR(sn.hub_id[0], "z-org");
+	CHECK_STR(sn.hub_id[1], "a-org");
+	memset(&sn, 0, sizeof(sn));
+	CHECK(store_recipients(s, "H-v1", test_recipient, &sn, &cause) == 0);
+	CHECK(sn.n == 2);
+	CHECK_STR(sn.hub_id[0], "ceptoar-s");
+	CHECK_STR(sn.hub_id[1], "watch-a");
+
+	/* Who got the chain: once per (org, hop, form), first reason. */
+	memset(&ch, 0, sizeof(ch));
+	CHECK(store_chain_recipients(s, "op-r", "c-1", test_chain_row, &ch,
+	    &cause) == 0);
+	CHECK(ch.n == 4);
+	CHECK_STR(ch.v[0].org, "ceptoar-s");
+	CHECK_STR(ch.v[0].reason, "secretariat of s");
+	CHECK(ch.v[0].hop == 0 && ch.v[0].form == 1 && !ch.v[0].review);
+	CHECK_STR(ch.v[1].org, "watch-a");
+	CHECK(ch.v[1].hop == 0 && ch.v[1].form == 1);
+	CHECK_STR(ch.v[2].org, "liaison-l");
+	CHECK(ch.v[2].hop == 1 && ch.v[2].form == 2 && !ch.v[2].review);
+	CHECK_STR(ch.v[2].reason, "sector liaison");
+	CHECK_STR(ch.v[3].org, "nisc");
+	CHECK(ch.v[3].hop == 2 && ch.v[3].form == 2);
+	memset(&ch, 0, sizeof(ch));
+	CHECK(store_chain_recipients(s, "op-x", "c-1", test_chain_row, &ch,
+	    &cause) == 0);
+	CHECK(ch.n == 1);
+	CHECK_STR(ch.v[0].org, "other-org");
+	memset(&ch, 0, sizeof(ch));
+	CHECK(store_chain_recipients(s, "op-r", "c-none", test_chain_row,
+	    &ch, &cause) == 0 && ch.n == 0);
+	/* The pseudonymous chain of a derived form is not the reporter's. */
+	CHECK(store_chain_recipients(s, "ceptoar-s", "p-xyz", test_chain_row,
+	    &ch, &cause) == 0 && ch.n == 1);
+
+	/* Replies, in order, as the messages themselves. */
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_replies(s, "H-v1b", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 2);
+	CHECK_STR(rs.v[0].hub_id, "H-q1");
+	CHECK_STR(rs.v[1].hub_id, "H-q2");
+	CHECK(!rs.v[0].has_recipient && rs.v[0].seq == 0);
+	CHECK_STR(rs.v[0].reason, "stored");
+	CHECK_STR(rs.v[0].in_reply_to, "H-v1b");
+	CHECK_STR(rs.v[0].sender, "nisc");
+	CHECK_STR(rs.v[1].body, "body of H-q2");
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_replies(s, "H-v1", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 0);
+	memset(&rs, 0, sizeof(rs));
+	rs.stop_after = 1;
+	CHECK(store_replies(s, "H-v1b", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 1);
+	store_close(s);
+}
+
+/*
+ * Delivery and forward marks, receipts over every form, and the widened
+ * sharing range, inside and outside groups and across a reopen.
+ */
+static void
+test_hops_marks(void)
+{
+	const uint64_t	 one = 1;
+	struct store	*s;
+	struct rows	 rs;
+	size_t		 nacked;
+	char		*cause = NULL;
+
+	if ((s = test_open_path(test_path("hops.db"))) == NULL) {
+		CHECK(0);
+		return;
+	}
+	/* The first time a delivery went out is kept. */
+	CHECK(store_mark_delivered(s, "ceptoar-s", 1, 1700000500, &cause) ==
+	    0);
+	CHECK(store_mark_delivered(s, "ceptoar-s", 1, 1700000900, &cause) ==
+	    0);
+	CHECK(store_mark_delivered(s, "ceptoar-s", 99, 1700000900, &cause) ==
+	    0);
+	CHECK(store_mark_delivered(s, "ceptoar-s", 0, 1700000900, &cause) ==
+	    0);
+	CHECK(store_mark_delivered(s, "nobody", 1, 1700000900, &cause) == 0);
+	CHECK(store_mark_delivered(s, "ceptoar-s", 1, 0, &cause) == -1);
+	CHECK_CONTAINS(cause, "not positive");
+	free(cause);
+	cause = NULL;
+	CHECK(test_pending_rows(s, "ceptoar-s", &rs) == 0);
+	CHECK(rs.n == 2 && rs.v[0].delivered_at == 1700000500);
+	CHECK(rs.v[1].delivered_at == 0);
+
+	/* A mark inside a group goes with it. */
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(store_mark_delivered(s, "ceptoar-s", 2, 1700000550, &cause) ==
+	    0);
+	CHECK(test_delivery_of(s, "ceptoar-s", "H-v2", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].delivered_at == 1700000550);
+	store_rollback(s);
+	CHECK(test_delivery_of(s, "ceptoar-s", "H-v2", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].delivered_at == 0);
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(store_mark_delivered(s, "nisc", 1, 1700000560, &cause) == 0);
+	CHECK(store_commit(s, &cause) == 0);
+
+	/* A holder's forward, once; nobody else's. */
+	CHECK(store_mark_forwarded(s, "ceptoar-s", "H-v1", 1700000600,
+	    &cause) == 0);
+	CHECK(store_mark_forwarded(s, "ceptoar-s", "H-v1", 1700000700,
+	    &cause) == 0);
+	CHECK(store_mark_forwarded(s, "liaison-l", "H-v1a", 1700000650,
+	    &cause) == 0);
+	CHECK(store_mark_forwarded(s, "op-r", "H-v1", 1700000600, &cause) ==
+	    1);
+	CHECK(store_mark_forwarded(s, "ceptoar-s", "H-none", 1700000600,
+	    &cause) == 1);
+	CHECK(store_mark_forwarded(s, "ceptoar-s", "H-v1", -1, &cause) ==
+	    -1);
+	CHECK_CONTAINS(cause, "not positive");
+	free(cause);
+	cause = NULL;
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(store_mark_forwarded(s, "watch-a", "H-v1", 1700000610,
+	    &cause) == 0);
+	store_rollback(s);
+	CHECK(test_delivery_of(s, "ceptoar-s", "H-v1", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].forwarded_at == 1700000600);
+	CHECK(rs.v[0].delivered_at == 1700000500);
+	CHECK(test_delivery_of(s, "watch-a", "H-v1", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].forwarded_at == 0);
+
+	CHECK(store_ack(s, "nisc", &one, 1, 1700000800, &nacked, &cause) ==
+	    0 && nacked == 1);
+
+	/* Receipts: the original's and every derived form's, by hop. */
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_receipts(s, "H-v1", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 4);
+	CHECK_STR(rs.v[0].recipient, "ceptoar-s");
+	CHECK_STR(rs.v[0].hub_id, "H-v1");
+	CHECK(rs.v[0].hop == 0 && rs.v[0].form == 1 && rs.v[0].review);
+	CHECK(rs.v[0].delivered_at == 1700000500 && rs.v[0].acked_at == 0);
+	CHECK(rs.v[0].forwarded_at == 1700000600);
+	CHECK_STR(rs.v[0].reason, "secretariat of s");
+	CHECK_STR(rs.v[1].recipient, "watch-a");
+	CHECK_STR(rs.v[1].hub_id, "H-v1");
+	CHECK(!rs.v[1].review && rs.v[1].forwarded_at == 0);
+	CHECK_STR(rs.v[2].recipient, "liaison-l");
+	CHECK_STR(rs.v[2].hub_id, "H-v1a");
+	CHECK(rs.v[2].hop == 1 && rs.v[2].form == 2);
+	CHECK(rs.v[2].forwarded_at == 1700000650);
+	CHECK_STR(rs.v[3].recipient, "nisc");
+	CHECK_STR(rs.v[3].hub_id, "H-v1b");
+	CHECK(rs.v[3].hop == 2 && rs.v[3].form == 2);
+	CHECK(rs.v[3].delivered_at == 1700000560);
+	CHECK(rs.v[3].acked_at == 1700000800);
+	CHECK(!rs.v[3].has_body);
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_receipts(s, "H-v1a", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 1);
+	CHECK_STR(rs.v[0].recipient, "liaison-l");
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_receipts(s, "H-none", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 0);
+	memset(&rs, 0, sizeof(rs));
+	rs.stop_after = 2;
+	CHECK(store_receipts(s, "H-v1", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 2);
+
+	/* The widened range is the original's, and every form shows it. */
+	CHECK(store_set_sharing(s, "H-v1", (const uint8_t *)"wide", 4,
+	    &cause) == 0);
+	CHECK(test_delivery_of(s, "nisc", "H-v1b", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].has_sharing && rs.v[0].sharing_len == 4);
+	CHECK_STR(rs.v[0].sharing, "wide");
+	CHECK(store_set_sharing(s, "H-v1", (const uint8_t *)"wider", 5,
+	    &cause) == 0);
+	CHECK(test_pending_rows(s, "liaison-l", &rs) == 0);
+	CHECK(rs.n == 3);
+	CHECK_STR(rs.v[0].sharing, "wider");
+	CHECK(!rs.v[1].has_sharing);
+	CHECK(test_message(s, "H-v1", &rs) == 0);
+	CHECK_STR(rs.v[0].sharing, "wider");
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_receipts(s, "H-v1", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 4 && rs.v[3].sharing_len == 5);
+	CHECK(store_set_sharing(s, "H-v1a", (const uint8_t *)"x", 1,
+	    &cause) == 1);
+	CHECK(store_set_sharing(s, "H-none", (const uint8_t *)"x", 1,
+	    &cause) == 1);
+	CHECK(store_set_sharing(s, "H-v1", NULL, 3, &cause) == -1);
+	CHECK_CONTAINS(cause, "range is NULL");
+	free(cause);
+	cause = NULL;
+	/* Inside a group it goes with the group. */
+	CHECK(store_begin(s, &cause) == 0);
+	CHECK(store_set_sharing(s, "H-v1", (const uint8_t *)"x", 1,
+	    &cause) == 0);
+	CHECK(test_message(s, "H-v1", &rs) == 0);
+	CHECK_STR(rs.v[0].sharing, "x");
+	store_rollback(s);
+	CHECK(test_message(s, "H-v1", &rs) == 0);
+	CHECK_STR(rs.v[0].sharing, "wider");
+	/* An empty packed range is a range, not the absence of one. */
+	CHECK(store_set_sharing(s, "H-v2", NULL, 0, &cause) == 0);
+	CHECK(test_message(s, "H-v2", &rs) == 0);
+	CHECK(rs.v[0].has_sharing && rs.v[0].sharing_len == 0);
+	store_close(s);
+
+	/* All of it is durable. */
+	if ((s = test_open_path(test_path("hops.db"))) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(test_delivery_of(s, "ceptoar-s", "H-v1", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].review && rs.v[0].hop == 0);
+	CHECK(rs.v[0].delivered_at == 1700000500);
+	CHECK(rs.v[0].forwarded_at == 1700000600);
+	CHECK_STR(rs.v[0].sharing, "wider");
+	CHECK(test_delivery_of(s, "nisc", "H-v1b", &rs) == 0);
+	CHECK(rs.v[0].delivered_at == 1700000560 && rs.v[0].form == 2);
+	store_close(s);
+}
+
+/* Calls from inside the new readers' callbacks are refused. */
+static int
+test_reenter_row(const struct store_delivery *d, void *arg)
+{
+	struct store	*s = arg;
+	char		*cause = NULL;
+
+	CHECK(store_mark_delivered(s, "nisc", 1, 1700000999, &cause) == -1);
+	CHECK_CONTAINS(cause, "inside a store callback");
+	free(cause);
+	cause = NULL;
+	CHECK(store_set_sharing(s, "H-v1", (const uint8_t *)"y", 1,
+	    &cause) == -1);
+	CHECK_CONTAINS(cause, "inside a store callback");
+	free(cause);
+	return (0);
+}
+
+/* The same, for store_chain_recipients. */
+static int
+test_reenter_chain(const struct store_recipient *r, void *arg)
+{
+	struct store	*s = arg;
+	char		*cause = NULL;
+
+	CHECK(store_mark_forwarded(s, "nisc", "H-v1b", 1700000999,
+	    &cause) == -1);
+	CHECK_CONTAINS(cause, "inside a store callback");
+	free(cause);
+	return (0);
+}
+
+/* Misuse of the new fields and functions is refused with a reason. */
+static void
+test_hops_refusals(void)
+{
+	const struct store_recipient	 ok = { .org = "nisc", .reason = "r" };
+	struct store_recipient		 bad = ok;
+	struct store_message		 m;
+	struct store			*s;
+	struct rows			 rs;
+	char				*cause = NULL;
+	uint64_t			 n0, n1;
+
+	if ((s = test_open_path(test_path("hops.db"))) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(store_count(s, &n0, &cause) == 0);
+	CHECK(store_begin(s, &cause) == 0);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.hub_id, sizeof(m.hub_id), "H-bad");
+	m.sender = "op-r";
+	m.uuid = "bad";
+	m.kind = "report";
+
+	m.form = 3;
+	CHECK(store_insert(s, &m, &ok, 1, &cause) == -1);
+	CHECK_CONTAINS(cause, "unknown form 3");
+	free(cause);
+	m.form = CEPTOAR__FORM__FORM_ANONYMISED;
+	CHECK(store_insert(s, &m, &ok, 1, &cause) == -1);
+	CHECK_CONTAINS(cause, "anonymised form without an origin");
+	free(cause);
+	m.form = 0;
+	m.origin = "H-bad";
+	CHECK(store_insert(s, &m, &ok, 1, &cause) == -1);
+	CHECK_CONTAINS(cause, "cannot derive from or answer itself");
+	free(cause);
+	m.origin = NULL;
+	m.in_reply_to = "H-bad";
+	CHECK(store_insert(s, &m, &ok, 1, &cause) == -1);
+	CHECK_CONTAINS(cause, "cannot derive from or answer itself");
+	free(cause);
+	m.in_reply_to = NULL;
+	m.chain_id = "";
+	CHECK(store_insert(s, &m, &ok, 1, &cause) == -1);
+	CHECK_CONTAINS(cause, "empty origin, chain_id or in_reply_to");
+	free(cause);
+	m.chain_id = NULL;
+	bad.form = -1;
+	CHECK(store_insert(s, &m, &bad, 1, &cause) == -1);
+	CHECK_CONTAINS(cause, "recipient nisc has unknown form -1");
+	free(cause);
+	cause = NULL;
+	/* None of that cost the group. */
+	CHECK(store_insert(s, &m, &ok, 1, &cause) == 0);
+	CHECK(store_commit(s, &cause) == 0);
+	CHECK(store_count(s, &n1, &cause) == 0 && n1 == n0 + 1);
+
+	CHECK(store_message(s, "", test_row, &rs, &cause) == -1);
+	free(cause);
+	CHECK(store_delivery_of(s, "nisc", NULL, test_row, &rs, &cause) ==
+	    -1);
+	free(cause);
+	CHECK(store_receipts(s, "H-v1", NULL, NULL, &cause) == -1);
+	free(cause);
+	CHECK(store_chain_recipients(s, "op-r", "", test_chain_row, NULL,
+	    &cause) == -1);
+	free(cause);
+	CHECK(store_replies(s, NULL, test_row, &rs, &cause) == -1);
+	free(cause);
+	CHECK(store_mark_forwarded(s, "", "H-v1", 1, &cause) == -1);
+	free(cause);
+	CHECK(store_set_sharing(s, "", NULL, 0, &cause) == -1);
+	free(cause);
+	cause = NULL;
+
+	CHECK(store_message(s, "H-v1", test_reenter_row, s, &cause) == 0);
+	CHECK(store_delivery_of(s, "nisc", "H-v1b", test_reenter_row, s,
+	    &cause) == 0);
+	CHECK(store_receipts(s, "H-v1", test_reenter_row, s, &cause) == 0);
+	CHECK(store_replies(s, "H-v1b", test_reenter_row, s, &cause) == 0);
+	CHECK(store_chain_recipients(s, "op-r", "c-1", test_reenter_chain, s,
+	    &cause) == 0);
+	/* And the refused calls changed nothing. */
+	CHECK(test_delivery_of(s, "nisc", "H-v1b", &rs) == 0);
+	CHECK(rs.v[0].forwarded_at == 0 && rs.v[0].delivered_at ==
+	    1700000560);
+	CHECK_STR(rs.v[0].sharing, "wider");
+	store_close(s);
+}
+
+/* The version 1 schema exactly as ceptoard 0.1.0 created it. */
+static const char test_schema_v1[] =
+	"CREATE TABLE messages (\n"
+	"	seq		INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	hub_id		TEXT NOT NULL UNIQUE,\n"
+	"	sender		TEXT NOT NULL,\n"
+	"	uuid		TEXT NOT NULL,\n"
+	"	kind		TEXT NOT NULL,\n"
+	"	received_at	INTEGER NOT NULL,\n"
+	"	body		BLOB NOT NULL,\n"
+	"	digest		BLOB NOT NULL CHECK (length(digest) = 32),\n"
+	"	UNIQUE (sender, uuid)\n"
+	");\n"
+	"CREATE TABLE inboxes (\n"
+	"	recipient	TEXT NOT NULL PRIMARY KEY,\n"
+	"	last_seq	INTEGER NOT NULL CHECK (last_seq > 0)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE deliveries (\n"
+	"	recipient	TEXT NOT NULL,\n"
+	"	seq		INTEGER NOT NULL CHECK (seq > 0),\n"
+	"	message_seq	INTEGER NOT NULL REFERENCES messages (seq),\n"
+	"	reason		TEXT NOT NULL,\n"
+	"	acked_at	INTEGER CHECK (acked_at > 0),\n"
+	"	PRIMARY KEY (recipient, seq),\n"
+	"	UNIQUE (message_seq, recipient)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX deliveries_pending ON deliveries (recipient, seq)\n"
+	"	WHERE acked_at IS NULL;\n"
+	"PRAGMA application_id = 1128616020;\n"
+	"PRAGMA user_version = 1;\n";
+
+/* Two messages as a version 1 hub stored them; op-a acked the first. */
+static const char test_rows_v1[] =
+	"INSERT INTO messages (hub_id, sender, uuid, kind, received_at,"
+	" body, digest) VALUES"
+	" ('M-1', 'nisc', 'u-1', 'advisory', 1600000000, x'6f6e65',"
+	"  zeroblob(32)),"
+	" ('M-2', 'liaison', 'u-2', 'report', 1600000100, x'74776f',"
+	"  zeroblob(32));\n"
+	"INSERT INTO deliveries (recipient, seq, message_seq, reason,"
+	" acked_at) VALUES"
+	" ('op-a', 1, 1, 'sector member', 1600000050),"
+	" ('op-b', 1, 1, 'sector member', NULL),"
+	" ('op-b', 2, 2, 'sector member', NULL);\n"
+	"INSERT INTO inboxes (recipient, last_seq) VALUES"
+	" ('op-a', 1), ('op-b', 2);\n";
+
+/* Create a database at path by running sql; whether it worked. */
+static int
+test_make_db(const char *path, const char *sql)
+{
+	sqlite3		*db;
+	char		*err = NULL;
+	int		 ok;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return (0);
+	}
+	ok = sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s\n", path, err);
+	sqlite3_free(err);
+	sqlite3_close(db);
+	return (ok);
+}
+
+/*
+ * A description of a file's schema: every column of every table (name,
+ * type, NOT NULL, default, key) and every index name, in order.
+ */
+static void
+test_schema_of(const char *path, char *buf, size_t len)
+{
+	static const char	 sql[] =
+	    "SELECT t.name || '.' || c.name || ' ' || c.type || ' ' ||"
+	    " c.\"notnull\" || ' ' || ifnull(c.dflt_value, '-') || ' ' ||"
+	    " c.pk FROM sqlite_master AS t, pragma_table_xinfo(t.name) AS c"
+	    " WHERE t.type = 'table' UNION ALL"
+	    " SELECT 'index ' || name FROM sqlite_master WHERE type = 'index'"
+	    " ORDER BY 1";
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	size_t		 off = 0;
+
+	buf[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return;
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s\n",
+			    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+}
+
+/*
+ * A version 1 file is migrated in place at open: its rows stay, read with
+ * the version 2 defaults, cursors go on, the new columns work, and the
+ * schema is the one a new file gets.  A migration that fails leaves the
+ * file at version 1, and a version 1 file of someone else is refused.
+ */
+static void
+test_migrate(void)
+{
+	const struct store_recipient	 to_b = { .org = "op-b",
+		.reason = "follow-up", .hop = 1,
+		.form = CEPTOAR__FORM__FORM_ANONYMISED, .review = true };
+	const char	*v1 = test_path("v1.db");
+	struct store	*s;
+	struct rows	 rs;
+	uint64_t	 n, last, pend;
+	char		*cause = NULL;
+	static char	 want[4096], got[4096];
+
+	CHECK(test_make_db(v1, test_schema_v1));
+	CHECK(test_make_db(v1, test_rows_v1));
+	CHECK(test_pragma(v1, "PRAGMA user_version") == 1);
+	CHECK(test_pragma(v1, "SELECT count(*) FROM pragma_table_info("
+	    "'messages') WHERE name = 'origin'") == 0);
+
+	if ((s = test_open_path(v1)) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(store_count(s, &n, &cause) == 0 && n == 2);
+	CHECK(test_pending_rows(s, "op-b", &rs) == 0);
+	CHECK(rs.n == 2);
+	CHECK_STR(rs.v[0].hub_id, "M-1");
+	CHECK_STR(rs.v[0].kind, "advisory");
+	CHECK_STR(rs.v[0].body, "one");
+	CHECK(rs.v[0].received_at == 1600000000);
+	CHECK(rs.v[0].hop == 0 && rs.v[0].form == 1 && !rs.v[0].review);
+	CHECK(!rs.v[0].has_origin && !rs.v[0].has_chain_id);
+	CHECK(!rs.v[0].has_in_reply_to && !rs.v[0].has_sharing);
+	CHECK(rs.v[0].delivered_at == 0 && rs.v[0].forwarded_at == 0);
+	CHECK(rs.v[1].seq == 2 && rs.v[1].message_seq == 2);
+	CHECK(test_delivery_of(s, "op-a", "M-1", &rs) == 0);
+	CHECK(rs.n == 1 && rs.v[0].acked_at == 1600000050);
+	CHECK(store_inbox_state(s, "op-b", &last, &pend, &cause) == 0);
+	CHECK(last == 2 && pend == 2);
+
+	/* New rows go on from the old cursors and use the new columns. */
+	CHECK(test_form(s, "M-3", "op-a", "M-2", "c-9",
+	    CEPTOAR__FORM__FORM_ANONYMISED, 1, "M-1", &to_b, 1) == 3);
+	CHECK(test_pending_rows(s, "op-b", &rs) == 0);
+	CHECK(rs.n == 3 && rs.v[2].seq == 3 && rs.v[2].review);
+	CHECK(rs.v[2].hop == 1 && rs.v[2].form == 2);
+	CHECK(store_mark_delivered(s, "op-b", 1, 1700000000, &cause) == 0);
+	CHECK(store_mark_forwarded(s, "op-b", "M-2", 1700000001, &cause) ==
+	    0);
+	CHECK(store_set_sharing(s, "M-2", (const uint8_t *)"r", 1, &cause) ==
+	    0);
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_receipts(s, "M-2", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 2);
+	CHECK_STR(rs.v[0].hub_id, "M-2");
+	CHECK(rs.v[0].forwarded_at == 1700000001);
+	CHECK_STR(rs.v[1].hub_id, "M-3");
+	CHECK_STR(rs.v[1].sharing, "r");
+	memset(&rs, 0, sizeof(rs));
+	CHECK(store_replies(s, "M-1", test_row, &rs, &cause) == 0);
+	CHECK(rs.n == 1);
+	CHECK_STR(rs.v[0].hub_id, "M-3");
+	store_close(s);
+
+	CHECK(test_pragma(v1, "PRAGMA user_version") == 2);
+	CHECK(test_pragma(v1, "PRAGMA application_id") == 0x43455054);
+	/* The same schema as a file that started at version 2. */
+	if ((s = test_open_path(test_path("fresh.db"))) != NULL)
+		store_close(s);
+	test_schema_of(v1, got, sizeof(got));
+	test_schema_of(test_path("fresh.db"), want, sizeof(want));
+	CHECK(want[0] != '\0');
+	CHECK_STR(got, want);
+	CHECK_CONTAINS(got, "deliveries.review INTEGER 1 0 0");
+	CHECK_CONTAINS(got, "index messages_chain");
+
+	/* A second open of a migrated file changes nothing. */
+	if ((s = test_open_path(v1)) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(store_count(s, &n, &cause) == 0 && n == 3);
+	store_close(s);
+
+	/* A migration that fails half-way leaves version 1 as it was. */
+	CHECK(test_make_db(test_path("v1bad.db"), test_schema_v1));
+	CHECK(test_make_db(test_path("v1bad.db"), test_rows_v1));
+	CHECK(test_make_db(test_path("v1bad.db"),
+	    "CREATE TABLE messages_chain (x)"));
+	CHECK(store_open(test_path("v1bad.db"), &cause) == NULL);
+	CHECK_CONTAINS(cause, "upgrade schema from version 1 to 2");
+	CHECK_CONTAINS(cause, "messages_chain");
+	free(cause);
+	cause = NULL;
+	CHECK(test_pragma(test_path("v1bad.db"), "PRAGMA user_version") ==
+	    1);
+	CHECK(test_pragma(test_path("v1bad.db"), "SELECT count(*) FROM "
+	    "pragma_table_info('messages') WHERE name = 'origin'") == 0);
+	CHECK(test_pragma(test_path("v1bad.db"), "SELECT count(*) FROM "
+	    "messages") == 2);
+
+	/* Version 1 of another application is not ours to migrate. */
+	CHECK(test_make_db(test_path("v1other.db"), test_schema_v1));
+	CHECK(test_make_db(test_path("v1other.db"),
+	    "PRAGMA application_id = 7"));
+	CHECK(store_open(test_path("v1other.db"), &cause) == NULL);
+	CHECK_CONTAINS(cause, "another application");
+	free(cause);
+	CHECK(test_pragma(test_path("v1other.db"), "PRAGMA user_version") ==
+	    1);
+}
+
 int
 main(void)
 {
@@ -738,6 +1685,10 @@ main(void)
 	test_rollback();
 	test_visibility();
 	test_group();
+	test_hops();
+	test_hops_marks();
+	test_hops_refusals();
+	test_migrate();
 	test_refusals();
 
 	test_cleanup();

@@ -1,0 +1,224 @@
+/*
+ * Forward: a hop holder passes on what it holds, either along the path
+ * the originator's message travels (the hop it holds for review), or as
+ * a share with named organisations.  A holder may add a note and may
+ * tighten the label or narrow the range; it may never loosen either.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ceptoard.h"
+#include "names.h"
+
+/* Scopes from the narrowest; named lists are compared by inclusion. */
+static int
+handle_scope_rank(int scope)
+{
+	switch (scope) {
+	case CEPTOAR__SHARING_SCOPE__SHARING_NISC_ONLY:
+		return 0;
+	case CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC:
+		return 1;
+	case CEPTOAR__SHARING_SCOPE__SHARING_SECTOR_CEPTOAR:
+	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS:
+		return 2;
+	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS:
+		return 3;
+	}
+	return 4;
+}
+
+/* Whether every entry of a is in b. */
+static bool
+handle_subset(char **a, size_t na, char **b, size_t nb)
+{
+	size_t	i, j;
+
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb; j++)
+			if (strcmp(a[i], b[j]) == 0)
+				break;
+		if (j == nb)
+			return false;
+	}
+	return true;
+}
+
+/* Whether range want is no wider than range have. */
+static bool
+handle_narrower(const Ceptoar__SharingRange *want,
+    const Ceptoar__SharingRange *have)
+{
+	int	w = want->has_scope ? want->scope :
+		    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+	int	h = have != NULL && have->has_scope ? have->scope :
+		    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+
+	if (w == h) {
+		if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS)
+			return handle_subset(want->sectors, want->n_sectors,
+			    have->sectors, have->n_sectors);
+		if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
+			return handle_subset(want->organisations,
+			    want->n_organisations, have->organisations,
+			    have->n_organisations);
+		return true;
+	}
+	if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS ||
+	    h == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
+		return handle_scope_rank(w) < handle_scope_rank(h) &&
+		    handle_scope_rank(w) <= 1;
+	return handle_scope_rank(w) < handle_scope_rank(h);
+}
+
+void
+handle_forward(struct session *s, Ceptoar__Envelope *env)
+{
+	const Ceptoar__Forward		*fw = env->forward;
+	const Ceptoar__SharingRange	*range = NULL;
+	const struct dir_org		*holder, *originator;
+	uint64_t			 rid = env->request_id;
+	struct route_fwd		 f;
+	struct route_result		 plan;
+	struct relay_source		 src;
+	struct relay_batch		 b;
+	struct lookup			 l;
+	Ceptoar__ErrorCode		 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
+	char				*cause = NULL;
+	int				 rc, tlp;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&b, 0, sizeof(b));
+	if (fw->hub_id == NULL || *fw->hub_id == '\0' ||
+	    strlen(fw->hub_id) >= STORE_HUB_ID_LEN) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "forward.hub_id", false, "forward.hub_id: name the message "
+		    "to forward, as you received it");
+		return;
+	}
+	if ((holder = directory_org(hub->dir, s->org)) == NULL)
+		return;
+	rc = lookup_held(s->org, fw->hub_id, &l, &cause);
+	if (rc == -1) {
+		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=lookup "
+		    "cause=\"%s\"", s->sid, cause ? cause : "");
+		free(cause);
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+		    NULL, false, "the store could not read message %s",
+		    fw->hub_id);
+		return;
+	}
+	if (rc == 1 || l.is_sender) {
+		if (rc == 0)
+			lookup_free(&l);
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+		    "forward.hub_id", false, "forward.hub_id: you hold no "
+		    "message %s; only what was delivered to you can be "
+		    "forwarded", fw->hub_id);
+		return;
+	}
+	tlp = l.held->has_tlp ? l.held->tlp : CEPTOAR__TLP__TLP_RED;
+	if (fw->has_tlp) {
+		if ((int)fw->tlp < tlp) {
+			session_error(s, rid,
+			    CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED,
+			    "forward.tlp", false, "forward.tlp: %s is wider "
+			    "than the message's %s; a relay may tighten a label, "
+			    "never loosen it", names_lookup(names_tlp, fw->tlp),
+			    names_lookup(names_tlp, tlp));
+			goto done;
+		}
+		tlp = fw->tlp;
+	}
+	if (l.original->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		range = l.range != NULL ? l.range : l.original->report->sharing;
+	if (fw->sharing != NULL) {
+		if (l.original->content_case !=
+		    CEPTOAR__MESSAGE__CONTENT_REPORT ||
+		    !handle_narrower(fw->sharing, range)) {
+			session_error(s, rid,
+			    CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED,
+			    "forward.sharing", false, "forward.sharing: it must "
+			    "be no wider than the reporter's range; only the "
+			    "reporter can widen it");
+			goto done;
+		}
+		range = fw->sharing;
+	}
+	if (fw->n_recipients == 0) {
+		if (l.forwarded_at != 0) {
+			session_error(s, rid,
+			    CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+			    "forward.hub_id", false, "%s was already forwarded "
+			    "by %s", fw->hub_id, s->org);
+			goto done;
+		}
+		if (!l.review) {
+			session_error(s, rid,
+			    CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+			    "forward.hub_id", false, "nothing of %s waits for "
+			    "you: the hub passed it on already, or it ends with "
+			    "you; name recipients to share it", fw->hub_id);
+			goto done;
+		}
+	}
+	if ((originator = directory_org(hub->dir, l.originator)) == NULL) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    NULL, false, "the originator of %s is no longer in the "
+		    "directory", fw->hub_id);
+		goto done;
+	}
+	memset(&f, 0, sizeof(f));
+	f.original = l.original;
+	f.originator = originator;
+	f.holder = holder;
+	f.holder_hop = l.hop;
+	f.holder_form = l.form;
+	f.tlp = tlp;
+	f.range = range;
+	f.recipients = fw->recipients;
+	f.nrecipients = fw->n_recipients;
+	if (route_forward(&f, hub->dir, &plan, &code, &cause) == -1) {
+		session_error(s, rid, code, NULL, false, "%s",
+		    cause ? cause : "refused by the routing policy");
+		goto done;
+	}
+	memset(&src, 0, sizeof(src));
+	src.original = l.original;
+	src.originator = originator;
+	src.origin_hub_id = l.origin;
+	src.chain_id = l.chain_id[0] ? l.chain_id : NULL;
+	src.held_form = l.held;
+	src.held_form_kind = l.form;
+	src.held_hub_id = l.hub_id;
+	src.holder_hop = l.hop;
+	if (l.relay[0] != '\0') {
+		for (size_t i = 0; i < hub->dir->nceptoars; i++)
+			if (strcmp(hub->dir->ceptoars[i].secretariat,
+			    l.relay) == 0)
+				src.ceptoar = &hub->dir->ceptoars[i];
+	}
+	if (relay_forward(&src, holder, fw, &plan, &b, &cause) == -1) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "forward", false, "%s", cause ? cause : "cannot forward");
+		goto done;
+	}
+	if (b.nw == 0) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    NULL, false, "nobody is next on the path of %s",
+		    fw->hub_id);
+		goto done;
+	}
+	log_event(LOG_LVL_INFO, "route.forward", "session=%s org=%s hub_id=%s "
+	    "hop=%u share=%s tlp=%s", s->sid, s->org, fw->hub_id, l.hop,
+	    fw->n_recipients ? "yes" : "no", names_lookup(names_tlp, tlp));
+	submit_enqueue(s, rid, &b, false, tlp, l.held->has_drill &&
+	    l.held->drill, NULL);
+done:
+	free(cause);
+	relay_batch_free(&b);
+	route_result_free(&plan);
+	lookup_free(&l);
+}

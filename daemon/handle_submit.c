@@ -1,0 +1,332 @@
+/*
+ * Submit: a new message, a follow-up in a report chain, or an answer to
+ * something received (a reply, a request to widen a range, a consent, a
+ * check answer).  The handler validates, asks the routing policy, makes
+ * each hop's form, and queues it all for the group commit; the ack goes
+ * out once it is durable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ceptoard.h"
+#include "names.h"
+#include "validate.h"
+
+#define HANDLE_MAX_FLAGS	8
+
+void
+handle_clear_hub_fields(Ceptoar__Message *m)
+{
+	size_t	i;
+
+	for (i = 0; i < m->n_hop_notes; i++)
+		ceptoar__hop_note__free_unpacked(m->hop_notes[i], NULL);
+	free(m->hop_notes);
+	m->hop_notes = NULL;
+	m->n_hop_notes = 0;
+	free(m->relay);
+	m->relay = NULL;
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
+		free(m->report->pseudonym);
+		m->report->pseudonym = NULL;
+		for (i = 0; i < m->report->n_flags; i++)
+			free(m->report->flags[i]);
+		free(m->report->flags);
+		m->report->flags = NULL;
+		m->report->n_flags = 0;
+	}
+}
+
+int
+handle_hub_fields(Ceptoar__Message *m, const struct dir_org *sender)
+{
+	Ceptoar__Severity	*sev = NULL;
+	char			 flags[HANDLE_MAX_FLAGS][160];
+	size_t			 n, i;
+	int			 overall;
+
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		sev = m->report->severity;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_ADVISORY)
+		sev = m->advisory->severity;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING)
+		sev = m->early_warning->severity;
+	/* The hub, not the sender, states the overall severity. */
+	if (sev != NULL && (overall = validate_overall_severity(sev)) >= 0) {
+		sev->has_overall = 1;
+		sev->overall = (uint32_t)overall;
+	}
+	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT)
+		return 0;
+	n = route_threshold_flags(m->report, route_report_sector(m->report,
+	    sender, hub->dir), flags, HANDLE_MAX_FLAGS);
+	if (n == 0)
+		return 0;
+	if ((m->report->flags = calloc(n, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((m->report->flags[i] = strdup(flags[i])) == NULL)
+			return -1;
+		m->report->n_flags++;
+	}
+	return 0;
+}
+
+/* The hub id an answer refers to, or NULL if m is not an answer. */
+static const char *
+handle_answer_ref(const Ceptoar__Message *m, const char **field)
+{
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		*field = "reply.in_reply_to";
+		return m->reply->in_reply_to ? m->reply->in_reply_to : "";
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+		*field = "widen_request.hub_id";
+		return m->widen_request->hub_id ? m->widen_request->hub_id : "";
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		*field = "consent_answer.request";
+		return m->consent_answer->request ? m->consent_answer->request :
+		    "";
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		*field = "check_answer.check";
+		return m->check_answer->check ? m->check_answer->check : "";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A consent: only the originator of the report answers, and an approval
+ * widens the report's range.  l is what the consenting org holds: the
+ * widen request as it reached it.
+ */
+static int
+handle_consent(struct session *s, uint64_t rid, const Ceptoar__Message *m,
+    const struct lookup *l, struct relay_batch *b)
+{
+	const Ceptoar__WidenRequest	*w;
+	struct lookup			 report;
+	char				*cause = NULL;
+	int				 rc;
+
+	if (l->original->content_case !=
+	    CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST)
+		return 0;	/* route_reply refuses it with the reason */
+	w = l->original->widen_request;
+	/* The report as the requester holds it leads to the original. */
+	rc = lookup_held(l->originator, w->hub_id ? w->hub_id : "", &report,
+	    &cause);
+	if (rc != 0) {
+		free(cause);
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
+		    "consent_answer.request", false, "the report this request "
+		    "is about is no longer in the store");
+		return -1;
+	}
+	if (strcmp(report.originator, s->org) != 0) {
+		lookup_free(&report);
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		    "consent_answer", false, "only the reporter can widen the "
+		    "sharing range of its report");
+		return -1;
+	}
+	if (m->consent_answer->has_approve && m->consent_answer->approve &&
+	    w->sharing != NULL) {
+		b->sharing_len = ceptoar__sharing_range__get_packed_size(
+		    w->sharing);
+		if ((b->sharing = malloc(b->sharing_len ? b->sharing_len : 1))
+		    == NULL || (b->sharing_hub_id = strdup(report.origin)) ==
+		    NULL) {
+			lookup_free(&report);
+			return -1;
+		}
+		ceptoar__sharing_range__pack(w->sharing, b->sharing);
+		log_event(LOG_LVL_INFO, "route.widened", "session=%s report=%s "
+		    "scope=%s", s->sid, report.origin, w->sharing->has_scope ?
+		    names_lookup(names_sharing_scope, w->sharing->scope) :
+		    "none");
+	}
+	lookup_free(&report);
+	return 0;
+}
+
+/* Plan a follow-up: the same path, restricted to who got the chain. */
+struct handle_chain {
+	char	**orgs;
+	size_t	  n;
+};
+
+/* Collect one organisation that received part of a chain. */
+static int
+handle_chain_row(const struct store_recipient *r, void *arg)
+{
+	struct handle_chain	*c = arg;
+	char			**nv;
+
+	if ((nv = reallocarray(c->orgs, c->n + 1, sizeof(*nv))) == NULL)
+		return 1;
+	c->orgs = nv;
+	if ((c->orgs[c->n] = strdup(r->org)) != NULL)
+		c->n++;
+	return 0;
+}
+
+/* Free the organisations of a chain. */
+static void
+handle_chain_free(struct handle_chain *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->orgs[i]);
+	free(c->orgs);
+}
+
+/* Whether report r continues an earlier chain of its sender. */
+static bool
+handle_is_followup(const Ceptoar__Report *r, const char *uuid)
+{
+	return r->chain_id != NULL && strcasecmp(r->chain_id, uuid) != 0;
+}
+
+void
+handle_submit(struct session *s, Ceptoar__Envelope *env)
+{
+	Ceptoar__Message	*m = env->submit->message;
+	uint64_t		 rid = env->request_id;
+	const struct dir_org	*sender;
+	struct validate_error	 verr;
+	struct route_result	 plan;
+	struct route_ref	 ref;
+	struct relay_batch	 b;
+	struct lookup		 l;
+	struct handle_chain	 chain = { NULL, 0 };
+	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
+	const char		*refid, *field = NULL, *chain_id = NULL;
+	char			*cause = NULL, warning[256] = "";
+	bool			 have_l = false;
+	int			 rc;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&b, 0, sizeof(b));
+	if (m == NULL) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "message", false, "submit carries no message");
+		return;
+	}
+	if (validate_message(m, &verr) == -1) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    verr.field, false, "%s: %s", verr.field, verr.reason);
+		return;
+	}
+	if ((sender = directory_org(hub->dir, s->org)) == NULL) {
+		session_error(s, rid,
+		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
+		    "organisation %s is no longer in the directory", s->org);
+		return;
+	}
+	handle_clear_hub_fields(m);
+	if (handle_hub_fields(m, sender) == -1)
+		goto nomem;
+
+	if ((refid = handle_answer_ref(m, &field)) != NULL) {
+		rc = lookup_held(s->org, refid, &l, &cause);
+		if (rc == -1) {
+			log_event(LOG_LVL_ERROR, "store.error", "session=%s "
+			    "op=lookup cause=\"%s\"", s->sid, cause ? cause : "");
+			session_error(s, rid,
+			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+			    "the store could not read message %s", refid);
+			goto done;
+		}
+		if (rc == 1) {
+			session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
+			    field, false, "%s: no message %s among those you "
+			    "received", field, refid);
+			goto done;
+		}
+		have_l = true;
+		lookup_ref(&l, s->org, &ref);
+		/* An answer to a drill is a drill. */
+		if (l.held->has_drill && l.held->drill) {
+			m->has_drill = 1;
+			m->drill = 1;
+		}
+		if (route_reply(m, sender, &ref, hub->dir, &plan, &code,
+		    &cause) == -1)
+			goto refused;
+		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER &&
+		    handle_consent(s, rid, m, &l, &b) == -1)
+			goto done;
+	} else {
+		if (route_message(m, sender, hub->dir, &plan, &code, &cause)
+		    == -1)
+			goto refused;
+		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
+			chain_id = m->report->chain_id ? m->report->chain_id :
+			    m->uuid;
+			if (handle_is_followup(m->report, m->uuid)) {
+				/* Everyone who got the chain, and nobody else. */
+				if (store_chain_recipients(hub->store, s->org,
+				    chain_id, handle_chain_row, &chain,
+				    &cause) == -1) {
+					session_error(s, rid,
+					    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+					    NULL, false, "the store could not "
+					    "read chain %s", chain_id);
+					goto done;
+				}
+				if (chain.n == 0) {
+					session_error(s, rid,
+					    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+					    "report.chain_id", false,
+					    "report.chain_id: no earlier report "
+					    "of yours in chain %s", chain_id);
+					goto done;
+				}
+				route_restrict(&plan, (const char *const *)
+				    chain.orgs, chain.n);
+			}
+		}
+	}
+	if (plan.n == 0) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    NULL, false, "nobody in the directory can receive this "
+		    "message");
+		goto done;
+	}
+	if (plan.warning[0] != '\0')
+		snprintf(warning, sizeof(warning), "%s", plan.warning);
+	else if (plan.ceptoar != NULL &&
+	    plan.anonymity_set < hub->conf.anon_k &&
+	    m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		snprintf(warning, sizeof(warning), "CEPTOAR %s has %zu "
+		    "member%s, fewer than %llu: an anonymised report from it "
+		    "is easy to trace back to its reporter", plan.ceptoar->id,
+		    plan.anonymity_set, plan.anonymity_set == 1 ? "" : "s",
+		    (unsigned long long)hub->conf.anon_k);
+	if (relay_submit(m, sender, &plan, chain_id, &b, &cause) == -1) {
+		code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
+		goto refused;
+	}
+	s->submits++;
+	submit_enqueue(s, rid, &b, true, m->tlp, m->has_drill && m->drill,
+	    warning);
+	goto done;
+refused:
+	session_error(s, rid, code, NULL, false, "%s",
+	    cause ? cause : "refused by the routing policy");
+	goto done;
+nomem:
+	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
+	    "the hub is out of memory; the message was not accepted");
+done:
+	free(cause);
+	handle_chain_free(&chain);
+	relay_batch_free(&b);
+	route_result_free(&plan);
+	if (have_l)
+		lookup_free(&l);
+}

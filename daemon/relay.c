@@ -1,0 +1,577 @@
+/*
+ * Relay: turn a routing plan into what is stored for each hop.  Hop 0
+ * receives the message as it was sent.  Each later hop receives a form
+ * made for it, in the holder's name: the original, or the anonymised form
+ * the hub makes on the secretariat's behalf, carrying the notes of the
+ * hops it passed.  An automatic hop is made at once; a hop that waits for
+ * review, or an anonymised form the scrubber cannot vouch for, stops the
+ * walk, and the previous hop's holders then hold the message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "ceptoard.h"
+#include "names.h"
+
+/* Everything the walk needs to make the form of a hop. */
+struct relay_ctx {
+	const Ceptoar__Message		*original;	/* as sent, hub fields set */
+	const struct dir_org		*originator;
+	const char			*origin_hub_id;	/* NULL: making the original */
+	const char			*chain_id;
+	const char			*in_reply_to;
+	const char			*kind;
+	const struct dir_ceptoar	*ceptoar;	/* relay of the chain */
+	const Ceptoar__Message		*held_form;	/* the forwarder's form */
+	int				 held_form_kind;
+	const char			*note;		/* the forwarder's note */
+	const char			*forwarder;	/* the forwarder's org id */
+	unsigned			 forwarder_hop;
+	int				 tlp;		/* 0: keep */
+	const char			*reviewed_text;	/* secretariat's text */
+	const char			*forward_uuid;	/* the client's, or "" */
+	bool				 forced;	/* the first hop is released by a forward */
+	int64_t				 now;
+};
+
+const char *
+relay_kind(const Ceptoar__Message *m)
+{
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPORT:
+		return "report";
+	case CEPTOAR__MESSAGE__CONTENT_ADVISORY:
+		return "advisory";
+	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
+		return "early_warning";
+	case CEPTOAR__MESSAGE__CONTENT_CONSULTATION:
+		return "consultation";
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		return "reply";
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+		return "widen_request";
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		return "consent_answer";
+	case CEPTOAR__MESSAGE__CONTENT_COMM_CHECK:
+		return "comm_check";
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		return "check_answer";
+	default:
+		return "unknown";
+	}
+}
+
+void
+relay_hub_id(char *out, size_t len)
+{
+	unsigned char	r[16];
+
+	randombytes_buf(r, sizeof(r));
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+/*
+ * The idempotency key of a derived form: the same forward of the same
+ * original at the same hop, in the same form, by the same holder, is the
+ * same write, so a retried forward is recognised as a duplicate.
+ */
+static void
+relay_derived_uuid(const struct relay_ctx *ctx, unsigned hop, int form,
+    const char *sender, char out[40])
+{
+	crypto_generichash_state	st;
+	unsigned char			h[16];
+	char				hops[32];
+
+	snprintf(hops, sizeof(hops), "|%u|%d|", hop, form);
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)"derived|", 8);
+	crypto_generichash_update(&st,
+	    (const unsigned char *)ctx->origin_hub_id,
+	    strlen(ctx->origin_hub_id));
+	crypto_generichash_update(&st, (const unsigned char *)hops,
+	    strlen(hops));
+	crypto_generichash_update(&st, (const unsigned char *)sender,
+	    strlen(sender));
+	crypto_generichash_update(&st, (const unsigned char *)"|", 1);
+	crypto_generichash_update(&st, (const unsigned char *)
+	    ctx->forward_uuid, strlen(ctx->forward_uuid));
+	crypto_generichash_final(&st, h, sizeof(h));
+	h[6] = (h[6] & 0x0f) | 0x40;
+	h[8] = (h[8] & 0x3f) | 0x80;
+	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
+	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+}
+
+/* A deep copy of m, through its wire form. */
+static Ceptoar__Message *
+relay_copy(const Ceptoar__Message *m)
+{
+	Ceptoar__Message	*c;
+	uint8_t			*buf;
+	size_t			 len;
+
+	len = ceptoar__message__get_packed_size(m);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return NULL;
+	ceptoar__message__pack(m, buf);
+	c = ceptoar__message__unpack(NULL, len, buf);
+	free(buf);
+	return c;
+}
+
+/* Replace a string field of an unpacked message (freed by free_unpacked). */
+static int
+relay_set_string(char **field, const char *value)
+{
+	char	*v = NULL;
+
+	if (value != NULL && (v = strdup(value)) == NULL)
+		return -1;
+	free(*field);
+	*field = v;
+	return 0;
+}
+
+/*
+ * Append the forwarder's note to the form's notes, stamp the relay and
+ * tighten the label, in place.
+ */
+static int
+relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
+{
+	Ceptoar__HopNote	**nv, *n;
+
+	if (ctx->tlp != 0) {
+		m->has_tlp = 1;
+		m->tlp = ctx->tlp;
+	}
+	if (ctx->ceptoar != NULL &&
+	    relay_set_string(&m->relay, ctx->ceptoar->secretariat) == -1)
+		return -1;
+	if (ctx->note == NULL || *ctx->note == '\0' || ctx->forwarder == NULL)
+		return 0;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -1;
+	ceptoar__hop_note__init(n);
+	nv = realloc(m->hop_notes, (m->n_hop_notes + 1) * sizeof(*nv));
+	if (nv == NULL || (n->by = strdup(ctx->forwarder)) == NULL ||
+	    (n->note = strdup(ctx->note)) == NULL) {
+		if (nv != NULL)
+			m->hop_notes = nv;
+		free(n->by);
+		free(n);
+		return -1;
+	}
+	n->has_at = 1;
+	n->at = ctx->now;
+	n->has_hop = 1;
+	n->hop = hop;
+	m->hop_notes = nv;
+	m->hop_notes[m->n_hop_notes++] = n;
+	return 0;
+}
+
+/*
+ * The message a recipient of form receives at hop.  *vouched is false
+ * when an anonymised form carries text the scrubber could not vouch for.
+ * The caller frees the result with ceptoar__message__free_unpacked.
+ */
+static Ceptoar__Message *
+relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
+    char *why, size_t whylen, char **cause)
+{
+	struct anon_result	 ar;
+	Ceptoar__Message	*m = NULL;
+	const Ceptoar__Message	*base;
+	char			*text, *w = NULL;
+	unsigned		 replaced = 0;
+	bool			 ok = true;
+
+	*vouched = true;
+	base = ctx->held_form != NULL ? ctx->held_form : ctx->original;
+	if (form != CEPTOAR__FORM__FORM_ANONYMISED ||
+	    ctx->held_form_kind == CEPTOAR__FORM__FORM_ANONYMISED) {
+		/* The original, or an already anonymised form passed on. */
+		if ((m = relay_copy(base)) == NULL)
+			goto nomem;
+	} else if (ctx->original->content_case ==
+	    CEPTOAR__MESSAGE__CONTENT_REPORT) {
+		if (!hub->anon_ready) {
+			if (asprintf(cause, "the hub has no anon_key configured, "
+			    "so it cannot anonymise") == -1)
+				*cause = NULL;
+			return NULL;
+		}
+		if (anon_report(ctx->original, ctx->originator, ctx->ceptoar,
+		    hub->dir, &hub->anon, &ar, cause) == -1)
+			return NULL;
+		m = ar.msg;
+		ar.msg = NULL;
+		*vouched = ar.vouched;
+		if (!ar.vouched)
+			snprintf(why, whylen, "%s", ar.why ? ar.why :
+			    "text the scrubber cannot vouch for");
+		anon_result_free(&ar);
+		/* Keep the notes of the hops already passed. */
+		if (ctx->held_form != NULL && base->n_hop_notes > 0) {
+			Ceptoar__Message *withnotes = relay_copy(base);
+			if (withnotes == NULL)
+				goto nomem;
+			m->hop_notes = withnotes->hop_notes;
+			m->n_hop_notes = withnotes->n_hop_notes;
+			withnotes->hop_notes = NULL;
+			withnotes->n_hop_notes = 0;
+			ceptoar__message__free_unpacked(withnotes, NULL);
+		}
+	} else if (ctx->original->content_case ==
+	    CEPTOAR__MESSAGE__CONTENT_REPLY) {
+		/* A member's answer going up: its words, scrubbed. */
+		if ((m = relay_copy(base)) == NULL)
+			goto nomem;
+		text = anon_scrub(m->reply->text, ctx->originator, hub->dir,
+		    &ok, &w, &replaced);
+		if (text == NULL)
+			goto nomem;
+		free(m->reply->text);
+		m->reply->text = text;
+		if (!ok) {
+			*vouched = false;
+			snprintf(why, whylen, "%s", w ? w : "unvouched text");
+		}
+		free(w);
+	} else {
+		if ((m = relay_copy(base)) == NULL)
+			goto nomem;
+	}
+	if (form == CEPTOAR__FORM__FORM_ANONYMISED && ctx->reviewed_text &&
+	    m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
+		/* The secretariat's reviewed words; a person vouched for them. */
+		text = anon_scrub(ctx->reviewed_text, ctx->originator, hub->dir,
+		    &ok, &w, &replaced);
+		free(w);
+		if (text == NULL)
+			goto nomem;
+		free(m->report->free_text);
+		m->report->free_text = text;
+		*vouched = true;
+	}
+	if (relay_stamp(ctx, m, hop) == -1)
+		goto nomem;
+	return m;
+nomem:
+	if (m != NULL)
+		ceptoar__message__free_unpacked(m, NULL);
+	if (asprintf(cause, "out of memory making the form of hop %u", hop)
+	    == -1)
+		*cause = NULL;
+	return NULL;
+}
+
+/* Add an empty write to the batch; NULL when out of memory. */
+static struct relay_write *
+relay_new_write(struct relay_batch *b)
+{
+	struct relay_write	*nv;
+
+	nv = reallocarray(b->w, b->nw + 1, sizeof(*nv));
+	if (nv == NULL)
+		return NULL;
+	b->w = nv;
+	memset(&b->w[b->nw], 0, sizeof(b->w[b->nw]));
+	return &b->w[b->nw++];
+}
+
+/* Fill write w with body m and the entries of plan at hop in form. */
+static int
+relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
+    const Ceptoar__Message *m, const struct route_result *plan, unsigned hop,
+    int form, bool any_form, const char *sender, const char *uuid)
+{
+	size_t	i, n = 0;
+
+	w->body_len = ceptoar__message__get_packed_size(m);
+	if ((w->body = malloc(w->body_len ? w->body_len : 1)) == NULL)
+		return -1;
+	ceptoar__message__pack(m, w->body);
+	if ((w->sender = strdup(sender)) == NULL ||
+	    (w->uuid = strdup(uuid)) == NULL ||
+	    (ctx->origin_hub_id && (w->origin = strdup(ctx->origin_hub_id)) ==
+	    NULL) ||
+	    (ctx->chain_id && (w->chain_id = strdup(ctx->chain_id)) == NULL) ||
+	    (ctx->in_reply_to && (w->in_reply_to = strdup(ctx->in_reply_to))
+	    == NULL))
+		return -1;
+	if ((w->rcpt = calloc(plan->n ? plan->n : 1, sizeof(*w->rcpt))) ==
+	    NULL)
+		return -1;
+	for (i = 0; i < plan->n; i++) {
+		const struct route_entry *e = &plan->v[i];
+
+		if (e->hop != hop || (!any_form && e->form != form))
+			continue;
+		if ((w->rcpt[n].org = strdup(e->org)) == NULL ||
+		    (w->rcpt[n].reason = strdup(e->reason)) == NULL)
+			return -1;
+		w->rcpt[n].hop = hop;
+		w->rcpt[n].form = any_form ? CEPTOAR__FORM__FORM_ORIGINAL : form;
+		w->rcpt[n].hidden = e->hidden;
+		n++;
+	}
+	w->nrcpt = n;
+	w->msg.sender = w->sender;
+	w->msg.uuid = w->uuid;
+	w->msg.kind = ctx->kind;
+	w->msg.origin = w->origin;
+	w->msg.chain_id = w->chain_id;
+	w->msg.in_reply_to = w->in_reply_to;
+	w->msg.form = any_form ? CEPTOAR__FORM__FORM_ORIGINAL : form;
+	w->msg.hop = hop;
+	w->msg.received_at = form == CEPTOAR__FORM__FORM_ANONYMISED ?
+	    anon_coarsen_time(&hub->anon, ctx->now) : ctx->now;
+	w->msg.body = w->body;
+	w->msg.body_len = w->body_len;
+	relay_hub_id(w->msg.hub_id, sizeof(w->msg.hub_id));
+	return 0;
+}
+
+/* Mark the writes of hop as holding the message for review. */
+static void
+relay_hold(struct relay_batch *b, unsigned hop, const char *why,
+    const struct route_result *plan)
+{
+	size_t	i, j, n = 0;
+
+	b->held = true;
+	for (i = 0; i < b->nw; i++)
+		for (j = 0; j < b->w[i].nrcpt; j++)
+			if (b->w[i].rcpt[j].hop == hop) {
+				b->w[i].rcpt[j].review = true;
+				n++;
+			}
+	if (n == 0 && b->mark_holder == NULL)
+		b->held = false;
+	snprintf(b->held_why, sizeof(b->held_why), "%s", why);
+	(void)plan;
+}
+
+/*
+ * Walk the plan from hop from: make each hop's forms until a hop waits
+ * for review.  first_sender sends hop from (the originator for hop 0,
+ * the forwarding holder otherwise).
+ */
+static int
+relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
+    const struct route_result *plan, unsigned from, unsigned to,
+    const char *first_sender, char **cause)
+{
+	static const int	 forms[] = { CEPTOAR__FORM__FORM_ORIGINAL,
+				    CEPTOAR__FORM__FORM_ANONYMISED };
+	Ceptoar__Message	*m;
+	struct relay_write	*w;
+	const char		*sender = first_sender;
+	char			 uuid[40], why[256];
+	unsigned		 hop;
+	size_t			 i, f;
+	bool			 any, review, vouched;
+
+	for (hop = from; hop < to && hop < plan->nhops; hop++) {
+		any = review = false;
+		for (i = 0; i < plan->n; i++)
+			if (plan->v[i].hop == hop) {
+				any = true;
+				review |= plan->v[i].review;
+			}
+		if (!any)
+			break;
+		if ((hop > from || !ctx->forced) && hop > 0 && review) {
+			relay_hold(b, hop - 1, "waits for the previous hop's "
+			    "review", plan);
+			return 0;
+		}
+		if (hop == 0) {
+			/* The message as sent, to every hop-0 recipient. */
+			if ((w = relay_new_write(b)) == NULL ||
+			    relay_fill(w, ctx, ctx->original, plan, 0, 0, true,
+			    sender, ctx->original->uuid) == -1)
+				goto nomem;
+			w->primary = true;
+			continue;
+		}
+		for (f = 0; f < sizeof(forms) / sizeof(*forms); f++) {
+			for (i = 0; i < plan->n; i++)
+				if (plan->v[i].hop == hop &&
+				    plan->v[i].form == forms[f])
+					break;
+			if (i == plan->n)
+				continue;
+			why[0] = '\0';
+			if ((m = relay_form(ctx, forms[f], hop, &vouched, why,
+			    sizeof(why), cause)) == NULL)
+				return -1;
+			if (!vouched && !(ctx->forced && hop == from &&
+			    ctx->reviewed_text)) {
+				/*
+				 * Held for the secretariat: nothing of this
+				 * hop goes out until a person has read it.
+				 */
+				ceptoar__message__free_unpacked(m, NULL);
+				if (ctx->forced && hop == from) {
+					if (asprintf(cause, "the anonymised "
+					    "text still needs review (%s); "
+					    "forward it with reviewed text", why)
+					    == -1)
+						*cause = NULL;
+					return -1;
+				}
+				relay_hold(b, hop - 1, why, plan);
+				return 0;
+			}
+			relay_derived_uuid(ctx, hop, forms[f], sender, uuid);
+			w = relay_new_write(b);
+			if (w == NULL || relay_fill(w, ctx, m, plan, hop,
+			    forms[f], false, sender, uuid) == -1) {
+				ceptoar__message__free_unpacked(m, NULL);
+				goto nomem;
+			}
+			ceptoar__message__free_unpacked(m, NULL);
+			if (b->nw == 1)
+				w->primary = true;
+		}
+		/* The next hop is passed on in the name of this hop's first. */
+		for (i = 0; i < plan->n; i++)
+			if (plan->v[i].hop == hop) {
+				sender = plan->v[i].org;
+				break;
+			}
+		/* Later automatic hops carry no new note. */
+		ctx->note = NULL;
+		ctx->reviewed_text = NULL;
+		ctx->forwarder = sender;
+	}
+	return 0;
+nomem:
+	if (asprintf(cause, "out of memory relaying a message") == -1)
+		*cause = NULL;
+	return -1;
+}
+
+int
+relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct route_result *plan, const char *chain_id,
+    struct relay_batch *b, char **cause)
+{
+	struct relay_ctx	ctx;
+	char			origin[STORE_HUB_ID_LEN];
+	int			rc;
+
+	memset(b, 0, sizeof(*b));
+	memset(&ctx, 0, sizeof(ctx));
+	b->from_submit = true;
+	ctx.original = m;
+	ctx.originator = sender;
+	ctx.chain_id = chain_id;
+	ctx.kind = relay_kind(m);
+	ctx.ceptoar = plan->ceptoar;
+	ctx.now = (int64_t)time(NULL);
+	ctx.forward_uuid = "";
+	ctx.forwarder = sender->id;
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPLY)
+		ctx.in_reply_to = m->reply->in_reply_to;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER)
+		ctx.in_reply_to = m->consent_answer->request;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER)
+		ctx.in_reply_to = m->check_answer->check;
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST)
+		ctx.in_reply_to = m->widen_request->hub_id;
+	/* Hop 0 first: its hub id is the origin of every later form. */
+	if (relay_walk(b, &ctx, plan, 0, 1, sender->id, cause) == -1)
+		return -1;
+	if (b->nw == 0)
+		return 0;
+	snprintf(origin, sizeof(origin), "%s", b->w[0].msg.hub_id);
+	ctx.origin_hub_id = origin;
+	ctx.forwarder = NULL;
+	/* Hop 1 is passed on in the name of hop 0's first holder. */
+	if (plan->nhops > 1 && b->w[0].nrcpt > 0)
+		rc = relay_walk(b, &ctx, plan, 1, plan->nhops,
+		    b->w[0].rcpt[0].org, cause);
+	else
+		rc = 0;
+	return rc;
+}
+
+int
+relay_forward(const struct relay_source *src, const struct dir_org *holder,
+    const Ceptoar__Forward *fw, const struct route_result *plan,
+    struct relay_batch *b, char **cause)
+{
+	struct relay_ctx	ctx;
+
+	memset(b, 0, sizeof(*b));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.original = src->original;
+	ctx.originator = src->originator;
+	ctx.origin_hub_id = src->origin_hub_id;
+	ctx.chain_id = src->chain_id;
+	ctx.in_reply_to = src->in_reply_to;
+	ctx.kind = relay_kind(src->original);
+	ctx.ceptoar = plan->ceptoar != NULL ? plan->ceptoar : src->ceptoar;
+	ctx.held_form = src->held_form;
+	ctx.held_form_kind = src->held_form_kind;
+	ctx.note = fw->note;
+	ctx.forwarder = holder->id;
+	ctx.forwarder_hop = src->holder_hop;
+	ctx.tlp = fw->has_tlp ? fw->tlp : 0;
+	ctx.reviewed_text = fw->free_text;
+	ctx.forward_uuid = fw->uuid ? fw->uuid : "";
+	ctx.now = (int64_t)time(NULL);
+	ctx.forced = true;
+	if (relay_walk(b, &ctx, plan, src->holder_hop + 1, plan->nhops,
+	    holder->id, cause) == -1)
+		return -1;
+	if (fw->n_recipients == 0 && (b->mark_holder = strdup(holder->id)) ==
+	    NULL)
+		return -1;
+	if (fw->n_recipients == 0 &&
+	    (b->mark_hub_id = strdup(src->held_hub_id)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+relay_batch_free(struct relay_batch *b)
+{
+	size_t	i, j;
+
+	for (i = 0; i < b->nw; i++) {
+		struct relay_write *w = &b->w[i];
+
+		for (j = 0; j < w->nrcpt; j++) {
+			free((char *)w->rcpt[j].org);
+			free((char *)w->rcpt[j].reason);
+		}
+		free(w->rcpt);
+		free(w->body);
+		free(w->sender);
+		free(w->uuid);
+		free(w->origin);
+		free(w->chain_id);
+		free(w->in_reply_to);
+	}
+	free(b->w);
+	free(b->mark_holder);
+	free(b->mark_hub_id);
+	free(b->sharing);
+	free(b->sharing_hub_id);
+	memset(b, 0, sizeof(*b));
+}
