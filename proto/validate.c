@@ -134,6 +134,12 @@ validate_uuid(const char *s)
 }
 
 bool
+validate_hub_id(const char *s)
+{
+	return validate_uuid(s);
+}
+
+bool
 validate_cause_event(int c, int ev)
 {
 	switch (c) {
@@ -470,9 +476,77 @@ validate_message(const Ceptoar__Message *m, struct validate_error *err)
 		    m->early_warning->n_indicators,
 		    m->early_warning->references,
 		    m->early_warning->n_references);
+	case CEPTOAR__MESSAGE__CONTENT_CONSULTATION: {
+		const Ceptoar__Consultation *q = m->consultation;
+
+		if (q->to == NULL || (strcmp(q->to, "liaison") != 0 &&
+		    strcmp(q->to, "nisc") != 0))
+			return validate_fail(err, "consultation.to",
+			    "must be \"liaison\" or \"nisc\"");
+		if (q->question == NULL || *q->question == '\0')
+			return validate_fail(err, "consultation.question",
+			    "is required");
+		if (q->sector != NULL && validate_id(err,
+		    "consultation.sector", q->sector) == -1)
+			return -1;
+		return validate_text(err, "consultation.question", q->question,
+		    VALIDATE_MAX_TEXT, 1);
+	}
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		if (!validate_hub_id(m->reply->in_reply_to))
+			return validate_fail(err, "reply.in_reply_to",
+			    "must be the hub id of a message you received");
+		if (m->reply->text == NULL || *m->reply->text == '\0')
+			return validate_fail(err, "reply.text", "is required");
+		return validate_text(err, "reply.text", m->reply->text,
+		    VALIDATE_MAX_TEXT, 1);
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST: {
+		const Ceptoar__WidenRequest *w = m->widen_request;
+
+		if (!validate_hub_id(w->hub_id))
+			return validate_fail(err, "widen_request.hub_id",
+			    "must be the hub id of a report you received");
+		if (w->sharing == NULL || !w->sharing->has_scope)
+			return validate_fail(err, "widen_request.sharing.scope",
+			    "is required: the range asked for");
+		if (validate_enum(err, "widen_request.sharing.scope",
+		    names_sharing_scope, w->sharing->scope) == -1 ||
+		    validate_ids(err, "widen_request.sharing.sectors",
+		    w->sharing->sectors, w->sharing->n_sectors) == -1 ||
+		    validate_ids(err, "widen_request.sharing.organisations",
+		    w->sharing->organisations,
+		    w->sharing->n_organisations) == -1)
+			return -1;
+		return validate_text(err, "widen_request.reason", w->reason,
+		    VALIDATE_MAX_TEXT, 1);
+	}
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		if (!validate_hub_id(m->consent_answer->request))
+			return validate_fail(err, "consent_answer.request",
+			    "must be the hub id of the request you received");
+		if (!m->consent_answer->has_approve)
+			return validate_fail(err, "consent_answer.approve",
+			    "is required: true to widen, false to decline");
+		return validate_text(err, "consent_answer.note",
+		    m->consent_answer->note, VALIDATE_MAX_TEXT, 1);
+	case CEPTOAR__MESSAGE__CONTENT_COMM_CHECK:
+		if (m->comm_check->has_deadline_seconds &&
+		    (m->comm_check->deadline_seconds < 10 ||
+		    m->comm_check->deadline_seconds > 7 * 24 * 3600))
+			return validate_fail(err, "comm_check.deadline_seconds",
+			    "must be 10 seconds to 7 days (got %u)",
+			    m->comm_check->deadline_seconds);
+		return validate_ids(err, "comm_check.sectors",
+		    m->comm_check->sectors, m->comm_check->n_sectors);
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		if (!validate_hub_id(m->check_answer->check))
+			return validate_fail(err, "check_answer.check",
+			    "must be the hub id of the check you received");
+		return 0;
 	default:
 		return validate_fail(err, "content",
-		    "is missing: a message carries a report, an advisory or "
-		    "an early_warning");
+		    "is missing: a message carries a report, an advisory, an "
+		    "early_warning, a consultation, a reply, a widen_request, "
+		    "a consent_answer, a comm_check or a check_answer");
 	}
 }

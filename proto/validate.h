@@ -36,4 +36,7 @@ int	validate_overall_severity(const Ceptoar__Severity *s);
 /* Whether s looks like an RFC 4122 UUID in its textual form. */
 bool	validate_uuid(const char *s);
 
+/* Whether s has the form of a hub id (the hub's ids are UUIDs). */
+bool	validate_hub_id(const char *s);
+
 #endif

@@ -261,6 +261,74 @@ test_notices(void)
 }
 
 static void
+test_answers(void)
+{
+	Ceptoar__Consultation	q = CEPTOAR__CONSULTATION__INIT;
+	Ceptoar__Reply		r = CEPTOAR__REPLY__INIT;
+	Ceptoar__WidenRequest	w = CEPTOAR__WIDEN_REQUEST__INIT;
+	Ceptoar__SharingRange	sr = CEPTOAR__SHARING_RANGE__INIT;
+	Ceptoar__ConsentAnswer	c = CEPTOAR__CONSENT_ANSWER__INIT;
+	Ceptoar__CommCheck	k = CEPTOAR__COMM_CHECK__INIT;
+	Ceptoar__CheckAnswer	a = CEPTOAR__CHECK_ANSWER__INIT;
+	char			*id = "5d0b7c2e-1f3a-4c8e-9b6d-2a4f6e8c0b1d";
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_CONSULTATION;
+	msg.consultation = &q;
+	expect_field("consultation.to", "\"liaison\" or \"nisc\"");
+	q.to = "nisc";
+	expect_field("consultation.question", "required");
+	q.question = "Must a 90-minute outage of 20,000 users be reported?";
+	expect_ok();
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_REPLY;
+	msg.reply = &r;
+	expect_field("reply.in_reply_to", "hub id");
+	r.in_reply_to = id;
+	expect_field("reply.text", "required");
+	r.text = "Yes: it is over the threshold.";
+	expect_ok();
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST;
+	msg.widen_request = &w;
+	w.hub_id = id;
+	expect_field("widen_request.sharing.scope", "required");
+	w.sharing = &sr;
+	sr.has_scope = 1;
+	sr.scope = 9;
+	expect_field("widen_request.sharing.scope", "not one of");
+	sr.scope = CEPTOAR__SHARING_SCOPE__SHARING_SECTOR_CEPTOAR;
+	expect_ok();
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER;
+	msg.consent_answer = &c;
+	c.request = id;
+	expect_field("consent_answer.approve", "required");
+	c.has_approve = 1;
+	expect_ok();
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_COMM_CHECK;
+	msg.comm_check = &k;
+	expect_ok();
+	k.has_deadline_seconds = 1;
+	k.deadline_seconds = 9;
+	expect_field("comm_check.deadline_seconds", "10 seconds to 7 days");
+	k.deadline_seconds = 10;
+	expect_ok();
+
+	fresh();
+	msg.content_case = CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER;
+	msg.check_answer = &a;
+	expect_field("check_answer.check", "hub id");
+	a.check = id;
+	expect_ok();
+}
+
+static void
 test_names(void)
 {
 	int	v = 0;
@@ -291,6 +359,7 @@ main(void)
 	test_mandate_chain_sharing();
 	test_text();
 	test_notices();
+	test_answers();
 	test_names();
 	return CHECK_DONE();
 }
