@@ -291,6 +291,21 @@ relay_new_write(struct relay_batch *b)
 	return &b->w[b->nw++];
 }
 
+/*
+ * The chain key stored with a form.  An anonymised form carries the
+ * pseudonymous chain id the anonymiser made, so that nothing above the
+ * secretariat holds the reporter's own identifiers.
+ */
+static const char *
+relay_chain_of(const struct relay_ctx *ctx, const Ceptoar__Message *m,
+    int form)
+{
+	if (form == CEPTOAR__FORM__FORM_ANONYMISED &&
+	    m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		return m->report->chain_id;
+	return ctx->chain_id;
+}
+
 /* Fill write w with body m and the entries of plan at hop in form. */
 static int
 relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
@@ -307,7 +322,8 @@ relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
 	    (w->uuid = strdup(uuid)) == NULL ||
 	    (ctx->origin_hub_id && (w->origin = strdup(ctx->origin_hub_id)) ==
 	    NULL) ||
-	    (ctx->chain_id && (w->chain_id = strdup(ctx->chain_id)) == NULL) ||
+	    (relay_chain_of(ctx, m, form) &&
+	    (w->chain_id = strdup(relay_chain_of(ctx, m, form))) == NULL) ||
 	    (ctx->in_reply_to && (w->in_reply_to = strdup(ctx->in_reply_to))
 	    == NULL))
 		return -1;

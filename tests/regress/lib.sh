@@ -254,6 +254,53 @@ count_uuid() {
 	grep -c "\"uuid\": *\"$1\"" <<<"$OUT" || true
 }
 
+# Write a voluntary report (a near miss) from bank-a to file $1; uuid $2.
+make_voluntary() {
+	local file=$1 uuid=${2:-$(cat /proc/sys/kernel/random/uuid)}
+	cat >"$file" <<-JSON
+	{
+	  "type": "report",
+	  "uuid": "$uuid",
+	  "tlp": "TLP:AMBER",
+	  ${DRILL_JSON:-}
+	  "report": {
+	    "kind": "near_miss",
+	    "contact": { "name": "Sato Hanako", "phone": "+81-3-5555-0101",
+	                 "email": "hanako.sato@bank-a.example" },
+	    "legally_mandated": false,
+	    "cause": "unintentional",
+	    "event_type": "threat_worth_sharing",
+	    "severity": { "continuity": 1, "safety": 0, "trust": 1 },
+	    "sharing": { "scope": "${SCOPE:-liaison_and_nisc}" },
+	    "title": "Firewall rule pushed to the wrong cluster",
+	    "occurred_at": "2026-11-21T03:17:00+09:00",
+	    "free_text": "A change to the payment cluster was applied to the wrong firewall; caught within 4 minutes."
+	  }
+	}
+	JSON
+}
+
+# The first value of key $1 anywhere in the JSON lines of $OUT.
+json_any() {
+	python3 -c 'import json,sys
+def walk(v,k):
+    if isinstance(v,dict):
+        if k in v: return v[k]
+        for x in v.values():
+            r=walk(x,k)
+            if r is not None: return r
+    elif isinstance(v,list):
+        for x in v:
+            r=walk(x,k)
+            if r is not None: return r
+    return None
+for line in sys.stdin:
+    line=line.strip()
+    if line:
+        r=walk(json.loads(line),sys.argv[1])
+        if r is not None: print(r); break' "$1" <<<"$OUT"
+}
+
 # Count the JSON lines of $OUT whose hub_id is $1 (0 if none).
 count_hub_id() {
 	grep -c "\"hub_id\": *\"$1\"" <<<"$OUT" || true
