@@ -1,12 +1,12 @@
 /*
- * ceptoar: submit reports to the CEPTOAR hub, read an inbox, fetch one
- * message, check the connection.  Global options, then a command from
- * the table below; each command lives in its own cmd_*.c.
+ * ceptoar: submit reports to the CEPTOAR hub and preview their routes,
+ * read an inbox, fetch one message, forward what we hold, follow a
+ * message's receipts, answer and consult, widen a range by consent, run
+ * communication checks, check the connection.  Global options, then a
+ * command from the table below; each command lives in its own cmd_*.c.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +17,16 @@
 
 static const struct cmd_entry *ceptoar_commands[] = {
 	&cmd_submit_entry,
+	&cmd_preview_entry,
 	&cmd_inbox_entry,
 	&cmd_show_entry,
+	&cmd_forward_entry,
+	&cmd_receipts_entry,
+	&cmd_reply_entry,
+	&cmd_consult_entry,
+	&cmd_widen_entry,
+	&cmd_consent_entry,
+	&cmd_check_entry,
 	&cmd_ping_entry,
 	NULL
 };
@@ -26,8 +34,10 @@ static const struct cmd_entry *ceptoar_commands[] = {
 static const char ceptoar_exit_codes[] =
     "exit status:\n"
     "   0  done\n"
-    "   1  the hub refused (it answered with an error)\n"
-    "   2  no such message\n"
+    "   1  the hub refused (it answered with an error: not-permitted,\n"
+    "      tlp-refused, range-refused, not-holder, ...)\n"
+    "   2  no such message (not-found)\n"
+    "   3  stopped on a warning; nothing was sent (see --accept-warnings)\n"
     "  64  bad command line\n"
     "  65  the report is invalid (nothing was sent)\n"
     "  66  cannot open the report file\n"
@@ -36,88 +46,6 @@ static const char ceptoar_exit_codes[] =
     "  77  the hub refused our certificate or does not know our "
     "organisation\n"
     "  78  configuration error\n";
-
-/* Every error ends here: one line on stderr, after what was printed. */
-int
-client_fail(int status, const char *fmt, ...)
-{
-	va_list	ap;
-
-	fflush(stdout);
-	fputs("ceptoar: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return status;
-}
-
-/* Something the user should fix, though we carry on. */
-void
-client_warn(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fflush(stdout);
-	fputs("ceptoar: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* A command's synopsis, for a command line it could not parse. */
-int
-client_usage(const struct cmd_entry *cmd)
-{
-	fprintf(stderr, "usage: ceptoar [-q] [--json] [-c file] %s%s%s\n",
-	    cmd->name, *cmd->usage != '\0' ? " " : "", cmd->usage);
-	return EX_USAGE;
-}
-
-/* Make sure our output really went out before anything is acknowledged. */
-int
-client_flush(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout))
-		return client_fail(EX_IOERR, "cannot write output: %s",
-		    strerror(errno));
-	return 0;
-}
-
-/* The one way commands reach the hub; see ceptoar.h. */
-int
-client_connect(struct client *c, struct hubconn **hcp)
-{
-	struct hubconn	*hc;
-	char		*cause;
-	unsigned int	 mode;
-	int		 status;
-
-	*hcp = NULL;
-	if (c->conf == NULL) {
-		if ((c->conf = clientconf_load(c->conf_path, &cause)) == NULL) {
-			status = client_fail(EX_CONFIG, "%s", cause != NULL ?
-			    cause : "out of memory");
-			free(cause);
-			return status;
-		}
-		if (clientconf_key_exposed(c->conf, &mode))
-			client_warn("%s: the private key %s is readable by "
-			    "group or others (mode %03o); chmod 600 it",
-			    c->conf->path, c->conf->key, mode);
-	}
-	if ((hc = hubconn_new(c->conf)) == NULL)
-		return client_fail(EX_UNAVAILABLE, "out of memory");
-	if (hubconn_open(hc) != HUBCONN_OK) {
-		status = client_fail(hubconn_exit(hc), "%s",
-		    hubconn_strerror(hc));
-		hubconn_free(hc);
-		return status;
-	}
-	*hcp = hc;
-	return 0;
-}
 
 /* The whole help text: options, commands, exit codes. */
 static void

@@ -28,6 +28,7 @@
  */
 #define EXIT_HUB_REFUSED	1	/* the hub answered with an Error */
 #define EXIT_NOT_FOUND		2	/* no such message for us */
+#define EXIT_WARNING		3	/* stopped on a warning; nothing sent */
 /*	EX_USAGE		64	   bad command line */
 /*	EX_DATAERR		65	   the report is invalid */
 /*	EX_NOINPUT		66	   cannot open the report file */
@@ -39,7 +40,7 @@
 struct clientconf;
 struct hubconn;
 
-/* ceptoar.c */
+/* client.c */
 struct client {
 	const char		*conf_path;	/* -c, or the default */
 	bool			 json;		/* --json */
@@ -169,9 +170,10 @@ enum hubconn_status hubconn_expect(struct hubconn *,
 int	 hubconn_hub_error(struct hubconn *, const Ceptoar__Error *);
 /*
  * Send Ping and wait for its Pong, dropping any Deliver that arrives
- * meanwhile (it stays unacknowledged and comes again).  Since the hub
- * handles frames in order, the Pong proves everything sent before it
- * was processed.  *rtt_us, if not NULL, gets the round trip.
+ * meanwhile (it stays unacknowledged and comes again) and any SubmitAck
+ * to an earlier request.  Since the hub handles frames in order, the
+ * Pong proves everything sent before it was processed.  *rtt_us, if not
+ * NULL, gets the round trip.
  */
 enum hubconn_status hubconn_ping(struct hubconn *, uint64_t *rtt_us);
 /* The configured timeout in milliseconds. */
@@ -248,16 +250,108 @@ void	 output_delivery(const struct client *, const Ceptoar__Delivery *);
  */
 void	 output_delivery_full(const struct client *, const Ceptoar__Delivery *,
 	    Ceptoar__Recipient **recipients, size_t nrecipients);
-/* A SubmitAck as text or JSON; uuid is what we sent. */
+/*
+ * A SubmitAck as text or JSON; uuid is what we sent.  Warnings go to
+ * stderr in text mode (also with -q); the JSON object always carries
+ * "warnings" and "held".
+ */
 void	 output_submit_ack(const struct client *, const char *uuid,
 	    const Ceptoar__SubmitAck *);
 /* The severity of a message as "3 high", or NULL if none is given. */
 const char *output_severity(const Ceptoar__Message *, char *buf, size_t len);
+/*
+ * The severity of a message with every viewpoint: "3 high (continuity 3
+ * high, safety 0 none, trust 2 medium)", or NULL if none is given.
+ */
+const char *output_severity_long(const Ceptoar__Message *, char *buf,
+	    size_t len);
+/* A delivery as JSON, with "review" always present.  New reference. */
+json_t	*output_delivery_json(const Ceptoar__Delivery *);
+/* Every field of any protocol message, one per line, indented. */
+void	 output_message(const ProtobufCMessage *, int indent);
+/* A time for a table: RFC 3339 UTC, or dflt when not given. */
+const char *output_time(bool has, int64_t t, const char *dflt, char *buf,
+	    size_t len);
+
+/* compose.c */
+/*
+ * Messages that commands build from their arguments rather than from a
+ * file, and the exchanges that carry them.  A built message points into
+ * argv and local buffers: nothing in it is freed with free_unpacked.
+ */
+/* A fresh uuid, a label and nothing else; uuid must hold 40 bytes. */
+void	 compose_init(Ceptoar__Message *m, char *uuid, Ceptoar__Tlp tlp);
+/* Parse a TLP label given to option opt; EX_USAGE after saying why. */
+int	 compose_tlp(const char *opt, const char *arg, Ceptoar__Tlp *tlp);
+/* Parse a sharing scope given to option opt; EX_USAGE after saying why. */
+int	 compose_scope(const char *opt, const char *arg,
+	    Ceptoar__SharingScope *scope);
+/* Check a hub id argument of cmd; EX_USAGE after saying why. */
+int	 compose_hub_id(const struct cmd_entry *cmd, const char *arg);
+/* Check a directory id given to option opt; EX_USAGE after saying why. */
+int	 compose_id(const char *opt, const char *arg);
+/*
+ * Read a text file (or "-" for stdin) into a malloc'd string, checked
+ * as the protocol checks free text; 0, or an exit status after saying
+ * why.
+ */
+int	 compose_read_text(const char *opt, const char *path, char **out);
+/* Check text given to option opt as free text; EX_DATAERR if not. */
+int	 compose_check_text(const char *opt, const char *text);
+/*
+ * A deterministic uuid for org's answer to check hub_id, so that
+ * answering the same check twice files one answer.
+ */
+void	 compose_answer_uuid(const char *org, const char *hub_id, char *buf,
+	    size_t len);
+/*
+ * Build org's answer to the communication check hub_id into m and a,
+ * TLP:GREEN, with the uuid of compose_answer_uuid in uuid (40 bytes).
+ */
+void	 compose_check_answer(Ceptoar__Message *m, Ceptoar__CheckAnswer *a,
+	    char *uuid, const char *org, const char *hub_id);
+/*
+ * Send m as a Submit and wait for its SubmitAck; 0 with *inp the
+ * answer envelope (the caller frees it), or an exit status after saying
+ * why.
+ */
+int	 compose_submit(struct hubconn *, Ceptoar__Message *m,
+	    Ceptoar__Envelope **inp);
+/*
+ * Ask the hub what it would do with m; 0 with *inp the PreviewResult
+ * envelope (the caller frees it), or an exit status after saying why.
+ */
+int	 compose_preview(struct hubconn *, Ceptoar__Message *m,
+	    Ceptoar__Envelope **inp);
+/* Run the shared validator on m; EX_DATAERR after naming the field. */
+int	 compose_validate(const Ceptoar__Message *m);
+/*
+ * Validate m and submit it on an open connection; 0 with *inp the
+ * SubmitAck envelope (the caller frees it), or an exit status after
+ * saying why.
+ */
+int	 compose_send_on(struct hubconn *, Ceptoar__Message *m,
+	    Ceptoar__Envelope **inp);
+/*
+ * Validate m, connect, submit it and print the SubmitAck as submit
+ * does.  Returns the exit status.
+ */
+int	 compose_send(struct client *, Ceptoar__Message *m);
+/* Whether any of the warnings is the hub's small-anonymity-set one. */
+bool	 compose_anonymity_warning(char **warnings, size_t n, size_t *which);
 
 /* cmd_*.c: one file per command. */
 extern const struct cmd_entry cmd_submit_entry;
+extern const struct cmd_entry cmd_preview_entry;
 extern const struct cmd_entry cmd_inbox_entry;
 extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_forward_entry;
+extern const struct cmd_entry cmd_receipts_entry;
+extern const struct cmd_entry cmd_reply_entry;
+extern const struct cmd_entry cmd_consult_entry;
+extern const struct cmd_entry cmd_widen_entry;
+extern const struct cmd_entry cmd_consent_entry;
+extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_ping_entry;
 
 #endif

@@ -7,6 +7,11 @@
  * since the hub handles frames in order, its Pong proves the acks were
  * processed.  With --follow the connection stays open and every
  * delivery is printed and acknowledged as it arrives.
+ *
+ * With --answer-checks a communication check is answered as soon as it
+ * is printed.  The answer is a Submit whose SubmitAck comes back among
+ * the deliveries, matched by its request id; its uuid is derived from
+ * the check, so a check that comes again is not answered twice.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,9 +31,21 @@
 static int	cmd_inbox_exec(struct client *, int, char **);
 
 const struct cmd_entry cmd_inbox_entry = {
-	"inbox", "[--follow] [--no-ack] [--after seq] [--limit n]",
+	"inbox", "[--follow] [--no-ack] [--answer-checks] [--after seq] "
+	    "[--limit n]",
 	cmd_inbox_exec,
 	"print and acknowledge new deliveries (--follow: keep waiting)"
+};
+
+/* The answers to communication checks sent and not yet acknowledged. */
+struct cmd_inbox_answers {
+	bool		 enabled;	/* --answer-checks */
+	const char	*org;		/* who we are, for the answer's uuid */
+	struct cmd_inbox_answer {
+		uint64_t	 rid;
+		char		 check[40];
+	}		*v;
+	size_t		 n, cap;
 };
 
 static volatile sig_atomic_t cmd_inbox_stop;
@@ -82,6 +99,109 @@ cmd_inbox_ack(struct hubconn *hc, uint64_t *seqs, size_t n)
 	return hubconn_send(hc, &env);
 }
 
+/*
+ * Answer d if it is a communication check: send the answer and note its
+ * request id; the ack is handled by cmd_inbox_answered.  0, or an exit
+ * status after saying why.
+ */
+static int
+cmd_inbox_answer(struct hubconn *hc, struct cmd_inbox_answers *ans,
+    const Ceptoar__Delivery *d)
+{
+	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__Submit		 submit = CEPTOAR__SUBMIT__INIT;
+	Ceptoar__Message	 m;
+	Ceptoar__CheckAnswer	 a;
+	struct cmd_inbox_answer	*nv;
+	char			 uuid[40];
+
+	if (!ans->enabled || d->message == NULL || d->hub_id == NULL ||
+	    d->message->content_case != CEPTOAR__MESSAGE__CONTENT_COMM_CHECK)
+		return 0;
+	if (ans->n == ans->cap) {
+		ans->cap = ans->cap ? ans->cap * 2 : 8;
+		if ((nv = reallocarray(ans->v, ans->cap, sizeof(*nv))) == NULL)
+			return client_fail(EX_UNAVAILABLE, "out of memory");
+		ans->v = nv;
+	}
+	compose_check_answer(&m, &a, uuid, ans->org, d->hub_id);
+	submit.message = &m;
+	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBMIT;
+	env.submit = &submit;
+	if (hubconn_send(hc, &env) != HUBCONN_OK)
+		return client_fail(hubconn_exit(hc), "%s (answering check %s)",
+		    hubconn_strerror(hc), d->hub_id);
+	ans->v[ans->n].rid = env.request_id;
+	snprintf(ans->v[ans->n].check, sizeof(ans->v[ans->n].check), "%s",
+	    d->hub_id);
+	ans->n++;
+	return 0;
+}
+
+/*
+ * If in answers one of our check answers (a SubmitAck or an Error with
+ * its request id), say so and forget it; returns whether it did.  The
+ * confirmation goes to stdout in text mode and to stderr with --json,
+ * where stdout holds only deliveries.
+ */
+static bool
+cmd_inbox_answered(const struct client *c, struct hubconn *hc,
+    struct cmd_inbox_answers *ans, const Ceptoar__Envelope *in)
+{
+	size_t	i;
+	char	id[64];
+
+	if (in->body_case != CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK &&
+	    in->body_case != CEPTOAR__ENVELOPE__BODY_ERROR)
+		return false;
+	for (i = 0; i < ans->n; i++)
+		if (in->has_request_id && ans->v[i].rid == in->request_id)
+			break;
+	if (i == ans->n) {
+		/* An ack nobody waits for is harmless; an error is not ours. */
+		return in->body_case == CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK;
+	}
+	if (in->body_case == CEPTOAR__ENVELOPE__BODY_ERROR) {
+		hubconn_hub_error(hc, in->error);
+		client_warn("communication check %s not answered: %s",
+		    ans->v[i].check, hubconn_strerror(hc));
+	} else if (!c->quiet) {
+		snprintf(id, sizeof(id), "%s", in->submit_ack->hub_id != NULL ?
+		    in->submit_ack->hub_id : "?");
+		output_clean(id);
+		fprintf(c->json ? stderr : stdout, "%sanswered communication "
+		    "check %s (answer %s%s)\n", c->json ? "ceptoar: " : "",
+		    ans->v[i].check, id, in->submit_ack->has_duplicate &&
+		    in->submit_ack->duplicate ? ", given before" : "");
+	}
+	ans->v[i] = ans->v[--ans->n];
+	return true;
+}
+
+/* Wait for the acks of the answers still out, after a batch. */
+static int
+cmd_inbox_answers_wait(const struct client *c, struct hubconn *hc,
+    struct cmd_inbox_answers *ans)
+{
+	Ceptoar__Envelope	*in;
+	enum hubconn_status	 st;
+
+	while (ans->n > 0) {
+		st = hubconn_recv(hc, -1, &in);
+		if (st == HUBCONN_TIMEOUT)
+			return client_fail(EX_UNAVAILABLE, "no answer from the "
+			    "hub within %d seconds to our answer to check %s",
+			    hubconn_timeout_ms(hc) / 1000, ans->v[0].check);
+		if (st != HUBCONN_OK)
+			return client_fail(hubconn_exit(hc), "%s",
+			    hubconn_strerror(hc));
+		/* A delivery now is not printed, so not acked: it comes again. */
+		(void)cmd_inbox_answered(c, hc, ans, in);
+		ceptoar__envelope__free_unpacked(in, NULL);
+	}
+	return 0;
+}
+
 /* Print one delivery and make sure it is out before it may be acked. */
 static int
 cmd_inbox_print(const struct client *c, const Ceptoar__Deliver *d)
@@ -96,7 +216,7 @@ cmd_inbox_print(const struct client *c, const Ceptoar__Deliver *d)
 /* Without --follow: the pending deliveries, then acks and a ping. */
 static int
 cmd_inbox_batch(const struct client *c, struct hubconn *hc, uint64_t pending,
-    bool no_ack)
+    bool no_ack, struct cmd_inbox_answers *ans)
 {
 	Ceptoar__Envelope	*in;
 	uint64_t		*seqs = NULL, *nseqs, i;
@@ -129,6 +249,11 @@ cmd_inbox_batch(const struct client *c, struct hubconn *hc, uint64_t pending,
 			ceptoar__envelope__free_unpacked(in, NULL);
 			break;
 		}
+		if (cmd_inbox_answered(c, hc, ans, in)) {
+			ceptoar__envelope__free_unpacked(in, NULL);
+			i--;	/* not a delivery */
+			continue;
+		}
 		if (in->body_case == CEPTOAR__ENVELOPE__BODY_ERROR) {
 			hubconn_hub_error(hc, in->error);
 			ceptoar__envelope__free_unpacked(in, NULL);
@@ -154,12 +279,18 @@ cmd_inbox_batch(const struct client *c, struct hubconn *hc, uint64_t pending,
 			seqs = nseqs;
 		}
 		status = cmd_inbox_print(c, in->deliver);
+		if (status == 0)
+			status = cmd_inbox_answer(hc, ans,
+			    in->deliver->delivery);
 		if (status == 0 && in->deliver->delivery->has_seq)
 			seqs[n++] = in->deliver->delivery->seq;
 		ceptoar__envelope__free_unpacked(in, NULL);
 		if (status != 0)
 			break;
 	}
+	/* The ping below must not meet their acks. */
+	if (status == 0)
+		status = cmd_inbox_answers_wait(c, hc, ans);
 	/* What was printed is acknowledged even if a later one failed. */
 	if (!no_ack && n > 0) {
 		if (cmd_inbox_ack(hc, seqs, n) != HUBCONN_OK ||
@@ -200,7 +331,8 @@ cmd_inbox_drain(struct hubconn *hc, bool unconfirmed)
 
 /* --follow: print and ack as deliveries come, ping when it is quiet. */
 static int
-cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack)
+cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
+    struct cmd_inbox_answers *ans)
 {
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in;
 	Ceptoar__Ping		 ping = CEPTOAR__PING__INIT;
@@ -248,9 +380,16 @@ cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack)
 		if (st != HUBCONN_OK)
 			return client_fail(hubconn_exit(hc), "%s",
 			    hubconn_strerror(hc));
+		if (cmd_inbox_answered(c, hc, ans, in)) {
+			ceptoar__envelope__free_unpacked(in, NULL);
+			continue;
+		}
 		switch (in->body_case) {
 		case CEPTOAR__ENVELOPE__BODY_DELIVER:
 			status = cmd_inbox_print(c, in->deliver);
+			if (status == 0)
+				status = cmd_inbox_answer(hc, ans,
+				    in->deliver->delivery);
 			if (status == 0 && !no_ack &&
 			    in->deliver->delivery->has_seq) {
 				seq = in->deliver->delivery->seq;
@@ -294,15 +433,19 @@ cmd_inbox_exec(struct client *c, int argc, char **argv)
 		{ "no-ack", no_argument, NULL, 'N' },
 		{ "after", required_argument, NULL, 'a' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "answer-checks", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in;
 	Ceptoar__Subscribe	 sub = CEPTOAR__SUBSCRIBE__INIT;
+	const Ceptoar__Welcome	*w;
+	struct cmd_inbox_answers ans;
 	struct hubconn		*hc;
 	uint64_t		 v, pending;
 	bool			 follow = false, no_ack = false;
 	int			 ch, status;
 
+	memset(&ans, 0, sizeof(ans));
 	while ((ch = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -325,6 +468,9 @@ cmd_inbox_exec(struct client *c, int argc, char **argv)
 			sub.has_limit = 1;
 			sub.limit = (uint32_t)v;
 			break;
+		case 'C':
+			ans.enabled = true;
+			break;
 		default:
 			return client_usage(&cmd_inbox_entry);
 		}
@@ -333,6 +479,8 @@ cmd_inbox_exec(struct client *c, int argc, char **argv)
 		return client_usage(&cmd_inbox_entry);
 	if ((status = client_connect(c, &hc)) != 0)
 		return status;
+	w = hubconn_welcome(hc);
+	ans.org = w != NULL && w->organisation != NULL ? w->organisation : "";
 
 	sub.has_follow = 1;
 	sub.follow = follow;
@@ -352,9 +500,10 @@ cmd_inbox_exec(struct client *c, int argc, char **argv)
 		pending = sub.limit;
 
 	if (follow)
-		status = cmd_inbox_follow(c, hc, no_ack);
+		status = cmd_inbox_follow(c, hc, no_ack, &ans);
 	else
-		status = cmd_inbox_batch(c, hc, pending, no_ack);
+		status = cmd_inbox_batch(c, hc, pending, no_ack, &ans);
 	hubconn_free(hc);
+	free(ans.v);
 	return status;
 }

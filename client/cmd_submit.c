@@ -1,8 +1,14 @@
 /*
- * ceptoar submit: send one report, advisory or early warning from a JSON
- * file.  It is checked here first, so a mistake is named field by field
- * before anything leaves the building, and it carries a uuid, so that
- * sending it again after a lost connection cannot file it twice.
+ * ceptoar submit: send one message from a JSON file (a report, an
+ * advisory, an early warning, or any other content of the format).  It
+ * is checked here first, so a mistake is named field by field before
+ * anything leaves the building, and it carries a uuid, so that sending
+ * it again after a lost connection cannot file it twice.
+ *
+ * A voluntary report is anonymised on its way up, and that protects its
+ * reporter only among enough fellow members: before sending one, we ask
+ * the hub for a preview, and stop if it says the CEPTOAR is too small,
+ * unless the reporter has accepted that with --accept-warnings.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,9 +22,9 @@
 static int	cmd_submit_exec(struct client *, int, char **);
 
 const struct cmd_entry cmd_submit_entry = {
-	"submit", "[--dry-run] [--uuid uuid] file|-",
+	"submit", "[--dry-run] [--accept-warnings] [--uuid uuid] file|-",
 	cmd_submit_exec,
-	"check a JSON report and send it to the hub (--dry-run: check only)"
+	"check a JSON message and send it (--dry-run: check only)"
 };
 
 /* --dry-run: say what would be sent. */
@@ -27,7 +33,7 @@ cmd_submit_dry_run(const struct client *c, const char *file,
     Ceptoar__Message *m, bool generated)
 {
 	json_t	*j;
-	char	 sev[32];
+	char	 sev[32], line[64];
 
 	if (c->json) {
 		j = report_json_encode(&m->base);
@@ -36,13 +42,63 @@ cmd_submit_dry_run(const struct client *c, const char *file,
 			json_object_del(j, "uuid");
 		output_json(j);
 		json_decref(j);
-	} else if (!c->quiet)
-		printf("%s: valid %s, %s, severity %s%s; not sent "
-		    "(--dry-run)\n", file, report_json_type(m),
-		    names_lookup(names_tlp, m->tlp),
-		    output_severity(m, sev, sizeof(sev)) != NULL ? sev :
-		    "not given", m->has_drill && m->drill ? ", [DRILL]" : "");
+	} else if (!c->quiet) {
+		/* Only reports and notices carry a severity. */
+		switch (m->content_case) {
+		case CEPTOAR__MESSAGE__CONTENT_REPORT:
+		case CEPTOAR__MESSAGE__CONTENT_ADVISORY:
+		case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
+			snprintf(line, sizeof(line), ", severity %s",
+			    output_severity(m, sev, sizeof(sev)) != NULL ?
+			    sev : "not given");
+			break;
+		default:
+			line[0] = '\0';
+			break;
+		}
+		printf("%s: valid %s, %s%s%s; not sent (--dry-run)\n", file,
+		    report_json_type(m), names_lookup(names_tlp, m->tlp), line,
+		    m->has_drill && m->drill ? ", [DRILL]" : "");
+	}
 	return 0;
+}
+
+/* Whether m is a report no law requires: it travels anonymised. */
+static bool
+cmd_submit_voluntary(const Ceptoar__Message *m)
+{
+	return m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
+	    !(m->report->has_legally_mandated && m->report->legally_mandated);
+}
+
+/*
+ * Ask the hub whether the reporter would be easy to trace; 0 to go on,
+ * EXIT_WARNING after printing the warning, or another exit status.
+ */
+static int
+cmd_submit_check_anonymity(struct hubconn *hc, Ceptoar__Message *m)
+{
+	Ceptoar__Envelope	*in;
+	Ceptoar__PreviewResult	*pr;
+	char			*w;
+	size_t			 i;
+	int			 status;
+
+	if ((status = compose_preview(hc, m, &in)) != 0)
+		return status;
+	pr = in->preview_result;
+	if (!compose_anonymity_warning(pr->warnings, pr->n_warnings, &i)) {
+		ceptoar__envelope__free_unpacked(in, NULL);
+		return 0;
+	}
+	if ((w = strdup(pr->warnings[i])) != NULL) {
+		output_clean(w);
+		client_warn("%s", w);
+		free(w);
+	}
+	ceptoar__envelope__free_unpacked(in, NULL);
+	return client_fail(EXIT_WARNING, "not sent: re-run with "
+	    "--accept-warnings to send it anyway");
 }
 
 /* Read, check and send FILE; see the file comment. */
@@ -52,15 +108,16 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "uuid", required_argument, NULL, 'u' },
+		{ "accept-warnings", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
-	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in = NULL;
-	Ceptoar__Submit		 submit = CEPTOAR__SUBMIT__INIT;
+	Ceptoar__Envelope	*in = NULL;
 	Ceptoar__Message	*m = NULL;
 	struct hubconn		*hc = NULL;
 	const char		*file, *name, *uuid = NULL;
 	char			 fresh[40], *cause;
 	bool			 dry_run = false, generated = false;
+	bool			 accept = false;
 	int			 ch, status;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -70,6 +127,9 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 			break;
 		case 'u':
 			uuid = optarg;
+			break;
+		case 'A':
+			accept = true;
 			break;
 		default:
 			return client_usage(&cmd_submit_entry);
@@ -115,20 +175,15 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 		status = cmd_submit_dry_run(c, name, m, generated);
 		goto out;
 	}
+	if ((status = client_connect(c, &hc)) != 0)
+		goto out;
+	if (!accept && cmd_submit_voluntary(m) &&
+	    (status = cmd_submit_check_anonymity(hc, m)) != 0)
+		goto out;
 	if (generated && !c->quiet)
 		fprintf(stderr, "ceptoar: %s has no uuid; sending it as %s\n",
 		    name, m->uuid);
-
-	if ((status = client_connect(c, &hc)) != 0)
-		goto out;
-	submit.message = m;
-	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBMIT;
-	env.submit = &submit;
-	if (hubconn_send(hc, &env) != HUBCONN_OK ||
-	    hubconn_expect(hc, CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK,
-	    &in) != HUBCONN_OK) {
-		status = client_fail(hubconn_exit(hc), "%s",
-		    hubconn_strerror(hc));
+	if ((status = compose_submit(hc, m, &in)) != 0) {
 		/*
 		 * Without an answer we cannot know whether the hub stored it.
 		 * Sending the same uuid again is safe either way.
@@ -136,7 +191,9 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 		if (status == EX_UNAVAILABLE)
 			fprintf(stderr, "ceptoar: the hub may have stored it; "
 			    "to retry without filing it twice, run:\n"
-			    "  ceptoar submit --uuid %s %s\n", m->uuid, file);
+			    "  ceptoar submit%s --uuid %s %s\n",
+			    cmd_submit_voluntary(m) ? " --accept-warnings" :
+			    "", m->uuid, file);
 		goto out;
 	}
 	output_submit_ack(c, m->uuid, in->submit_ack);

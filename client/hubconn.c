@@ -808,6 +808,8 @@ hubconn_ping(struct hubconn *hc, uint64_t *rtt_us)
 			break;	/* not acknowledged, so it comes again */
 		case CEPTOAR__ENVELOPE__BODY_SUBSCRIBED:
 			break;	/* the end of a batch */
+		case CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK:
+			break;	/* an earlier submit is stored; fine */
 		case CEPTOAR__ENVELOPE__BODY_ERROR:
 			hubconn_hub_error(hc, in->error);
 			ceptoar__envelope__free_unpacked(in, NULL);

@@ -91,37 +91,44 @@ output_lines(FILE *fp, const char *s, int indent)
 		putc('\n', fp);
 }
 
-/* One JSON object per line, so output can be read line by line. */
+/*
+ * One JSON object per line, so output can be read line by line; without
+ * JSON_INDENT nothing breaks the line, and the separators are ", " and
+ * ": " as most tools write them.
+ */
 void
 output_json(json_t *j)
 {
 	if (j == NULL)
 		return;
-	json_dumpf(j, stdout, JSON_COMPACT);
+	json_dumpf(j, stdout, 0);
 	putchar('\n');
+}
+
+/* The severity block of whatever the message carries, or NULL. */
+static const Ceptoar__Severity *
+output_severity_of(const Ceptoar__Message *m)
+{
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPORT:
+		return m->report->severity;
+	case CEPTOAR__MESSAGE__CONTENT_ADVISORY:
+		return m->advisory->severity;
+	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
+		return m->early_warning->severity;
+	default:
+		return NULL;
+	}
 }
 
 /* The severity as people say it: "3 high". */
 const char *
 output_severity(const Ceptoar__Message *m, char *buf, size_t len)
 {
-	const Ceptoar__Severity	*s = NULL;
+	const Ceptoar__Severity	*s;
 	int			 level;
 
-	switch (m->content_case) {
-	case CEPTOAR__MESSAGE__CONTENT_REPORT:
-		s = m->report->severity;
-		break;
-	case CEPTOAR__MESSAGE__CONTENT_ADVISORY:
-		s = m->advisory->severity;
-		break;
-	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
-		s = m->early_warning->severity;
-		break;
-	default:
-		break;
-	}
-	if (s == NULL)
+	if ((s = output_severity_of(m)) == NULL)
 		return NULL;
 	level = s->has_overall ? (int)s->overall : validate_overall_severity(s);
 	if (level < 0)
@@ -130,9 +137,45 @@ output_severity(const Ceptoar__Message *m, char *buf, size_t len)
 	return buf;
 }
 
-/* The title of whatever the message carries. */
+/* The overall level and each viewpoint given, all as "3 high". */
+const char *
+output_severity_long(const Ceptoar__Message *m, char *buf, size_t len)
+{
+	const Ceptoar__Severity	*s;
+	char			 overall[32];
+	size_t			 off;
+	int			 n;
+	bool			 first = true;
+
+	if (output_severity(m, overall, sizeof(overall)) == NULL)
+		return NULL;
+	s = output_severity_of(m);
+	n = snprintf(buf, len, "%s (", overall);
+	off = n > 0 ? (size_t)n : 0;
+#define OUTPUT_VIEWPOINT(f) do {					\
+	if (s->has_##f && off < len) {					\
+		n = snprintf(buf + off, len - off, "%s" #f " %u %s",	\
+		    first ? "" : ", ", s->f,				\
+		    names_lookup(names_severity, (int)s->f));		\
+		off += n > 0 ? (size_t)n : 0;				\
+		first = false;						\
+	}								\
+} while (0)
+	OUTPUT_VIEWPOINT(continuity);
+	OUTPUT_VIEWPOINT(safety);
+	OUTPUT_VIEWPOINT(trust);
+#undef OUTPUT_VIEWPOINT
+	if (off < len)
+		snprintf(buf + off, len - off, ")");
+	return buf;
+}
+
+/*
+ * One line that says what the message is: the title of a report or a
+ * notice, a description of the others.
+ */
 static const char *
-output_title(const Ceptoar__Message *m)
+output_title(const Ceptoar__Message *m, char *buf, size_t len)
 {
 	const char	*t = NULL;
 
@@ -146,6 +189,25 @@ output_title(const Ceptoar__Message *m)
 	case CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING:
 		t = m->early_warning->title;
 		break;
+	case CEPTOAR__MESSAGE__CONTENT_CONSULTATION:
+		snprintf(buf, len, "consultation: a question for %s",
+		    m->consultation->to != NULL &&
+		    strcmp(m->consultation->to, "nisc") == 0 ? "NISC" :
+		    "the sector's liaison");
+		return buf;
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		return "reply";
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+		return "request to widen the sharing range of a report";
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		return m->consent_answer->has_approve &&
+		    m->consent_answer->approve ? "consent: approved, the "
+		    "sharing range is widened" : "consent: declined, the "
+		    "sharing range stays as it was";
+	case CEPTOAR__MESSAGE__CONTENT_COMM_CHECK:
+		return "communication check: answer it";
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		return "answer to a communication check";
 	default:
 		break;
 	}
@@ -179,13 +241,186 @@ output_kind(const Ceptoar__Message *m, char *buf, size_t len)
 	return buf;
 }
 
-/* A time field for people: RFC 3339 UTC, or "-" when not given. */
-static const char *
-output_time(bool has, int64_t t, char *buf, size_t len)
+/* A time field for people: RFC 3339 UTC, or dflt when not given. */
+const char *
+output_time(bool has, int64_t t, const char *dflt, char *buf, size_t len)
 {
 	if (!has)
-		return "-";
+		return dflt;
 	return report_json_time(t, buf, len);
+}
+
+/* Start a labelled line of a delivery block. */
+static void
+output_label(const char *label)
+{
+	printf("  %-9s ", label);
+}
+
+/* A labelled string from a peer: inline, or indented lines below. */
+static void
+output_text(const char *label, const char *s)
+{
+	if (s == NULL)
+		return;
+	if (strchr(s, '\n') == NULL) {
+		output_label(label);
+		output_safe(stdout, s);
+		putchar('\n');
+		return;
+	}
+	printf("  %s:\n", label);
+	output_lines(stdout, s, 4);
+}
+
+/* One hop note: "hop 1  banks-sec  2026-...Z  text". */
+static void
+output_note(const Ceptoar__HopNote *n)
+{
+	char	when[64];
+
+	output_label("note");
+	if (n->has_hop)
+		printf("hop %u  ", n->hop);
+	output_safe(stdout, n->by != NULL ? n->by : "?");
+	printf("  %s  ", output_time(n->has_at, n->at, "-", when,
+	    sizeof(when)));
+	output_safe(stdout, n->note != NULL ? n->note : "");
+	putchar('\n');
+}
+
+/* Whether two hop notes say the same thing. */
+static bool
+output_same_note(const Ceptoar__HopNote *a, const Ceptoar__HopNote *b)
+{
+	return a->has_at == b->has_at && a->at == b->at &&
+	    a->has_hop == b->has_hop && a->hop == b->hop &&
+	    (a->by == NULL) == (b->by == NULL) &&
+	    (a->by == NULL || strcmp(a->by, b->by) == 0) &&
+	    (a->note == NULL) == (b->note == NULL) &&
+	    (a->note == NULL || strcmp(a->note, b->note) == 0);
+}
+
+/*
+ * The notes of the hops passed: those the message carries, then those
+ * the delivery adds, each once.
+ */
+static void
+output_notes(const Ceptoar__Delivery *d)
+{
+	const Ceptoar__Message	*m = d->message;
+	size_t			 i, j, nm = m != NULL ? m->n_hop_notes : 0;
+
+	for (i = 0; i < nm; i++)
+		output_note(m->hop_notes[i]);
+	for (i = 0; i < d->n_notes; i++) {
+		for (j = 0; j < nm; j++)
+			if (output_same_note(d->notes[i], m->hop_notes[j]))
+				break;
+		if (j == nm)
+			output_note(d->notes[i]);
+	}
+}
+
+/*
+ * What the reader has to do, where the hub waits for it: a hop held for
+ * review, a communication check to answer.
+ */
+static void
+output_action(const Ceptoar__Delivery *d)
+{
+	const Ceptoar__Message	*m = d->message;
+	const char		*id = d->hub_id != NULL ? d->hub_id : "?";
+
+	if (d->has_review && d->review) {
+		printf("  ACTION: review, then `ceptoar forward ");
+		output_safe(stdout, id);
+		printf("`\n          (it goes no further until you do; "
+		    "--note adds a note for the next hops)\n");
+	}
+	if (m != NULL && m->content_case == CEPTOAR__MESSAGE__CONTENT_COMM_CHECK) {
+		printf("  ACTION: answer with `ceptoar check answer ");
+		output_safe(stdout, id);
+		putchar('`');
+		if (m->comm_check->has_deadline_seconds)
+			printf(" within %u seconds",
+			    m->comm_check->deadline_seconds);
+		putchar('\n');
+	}
+}
+
+/* The parts of the new contents that a reader needs to see. */
+static void
+output_body(const Ceptoar__Delivery *d)
+{
+	const Ceptoar__Message		*m = d->message;
+	const Ceptoar__SharingRange	*r;
+	const char			*id = d->hub_id != NULL ? d->hub_id :
+					    "?";
+	size_t				 i;
+
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_CONSULTATION:
+		output_text("sector", m->consultation->sector);
+		output_text("question", m->consultation->question);
+		output_label("answer");
+		printf("`ceptoar reply ");
+		output_safe(stdout, id);
+		printf(" TEXT`\n");
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		output_text("text", m->reply->text);
+		output_label("answer");
+		printf("`ceptoar reply ");
+		output_safe(stdout, id);
+		printf(" TEXT`\n");
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+		if ((r = m->widen_request->sharing) != NULL) {
+			output_label("asks for");
+			fputs(r->has_scope ? names_lookup(names_sharing_scope,
+			    r->scope) : "?", stdout);
+			for (i = 0; i < r->n_sectors; i++) {
+				fputs(i == 0 ? ": " : ", ", stdout);
+				output_safe(stdout, r->sectors[i]);
+			}
+			for (i = 0; i < r->n_organisations; i++) {
+				fputs(i == 0 && r->n_sectors == 0 ? ": " :
+				    ", ", stdout);
+				output_safe(stdout, r->organisations[i]);
+			}
+			putchar('\n');
+		}
+		output_text("reason", m->widen_request->reason);
+		output_label("answer");
+		printf("`ceptoar consent ");
+		output_safe(stdout, id);
+		printf(" --approve` or `--decline` (the reporter only)\n");
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		output_text("note", m->consent_answer->note);
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_COMM_CHECK:
+		for (i = 0; i < m->comm_check->n_sectors; i++)
+			output_text("sector", m->comm_check->sectors[i]);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A delivery as JSON; see ceptoar.h. */
+json_t *
+output_delivery_json(const Ceptoar__Delivery *d)
+{
+	json_t	*j;
+
+	if ((j = report_json_encode(&d->base)) == NULL)
+		return NULL;
+	/* Scripts test it; absent would read as "not known". */
+	if (json_object_get(j, "review") == NULL)
+		json_object_set_new(j, "review", json_false());
+	return j;
 }
 
 /* One delivery in an inbox listing. */
@@ -193,37 +428,81 @@ void
 output_delivery(const struct client *c, const Ceptoar__Delivery *d)
 {
 	const Ceptoar__Message	*m = d->message;
+	const Ceptoar__Report	*r = NULL;
 	json_t			*j;
-	char			 sev[32], kind[64], when[64];
-	bool			 drill;
+	char			 sev[160], kind[64], when[64], title[96];
+	size_t			 i;
+	bool			 drill, anon;
 
 	if (c->json) {
-		j = report_json_encode(&d->base);
+		j = output_delivery_json(d);
 		output_json(j);
 		json_decref(j);
 		return;
 	}
 	drill = m != NULL && m->has_drill && m->drill;
-	printf("%sseq %llu  %s  %s  %s  %s\n", drill ? "[DRILL] " : "",
+	anon = d->has_form && d->form == CEPTOAR__FORM__FORM_ANONYMISED;
+	if (m != NULL && m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		r = m->report;
+	printf("%sseq %llu  %s  %s  %s  %s%s%s\n", drill ? "[DRILL] " : "",
 	    (unsigned long long)d->seq,
-	    output_time(d->has_received_at, d->received_at, when, sizeof(when)),
+	    output_time(d->has_received_at, d->received_at, "-", when,
+	    sizeof(when)),
 	    m != NULL && m->has_tlp ? names_lookup(names_tlp, m->tlp) :
 	    "TLP:?",
 	    m != NULL && output_severity(m, sev, sizeof(sev)) != NULL ? sev :
 	    "severity ?",
-	    m != NULL ? output_kind(m, kind, sizeof(kind)) : "(no message)");
+	    m != NULL ? output_kind(m, kind, sizeof(kind)) : "(no message)",
+	    anon ? "  [ANONYMISED]" : "",
+	    d->has_review && d->review ? "  [REVIEW]" : "");
 	if (drill)
 		printf("  %s\n", OUTPUT_DRILL_BANNER);
-	printf("  title   ");
-	output_safe(stdout, m != NULL ? output_title(m) : "(no message)");
-	printf("\n  from    ");
+	output_action(d);
+	output_label("title");
+	output_safe(stdout, m != NULL ? output_title(m, title, sizeof(title)) :
+	    "(no message)");
+	putchar('\n');
+	output_label("from");
 	output_safe(stdout, d->sender != NULL ? d->sender : "?");
 	if (d->reason != NULL) {
 		printf("  (");
 		output_safe(stdout, d->reason);
 		putchar(')');
 	}
-	printf("\n  hub id  ");
+	putchar('\n');
+	if (m != NULL && m->relay != NULL) {
+		output_label("via");
+		printf("CEPTOAR secretariat ");
+		output_safe(stdout, m->relay);
+		putchar('\n');
+	}
+	if (d->has_form || d->has_hop) {
+		output_label("form");
+		fputs(d->has_form ? names_lookup(names_form, d->form) :
+		    "original", stdout);
+		if (anon)
+			fputs(" (de-identified by the hub)", stdout);
+		if (d->has_hop)
+			printf(", hop %u", d->hop);
+		putchar('\n');
+	}
+	if (r != NULL && r->pseudonym != NULL)
+		output_text("pseudonym", r->pseudonym);
+	if (m != NULL && output_severity_long(m, sev, sizeof(sev)) != NULL) {
+		output_label("severity");
+		printf("%s\n", sev);
+	}
+	for (i = 0; r != NULL && i < r->n_flags; i++)
+		output_text("flag", r->flags[i]);
+	if (r != NULL && r->has_retracted && r->retracted)
+		output_text("retracted", "yes: the reporter withdraws this "
+		    "chain");
+	output_notes(d);
+	if (m != NULL)
+		output_body(d);
+	output_text("reply to", d->in_reply_to);
+	output_text("chain", d->chain_id);
+	output_label("hub id");
 	output_safe(stdout, d->hub_id != NULL ? d->hub_id : "?");
 	printf("\n\n");
 }
@@ -379,7 +658,17 @@ output_fields(const ProtobufCMessage *m, int indent, bool dash)
 	}
 }
 
-/* One delivery with every field, for show. */
+/* Every field of m, one per line; see ceptoar.h. */
+void
+output_message(const ProtobufCMessage *m, int indent)
+{
+	output_fields(m, indent, false);
+}
+
+/*
+ * One delivery with every field, for show: first the block inbox
+ * prints, with what to do, then every field.
+ */
 void
 output_delivery_full(const struct client *c, const Ceptoar__Delivery *d,
     Ceptoar__Recipient **recipients, size_t nrecipients)
@@ -389,7 +678,7 @@ output_delivery_full(const struct client *c, const Ceptoar__Delivery *d,
 	bool	 drill;
 
 	if (c->json) {
-		j = report_json_encode(&d->base);
+		j = output_delivery_json(d);
 		if (nrecipients > 0) {
 			arr = json_array();
 			for (i = 0; i < nrecipients; i++)
@@ -403,9 +692,9 @@ output_delivery_full(const struct client *c, const Ceptoar__Delivery *d,
 	}
 	drill = d->message != NULL && d->message->has_drill &&
 	    d->message->drill;
-	if (drill)
-		printf("%s\n", OUTPUT_DRILL_BANNER);
-	output_fields(&d->base, 0, false);
+	output_delivery(c, d);
+	printf("every field:\n");
+	output_fields(&d->base, 2, false);
 	if (nrecipients > 0) {
 		printf("recipients:\n");
 		for (i = 0; i < nrecipients; i++)
@@ -415,22 +704,40 @@ output_delivery_full(const struct client *c, const Ceptoar__Delivery *d,
 		printf("%s\n", OUTPUT_DRILL_BANNER);
 }
 
-/* The hub's receipt for a submission. */
+/* The hub's receipt for a submission, a forward or an answer. */
 void
 output_submit_ack(const struct client *c, const char *uuid,
     const Ceptoar__SubmitAck *ack)
 {
 	const char	*org;
-	json_t		*j;
+	json_t		*j, *arr;
 	size_t		 i, width = 0;
 	bool		 dup = ack->has_duplicate && ack->duplicate;
+	bool		 held = ack->has_held && ack->held;
 
 	if (c->json) {
 		j = report_json_encode(&ack->base);
 		json_object_set_new(j, "uuid", json_string(uuid));
+		/* Always there, so that scripts need not test for them. */
+		if (json_object_get(j, "warnings") == NULL) {
+			arr = json_array();
+			json_object_set_new(j, "warnings", arr);
+		}
+		json_object_set_new(j, "held", json_boolean(held));
 		output_json(j);
 		json_decref(j);
 		return;
+	}
+	/* Warnings matter even to scripts: stderr, also with -q. */
+	for (i = 0; i < ack->n_warnings; i++) {
+		char *w = strdup(ack->warnings[i] != NULL ?
+		    ack->warnings[i] : "");
+
+		if (w == NULL)
+			continue;
+		output_clean(w);
+		client_warn("%s", w);
+		free(w);
 	}
 	if (c->quiet) {
 		output_safe(stdout, ack->hub_id != NULL ? ack->hub_id : "?");
@@ -444,6 +751,9 @@ output_submit_ack(const struct client *c, const char *uuid,
 		printf("  (the hub had this uuid already: this is the first "
 		    "submission's id, nothing was sent twice)\n");
 	printf("  uuid        %s\n", uuid);
+	if (held)
+		printf("  held        yes: it waits for a hop holder's review "
+		    "before it goes further\n");
 	printf("  recipients  %zu\n", ack->n_recipients);
 	for (i = 0; i < ack->n_recipients; i++) {
 		org = ack->recipients[i]->organisation;

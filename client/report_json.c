@@ -94,6 +94,7 @@ report_json_enum_names(const ProtobufCEnumDescriptor *e)
 		{ &ceptoar__sharing_scope__descriptor, names_sharing_scope },
 		{ &ceptoar__attribution__descriptor, names_attribution },
 		{ &ceptoar__error_code__descriptor, names_error_code },
+		{ &ceptoar__form__descriptor, names_form },
 	};
 	size_t	i;
 

@@ -59,16 +59,20 @@
  *   [email]         every mail address: a person's address identifies
  *                   them, whoever's domain it is in;
  *   [phone]         phone numbers: 9 to 15 digits starting with 0, + or
- *                   "(", with - space ( ) separators (full-width ones too);
- *                   or 1-2-3 digit groups joined by '-' (202-555-0143).
- *                   Dates, times, IP addresses, versions, CVE ids and
- *                   counts like 45,000 are left alone;
+ *                   "(", with - space ( ) separators (full-width ones too),
+ *                   10 or 11 digits when there is no separator; or, from
+ *                   another digit, three or more groups of at most four
+ *                   digits, the first of at most three, joined by '-' only
+ *                   (202-555-0143).  Dates, times, IP addresses, versions,
+ *                   CVE ids and counts like 45,000 are left alone;
  *   [address]       IPv4 and IPv6 addresses and CIDRs inside its networks
  *                   (a wider CIDR too, down to /16 and /32), private-use
  *                   addresses (10/8, 172.16/12, 192.168/16, fc00::/7,
  *                   fe80::/10) and MAC addresses;
- *   [person]        the contact person, as a whole and, for a name of two
- *                   or three name-like words, each word.
+ *   [person]        the report's contact person and the directory's one,
+ *                   as a whole and, for a name of two or three name-like
+ *                   words ("Sato Hanako", "佐藤 花子"), each word; the
+ *                   report's contact phone and mail are replaced as written.
  *
  * Then it vouches for the result, or not, with heuristics that err on
  * the side of holding the text for the secretariat (a person reads held
@@ -80,7 +84,8 @@
  *     皆様, 氏名, 様子 ...);
  *   - a Latin company word (Inc, Ltd, Co., Corp, Corporation, Bank, LLC,
  *     Holdings, Hospital, Limited, Company) after a capitalised word
- *     that is not an article, and "K.K.";
+ *     that is not an article ("Mizuho Bank"), or capitalised before one
+ *     ("Bank B"), and "K.K.";
  *   - a host name ending in .local, .internal, .lan, .corp, .intra,
  *     .intranet, .localdomain, .home, .private or .home.arpa;
  *   - an employee or asset id: a dot-free token of two or more letters
@@ -1970,23 +1975,12 @@ struct anon_job {
 	bool			 nomem;
 };
 
-/* Scrub the string *f (owned by the copy) in place; path names it. */
+/* Note why the string s at path cannot be vouched for, if it cannot. */
 static void
-anon_job_text(struct anon_job *job, const char *path, char **f, size_t max,
-    enum anon_mode mode)
+anon_job_vouch(struct anon_job *job, const char *path, const char *s)
 {
-	char	*s, *w = NULL;
+	char	*w = NULL;
 
-	if (*f == NULL)
-		return;
-	if ((s = anon_ctx_scrub(&job->ctx, *f, mode, &job->replaced)) ==
-	    NULL) {
-		job->nomem = true;
-		return;
-	}
-	anon_truncate(s, max);
-	free(*f);
-	*f = s;
 	if (anon_vouch(&job->ctx, s, &w))
 		return;
 	job->vouched = false;
@@ -1995,6 +1989,35 @@ anon_job_text(struct anon_job *job, const char *path, char **f, size_t max,
 	anon_buf_printf(&job->why, "%s: %s", path,
 	    w != NULL ? w : "cannot be vouched for");
 	free(w);
+}
+
+/* Scrub the string *f (owned by the copy) in place, to at most max. */
+static bool
+anon_job_scrub(struct anon_job *job, char **f, size_t max,
+    enum anon_mode mode)
+{
+	char	*s;
+
+	if (*f == NULL)
+		return false;
+	if ((s = anon_ctx_scrub(&job->ctx, *f, mode, &job->replaced)) ==
+	    NULL) {
+		job->nomem = true;
+		return false;
+	}
+	anon_truncate(s, max);
+	free(*f);
+	*f = s;
+	return true;
+}
+
+/* Scrub and judge the free text *f; path names it in reasons. */
+static void
+anon_job_text(struct anon_job *job, const char *path, char **f, size_t max,
+    enum anon_mode mode)
+{
+	if (anon_job_scrub(job, f, max, mode))
+		anon_job_vouch(job, path, *f);
 }
 
 /* Whether a scrubbed indicator value is nothing but placeholders. */
@@ -2023,7 +2046,8 @@ anon_only_placeholders(const char *s)
 
 /*
  * Indicators: values lose the reporter's own identifiers, and go when
- * nothing else is left; comments are free text.
+ * nothing else is left; comments are free text.  Reasons use the index
+ * in the anonymised form, like the offsets in them.
  */
 static void
 anon_job_indicators(struct anon_job *job, Ceptoar__Report *r)
@@ -2035,22 +2059,22 @@ anon_job_indicators(struct anon_job *job, Ceptoar__Report *r)
 
 	for (i = 0; i < r->n_indicators; i++) {
 		ind = r->indicators[i];
+		before = job->replaced;
+		if (anon_job_scrub(job, &ind->value, 4096, ANON_INDICATOR) &&
+		    job->replaced != before &&
+		    anon_only_placeholders(ind->value)) {
+			/* Counted once: one identifier went. */
+			job->replaced = before + 1;
+			ceptoar__indicator__free_unpacked(ind, NULL);
+			continue;
+		}
 		if (ind->value != NULL) {
-			before = job->replaced;
 			snprintf(path, sizeof(path), "report.indicators[%zu]."
-			    "value", i);
-			anon_job_text(job, path, &ind->value, 4096,
-			    ANON_INDICATOR);
-			if (job->replaced != before &&
-			    anon_only_placeholders(ind->value)) {
-				/* Counted once: one identifier went. */
-				job->replaced = before + 1;
-				ceptoar__indicator__free_unpacked(ind, NULL);
-				continue;
-			}
+			    "value", kept);
+			anon_job_vouch(job, path, ind->value);
 		}
 		snprintf(path, sizeof(path), "report.indicators[%zu].comment",
-		    i);
+		    kept);
 		anon_job_text(job, path, &ind->comment, VALIDATE_MAX_SHORT,
 		    ANON_TEXT);
 		r->indicators[kept++] = ind;

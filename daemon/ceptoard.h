@@ -193,6 +193,8 @@ struct route_entry {
 	int		 form;		/* CEPTOAR__FORM__* */
 	bool		 review;	/* entered when the previous hop forwards */
 	bool		 hidden;	/* never shown to the sender */
+	const char	*via;		/* the holder relaying it; NULL at hop 0 */
+	char		 group[80];	/* holders that release the next hop together */
 };
 
 struct route_result {
@@ -231,6 +233,8 @@ struct route_fwd {
 	const Ceptoar__SharingRange *range;	/* range in force, or NULL */
 	char			**recipients;	/* a share; none: the next hop */
 	size_t			 nrecipients;
+	/* The path of an answer (from route_reply); NULL: route_message. */
+	const struct route_result *path;
 };
 
 /*
@@ -643,12 +647,17 @@ struct relay_source {
 	int				 held_form_kind;
 	const char			*held_hub_id;	/* as the holder received it */
 	unsigned			 holder_hop;
+	const char			*answer_reply_to; /* for answers: see relay.c */
 };
 
-/* The writes for m from sender routed by plan, hop 0 onwards. */
+/*
+ * The writes for m from sender routed by plan, hop 0 onwards, added to b
+ * (zeroed by the caller).  For an answer, answer_reply_to is what the
+ * forms above hop 0 answer: the original behind what the replier held.
+ */
 int	 relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
 	    const struct route_result *plan, const char *chain_id,
-	    struct relay_batch *b, char **cause);
+	    const char *answer_reply_to, struct relay_batch *b, char **cause);
 /* The writes for a holder's forward along plan (from route_forward). */
 int	 relay_forward(const struct relay_source *src,
 	    const struct dir_org *holder, const Ceptoar__Forward *fw,
@@ -774,6 +783,8 @@ void	 handle_forward(struct session *, Ceptoar__Envelope *);
 void	 handle_preview(struct session *, Ceptoar__Envelope *);
 void	 handle_receipts(struct session *, Ceptoar__Envelope *);
 void	 handle_check_status(struct session *, Ceptoar__Envelope *);
+/* The hub id an answer refers to (and its field), or NULL if m is none. */
+const char *handle_answer_ref(const Ceptoar__Message *m, const char **field);
 /* Clear what only the hub may set in a message from a client. */
 void	 handle_clear_hub_fields(Ceptoar__Message *m);
 /* The hub's overall severity and threshold flags, set in m. */

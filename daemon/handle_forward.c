@@ -11,6 +11,7 @@
 
 #include "ceptoard.h"
 #include "names.h"
+#include "validate.h"
 
 /* Scopes from the narrowest; named lists are compared by inclusion. */
 static int
@@ -84,13 +85,24 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	struct route_result		 plan;
 	struct relay_source		 src;
 	struct relay_batch		 b;
-	struct lookup			 l;
+	struct lookup			 l, ref_l;
+	struct route_ref		 ref;
+	struct route_result		 path;
+	struct validate_error		 verr;
+	const char			*refid, *field;
+	bool				 have_ref = false;
 	Ceptoar__ErrorCode		 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 	char				*cause = NULL;
 	int				 rc, tlp;
 
 	memset(&plan, 0, sizeof(plan));
+	memset(&path, 0, sizeof(path));
 	memset(&b, 0, sizeof(b));
+	if (validate_forward(fw, &verr) == -1) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    verr.field, false, "%s: %s", verr.field, verr.reason);
+		return;
+	}
 	if (fw->hub_id == NULL || *fw->hub_id == '\0' ||
 	    strlen(fw->hub_id) >= STORE_HUB_ID_LEN) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
@@ -98,8 +110,12 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    "to forward, as you received it");
 		return;
 	}
-	if ((holder = directory_org(hub->dir, s->org)) == NULL)
+	if ((holder = directory_org(hub->dir, s->org)) == NULL) {
+		session_error(s, rid,
+		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
+		    "organisation %s is no longer in the directory", s->org);
 		return;
+	}
 	rc = lookup_held(s->org, fw->hub_id, &l, &cause);
 	if (rc == -1) {
 		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=lookup "
@@ -170,7 +186,25 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    "directory", fw->hub_id);
 		goto done;
 	}
+	/* An answer's path is the way back along what it answers. */
+	if ((refid = handle_answer_ref(l.original, &field)) != NULL) {
+		if (lookup_held(l.originator, refid, &ref_l, &cause) != 0) {
+			session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
+			    "forward.hub_id", false, "what %s answers is no "
+			    "longer in the store", fw->hub_id);
+			goto done;
+		}
+		have_ref = true;
+		lookup_ref(&ref_l, l.originator, &ref);
+		if (route_reply(l.original, originator, &ref, hub->dir, &path,
+		    &code, &cause) == -1) {
+			session_error(s, rid, code, NULL, false, "%s",
+			    cause ? cause : "refused by the routing policy");
+			goto done;
+		}
+	}
 	memset(&f, 0, sizeof(f));
+	f.path = have_ref ? &path : NULL;
 	f.original = l.original;
 	f.originator = originator;
 	f.holder = holder;
@@ -194,6 +228,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	src.held_form_kind = l.form;
 	src.held_hub_id = l.hub_id;
 	src.holder_hop = l.hop;
+	src.in_reply_to = have_ref ? ref_l.hub_id : NULL;
+	src.answer_reply_to = have_ref ? ref_l.origin : NULL;
 	if (l.relay[0] != '\0') {
 		for (size_t i = 0; i < hub->dir->nceptoars; i++)
 			if (strcmp(hub->dir->ceptoars[i].secretariat,
@@ -220,5 +256,8 @@ done:
 	free(cause);
 	relay_batch_free(&b);
 	route_result_free(&plan);
+	route_result_free(&path);
+	if (have_ref)
+		lookup_free(&ref_l);
 	lookup_free(&l);
 }

@@ -37,6 +37,7 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 	struct anon_result	 ar;
 	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 	uint64_t		 rid = env->request_id;
+	const char		*field = NULL;
 	char			*cause = NULL, *warnings[HANDLE_MAX_WARNINGS];
 	char			 wbuf[HANDLE_MAX_WARNINGS][300];
 	size_t			 i, n = 0, nw = 0;
@@ -49,8 +50,18 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 		    m ? verr.field : "message", m ? verr.reason : "is missing");
 		return;
 	}
-	if ((sender = directory_org(hub->dir, s->org)) == NULL)
+	if ((sender = directory_org(hub->dir, s->org)) == NULL) {
+		session_error(s, rid,
+		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
+		    "organisation %s is no longer in the directory", s->org);
 		return;
+	}
+	if (handle_answer_ref(m, &field) != NULL) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    field, false, "%s: preview shows where a new message goes; "
+		    "an answer goes back the way what it answers came", field);
+		return;
+	}
 	handle_clear_hub_fields(m);
 	if (handle_hub_fields(m, sender) == -1 ||
 	    route_message(m, sender, hub->dir, &plan, &code, &cause) == -1) {

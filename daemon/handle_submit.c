@@ -74,8 +74,7 @@ handle_hub_fields(Ceptoar__Message *m, const struct dir_org *sender)
 	return 0;
 }
 
-/* The hub id an answer refers to, or NULL if m is not an answer. */
-static const char *
+const char *
 handle_answer_ref(const Ceptoar__Message *m, const char **field)
 {
 	switch (m->content_case) {
@@ -307,7 +306,8 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    "is easy to trace back to its reporter", plan.ceptoar->id,
 		    plan.anonymity_set, plan.anonymity_set == 1 ? "" : "s",
 		    (unsigned long long)hub->conf.anon_k);
-	if (relay_submit(m, sender, &plan, chain_id, &b, &cause) == -1) {
+	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
+	    &b, &cause) == -1) {
 		code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 		goto refused;
 	}

@@ -35,6 +35,8 @@ struct relay_ctx {
 	const char			*reviewed_text;	/* secretariat's text */
 	const char			*forward_uuid;	/* the client's, or "" */
 	bool				 forced;	/* the first hop is released by a forward */
+	const char			*answer_reply_to; /* in_reply_to above hop 0 */
+	Ceptoar__Message		*prev[3];	/* last form made, by form */
 	int64_t				 now;
 };
 
@@ -182,6 +184,44 @@ relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
 }
 
 /*
+ * An answer relayed past hop 0 refers to what its recipient knows (the
+ * original behind the form the replier held), and an anonymised one loses
+ * the replier's own idempotency key.
+ */
+static int
+relay_answer_fields(const struct relay_ctx *ctx, Ceptoar__Message *m,
+    int form, unsigned hop)
+{
+	char	**field = NULL, uuid[40];
+
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		field = &m->reply->in_reply_to;
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		field = &m->consent_answer->request;
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST:
+		field = &m->widen_request->hub_id;
+		break;
+	case CEPTOAR__MESSAGE__CONTENT_CHECK_ANSWER:
+		field = &m->check_answer->check;
+		break;
+	default:
+		return 0;
+	}
+	if (ctx->answer_reply_to != NULL &&
+	    relay_set_string(field, ctx->answer_reply_to) == -1)
+		return -1;
+	if (form == CEPTOAR__FORM__FORM_ANONYMISED && ctx->origin_hub_id) {
+		relay_derived_uuid(ctx, hop, form, "answer", uuid);
+		if (relay_set_string(&m->uuid, uuid) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * The message a recipient of form receives at hop.  *vouched is false
  * when an anonymised form carries text the scrubber could not vouch for.
  * The caller frees the result with ceptoar__message__free_unpacked.
@@ -199,7 +239,11 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
 
 	*vouched = true;
 	base = ctx->held_form != NULL ? ctx->held_form : ctx->original;
-	if (form != CEPTOAR__FORM__FORM_ANONYMISED ||
+	if (ctx->prev[form] != NULL) {
+		/* The form the previous hop got, with its notes, passed on. */
+		if ((m = relay_copy(ctx->prev[form])) == NULL)
+			goto nomem;
+	} else if (form != CEPTOAR__FORM__FORM_ANONYMISED ||
 	    ctx->held_form_kind == CEPTOAR__FORM__FORM_ANONYMISED) {
 		/* The original, or an already anonymised form passed on. */
 		if ((m = relay_copy(base)) == NULL)
@@ -223,7 +267,9 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
 			    "text the scrubber cannot vouch for");
 		anon_result_free(&ar);
 		/* Keep the notes of the hops already passed. */
-		if (ctx->held_form != NULL && base->n_hop_notes > 0) {
+		if (ctx->prev[CEPTOAR__FORM__FORM_ORIGINAL] != NULL)
+			base = ctx->prev[CEPTOAR__FORM__FORM_ORIGINAL];
+		if (base->n_hop_notes > 0) {
 			Ceptoar__Message *withnotes = relay_copy(base);
 			if (withnotes == NULL)
 				goto nomem;
@@ -265,6 +311,8 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
 		m->report->free_text = text;
 		*vouched = true;
 	}
+	if (hop > 0 && relay_answer_fields(ctx, m, form, hop) == -1)
+		goto nomem;
 	if (relay_stamp(ctx, m, hop) == -1)
 		goto nomem;
 	return m;
@@ -306,11 +354,30 @@ relay_chain_of(const struct relay_ctx *ctx, const Ceptoar__Message *m,
 	return ctx->chain_id;
 }
 
+/* Whether two organisation ids, either possibly NULL, are the same. */
+static bool
+relay_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* What a form at hop answers, as its recipients know it. */
+static const char *
+relay_reply_to(const struct relay_ctx *ctx, unsigned hop)
+{
+	if (hop > 0 && ctx->answer_reply_to != NULL)
+		return ctx->answer_reply_to;
+	return ctx->in_reply_to;
+}
+
 /* Fill write w with body m and the entries of plan at hop in form. */
 static int
 relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
     const Ceptoar__Message *m, const struct route_result *plan, unsigned hop,
-    int form, bool any_form, const char *sender, const char *uuid)
+    int form, bool any_form, const char *via, bool any_via,
+    const char *sender, const char *uuid)
 {
 	size_t	i, n = 0;
 
@@ -324,8 +391,8 @@ relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
 	    NULL) ||
 	    (relay_chain_of(ctx, m, form) &&
 	    (w->chain_id = strdup(relay_chain_of(ctx, m, form))) == NULL) ||
-	    (ctx->in_reply_to && (w->in_reply_to = strdup(ctx->in_reply_to))
-	    == NULL))
+	    (relay_reply_to(ctx, hop) &&
+	    (w->in_reply_to = strdup(relay_reply_to(ctx, hop))) == NULL))
 		return -1;
 	if ((w->rcpt = calloc(plan->n ? plan->n : 1, sizeof(*w->rcpt))) ==
 	    NULL)
@@ -333,7 +400,8 @@ relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
 	for (i = 0; i < plan->n; i++) {
 		const struct route_entry *e = &plan->v[i];
 
-		if (e->hop != hop || (!any_form && e->form != form))
+		if (e->hop != hop || (!any_form && e->form != form) ||
+		    (!any_via && !relay_same(e->via, via)))
 			continue;
 		if ((w->rcpt[n].org = strdup(e->org)) == NULL ||
 		    (w->rcpt[n].reason = strdup(e->reason)) == NULL)
@@ -360,24 +428,51 @@ relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
 	return 0;
 }
 
-/* Mark the writes of hop as holding the message for review. */
-static void
-relay_hold(struct relay_batch *b, unsigned hop, const char *why,
-    const struct route_result *plan)
-{
-	size_t	i, j, n = 0;
 
-	b->held = true;
+/*
+ * The holder org of hop now holds the message for review.  Without a
+ * delivery of its own in this batch (a forwarder releasing a hop that is
+ * held again further on), it holds nothing here and nothing is marked.
+ */
+static void
+relay_hold(struct relay_batch *b, unsigned hop, const char *org,
+    const char *why)
+{
+	size_t	i, j;
+
 	for (i = 0; i < b->nw; i++)
 		for (j = 0; j < b->w[i].nrcpt; j++)
-			if (b->w[i].rcpt[j].hop == hop) {
+			if (b->w[i].rcpt[j].hop == hop &&
+			    relay_same(b->w[i].rcpt[j].org, org)) {
 				b->w[i].rcpt[j].review = true;
-				n++;
+				b->held = true;
 			}
-	if (n == 0 && b->mark_holder == NULL)
-		b->held = false;
 	snprintf(b->held_why, sizeof(b->held_why), "%s", why);
-	(void)plan;
+}
+
+/* Whether org was written at hop in this batch. */
+static bool
+relay_written(const struct relay_batch *b, unsigned hop, const char *org)
+{
+	size_t	i, j;
+
+	if (org == NULL)
+		return false;
+	for (i = 0; i < b->nw; i++)
+		for (j = 0; j < b->w[i].nrcpt; j++)
+			if (b->w[i].rcpt[j].hop == hop &&
+			    strcmp(b->w[i].rcpt[j].org, org) == 0)
+				return true;
+	return false;
+}
+
+/* Remember the form just made, for the hops after it. */
+static void
+relay_keep(struct relay_ctx *ctx, int form, Ceptoar__Message *m)
+{
+	if (ctx->prev[form] != NULL)
+		ceptoar__message__free_unpacked(ctx->prev[form], NULL);
+	ctx->prev[form] = m;
 }
 
 /*
@@ -394,54 +489,76 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 				    CEPTOAR__FORM__FORM_ANONYMISED };
 	Ceptoar__Message	*m;
 	struct relay_write	*w;
-	const char		*sender = first_sender;
+	const struct route_entry *e;
+	const char		*via, *sender;
 	char			 uuid[40], why[256];
 	unsigned		 hop;
-	size_t			 i, f;
-	bool			 any, review, vouched;
+	size_t			 i, k, f;
+	bool			 any, review, vouched, first, done, opened;
 
 	for (hop = from; hop < to && hop < plan->nhops; hop++) {
-		any = review = false;
+		first = ctx->forced && hop == from;
+		any = false;
 		for (i = 0; i < plan->n; i++)
-			if (plan->v[i].hop == hop) {
+			if (plan->v[i].hop == hop)
 				any = true;
-				review |= plan->v[i].review;
-			}
 		if (!any)
 			break;
-		if ((hop > from || !ctx->forced) && hop > 0 && review) {
-			relay_hold(b, hop - 1, "waits for the previous hop's "
-			    "review", plan);
-			return 0;
-		}
 		if (hop == 0) {
 			/* The message as sent, to every hop-0 recipient. */
 			if ((w = relay_new_write(b)) == NULL ||
 			    relay_fill(w, ctx, ctx->original, plan, 0, 0, true,
-			    sender, ctx->original->uuid) == -1)
+			    NULL, true, first_sender, ctx->original->uuid) == -1)
 				goto nomem;
 			w->primary = true;
 			continue;
 		}
-		for (f = 0; f < sizeof(forms) / sizeof(*forms); f++) {
-			for (i = 0; i < plan->n; i++)
-				if (plan->v[i].hop == hop &&
-				    plan->v[i].form == forms[f])
-					break;
-			if (i == plan->n)
+		opened = false;
+		/* One form per (form, relaying holder) of this hop. */
+		for (i = 0; i < plan->n; i++) {
+			e = &plan->v[i];
+			if (e->hop != hop)
 				continue;
+			/* Only what a holder written at the hop before relays. */
+			if (!first && !relay_written(b, hop - 1, e->via))
+				continue;
+			/* Already made with an earlier entry of its group. */
+			done = false;
+			for (k = 0; k < i && !done; k++)
+				if (plan->v[k].hop == hop &&
+				    plan->v[k].form == e->form &&
+				    (first || relay_same(plan->v[k].via,
+				    e->via)) && (first ||
+				    relay_written(b, hop - 1, plan->v[k].via)))
+					done = true;
+			if (done)
+				continue;
+			via = first ? NULL : e->via;
+			sender = first ? first_sender : e->via;
+			review = false;
+			for (k = 0; k < plan->n; k++)
+				if (plan->v[k].hop == hop &&
+				    plan->v[k].form == e->form &&
+				    (first || relay_same(plan->v[k].via, via)))
+					review |= plan->v[k].review;
+			if (review && !first) {
+				relay_hold(b, hop - 1, e->via, "waits for the "
+				    "review of the hop before");
+				continue;
+			}
+			for (f = 0; f < 2 && forms[f] != e->form; f++)
+				;
 			why[0] = '\0';
-			if ((m = relay_form(ctx, forms[f], hop, &vouched, why,
+			if ((m = relay_form(ctx, e->form, hop, &vouched, why,
 			    sizeof(why), cause)) == NULL)
 				return -1;
-			if (!vouched && !(ctx->forced && hop == from &&
-			    ctx->reviewed_text)) {
+			if (!vouched && !(first && ctx->reviewed_text)) {
 				/*
 				 * Held for the secretariat: nothing of this
-				 * hop goes out until a person has read it.
+				 * branch goes out until a person has read it.
 				 */
 				ceptoar__message__free_unpacked(m, NULL);
-				if (ctx->forced && hop == from) {
+				if (first) {
 					if (asprintf(cause, "the anonymised "
 					    "text still needs review (%s); "
 					    "forward it with reviewed text", why)
@@ -449,30 +566,26 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 						*cause = NULL;
 					return -1;
 				}
-				relay_hold(b, hop - 1, why, plan);
-				return 0;
+				relay_hold(b, hop - 1, e->via, why);
+				continue;
 			}
-			relay_derived_uuid(ctx, hop, forms[f], sender, uuid);
+			relay_derived_uuid(ctx, hop, e->form, sender, uuid);
 			w = relay_new_write(b);
 			if (w == NULL || relay_fill(w, ctx, m, plan, hop,
-			    forms[f], false, sender, uuid) == -1) {
+			    e->form, false, via, first, sender, uuid) == -1) {
 				ceptoar__message__free_unpacked(m, NULL);
 				goto nomem;
 			}
-			ceptoar__message__free_unpacked(m, NULL);
 			if (b->nw == 1)
 				w->primary = true;
+			relay_keep(ctx, e->form, m);
+			opened = true;
 		}
-		/* The next hop is passed on in the name of this hop's first. */
-		for (i = 0; i < plan->n; i++)
-			if (plan->v[i].hop == hop) {
-				sender = plan->v[i].org;
-				break;
-			}
-		/* Later automatic hops carry no new note. */
+		/* Later hops carry the notes in the forms they copy. */
 		ctx->note = NULL;
 		ctx->reviewed_text = NULL;
-		ctx->forwarder = sender;
+		if (!opened)
+			break;
 	}
 	return 0;
 nomem:
@@ -481,17 +594,28 @@ nomem:
 	return -1;
 }
 
+/* Free the forms the walk kept. */
+static void
+relay_ctx_free(struct relay_ctx *ctx)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(ctx->prev) / sizeof(*ctx->prev); i++)
+		if (ctx->prev[i] != NULL)
+			ceptoar__message__free_unpacked(ctx->prev[i], NULL);
+}
+
 int
 relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
     const struct route_result *plan, const char *chain_id,
-    struct relay_batch *b, char **cause)
+    const char *answer_reply_to, struct relay_batch *b, char **cause)
 {
 	struct relay_ctx	ctx;
 	char			origin[STORE_HUB_ID_LEN];
 	int			rc;
 
-	memset(b, 0, sizeof(*b));
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.answer_reply_to = answer_reply_to;
 	b->from_submit = true;
 	ctx.original = m;
 	ctx.originator = sender;
@@ -510,19 +634,21 @@ relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
 	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST)
 		ctx.in_reply_to = m->widen_request->hub_id;
 	/* Hop 0 first: its hub id is the origin of every later form. */
-	if (relay_walk(b, &ctx, plan, 0, 1, sender->id, cause) == -1)
+	if (relay_walk(b, &ctx, plan, 0, 1, sender->id, cause) == -1) {
+		relay_ctx_free(&ctx);
 		return -1;
-	if (b->nw == 0)
+	}
+	if (b->nw == 0) {
+		relay_ctx_free(&ctx);
 		return 0;
+	}
 	snprintf(origin, sizeof(origin), "%s", b->w[0].msg.hub_id);
 	ctx.origin_hub_id = origin;
 	ctx.forwarder = NULL;
-	/* Hop 1 is passed on in the name of hop 0's first holder. */
-	if (plan->nhops > 1 && b->w[0].nrcpt > 0)
-		rc = relay_walk(b, &ctx, plan, 1, plan->nhops,
-		    b->w[0].rcpt[0].org, cause);
-	else
-		rc = 0;
+	rc = 0;
+	if (plan->nhops > 1)
+		rc = relay_walk(b, &ctx, plan, 1, plan->nhops, NULL, cause);
+	relay_ctx_free(&ctx);
 	return rc;
 }
 
@@ -532,8 +658,8 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
     struct relay_batch *b, char **cause)
 {
 	struct relay_ctx	ctx;
+	int			rc;
 
-	memset(b, 0, sizeof(*b));
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.original = src->original;
 	ctx.originator = src->originator;
@@ -552,8 +678,11 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	ctx.forward_uuid = fw->uuid ? fw->uuid : "";
 	ctx.now = (int64_t)time(NULL);
 	ctx.forced = true;
-	if (relay_walk(b, &ctx, plan, src->holder_hop + 1, plan->nhops,
-	    holder->id, cause) == -1)
+	ctx.answer_reply_to = src->answer_reply_to;
+	rc = relay_walk(b, &ctx, plan, src->holder_hop + 1, plan->nhops,
+	    holder->id, cause);
+	relay_ctx_free(&ctx);
+	if (rc == -1)
 		return -1;
 	if (fw->n_recipients == 0 && (b->mark_holder = strdup(holder->id)) ==
 	    NULL)

@@ -88,6 +88,31 @@ route_add(struct route_result *out, const struct dir_org *sender,
 	return 0;
 }
 
+/*
+ * Tag the entries added since from: via is the hop holder that relays
+ * them (NULL at hop 0), group the holders that may release the next hop
+ * together (a sector's liaisons, a CEPTOAR's secretariat).
+ */
+static void
+route_tag(struct route_result *out, size_t from, const char *via,
+    const char *prefix, const char *arg)
+{
+	size_t	i;
+
+	for (i = from; i < out->n; i++) {
+		out->v[i].via = via;
+		snprintf(out->v[i].group, sizeof(out->v[i].group), "%s%s",
+		    prefix, arg ? arg : "");
+	}
+}
+
+/* The first organisation added since from, or NULL if none was. */
+static const char *
+route_first(const struct route_result *out, size_t from)
+{
+	return out->n > from ? out->v[from].org : NULL;
+}
+
 /* Every NISC organisation at hop. */
 static int
 route_add_nisc(struct route_result *out, const struct dir_org *sender,
@@ -244,7 +269,7 @@ route_report(const Ceptoar__Message *m, const struct dir_org *sender,
 	const struct dir_org		*secretariat, *liaison = NULL;
 	bool				 nisc_only, review;
 	unsigned			 hop;
-	size_t				 i;
+	size_t				 i, n;
 	int				 form;
 
 	if ((sender->roles & ROLE_OPERATOR) == 0)
@@ -279,22 +304,28 @@ route_report(const Ceptoar__Message *m, const struct dir_org *sender,
 
 	if (!route_voluntary(r)) {
 		/* Attributable by law: the original, all the way. */
-		if (nisc_only)
-			return route_add_nisc(out, sender, dir, 0,
+		if (nisc_only) {
+			if (route_add_nisc(out, sender, dir, 0,
 			    CEPTOAR__FORM__FORM_ORIGINAL, false,
-			    "mandatory report shared with NISC only") == -1 ?
-			    route_nomem(code, cause) : 0;
+			    "mandatory report shared with NISC only") == -1)
+				return route_nomem(code, cause);
+			route_tag(out, 0, NULL, "nisc", NULL);
+			return 0;
+		}
 		if (route_add_liaisons(out, sender, dir, sec, 0,
 		    CEPTOAR__FORM__FORM_ORIGINAL, false,
 		    "mandatory report from the sector") == -1)
 			return route_nomem(code, cause);
-		hop = out->n > 0 ? 1 : 0;
+		route_tag(out, 0, NULL, "sector:", sec->id);
+		n = out->n;
+		hop = n > 0 ? 1 : 0;
 		review = hop == 1 && route_liaisons_review(dir, sec);
 		if (route_add_nisc(out, sender, dir, hop,
 		    CEPTOAR__FORM__FORM_ORIGINAL, review, hop ?
 		    "mandatory report relayed to NISC by the sector's liaison" :
 		    "mandatory report to NISC (the sector has no liaison)") == -1)
 			return route_nomem(code, cause);
+		route_tag(out, n, route_first(out, 0), "nisc", NULL);
 		return 0;
 	}
 
@@ -318,8 +349,10 @@ route_report(const Ceptoar__Message *m, const struct dir_org *sender,
 	    "voluntary report: secretariat of CEPTOAR %s relays it", c->id)
 	    == -1)
 		return route_nomem(code, cause);
+	route_tag(out, 0, NULL, "ceptoar:", c->id);
 	review = secretariat->forward_up == FORWARD_REVIEW;
 	hop = 1;
+	n = out->n;
 	if (!nisc_only) {
 		for (i = 0; i < dir->norgs; i++) {
 			const struct dir_org *o = &dir->orgs[i];
@@ -335,13 +368,15 @@ route_report(const Ceptoar__Message *m, const struct dir_org *sender,
 				return route_nomem(code, cause);
 			liaison = o;
 		}
+		route_tag(out, n, secretariat->id, "sector:", sec->id);
 		if (liaison != NULL) {
 			hop = 2;
 			review = route_liaisons_review(dir, sec);
 		}
 	}
-	for (i = 0; i < dir->norgs; i++) {
-		const struct dir_org *o = &dir->orgs[i];
+	i = out->n;
+	for (size_t k = 0; k < dir->norgs; k++) {
+		const struct dir_org *o = &dir->orgs[k];
 
 		if (!(o->roles & ROLE_NISC))
 			continue;
@@ -351,6 +386,8 @@ route_report(const Ceptoar__Message *m, const struct dir_org *sender,
 		    names_lookup(names_form, form)) == -1)
 			return route_nomem(code, cause);
 	}
+	route_tag(out, i, liaison != NULL ? route_first(out, n) :
+	    secretariat->id, "nisc", NULL);
 	return 0;
 }
 
@@ -392,22 +429,30 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
 			    "advisory.sectors[%zu]: no sector \"%s\" in the "
 			    "directory", i, a->sectors[i]);
 	for (i = 0; i < a->n_sectors; i++) {
+		const char *liaison;
+		size_t n0 = out->n, n1;
+
 		sec = directory_sector(dir, a->sectors[i]);
-		has_liaison = sec->nliaisons > 0;
 		liaison_review = route_liaisons_review_down(dir, sec);
 		if (route_add_liaisons(out, sender, dir, sec, 0, orig, false,
 		    "advisory for the sector") == -1)
 			return route_nomem(code, cause);
+		route_tag(out, n0, NULL, "sector:", sec->id);
+		liaison = route_first(out, n0);
+		has_liaison = liaison != NULL;
 		for (j = 0; j < dir->nceptoars; j++) {
 			c = &dir->ceptoars[j];
 			if (strcmp(c->sector, sec->id) != 0)
 				continue;
 			s = directory_org(dir, c->secretariat);
+			n1 = out->n;
 			if (route_add(out, sender, s, has_liaison ? 1 : 0, orig,
 			    has_liaison && liaison_review,
 			    "advisory for sector %s: secretariat of CEPTOAR %s",
 			    sec->id, c->id) == -1)
 				return route_nomem(code, cause);
+			route_tag(out, n1, liaison, "ceptoar:", c->id);
+			n1 = out->n;
 			for (k = 0; k < c->nmembers; k++) {
 				o = directory_org(dir, c->members[k]);
 				if (route_add(out, sender, o, has_liaison ? 2 : 1,
@@ -417,6 +462,7 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
 				    "%s", sec->id, c->id) == -1)
 					return route_nomem(code, cause);
 			}
+			route_tag(out, n1, s ? s->id : NULL, "member:", c->id);
 		}
 	}
 	return 0;
@@ -472,6 +518,7 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 		    " with a handling agreement") == -1)
 			return route_nomem(code, cause);
 	}
+	route_tag(out, 0, NULL, "recipient", NULL);
 	if (m->tlp == CEPTOAR__TLP__TLP_RED) {
 		snprintf(out->warning, sizeof(out->warning), "TLP:RED: the "
 		    "liaisons of the recipients' sectors get no copy; name "
@@ -486,6 +533,7 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 			    orig, false, "copy of an early warning") == -1)
 				return route_nomem(code, cause);
 	}
+	route_tag(out, 0, NULL, "recipient", NULL);
 	return 0;
 }
 
@@ -504,11 +552,14 @@ route_consultation(const Ceptoar__Message *m, const struct dir_org *sender,
 		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 		    "%s is neither an operator nor a CEPTOAR; consultations "
 		    "come from them", sender->id);
-	if (q->to != NULL && strcmp(q->to, "nisc") == 0)
-		return route_add_nisc(out, sender, dir, 0,
+	if (q->to != NULL && strcmp(q->to, "nisc") == 0) {
+		if (route_add_nisc(out, sender, dir, 0,
 		    CEPTOAR__FORM__FORM_ORIGINAL, false,
-		    "consultation addressed to NISC") == -1 ?
-		    route_nomem(code, cause) : 0;
+		    "consultation addressed to NISC") == -1)
+			return route_nomem(code, cause);
+		route_tag(out, 0, NULL, "nisc", NULL);
+		return 0;
+	}
 	sid = q->sector ? q->sector : sender->nsectors ? sender->sectors[0] :
 	    NULL;
 	if (sid == NULL || (sec = directory_sector(dir, sid)) == NULL ||
@@ -521,6 +572,7 @@ route_consultation(const Ceptoar__Message *m, const struct dir_org *sender,
 	    CEPTOAR__FORM__FORM_ORIGINAL, false,
 	    "consultation from the sector") == -1)
 		return route_nomem(code, cause);
+	route_tag(out, 0, NULL, "sector:", sec->id);
 	return 0;
 }
 
@@ -553,26 +605,38 @@ route_comm_check(const Ceptoar__Message *m, const struct dir_org *sender,
 			    directory_sector(dir, k->sectors[i]) :
 			    &dir->sectors[i];
 
+			size_t n0 = out->n, n1;
+			const char *liaison;
+
 			if (route_add_liaisons(out, sender, dir, sec, 0, orig,
 			    false, "communication check") == -1)
 				return route_nomem(code, cause);
+			route_tag(out, n0, NULL, "sector:", sec->id);
+			liaison = route_first(out, n0);
 			for (j = 0; j < dir->nceptoars; j++) {
 				c = &dir->ceptoars[j];
 				if (strcmp(c->sector, sec->id) != 0)
 					continue;
+				n1 = out->n;
 				if (route_add(out, sender,
-				    directory_org(dir, c->secretariat), 1, orig,
-				    false, "communication check of sector %s: "
+				    directory_org(dir, c->secretariat),
+				    liaison ? 1 : 0, orig, false,
+				    "communication check of sector %s: "
 				    "secretariat of CEPTOAR %s", sec->id,
 				    c->id) == -1)
 					return route_nomem(code, cause);
+				route_tag(out, n1, liaison, "ceptoar:", c->id);
+				n1 = out->n;
 				for (size_t x = 0; x < c->nmembers; x++)
 					if (route_add(out, sender,
-					    directory_org(dir, c->members[x]), 2,
-					    orig, false, "communication check "
-					    "of sector %s: member of CEPTOAR %s",
-					    sec->id, c->id) == -1)
+					    directory_org(dir, c->members[x]),
+					    liaison ? 2 : 1, orig, false,
+					    "communication check of sector %s: "
+					    "member of CEPTOAR %s", sec->id,
+					    c->id) == -1)
 						return route_nomem(code, cause);
+				route_tag(out, n1, c->secretariat, "member:",
+				    c->id);
 			}
 		}
 		return 0;
@@ -599,6 +663,7 @@ route_comm_check(const Ceptoar__Message *m, const struct dir_org *sender,
 				return route_nomem(code, cause);
 		}
 	}
+	route_tag(out, 0, NULL, "member", NULL);
 	return 0;
 }
 
@@ -705,6 +770,7 @@ route_reply(const Ceptoar__Message *m, const struct dir_org *sender,
 		if (route_add(out, sender, to, 0, orig, false, "%s to %s",
 		    what, ref->hub_id) == -1)
 			return route_nomem(code, cause);
+		route_tag(out, 0, NULL, "answer", NULL);
 		return 0;
 	}
 	if ((relay = directory_org(dir, ref->relay)) == NULL ||
@@ -726,6 +792,8 @@ route_reply(const Ceptoar__Message *m, const struct dir_org *sender,
 		    relay->forward_down == FORWARD_REVIEW,
 		    "%s to your report, relayed by your CEPTOAR", what) == -1)
 			return route_nomem(code, cause);
+		route_tag(out, 0, NULL, "relay", NULL);
+		route_tag(out, 1, relay->id, "answer", NULL);
 		out->v[out->n - 1].hidden = true;
 		return 0;
 	}
@@ -741,6 +809,8 @@ route_reply(const Ceptoar__Message *m, const struct dir_org *sender,
 	    relay->forward_up == FORWARD_REVIEW, "%s from a pseudonym, "
 	    "relayed by CEPTOAR secretariat %s", what, relay->id) == -1)
 		return route_nomem(code, cause);
+	route_tag(out, 0, NULL, "relay", NULL);
+	route_tag(out, 1, relay->id, "answer", NULL);
 	return 0;
 }
 
@@ -860,6 +930,36 @@ refuse:
 	return buf;
 }
 
+/* A copy of a plan, entries and all. */
+static int
+route_copy(struct route_result *dst, const struct route_result *src)
+{
+	*dst = *src;
+	dst->v = NULL;
+	dst->cap = dst->n;
+	if (src->n == 0)
+		return 0;
+	if ((dst->v = calloc(src->n, sizeof(*dst->v))) == NULL)
+		return -1;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	return 0;
+}
+
+/* Whether via is an organisation of group at hop in plan. */
+static bool
+route_via_in_group(const struct route_result *plan, const char *via,
+    unsigned hop, const char *group)
+{
+	size_t	i;
+
+	if (via == NULL)
+		return false;
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].hop == hop && strcmp(plan->v[i].org, via) == 0)
+			return strcmp(plan->v[i].group, group) == 0;
+	return false;
+}
+
 int
 route_forward(const struct route_fwd *f, const struct directory *dir,
     struct route_result *out, Ceptoar__ErrorCode *code, char **cause)
@@ -871,7 +971,8 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 	const struct dir_org		*o;
 	const char			*why;
 	char				 buf[256];
-	size_t				 i;
+	const char			*group = "";
+	size_t				 i, n0;
 	bool				 held = false;
 	int				 form;
 
@@ -879,13 +980,18 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 	memset(&plan, 0, sizeof(plan));
 	if (f->nrecipients == 0) {
 		/* The next hop of the path the originator's message travels. */
-		if (route_message(f->original, f->originator, dir, &plan, code,
-		    cause) == -1)
+		if (f->path != NULL) {
+			if (route_copy(&plan, f->path) == -1)
+				return route_nomem(code, cause);
+		} else if (route_message(f->original, f->originator, dir,
+		    &plan, code, cause) == -1)
 			return -1;
 		for (i = 0; i < plan.n; i++)
 			if (strcmp(plan.v[i].org, f->holder->id) == 0 &&
-			    plan.v[i].hop == f->holder_hop)
+			    plan.v[i].hop == f->holder_hop) {
 				held = true;
+				group = plan.v[i].group;
+			}
 		if (!held) {
 			route_result_free(&plan);
 			return route_refuse(code, cause,
@@ -895,16 +1001,29 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 			    f->holder->id, f->holder_hop);
 		}
 		for (i = 0; i < plan.n; i++) {
-			if (plan.v[i].hop <= f->holder_hop)
+			const struct route_entry *e = &plan.v[i];
+			size_t n = out->n;
+
+			if (e->hop <= f->holder_hop)
+				continue;
+			/* The next hop: only what this holder's group relays. */
+			if (e->hop == f->holder_hop + 1 &&
+			    !route_via_in_group(&plan, e->via, f->holder_hop,
+			    group))
 				continue;
 			if (route_add(out, f->originator,
-			    directory_org(dir, plan.v[i].org), plan.v[i].hop,
-			    plan.v[i].form, plan.v[i].hop > f->holder_hop + 1 &&
-			    plan.v[i].review, "%s", plan.v[i].reason) == -1) {
+			    directory_org(dir, e->org), e->hop, e->form,
+			    e->hop > f->holder_hop + 1 && e->review, "%s",
+			    e->reason) == -1) {
 				route_result_free(&plan);
 				return route_nomem(code, cause);
 			}
-			out->v[out->n - 1].hidden = plan.v[i].hidden;
+			if (out->n > n) {
+				out->v[n].hidden = e->hidden;
+				out->v[n].via = e->via;
+				snprintf(out->v[n].group, sizeof(out->v[n].group),
+				    "%s", e->group);
+			}
 		}
 		out->ceptoar = plan.ceptoar;
 		out->anonymity_set = plan.anonymity_set;
@@ -940,6 +1059,7 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 			    "forward.recipients[%zu]: %s; nothing was sent", i,
 			    why);
 	}
+	n0 = out->n;
 	for (i = 0; i < f->nrecipients; i++) {
 		o = directory_org(dir, f->recipients[i]);
 		form = f->holder_form;
@@ -950,6 +1070,7 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 		    names_lookup(names_form, form)) == -1)
 			return route_nomem(code, cause);
 	}
+	route_tag(out, n0, f->holder->id, "share", NULL);
 	return 0;
 }
 

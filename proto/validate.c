@@ -550,3 +550,46 @@ validate_message(const Ceptoar__Message *m, struct validate_error *err)
 		    "a consent_answer, a comm_check or a check_answer");
 	}
 }
+
+int
+validate_forward(const Ceptoar__Forward *f, struct validate_error *err)
+{
+	size_t	i;
+	char	path[64];
+
+	memset(err, 0, sizeof(*err));
+	if (f->uuid != NULL && !validate_uuid(f->uuid))
+		return validate_fail(err, "forward.uuid",
+		    "\"%.64s\" is not a UUID", f->uuid);
+	if (f->has_tlp && validate_enum(err, "forward.tlp", names_tlp,
+	    f->tlp) == -1)
+		return -1;
+	if (validate_text(err, "forward.note", f->note, VALIDATE_MAX_TEXT,
+	    1) == -1 ||
+	    validate_text(err, "forward.free_text", f->free_text,
+	    VALIDATE_MAX_TEXT, 1) == -1)
+		return -1;
+	if (f->sharing != NULL) {
+		if (!f->sharing->has_scope)
+			return validate_fail(err, "forward.sharing.scope",
+			    "is required when sharing is given");
+		if (validate_enum(err, "forward.sharing.scope",
+		    names_sharing_scope, f->sharing->scope) == -1 ||
+		    validate_ids(err, "forward.sharing.sectors",
+		    f->sharing->sectors, f->sharing->n_sectors) == -1 ||
+		    validate_ids(err, "forward.sharing.organisations",
+		    f->sharing->organisations,
+		    f->sharing->n_organisations) == -1)
+			return -1;
+	}
+	if (f->n_recipients > VALIDATE_MAX_LIST)
+		return validate_fail(err, "forward.recipients",
+		    "has %zu entries; the limit is %d", f->n_recipients,
+		    VALIDATE_MAX_LIST);
+	for (i = 0; i < f->n_recipients; i++) {
+		snprintf(path, sizeof(path), "forward.recipients[%zu]", i);
+		if (validate_id(err, path, f->recipients[i]) == -1)
+			return -1;
+	}
+	return 0;
+}

@@ -20,6 +20,8 @@ expect_eq "$RC" 0 "tightening is allowed ($ERR)"
 cli_json fsa-liaison inbox
 expect_contains "$OUT" "TLP:AMBER+STRICT" "the liaison gets the tightened label"
 liaison_id=$(json_field hub_id)
+cli_json nisc inbox
+expect_contains "$OUT" "TLP:AMBER+STRICT" "NISC gets the tightened label too"
 
 # AMBER+STRICT: the liaison may not pass it to anyone.
 cli_json fsa-liaison forward "$liaison_id" --to bank-b

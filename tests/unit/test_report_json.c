@@ -2,6 +2,8 @@
  * The JSON report format (client/report_json.c): every good fixture and
  * documented example loads, validates and round-trips; every bad fixture
  * fails at the expected stage with an error naming the offending field.
+ * Every content of a Message has a good and a bad fixture, and what the
+ * hub sets (forms, hops, notes, pseudonyms) renders with the same names.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -113,6 +115,36 @@ static const struct bad_case {
 	    "advisory.sectors: " },
 	{ "bad-early-warning-no-recipients.json", STAGE_VALIDATE,
 	    "early_warning.recipients: " },
+
+	/* The contents that answer, ask and check. */
+	{ "bad-consultation-to.json", STAGE_VALIDATE,
+	    "consultation.to: must be \"liaison\" or \"nisc\"" },
+	{ "bad-reply-in-reply-to.json", STAGE_VALIDATE,
+	    "reply.in_reply_to: must be the hub id of a message you "
+	    "received" },
+	{ "bad-widen-request-scope.json", STAGE_LOAD,
+	    "widen_request.sharing.scope: unknown value \"everyone\" "
+	    "(expected one of: nisc_only, liaison_and_nisc," },
+	{ "bad-widen-request-no-range.json", STAGE_VALIDATE,
+	    "widen_request.sharing.scope: is required" },
+	{ "bad-consent-answer-approve.json", STAGE_LOAD,
+	    "consent_answer.approve: must be true or false (got \"yes\")" },
+	{ "bad-consent-answer-no-approve.json", STAGE_VALIDATE,
+	    "consent_answer.approve: is required" },
+	{ "bad-comm-check-deadline.json", STAGE_VALIDATE,
+	    "comm_check.deadline_seconds: must be 10 seconds to 7 days "
+	    "(got 5)" },
+	{ "bad-comm-check-sectors.json", STAGE_LOAD,
+	    "comm_check.sectors: must be a list [...] (got \"finance\")" },
+	{ "bad-check-answer-check.json", STAGE_VALIDATE,
+	    "check_answer.check: must be the hub id of the check you "
+	    "received" },
+	/* What the hub sets has the same shape rules. */
+	{ "bad-hop-note-key.json", STAGE_LOAD,
+	    "hop_notes[0].text: unknown key (expected one of: by, at, hop, "
+	    "note)" },
+	{ "bad-flags-not-list.json", STAGE_LOAD,
+	    "report.flags: must be a list [...] (got \"threshold reached\")" },
 };
 
 static const char *const good_files[] = {
@@ -122,6 +154,13 @@ static const char *const good_files[] = {
 	"good-nulls.json",
 	"good-advisory.json",
 	"good-early-warning.json",
+	"good-consultation.json",
+	"good-reply.json",
+	"good-widen-request.json",
+	"good-consent-answer.json",
+	"good-comm-check.json",
+	"good-check-answer.json",
+	"good-anonymised-form.json",
 };
 
 static const char *const example_files[] = {
@@ -130,6 +169,12 @@ static const char *const example_files[] = {
 	"report-followup.json",
 	"advisory.json",
 	"early-warning.json",
+	"consultation.json",
+	"reply.json",
+	"widen-request.json",
+	"consent-answer.json",
+	"comm-check.json",
+	"check-answer.json",
 };
 
 static char fixtures[1024], examples[1024];
@@ -429,6 +474,183 @@ check_encode_delivery(void)
 	json_decref(j);
 }
 
+/* Each new content decodes into its own message, fields and all. */
+static void
+check_new_contents(void)
+{
+	Ceptoar__Message	*m;
+	json_t			*j;
+	char			 file[1200];
+
+	m = check_good(path(file, sizeof(file), fixtures,
+	    "good-consultation.json"), false);
+	CHECK(m != NULL &&
+	    m->content_case == CEPTOAR__MESSAGE__CONTENT_CONSULTATION);
+	if (m != NULL) {
+		CHECK_STR(m->consultation->to, "liaison");
+		CHECK_STR(m->consultation->sector, "finance");
+		CHECK(strchr(m->consultation->question, '\n') != NULL);
+	}
+	report_json_free(m);
+
+	m = check_good(path(file, sizeof(file), fixtures,
+	    "good-widen-request.json"), false);
+	CHECK(m != NULL &&
+	    m->content_case == CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST);
+	if (m != NULL) {
+		CHECK(m->widen_request->sharing->scope ==
+		    CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS);
+		CHECK(m->widen_request->sharing->n_organisations == 1);
+	}
+	report_json_free(m);
+
+	/* false is a value: a declined consent is not a missing one. */
+	m = check_good(path(file, sizeof(file), fixtures,
+	    "good-consent-answer.json"), false);
+	CHECK(m != NULL && m->consent_answer->has_approve &&
+	    !m->consent_answer->approve);
+	if (m != NULL) {
+		j = report_json_encode(&m->base);
+		CHECK(json_is_false(json_object_get(json_object_get(j,
+		    "consent_answer"), "approve")));
+		json_decref(j);
+	}
+	report_json_free(m);
+
+	m = check_good(path(file, sizeof(file), fixtures,
+	    "good-comm-check.json"), false);
+	CHECK(m != NULL && m->comm_check->has_deadline_seconds &&
+	    m->comm_check->deadline_seconds == 1800 &&
+	    m->comm_check->n_sectors == 2 && m->has_drill && m->drill);
+	report_json_free(m);
+
+	m = check_good(path(file, sizeof(file), fixtures,
+	    "good-check-answer.json"), false);
+	CHECK(m != NULL && m->check_answer->check != NULL);
+	report_json_free(m);
+}
+
+/*
+ * An anonymised form as a recipient saves it: the hub's fields (hop
+ * notes, relay, pseudonym, flags) read and write under their proto names.
+ */
+static void
+check_hub_fields(void)
+{
+	Ceptoar__Message	*m;
+	json_t			*j, *notes, *rep;
+	char			 file[1200];
+
+	m = check_good(path(file, sizeof(file), fixtures,
+	    "good-anonymised-form.json"), false);
+	if (m == NULL)
+		return;
+	CHECK_STR(m->relay, "banks-sec");
+	CHECK(m->n_hop_notes == 1 && m->hop_notes[0]->has_hop &&
+	    m->hop_notes[0]->hop == 1 && m->hop_notes[0]->has_at &&
+	    m->hop_notes[0]->at == 1795298108);
+	CHECK_STR(m->report->pseudonym, "anon-grktngpxp4");
+	CHECK(m->report->n_flags == 1);
+	CHECK(m->report->has_retracted && !m->report->retracted);
+	j = report_json_encode(&m->base);
+	rep = json_object_get(j, "report");
+	notes = json_object_get(j, "hop_notes");
+	CHECK(json_array_size(notes) == 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(notes, 0),
+	    "at")), "2026-11-21T21:55:08Z");
+	CHECK_STR(json_string_value(json_object_get(j, "relay")), "banks-sec");
+	CHECK_STR(json_string_value(json_object_get(rep, "pseudonym")),
+	    "anon-grktngpxp4");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(rep,
+	    "flags"), 0)), "threshold reached: telecom: 30,000 users for 2 "
+	    "hours");
+	json_decref(j);
+	report_json_free(m);
+}
+
+/*
+ * A delivery's hop fields: the form by name, review always present as
+ * a boolean, chain and reply ids only when set; the preview's routes
+ * name their form too.
+ */
+static void
+check_encode_hops(void)
+{
+	Ceptoar__Delivery	 d = CEPTOAR__DELIVERY__INIT;
+	Ceptoar__Message	 m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Reply		 r = CEPTOAR__REPLY__INIT;
+	Ceptoar__PreviewResult	 pr = CEPTOAR__PREVIEW_RESULT__INIT;
+	Ceptoar__RoutePreview	 rv = CEPTOAR__ROUTE_PREVIEW__INIT, *rvp = &rv;
+	json_t			*j;
+
+	d.hub_id = (char *)"5116cbd0-66f7-4ec8-9a21-b52b4a043f9c";
+	d.has_form = 1;
+	d.form = CEPTOAR__FORM__FORM_ANONYMISED;
+	d.has_hop = 1;
+	d.hop = 2;
+	d.message = &m;
+	m.uuid = (char *)"0f8fad5b-d9cb-469f-a165-70867728950e";
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPLY;
+	m.reply = &r;
+	r.in_reply_to = (char *)"4fe9b479-48ed-4d45-a5d7-81d44f4bc2ad";
+	r.text = (char *)"Vendor X.";
+
+	j = output_delivery_json(&d);
+	CHECK_STR(json_string_value(json_object_get(j, "form")), "anonymised");
+	CHECK(json_integer_value(json_object_get(j, "hop")) == 2);
+	CHECK(json_is_false(json_object_get(j, "review")));
+	CHECK(json_object_get(j, "chain_id") == NULL);
+	CHECK(json_object_get(j, "in_reply_to") == NULL);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(j,
+	    "message"), "type")), "reply");
+	json_decref(j);
+
+	d.has_review = 1;
+	d.review = 1;
+	d.chain_id = (char *)"416460cb-063c-489a-ab07-3c49855f709b";
+	d.in_reply_to = r.in_reply_to;
+	j = output_delivery_json(&d);
+	CHECK(json_is_true(json_object_get(j, "review")));
+	CHECK_STR(json_string_value(json_object_get(j, "chain_id")),
+	    "416460cb-063c-489a-ab07-3c49855f709b");
+	CHECK_STR(json_string_value(json_object_get(j, "in_reply_to")),
+	    "4fe9b479-48ed-4d45-a5d7-81d44f4bc2ad");
+	json_decref(j);
+
+	rv.organisation = (char *)"fsa-liaison";
+	rv.has_form = 1;
+	rv.form = CEPTOAR__FORM__FORM_ANONYMISED;
+	rv.has_review = 1;
+	rv.review = 1;
+	rv.as_received = &m;
+	pr.n_routes = 1;
+	pr.routes = &rvp;
+	j = report_json_encode(&pr.base);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "routes"), 0), "form")), "anonymised");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(j, "routes"), 0), "as_received"),
+	    "type")), "reply");
+	json_decref(j);
+}
+
+/* An answer to a check has one uuid per organisation and check. */
+static void
+check_answer_uuid(void)
+{
+	char	a[40], b[40], c[40];
+
+	compose_answer_uuid("bank-a", "0f8fad5b-d9cb-469f-a165-70867728950e",
+	    a, sizeof(a));
+	compose_answer_uuid("bank-a", "0f8fad5b-d9cb-469f-a165-70867728950e",
+	    b, sizeof(b));
+	compose_answer_uuid("bank-b", "0f8fad5b-d9cb-469f-a165-70867728950e",
+	    c, sizeof(c));
+	CHECK(validate_uuid(a));
+	CHECK(strcmp(a, b) == 0);
+	CHECK(strcmp(a, c) != 0);
+}
+
 /* A missing file is EX_NOINPUT, not a data error. */
 static void
 check_missing_file(void)
@@ -477,6 +699,10 @@ main(void)
 	check_times();
 	check_uuid();
 	check_encode_delivery();
+	check_new_contents();
+	check_hub_fields();
+	check_encode_hops();
+	check_answer_uuid();
 	check_missing_file();
 	return CHECK_DONE();
 }
