@@ -21,7 +21,9 @@
 
 #include "ceptoard.h"
 
+#ifndef CEPTOARD_CONF
 #define CEPTOARD_CONF		"/etc/ceptoard/ceptoard.conf"
+#endif
 /* Seconds sessions get to flush their last frames at shutdown. */
 #define CEPTOARD_DRAIN_SECS	3
 
@@ -35,13 +37,13 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: ceptoard [-dnv] [-f file]\n"
-	    "       ceptoard -L directory\n"
+	    "       ceptoard -L directory-file\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -f file   configuration (default " CEPTOARD_CONF ")\n"
 	    "  -n        check the configuration, directory, keys and store, "
 	    "then exit\n"
 	    "  -v        log debug events\n"
-	    "  -L dir    list the organisations of a directory file: id, "
+	    "  -L file   list the organisations of a directory file: id, "
 	    "certificate CN, roles\n"
 	    "  -V        print the version\n"
 	    "options of the configuration file:\n");
@@ -244,11 +246,10 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatalx("daemon: %s", strerror(errno));
-		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
-	}
+	/*
+	 * Everything that can fail at start-up happens before detaching, so
+	 * that the starting command sees the error and the exit status.
+	 */
 	if ((hub->store = store_open(hub->conf.store_path, &cause)) == NULL)
 		fatalx("%s", cause ? cause : "store");
 	if ((hub->base = event_base_new()) == NULL)
@@ -258,9 +259,18 @@ main(int argc, char *argv[])
 		fatalx("%s", cause ? cause : "listen");
 	if (submit_init(hub->base) == -1)
 		fatalx("cannot set up group commit");
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatalx("daemon: %s", strerror(errno));
+		/* The kernel's event queue does not survive fork. */
+		if (event_reinit(hub->base) == -1)
+			fatalx("event_reinit failed after detaching");
+		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
+	}
+	/* Written while still privileged: /run is root's. */
+	write_pidfile(hub->conf.pidfile);
 	if (drop_privileges(hub->conf.user, &cause) == -1)
 		fatalx("%s", cause);
-	write_pidfile(hub->conf.pidfile);
 
 	sig_hup = evsignal_new(hub->base, SIGHUP, reload_cb, NULL);
 	sig_term = evsignal_new(hub->base, SIGTERM, shutdown_cb, NULL);

@@ -97,7 +97,9 @@ config_resolve(const char *conf_path, const char *value)
 	if (strncmp(value, "sqlite:", 7) == 0) {
 		prefix = "sqlite:";
 		value += 7;
-	}
+	} else if (strspn(value, "abcdefghijklmnopqrstuvwxyz") > 0 &&
+	    value[strspn(value, "abcdefghijklmnopqrstuvwxyz")] == ':')
+		return strdup(value);	/* another backend: the store decides */
 	if (value[0] == '/' || value[0] == '\0') {
 		if (asprintf(&out, "%s%s", prefix, value) == -1)
 			return NULL;
