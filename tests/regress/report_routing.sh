@@ -34,4 +34,17 @@ for org in mic-liaison bank-b banks-sec tel-a jpcert bank-lone; do
 	expect_eq "$RC" 0 "$org inbox exit status ($ERR)"
 	expect_eq "$(count_lines)" 0 "$org receives nothing"
 done
+# A telecom outage at the legal threshold is flagged for its recipients.
+python3 - "$WORK/report.json" >"$WORK/tel.json" <<'PY'
+import json, sys, uuid
+r = json.load(open(sys.argv[1]))
+r["uuid"] = str(uuid.uuid4())
+r["report"]["impact"] = {"users_affected": 30000, "duration_minutes": 120}
+print(json.dumps(r))
+PY
+cli_json tel-a submit "$WORK/tel.json"
+expect_eq "$RC" 0 "telecom report ($ERR)"
+cli_json mic-liaison inbox
+expect_contains "$OUT" "threshold reached: telecom: 30,000 users for 2 hours" \
+    "the liaison sees the threshold flag"
 pass "report routed to fsa-liaison and nisc only"

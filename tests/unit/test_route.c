@@ -295,6 +295,64 @@ test_thresholds(const struct directory *dir)
 	    4) == 0);
 }
 
+/* Each sample threshold, on both sides of each boundary. */
+static void
+test_sample_thresholds(void)
+{
+	struct directory	*d;
+	Ceptoar__Report		 r = CEPTOAR__REPORT__INIT;
+	Ceptoar__Impact		 im = CEPTOAR__IMPACT__INIT;
+	const struct dir_sector	*elec, *gas, *tel;
+	char			 out[4][160], *cause = NULL, path[512];
+	const char		*src = getenv("CEPTOAR_SRCDIR");
+
+	snprintf(path, sizeof(path), "%s/config/directory.yaml",
+	    src ? src : "..");
+	if ((d = directory_load(path, &cause)) == NULL) {
+		CHECK(!"sample directory loads");
+		free(cause);
+		return;
+	}
+	elec = directory_sector(d, "electricity");
+	gas = directory_sector(d, "gas");
+	tel = directory_sector(d, "info-comm");
+	r.impact = &im;
+	/* Electricity: 100,000 kW for 10 minutes. */
+	im.has_kw_lost = im.has_duration_minutes = 1;
+	im.kw_lost = 100000;
+	im.duration_minutes = 10;
+	CHECK(route_threshold_flags(&r, elec, out, 4) == 1);
+	CHECK_CONTAINS(out[0], "100,000 kW");
+	im.kw_lost = 99999;
+	CHECK(route_threshold_flags(&r, elec, out, 4) == 0);
+	im.kw_lost = 100000;
+	im.duration_minutes = 9;
+	CHECK(route_threshold_flags(&r, elec, out, 4) == 0);
+	/* Gas: 30 households. */
+	im.has_kw_lost = im.has_duration_minutes = 0;
+	im.has_households = 1;
+	im.households = 30;
+	CHECK(route_threshold_flags(&r, gas, out, 4) == 1);
+	im.households = 29;
+	CHECK(route_threshold_flags(&r, gas, out, 4) == 0);
+	/* Telecom: 30,000 users for 2 hours. */
+	im.has_households = 0;
+	im.has_users_affected = im.has_duration_minutes = 1;
+	im.users_affected = 30000;
+	im.duration_minutes = 120;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 1);
+	im.duration_minutes = 119;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 0);
+	im.duration_minutes = 120;
+	im.users_affected = 29999;
+	CHECK(route_threshold_flags(&r, tel, out, 4) == 0);
+	/* A sector without thresholds flags nothing. */
+	im.users_affected = 10000000;
+	CHECK(route_threshold_flags(&r, directory_sector(d, "finance"), out,
+	    4) == 0);
+	directory_free(d);
+}
+
 /*
  * The share matrix.  The chain: a voluntary report from bank-a (finance,
  * CEPTOAR banks) with no attribution consent.  Holders: its secretariat
@@ -586,6 +644,7 @@ main(void)
 	test_reasons(dir);
 	test_consent(dir);
 	test_thresholds(dir);
+	test_sample_thresholds();
 	test_share_matrix(dir);
 	test_sender_matrix(dir);
 	test_next_hop(dir);
