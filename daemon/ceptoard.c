@@ -296,6 +296,7 @@ main(int argc, char *argv[])
 	submit_shutdown();
 	session_close_all("hub stopped");
 	deliver_shutdown();
+	rate_shutdown();
 	store_close(hub->store);
 	listener_free(hub->listener);
 	if (drain_timer != NULL)

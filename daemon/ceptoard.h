@@ -55,6 +55,8 @@ struct config {
 	char		*anon_key;		/* pseudonym key file */
 	uint64_t	 anon_time_granularity;	/* seconds */
 	uint64_t	 anon_k;		/* smallest comfortable anonymity set */
+	uint64_t	 rate_frames;		/* per connection, per second */
+	uint64_t	 rate_org_submits;	/* per organisation, per second */
 };
 /* Load and check path; -1 with a "file:line: what" cause. */
 int	 config_load(const char *path, struct config *out, char **cause);
@@ -706,6 +708,21 @@ void	 listener_free(struct listener *);
 /* The address actually bound, "host:port". */
 const char *listener_address(const struct listener *);
 
+/* rate.c: token buckets. */
+struct rate_bucket {
+	double		tokens;
+	int64_t		last;		/* ms, monotonic; 0: full and unused */
+};
+int64_t	 rate_now_ms(void);
+/* Take one token if there is one; refill at per_sec up to burst. */
+bool	 rate_take(struct rate_bucket *, double per_sec, double burst,
+	    int64_t now_ms);
+/* Milliseconds until the bucket holds a whole token again. */
+int64_t	 rate_wait_ms(const struct rate_bucket *, double per_sec);
+/* Whether org may submit once more now (rate_org_submits). */
+bool	 rate_org_submit(const char *org);
+void	 rate_shutdown(void);
+
 /* session.c */
 enum session_state {
 	SESSION_HANDSHAKE,	/* TLS handshake under way */
@@ -733,6 +750,9 @@ struct session {
 	int64_t			 started;
 	int64_t			 last_active;
 	bool			 reading_paused;
+	bool			 throttled;	/* over rate_frames: reading later */
+	struct event		*throttle;	/* resumes reading */
+	struct rate_bucket	 frames;
 	char			 fatal_reason[256];	/* for the close line */
 	/* Counters, logged at close. */
 	uint64_t		 frames_in;

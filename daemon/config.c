@@ -67,6 +67,12 @@ static const struct config_option config_options[] = {
 	    1000000, 0, "connections open at once; more are refused" },
 	{ "deliver_batch", CONFIG_UINT, OPT(deliver_batch), "256", 1, 65536, 0,
 	    "deliveries read from the store at a time for one client" },
+	{ "rate_frames", CONFIG_UINT, OPT(rate_frames), "2000", 1, 10000000, 0,
+	    "frames per second one connection may send; faster ones are "
+	    "read more slowly" },
+	{ "rate_org_submits", CONFIG_UINT, OPT(rate_org_submits), "200", 1,
+	    10000000, 0, "submits per second one organisation may make over "
+	    "all its connections; more are refused with rate-limited" },
 	{ "anon_key", CONFIG_PATH, OPT(anon_key), NULL, 0, 0, 0,
 	    "32 random bytes keying report pseudonyms (mode 0600); without it "
 	    "voluntary reports are refused" },

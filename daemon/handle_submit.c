@@ -215,6 +215,13 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    "message", false, "submit carries no message");
 		return;
 	}
+	if (!rate_org_submit(s->org)) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED,
+		    NULL, false, "%s is over its limit of %llu submits per "
+		    "second; nothing was stored: retry later with the same uuid",
+		    s->org, (unsigned long long)hub->conf.rate_org_submits);
+		return;
+	}
 	if (validate_message(m, &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);

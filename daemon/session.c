@@ -33,6 +33,7 @@ static void	session_read_cb(struct bufferevent *, void *);
 static void	session_write_cb(struct bufferevent *, void *);
 static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
+static void	session_throttle(struct session *);
 
 const char *
 session_strstate(enum session_state st)
@@ -203,6 +204,10 @@ session_close(struct session *s, const char *reason)
 	evtimer_del(s->timer);
 	event_free(s->timer);
 	s->timer = NULL;
+	if (s->throttle != NULL) {
+		event_free(s->throttle);
+		s->throttle = NULL;
+	}
 	bufferevent_free(s->bev);
 	s->bev = NULL;
 	/* Move from the live list to the dead one. */
@@ -237,33 +242,69 @@ session_can_send(const struct session *s)
 	    SESSION_OUTPUT_PAUSE_DIV;
 }
 
-void
-session_send(struct session *s, Ceptoar__Envelope *env)
+/* Frame env and queue it, with no output check: -1 if the session died. */
+static int
+session_push(struct session *s, Ceptoar__Envelope *env)
 {
 	uint8_t	*buf;
 	size_t	 len;
-	char	 reason[128];
 
-	if (s->state == SESSION_DEAD)
-		return;
 	env->has_protocol_version = 1;
 	env->protocol_version = CEPTOAR_PROTOCOL_VERSION;
 	if ((buf = frame_pack(env, &len)) == NULL) {
 		session_close(s, "out of memory packing a frame");
-		return;
+		return -1;
 	}
 	if (bufferevent_write(s->bev, buf, len) == -1) {
 		free(buf);
 		session_close(s, "cannot queue output");
-		return;
+		return -1;
 	}
 	free(buf);
 	s->frames_out++;
-	if (session_output_len(s) > hub->conf.max_output) {
-		/* The peer is not reading: drop it rather than grow. */
-		snprintf(reason, sizeof(reason), "slow consumer: more than %llu "
-		    "bytes queued", (unsigned long long)hub->conf.max_output);
-		session_close(s, reason);
+	return 0;
+}
+
+/*
+ * The peer is not reading: drop it rather than grow.  Its last frame is
+ * an error saying so, for a peer that wakes up; nothing more is queued.
+ */
+static void
+session_overloaded(struct session *s)
+{
+	Ceptoar__Envelope	env = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__Error		err = CEPTOAR__ERROR__INIT;
+	char			msg[256];
+
+	snprintf(msg, sizeof(msg), "slow consumer: more than %llu bytes "
+	    "queued; unacknowledged deliveries wait for the next connection",
+	    (unsigned long long)hub->conf.max_output);
+	log_event(LOG_LVL_WARN, "session.error", "session=%s org=%s request=0 "
+	    "code=overloaded field=\"\" fatal=yes queued=%zu", s->sid,
+	    s->org[0] ? s->org : "-", session_output_len(s));
+	snprintf(s->fatal_reason, sizeof(s->fatal_reason), "overloaded: %.200s",
+	    msg);
+	session_enter_state(s, SESSION_CLOSING);
+	err.has_code = 1;
+	err.code = CEPTOAR__ERROR_CODE__ERROR_OVERLOADED;
+	err.message = msg;
+	err.has_fatal = 1;
+	err.fatal = 1;
+	env.body_case = CEPTOAR__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	session_push(s, &env);
+}
+
+void
+session_send(struct session *s, Ceptoar__Envelope *env)
+{
+	if (s->state == SESSION_DEAD)
+		return;
+	if (session_push(s, env) == -1)
+		return;
+	if (session_output_len(s) > hub->conf.max_output &&
+	    s->state != SESSION_CLOSING) {
+		session_overloaded(s);
 		return;
 	}
 	if (!s->reading_paused && s->state != SESSION_CLOSING &&
@@ -316,6 +357,46 @@ session_error(struct session *s, uint64_t request_id, Ceptoar__ErrorCode code,
 	}
 }
 
+/* Rate window over: read again, starting with what is buffered. */
+static void
+session_unthrottle_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->state == SESSION_DEAD || !s->throttled)
+		return;
+	s->throttled = false;
+	if (!s->reading_paused)
+		bufferevent_enable(s->bev, EV_READ);
+	session_read_cb(s->bev, s);
+}
+
+/*
+ * Over rate_frames: stop reading until a token is back.  The sender is
+ * slowed, not refused: TCP pushes back on it and nobody else waits.
+ */
+static void
+session_throttle(struct session *s)
+{
+	struct timeval	tv;
+	int64_t		ms;
+
+	if (s->throttle == NULL &&
+	    (s->throttle = evtimer_new(hub->base, session_unthrottle_cb, s))
+	    == NULL)
+		return;
+	if (!s->throttled)
+		log_event(LOG_LVL_INFO, "session.throttled", "session=%s org=%s "
+		    "rate_frames=%llu", s->sid, s->org[0] ? s->org : "-",
+		    (unsigned long long)hub->conf.rate_frames);
+	s->throttled = true;
+	bufferevent_disable(s->bev, EV_READ);
+	ms = rate_wait_ms(&s->frames, (double)hub->conf.rate_frames);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->throttle, &tv);
+}
+
 /* Decode and dispatch every complete frame in the input buffer. */
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
@@ -330,7 +411,8 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t			*p;
 
 	session_ref(s);
-	while (s->state == SESSION_HELLO || s->state == SESSION_READY) {
+	while ((s->state == SESSION_HELLO || s->state == SESSION_READY) &&
+	    !s->throttled) {
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
 			break;
 		st = frame_peek(hdr, sizeof(hdr), s->max_frame, &n);
@@ -344,6 +426,11 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < FRAME_HEADER_LEN + (size_t)n)
 			break;
+		if (!rate_take(&s->frames, (double)hub->conf.rate_frames,
+		    (double)hub->conf.rate_frames, rate_now_ms())) {
+			session_throttle(s);
+			break;
+		}
 		if ((p = evbuffer_pullup(in, FRAME_HEADER_LEN + (ev_ssize_t)n))
 		    == NULL) {
 			session_close(s, "out of memory reading a frame");
@@ -390,7 +477,8 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (s->reading_paused) {
 		s->reading_paused = false;
-		bufferevent_enable(s->bev, EV_READ);
+		if (!s->throttled)
+			bufferevent_enable(s->bev, EV_READ);
 		/* Frames may already be buffered: handle them now. */
 		session_read_cb(bev, s);
 		if (s->state == SESSION_DEAD)
