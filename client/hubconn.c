@@ -449,7 +449,14 @@ hubconn_ssl_fail(struct hubconn *hc, int ret, int saved_errno,
 	    (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_SSL))
 		hubconn_find_alert(hc);
 	if (hc->alert != -1) {
-		if (hubconn_alert_is_ours(hc->alert & 0xff))
+		/*
+		 * decrypt_error right after our handshake, before the hub has
+		 * said anything, is the hub failing our certificate's
+		 * signature (a look-alike CA), so it is ours too.
+		 */
+		if (hubconn_alert_is_ours(hc->alert & 0xff) ||
+		    ((hc->alert & 0xff) == SSL_AD_DECRYPT_ERROR &&
+		    hc->handshaken && !hc->got_frame))
 			return hubconn_fail(hc, EX_NOPERM, "the hub rejected "
 			    "our certificate: %s (we presented %s; is it "
 			    "signed by the CA the hub trusts, and still "

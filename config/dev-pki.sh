@@ -17,6 +17,8 @@
 #   OUTDIR/clients/<id>.conf          a ceptoar client configuration
 #   OUTDIR/anon.key                   32 random bytes keying the hub's
 #                                     report pseudonyms (anon_key)
+#   OUTDIR/store.key                  32 random bytes sealing the hub's
+#                                     stored message bodies (store_key)
 #
 # and with --other-ca, for tests of "certificate from another CA":
 #
@@ -27,7 +29,9 @@
 # Files that exist are kept, so running it again only adds what is
 # missing (a new organisation, say); -f recreates everything.  A
 # certificate whose CN no longer matches the directory is reissued, and
-# a new CA means new certificates for everyone.
+# a new CA means new certificates for everyone.  The store key is only
+# ever replaced by -f: a store sealed under the old one no longer opens
+# without it (see store_old_keys in ceptoard.conf).
 #
 # Environment: HUB_ADDR (default 127.0.0.1:7443) goes into the client
 # configurations; DAYS (default 825) is the validity; HUB_SAN adds
@@ -67,6 +71,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ $# -eq 3 ] || usage
+# -f as given: a new CA sets force below, which must not reach the store key.
+force_given=$force
 outdir=$1
 directory=$2
 ceptoard=$3
@@ -251,6 +257,16 @@ if [ "$force" -eq 1 ] || [ ! -s "$outdir/anon.key" ]; then
 	chmod 0600 "$outdir/anon.key"
 fi
 
+# The store key: kept even with a new CA, since stores sealed under it
+# would no longer open; only -f replaces it.
+store_state=kept
+if [ "$force_given" -eq 1 ] || [ ! -s "$outdir/store.key" ]; then
+	head -c 32 /dev/urandom >"$work/store.key"
+	chmod 0600 "$work/store.key"
+	mv "$work/store.key" "$outdir/store.key"
+	store_state=created
+fi
+
 other_state=
 if [ "$other_ca" -eq 1 ]; then
 	other=$outdir/other-ca
@@ -275,6 +291,7 @@ echo "  CA       ca.crt ($ca_state)"
 echo "  hub      hub.crt ($hub_state), CN=localhost, $hub_san"
 echo "  orgs     $n organisations: $created created, $reissued reissued, $kept kept"
 echo "  clients  clients/<id>.conf for hub $hub_addr ($confs written)"
+echo "  store    store.key ($store_state), for store_key"
 if [ -n "$other_state" ]; then
 	echo "  other-ca other-ca/ca.crt and intruder.crt, CN=nisc ($other_state)"
 fi

@@ -37,12 +37,19 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: ceptoard [-dnv] [-f file]\n"
+	    "       ceptoard -R [-f file]\n"
 	    "       ceptoard -L directory-file\n"
+	    "       ceptoard -A audit-file\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -f file   configuration (default " CEPTOARD_CONF ")\n"
 	    "  -n        check the configuration, directory, keys and store, "
 	    "then exit\n"
 	    "  -v        log debug events\n"
+	    "  -R        seal every stored body again under store_key, so "
+	    "that store_old_keys\n"
+	    "            can be emptied; then exit\n"
+	    "  -A file   verify an audit trail's hash chain; name the first "
+	    "broken entry\n"
 	    "  -L file   list the organisations of a directory file: id, "
 	    "certificate CN, roles\n"
 	    "  -V        print the version\n"
@@ -79,6 +86,8 @@ reload_cb(evutil_socket_t sig, short ev, void *arg)
 	struct directory	*dir;
 	char			*cause = NULL, esc[1024];
 
+	/* Certificates and CRLs first: a bad directory must not skip them. */
+	tls_reload();
 	if ((dir = directory_load(hub->conf.directory, &cause)) == NULL) {
 		log_event(LOG_LVL_ERROR, "config.reload",
 		    "result=failed directory=%s cause=%s action=\"keeping the "
@@ -126,6 +135,51 @@ shutdown_cb(evutil_socket_t sig, short ev, void *arg)
 	}
 	drain_timer = evtimer_new(hub->base, drain_timeout_cb, NULL);
 	evtimer_add(drain_timer, &tv);
+}
+
+/* The audit trail cannot be written: stop rather than carry data unaudited. */
+static void
+audit_failed(void)
+{
+	if (hub->shutting_down)
+		return;
+	if (sig_term == NULL)
+		fatalx("the audit trail cannot be written");
+	event_active(sig_term, EV_SIGNAL, 1);
+}
+
+/*
+ * ceptoard -R: seal every stored body again under store_key, so that the
+ * keys of store_old_keys are no longer needed.  Takes keys over.
+ */
+static int
+rekey_store(struct store_keys *keys)
+{
+	struct store	*s;
+	char		*cause = NULL;
+	uint64_t	 n = 0;
+	uint32_t	 id;
+
+	if ((s = store_open(hub->conf.store_path, keys, &cause)) == NULL) {
+		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "store");
+		free(cause);
+		return 78;
+	}
+	id = store_key_id(s);
+	if (store_rekey(s, &n, &cause) == -1) {
+		fprintf(stderr, "ceptoard: %s (%llu bodies were sealed again "
+		    "before this; run ceptoard -R again once it is fixed)\n",
+		    cause ? cause : "rekey", (unsigned long long)n);
+		free(cause);
+		store_close(s);
+		return 1;
+	}
+	store_close(s);
+	printf("ceptoard: sealed %llu stored bodies again under store key "
+	    "%08x; every body now opens with store_key alone, so "
+	    "store_old_keys may be emptied and the hub restarted\n",
+	    (unsigned long long)n, id);
+	return 0;
 }
 
 /* Switch to the configured user once everything privileged is done. */
@@ -176,9 +230,11 @@ main(int argc, char *argv[])
 	char		*cause = NULL, esc[1024];
 	enum log_level	 lvl;
 	int		 ch, foreground = 0, checkonly = 0, verbose = 0;
+	int		 rekey = 0;
 	struct store	*probe;
+	struct store_keys *keys;
 
-	while ((ch = getopt(argc, argv, "df:hnvL:V")) != -1) {
+	while ((ch = getopt(argc, argv, "A:df:hnRvL:V")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -189,9 +245,14 @@ main(int argc, char *argv[])
 		case 'n':
 			checkonly = 1;
 			break;
+		case 'R':
+			rekey = 1;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
+		case 'A':
+			return audit_verify_command(optarg, stdout);
 		case 'L':
 			return list_directory(optarg);
 		case 'V':
@@ -214,6 +275,19 @@ main(int argc, char *argv[])
 	}
 	if (log_parse_level(hub->conf.log_level, &lvl) == 0)
 		log_set_level(verbose ? LOG_LVL_DEBUG : lvl);
+	/* Store keys first: a rekey needs nothing else. */
+	if ((keys = store_keys_load(hub->conf.store_key,
+	    hub->conf.store_old_keys, &cause)) == NULL) {
+		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "store_key");
+		free(cause);
+		config_free(&hub->conf);
+		return 78;
+	}
+	if (rekey) {
+		ch = rekey_store(keys);
+		config_free(&hub->conf);
+		return ch;
+	}
 	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL) {
 		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "directory");
 		return 78;
@@ -233,12 +307,20 @@ main(int argc, char *argv[])
 		hub->anon_ready = true;
 	}
 	if (checkonly) {
-		if ((probe = store_open(hub->conf.store_path, &cause)) == NULL) {
+		if ((probe = store_open(hub->conf.store_path, keys,
+		    &cause)) == NULL) {
 			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
 			    "store");
+			free(cause);
 			return 78;
 		}
 		store_close(probe);
+		if (hub->conf.audit_log != NULL &&
+		    audit_check(hub->conf.audit_log, &cause) == -1) {
+			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
+			    "audit_log");
+			return 78;
+		}
 		printf("configuration OK: %s (directory %s: %zu sectors, %zu "
 		    "CEPTOARs, %zu organisations)\n", conffile,
 		    hub->conf.directory, hub->dir->nsectors, hub->dir->nceptoars,
@@ -250,10 +332,14 @@ main(int argc, char *argv[])
 	 * Everything that can fail at start-up happens before detaching, so
 	 * that the starting command sees the error and the exit status.
 	 */
-	if ((hub->store = store_open(hub->conf.store_path, &cause)) == NULL)
+	if ((hub->store = store_open(hub->conf.store_path, keys, &cause)) ==
+	    NULL)
 		fatalx("%s", cause ? cause : "store");
 	if ((hub->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	if (hub->conf.audit_log != NULL && audit_open(hub->conf.audit_log,
+	    hub->base, audit_failed, &cause) == -1)
+		fatalx("%s", cause ? cause : "audit_log");
 	if ((hub->listener = listener_new(hub->base, hub->conf.listen, &cause))
 	    == NULL)
 		fatalx("%s", cause ? cause : "listen");
@@ -282,6 +368,12 @@ main(int argc, char *argv[])
 	if (!hub->anon_ready)
 		log_event(LOG_LVL_WARN, "ceptoard.anon", "reason=\"no anon_key: "
 		    "voluntary reports will be refused\"");
+	log_event(store_stale(hub->store) > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
+	    "store.keys", "key=%08x old_key_messages=%llu%s",
+	    store_key_id(hub->store),
+	    (unsigned long long)store_stale(hub->store),
+	    store_stale(hub->store) > 0 ? " action=\"run ceptoard -R, then "
+	    "empty store_old_keys\"" : "");
 	log_event(LOG_LVL_INFO, "ceptoard.ready",
 	    "version=%s listen=%s store=%s backend=%s directory=%s sectors=%zu "
 	    "ceptoars=%zu orgs=%zu pid=%ld", CEPTOARD_VERSION,
@@ -307,10 +399,12 @@ main(int argc, char *argv[])
 	tls_ctx_free(hub->tls_ctx);
 	sodium_memzero(&hub->anon, sizeof(hub->anon));
 	directory_free(hub->dir);
+	audit_detach();
 	event_base_free(hub->base);
 	if (hub->conf.pidfile != NULL)
 		unlink(hub->conf.pidfile);
 	log_event(LOG_LVL_INFO, "ceptoard.stopped", NULL);
+	audit_close();
 	config_free(&hub->conf);
 	return 0;
 }

@@ -33,6 +33,56 @@ const char *log_escape(const char *s, char *buf, size_t len);
 __attribute__((noreturn)) void fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/* audit.c: the hash-chained audit trail; the format is described there. */
+#define AUDIT_HASH_LEN		32	/* BLAKE2b-256 */
+
+/* What walking a trail found: where it first breaks, or its head. */
+struct audit_verify {
+	uint64_t	 entries;	/* entries whose chain verified */
+	uint64_t	 lines;		/* lines read, the header included */
+	uint64_t	 torn;		/* torn lines claimed by audit.torn */
+	unsigned char	 head[AUDIT_HASH_LEN];	/* last good entry's hash */
+	bool		 broken;
+	uint64_t	 bad_entry;	/* the entry expected there; 0: header */
+	uint64_t	 bad_line;	/* 1-based; the header is line 1 */
+	char		 why[256];
+	bool		 empty;		/* no header at all */
+	/* Broken only by a last line cut short: a crash while writing. */
+	bool		 torn_tail;
+	size_t		 tail_bytes;
+	unsigned char	 tail_hash[AUDIT_HASH_LEN];
+	bool		 unterminated;	/* last entry good but lacks its '\n' */
+};
+
+/*
+ * Open (creating, mode 0600) or continue the trail at path, verifying it
+ * whole; a torn last line is kept and recorded as audit.torn.  -1 with a
+ * cause if it cannot be written or its chain is broken.  base (may be
+ * NULL) runs the fsync timer; on_failure (may be NULL) is called once if
+ * a later write or fsync fails, after which nothing more is appended.
+ */
+int	 audit_open(const char *path, struct event_base *base,
+	    void (*on_failure)(void), char **cause);
+/* Whether event goes to the trail (false when no trail is open). */
+bool	 audit_wanted(const char *event);
+/* Append one log line ("event key=value ...") as the next entry. */
+void	 audit_append(const char *line);
+/* fsync what was appended; 0 also when no trail is open, -1 if it failed. */
+int	 audit_sync(void);
+/* Free the fsync timer before its event base goes; the trail stays open. */
+void	 audit_detach(void);
+/* Sync, close, and log the head (audit.close). */
+void	 audit_close(void);
+/* Walk the trail at path: 0 with v filled, -1 if it cannot be read. */
+int	 audit_verify(const char *path, struct audit_verify *v, char **cause);
+/* "entry N (line L) is broken: why", or "N entries, chain intact ...". */
+const char *audit_describe(const struct audit_verify *v, char *buf,
+	    size_t len);
+/* ceptoard -A: print the verdict on out; exit status 0, 1 broken, 66. */
+int	 audit_verify_command(const char *path, FILE *out);
+/* For -n: 0 if the trail at path is absent or the hub may continue it. */
+int	 audit_check(const char *path, char **cause);
+
 /* config.c */
 struct config {
 	char		*path;
@@ -40,8 +90,12 @@ struct config {
 	char		*tls_cert;
 	char		*tls_key;
 	char		*tls_ca;
+	char		*tls_min_version;	/* "1.3" or "1.2" */
+	char		*tls_crl;		/* CRLs of tls_ca (PEM), or NULL */
 	char		*directory;
 	char		*store_path;
+	char		*store_key;		/* seals stored bodies */
+	char		*store_old_keys;	/* "a,b": open old bodies */
 	char		*user;			/* drop to this user, if root */
 	char		*pidfile;
 	char		*log_level;
@@ -55,6 +109,7 @@ struct config {
 	char		*anon_key;		/* pseudonym key file */
 	uint64_t	 anon_time_granularity;	/* seconds */
 	uint64_t	 anon_k;		/* smallest comfortable anonymity set */
+	char		*audit_log;		/* audit trail file; NULL: none */
 	uint64_t	 rate_frames;		/* per connection, per second */
 	uint64_t	 rate_org_submits;	/* per organisation, per second */
 };
@@ -279,6 +334,14 @@ const struct dir_sector *route_report_sector(const Ceptoar__Report *r,
  */
 size_t	 route_threshold_flags(const Ceptoar__Report *r,
 	    const struct dir_sector *s, char out[][160], size_t max);
+/*
+ * Add org at hop in form, relayed by via (a follow-up reaching where the
+ * chain was shared); -1 only when out of memory.
+ */
+int	 route_extend(struct route_result *, const struct directory *,
+	    const char *org, unsigned hop, int form, const char *via);
+/* Whether any recipient of the plan gets the anonymised form. */
+bool	 route_anonymises(const struct route_result *);
 /* Keep only entries whose organisation is in orgs (a follow-up's reach). */
 void	 route_restrict(struct route_result *, const char *const *orgs,
 	    size_t n);
@@ -341,8 +404,11 @@ int	 anon_load_key(const char *path, struct anon_policy *, char **cause);
 
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40
+#define STORE_KEY_LEN		32	/* bytes in a store key file */
 
 struct store;
+/* The keys that seal stored bodies: the current one and old ones. */
+struct store_keys;
 
 struct store_message {
 	uint64_t	 seq;		/* set by store_insert: global order */
@@ -398,12 +464,20 @@ struct store_delivery {
 	/* The original's widened sharing range (packed), or NULL. */
 	const uint8_t	*sharing;
 	size_t		 sharing_len;
+	/*
+	 * Why the stored body could not be opened (altered, moved from
+	 * another message, sealed under a key that is not loaded), or NULL.
+	 * When set, body is NULL and body_len 0: skip the row, log this.
+	 */
+	const char	*body_error;
 };
 
 /*
  * Return 0 to continue, non-zero to stop the iteration.  What the
  * callback is given points into the store's row and is valid only until
- * it returns; the callback must not call back into the store.
+ * it returns; the callback must not call back into the store.  The body
+ * is the plaintext, opened by the store for the callback's duration and
+ * wiped after it: copy what must outlive the call.
  */
 typedef int (*store_delivery_cb)(const struct store_delivery *, void *arg);
 typedef int (*store_recipient_cb)(const char *org, const char *reason,
@@ -412,18 +486,50 @@ typedef int (*store_recipient_ex_cb)(const struct store_recipient *,
 	    void *arg);
 
 /*
- * Open the store at path ("sqlite:/var/db/ceptoard/hub.db" or a plain
- * path for the default backend).  NULL with a cause on failure.
+ * Load the keys that seal message bodies at rest: current, the key file
+ * new bodies are sealed with, and old, a comma-separated list of key
+ * files (NULL or "" for none) that only open bodies sealed before a
+ * rotation.  Every file must be a regular file of exactly STORE_KEY_LEN
+ * bytes, not all zeros, with no permission for group or others.  The
+ * keys live in locked memory, wiped by store_keys_free.  NULL with a
+ * cause naming the file and the remedy otherwise.
  */
-struct store *store_open(const char *path, char **cause);
+struct store_keys *store_keys_load(const char *current, const char *old,
+	    char **cause);
+void	 store_keys_free(struct store_keys *);
+
+/*
+ * Open the store at path ("sqlite:/var/db/ceptoard/hub.db" or a plain
+ * path for the default backend), sealing and opening bodies with keys.
+ * The store takes keys over whatever happens: store_close frees them,
+ * and so does a failed open.  Refused: no keys, and a store holding
+ * bodies sealed under a key that is not among them.  Bodies an older
+ * version left unsealed are sealed with the current key here.  NULL
+ * with a cause on failure.
+ */
+struct store *store_open(const char *path, struct store_keys *keys,
+	    char **cause);
 void	 store_close(struct store *);
 const char *store_backend_name(const struct store *);
+/* The current key's id, derived from the key, for logs ("%08x"). */
+uint32_t store_key_id(const struct store *);
+/* Messages sealed under an old key when the store was opened. */
+uint64_t store_stale(const struct store *);
+/*
+ * Re-seal every body not sealed with the current key, a batch of
+ * messages per transaction, then clear the write-ahead log of the old
+ * ciphertexts.  *resealed counts the bodies re-sealed, also on error.
+ * Afterwards no stored body needs an old key.  Safe beside a running
+ * hub that has the same current key.
+ */
+int	 store_rekey(struct store *, uint64_t *resealed, char **cause);
 
 /* Submits are grouped: begin, any number of lookup/insert, commit. */
 int	 store_begin(struct store *, char **cause);
 /*
  * Idempotency: 1 if sender already stored uuid (hub_id, seq and the
- * stored body's BLAKE2b-256 digest filled in), 0 if not, -1 on error.
+ * unkeyed BLAKE2b-256 digest of the stored body's plaintext filled in),
+ * 0 if not, -1 on error, also when the stored body does not open.
  */
 int	 store_lookup_uuid(struct store *, const char *sender, const char *uuid,
 	    char hub_id[STORE_HUB_ID_LEN], uint64_t *seq,
@@ -526,8 +632,10 @@ int	 store_set_sharing(struct store *, const char *hub_id,
 
 /*
  * A storage backend: store.c checks arguments and the transaction state,
- * computes the body digest, and calls one of these.  Each function gets
- * the handle its open returned; causes are malloc'd sentences.
+ * seals and opens bodies, computes their digests, and calls one of
+ * these.  A backend only ever sees sealed bodies, and hands them back as
+ * stored.  Each function gets the handle its open returned; causes are
+ * malloc'd sentences.
  */
 struct store_backend {
 	const char	*name;		/* "sqlite", for logs */
@@ -535,16 +643,19 @@ struct store_backend {
 	void	*(*open)(const char *path, char **cause);
 	void	 (*close)(void *be);
 	int	 (*begin)(void *be, char **cause);
+	/* On 1, *body is a malloc'd copy of the sealed body. */
 	int	 (*lookup_uuid)(void *be, const char *sender, const char *uuid,
 		    char hub_id[STORE_HUB_ID_LEN], uint64_t *seq,
-		    unsigned char digest[32], char **cause);
+		    unsigned char digest[32], uint8_t **body, size_t *body_len,
+		    char **cause);
 	/*
-	 * On -1 after a refusal (hub_id or uuid already stored, recipient
-	 * named twice) nothing of m is stored and the group goes on; after
-	 * an I/O or memory error the group is lost and commit fails.
+	 * m->body is sealed under key_id.  On -1 after a refusal (hub_id
+	 * or uuid already stored, recipient named twice) nothing of m is
+	 * stored and the group goes on; after an I/O or memory error the
+	 * group is lost and commit fails.
 	 */
 	int	 (*insert)(void *be, struct store_message *m,
-		    const unsigned char digest[32],
+		    const unsigned char digest[32], uint32_t key_id,
 		    const struct store_recipient *r, size_t nr, char **cause);
 	/* On -1 the transaction has been rolled back. */
 	int	 (*commit)(void *be, char **cause);
@@ -577,6 +688,37 @@ struct store_backend {
 		    store_delivery_cb cb, void *arg, char **cause);
 	int	 (*set_sharing)(void *be, const char *hub_id,
 		    const uint8_t *packed, size_t len, char **cause);
+	/*
+	 * Keys: the distinct key ids bodies are sealed under, ascending;
+	 * up to max of them in ids, their number in *n (more than max if
+	 * they did not fit), and in *unsealed the number of bodies an
+	 * older schema stored in the clear.
+	 */
+	int	 (*key_ids)(void *be, uint32_t *ids, size_t max, size_t *n,
+		    uint64_t *unsealed, char **cause);
+	/* The number of bodies sealed under key_id. */
+	int	 (*key_count)(void *be, uint32_t key_id, uint64_t *n,
+		    char **cause);
+	/*
+	 * Inside an open group, call cb for up to limit messages after seq
+	 * after, in order, whose body is unsealed or, if stale, sealed
+	 * under a key other than key_id: with the message's seq, hub_id,
+	 * sender, whether it is sealed, and the stored body.  Pointers are
+	 * valid during the call; cb returns non-zero to stop.
+	 */
+	int	 (*stale)(void *be, bool stale, uint32_t key_id, uint64_t after,
+		    size_t limit, int (*cb)(uint64_t seq, const char *hub_id,
+		    const char *sender, bool sealed, const uint8_t *body,
+		    size_t len, void *arg), void *arg, char **cause);
+	/* Inside an open group, replace message seq's body and digest. */
+	int	 (*reseal)(void *be, uint64_t seq, const uint8_t *body,
+		    size_t len, const unsigned char digest[32],
+		    uint32_t key_id, char **cause);
+	/*
+	 * Outside a group, wipe what replaced bodies left behind (the
+	 * write-ahead log's old frames); best effort when others read.
+	 */
+	int	 (*scrub)(void *be, char **cause);
 };
 
 /* store_sqlite.c */
@@ -673,7 +815,17 @@ void	 relay_hub_id(char *out, size_t len);
 
 /* tls.c: nothing outside it sees an SSL pointer. */
 struct bufferevent;
+/*
+ * A server context from the tls_* options: the hub's certificate and
+ * key, client certificates from tls_ca, checked against tls_crl if set.
+ * NULL with a "file:line: what" cause.
+ */
 void	*tls_server_ctx(const struct config *, char **cause);
+/*
+ * SIGHUP: read the tls_* files again into a new context for new
+ * handshakes; on any error keep the old one.  Logs config.reload.
+ */
+void	 tls_reload(void);
 void	 tls_ctx_free(void *ctx);
 /* A bufferevent doing the server side of a handshake on fd. */
 struct bufferevent *tls_accept(struct event_base *, void *ctx, int fd);
@@ -805,6 +957,12 @@ void	 handle_receipts(struct session *, Ceptoar__Envelope *);
 void	 handle_check_status(struct session *, Ceptoar__Envelope *);
 /* The hub id an answer refers to (and its field), or NULL if m is none. */
 const char *handle_answer_ref(const Ceptoar__Message *m, const char **field);
+/*
+ * For a follow-up report: keep plan to who got the chain's first report,
+ * and add where it was shared since.  0, or -1 with a code and a cause.
+ */
+int	 handle_chain_plan(const Ceptoar__Message *m, const char *sender,
+	    struct route_result *plan, Ceptoar__ErrorCode *code, char **cause);
 /* Clear what only the hub may set in a message from a client. */
 void	 handle_clear_hub_fields(Ceptoar__Message *m);
 /* The hub's overall severity and threshold flags, set in m. */

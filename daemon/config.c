@@ -17,6 +17,7 @@
 enum config_type {
 	CONFIG_STRING,
 	CONFIG_PATH,		/* relative paths are taken from the file's folder */
+	CONFIG_PATHS,		/* comma-separated CONFIG_PATHs */
 	CONFIG_UINT,
 };
 
@@ -41,10 +42,22 @@ static const struct config_option config_options[] = {
 	    "the hub's private key (PEM); refused if group or world readable" },
 	{ "tls_ca", CONFIG_PATH, OPT(tls_ca), NULL, 0, 0, 1,
 	    "CA certificates that issue client certificates (PEM)" },
+	{ "tls_min_version", CONFIG_STRING, OPT(tls_min_version), "1.3", 0, 0,
+	    0, "oldest TLS version accepted: 1.3, or 1.2 (then only ECDHE "
+	    "with AES-GCM or ChaCha20-Poly1305)" },
+	{ "tls_crl", CONFIG_PATH, OPT(tls_crl), NULL, 0, 0, 0,
+	    "CRLs of every tls_ca CA (PEM); revoked client certificates are "
+	    "refused; SIGHUP rereads it" },
 	{ "directory", CONFIG_PATH, OPT(directory), NULL, 0, 0, 1,
 	    "the directory of sectors, CEPTOARs and organisations (YAML)" },
 	{ "store", CONFIG_PATH, OPT(store_path), "/var/lib/ceptoard/hub.db",
 	    0, 0, 0, "the message store: a SQLite file (sqlite:PATH or PATH)" },
+	{ "store_key", CONFIG_PATH, OPT(store_key), NULL, 0, 0, 0,
+	    "32 random bytes (mode 0600) sealing stored message bodies; the "
+	    "hub does not start without it" },
+	{ "store_old_keys", CONFIG_PATHS, OPT(store_old_keys), NULL, 0, 0, 0,
+	    "earlier store keys, comma-separated: they open old bodies until "
+	    "ceptoard -R seals them again" },
 	{ "user", CONFIG_STRING, OPT(user), NULL, 0, 0, 0,
 	    "when started as root, run as this user once keys are loaded" },
 	{ "pidfile", CONFIG_PATH, OPT(pidfile), NULL, 0, 0, 0,
@@ -81,6 +94,9 @@ static const struct config_option config_options[] = {
 	    "seconds to which anonymised times are rounded down" },
 	{ "anon_k", CONFIG_UINT, OPT(anon_k), "5", 1, 1000, 0,
 	    "warn a reporter whose CEPTOAR has fewer members than this" },
+	{ "audit_log", CONFIG_PATH, OPT(audit_log), NULL, 0, 0, 0,
+	    "hash-chained audit trail of acceptances, routing, deliveries, "
+	    "acknowledgements and refusals (mode 0600); unset: none" },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))
@@ -124,6 +140,61 @@ config_resolve(const char *conf_path, const char *value)
 	return out;
 }
 
+/*
+ * Resolve each path of a comma-separated list, trimming blanks around
+ * each; "" is the empty list.  NULL with a cause for an empty entry,
+ * NULL without one when out of memory.
+ */
+static char *
+config_resolve_list(const char *conf_path, const char *name, const char *text,
+    char **cause)
+{
+	const char	*p, *end, *e;
+	char		*item, *path, *out, *grown;
+	size_t		 len = 0, n;
+
+	*cause = NULL;
+	if ((out = strdup("")) == NULL)
+		return NULL;
+	for (p = text; *text != '\0'; p = end + 1) {
+		end = p + strcspn(p, ",");
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		for (e = end; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		if (e == p) {
+			if (asprintf(cause, "%s: \"%s\" has an empty entry; "
+			    "separate paths with single commas", name,
+			    text) == -1)
+				*cause = NULL;
+			free(out);
+			return NULL;
+		}
+		if ((item = strndup(p, (size_t)(e - p))) == NULL ||
+		    (path = config_resolve(conf_path, item)) == NULL) {
+			free(item);
+			free(out);
+			return NULL;
+		}
+		free(item);
+		n = strlen(path);
+		if ((grown = realloc(out, len + n + 2)) == NULL) {
+			free(path);
+			free(out);
+			return NULL;
+		}
+		out = grown;
+		if (len > 0)
+			out[len++] = ',';
+		memcpy(out + len, path, n + 1);
+		len += n;
+		free(path);
+		if (*end == '\0')
+			break;
+	}
+	return out;
+}
+
 /* Set one option from its text, checking type and range. */
 static int
 config_set(struct config *c, const struct config_option *o, const char *text,
@@ -141,6 +212,17 @@ config_set(struct config *c, const struct config_option *o, const char *text,
 		    strdup(text);
 		if (*sp == NULL) {
 			if (asprintf(cause, "%s: out of memory", o->name) == -1)
+				*cause = NULL;
+			return -1;
+		}
+		return 0;
+	case CONFIG_PATHS:
+		sp = config_field(c, o);
+		free(*sp);
+		if ((*sp = config_resolve_list(c->path, o->name, text,
+		    cause)) == NULL) {
+			if (*cause == NULL && asprintf(cause, "%s: out of "
+			    "memory", o->name) == -1)
 				*cause = NULL;
 			return -1;
 		}

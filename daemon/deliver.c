@@ -110,6 +110,15 @@ deliver_recipient_cb(const char *org, const char *reason, int64_t acked_at,
 	return 0;
 }
 
+/* Append one receipt row, unless it is withheld from the sender. */
+static int
+deliver_receipt_cb(const struct store_delivery *d, void *arg)
+{
+	if (d->hidden || d->recipient == NULL)
+		return 0;
+	return deliver_recipient_cb(d->recipient, d->reason, d->acked_at, arg);
+}
+
 int
 deliver_recipients_load(const char *hub_id, struct deliver_recipients *l,
     char **cause)
@@ -117,8 +126,9 @@ deliver_recipients_load(const char *hub_id, struct deliver_recipients *l,
 	size_t	i;
 
 	memset(l, 0, sizeof(*l));
-	if (store_recipients(hub->store, hub_id, deliver_recipient_cb, l,
-	    cause) == -1)
+	/* Every hop's recipients, as the first ack listed them. */
+	if (store_receipts(hub->store, hub_id, deliver_receipt_cb, l, cause)
+	    == -1)
 		return -1;
 	if (l->n > 0 && (l->ptrs = calloc(l->n, sizeof(*l->ptrs))) == NULL)
 		return -1;

@@ -235,7 +235,7 @@ directory_check_cidr(struct dir_parse *p, const yaml_node_t *n, const char *s)
 		goto badprefix;
 	memcpy(fixed, addr, sizeof(fixed));
 	for (i = 0; i < max / 8; i++) {
-		if (i * 8 >= prefix + 8)
+		if (i * 8 >= prefix)
 			fixed[i] = 0;
 		else if (i * 8 + 8 > prefix)
 			fixed[i] &= (unsigned char)(0xff00 >> (prefix - i * 8));

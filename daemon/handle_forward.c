@@ -90,7 +90,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	struct route_result		 path;
 	struct validate_error		 verr;
 	const char			*refid, *field;
-	bool				 have_ref = false;
+	bool				 have_ref = false, have_path = false;
 	Ceptoar__ErrorCode		 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 	char				*cause = NULL;
 	int				 rc, tlp;
@@ -210,8 +210,22 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 			goto done;
 		}
 	}
+	/* A follow-up travels the path of its chain, shares included. */
+	if (!have_ref && fw->n_recipients == 0 &&
+	    l.original->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
+	    l.original->report->chain_id != NULL) {
+		if (route_message(l.original, originator, hub->dir, &path,
+		    &code, &cause) == -1 ||
+		    handle_chain_plan(l.original, originator->id, &path, &code,
+		    &cause) == -1) {
+			session_error(s, rid, code, NULL, false, "%s",
+			    cause ? cause : "refused by the routing policy");
+			goto done;
+		}
+		have_path = true;
+	}
 	memset(&f, 0, sizeof(f));
-	f.path = have_ref ? &path : NULL;
+	f.path = have_ref || have_path ? &path : NULL;
 	f.original = l.original;
 	f.originator = originator;
 	f.holder = holder;

@@ -71,7 +71,8 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 	}
 	if (plan.warning[0] != '\0')
 		snprintf(wbuf[nw++], sizeof(wbuf[0]), "%s", plan.warning);
-	if (plan.ceptoar != NULL && plan.anonymity_set < hub->conf.anon_k)
+	if (plan.ceptoar != NULL && route_anonymises(&plan) &&
+	    plan.anonymity_set < hub->conf.anon_k)
 		snprintf(wbuf[nw++], sizeof(wbuf[0]), "CEPTOAR %s has %zu "
 		    "member%s, fewer than %llu: an anonymised report from it is "
 		    "easy to trace back to its reporter", plan.ceptoar->id,

@@ -28,6 +28,8 @@ handle_clear_hub_fields(Ceptoar__Message *m)
 	m->n_hop_notes = 0;
 	free(m->relay);
 	m->relay = NULL;
+	free(m->author);
+	m->author = NULL;
 	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
 		free(m->report->pseudonym);
 		m->report->pseudonym = NULL;
@@ -151,43 +153,88 @@ handle_consent(struct session *s, uint64_t rid, const Ceptoar__Message *m,
 	return 0;
 }
 
-/* Plan a follow-up: the same path, restricted to who got the chain. */
-struct handle_chain {
-	char	**orgs;
-	size_t	  n;
-};
-
-/* Collect one organisation that received part of a chain. */
-static int
-handle_chain_row(const struct store_recipient *r, void *arg)
-{
-	struct handle_chain	*c = arg;
-	char			**nv;
-
-	if ((nv = reallocarray(c->orgs, c->n + 1, sizeof(*nv))) == NULL)
-		return 1;
-	c->orgs = nv;
-	if ((c->orgs[c->n] = strdup(r->org)) != NULL)
-		c->n++;
-	return 0;
-}
-
-/* Free the organisations of a chain. */
-static void
-handle_chain_free(struct handle_chain *c)
-{
-	size_t	i;
-
-	for (i = 0; i < c->n; i++)
-		free(c->orgs[i]);
-	free(c->orgs);
-}
-
 /* Whether report r continues an earlier chain of its sender. */
 static bool
 handle_is_followup(const Ceptoar__Report *r, const char *uuid)
 {
 	return r->chain_id != NULL && strcasecmp(r->chain_id, uuid) != 0;
+}
+
+/* The deliveries of a chain's first report: its path and its shares. */
+struct handle_chain {
+	struct route_result	*plan;
+	char			**orgs;
+	size_t			  n;
+	bool			  failed;
+};
+
+/* Note one delivery of the first report: the recipient, and a share's
+ * sharer as the holder that relays the follow-up to it. */
+static int
+handle_chain_row(const struct store_delivery *d, void *arg)
+{
+	struct handle_chain	*c = arg;
+	char			**nv;
+	size_t			  i;
+
+	if (d->recipient == NULL)
+		return 0;
+	if ((nv = reallocarray(c->orgs, c->n + 1, sizeof(*nv))) == NULL ||
+	    (nv[c->n] = strdup(d->recipient)) == NULL) {
+		if (nv != NULL)
+			c->orgs = nv;
+		c->failed = true;
+		return 1;
+	}
+	c->orgs = nv;
+	c->n++;
+	for (i = 0; i < c->plan->n; i++)
+		if (strcmp(c->plan->v[i].org, d->recipient) == 0)
+			return 0;
+	/* Not on the path: a share; it follows its sharer's copy. */
+	if (route_extend(c->plan, hub->dir, d->recipient, d->hop, d->form,
+	    d->sender) == -1)
+		c->failed = true;
+	return 0;
+}
+
+int
+handle_chain_plan(const Ceptoar__Message *m, const char *sender,
+    struct route_result *plan, Ceptoar__ErrorCode *code, char **cause)
+{
+	struct handle_chain	c = { plan, NULL, 0, false };
+	char			first[STORE_HUB_ID_LEN];
+	unsigned char		digest[32];
+	uint64_t		seq;
+	size_t			i;
+	int			rc;
+
+	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT ||
+	    !handle_is_followup(m->report, m->uuid))
+		return 0;
+	/* Everyone who got the chain's first report, and nobody else. */
+	rc = store_lookup_uuid(hub->store, sender, m->report->chain_id, first,
+	    &seq, digest, cause);
+	if (rc == 0) {
+		*code = CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD;
+		free(*cause);
+		if (asprintf(cause, "report.chain_id: no earlier report of "
+		    "yours in chain %s", m->report->chain_id) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	if (rc == -1 || store_receipts(hub->store, first, handle_chain_row, &c,
+	    cause) == -1 || c.failed) {
+		*code = CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED;
+		rc = -1;
+	} else {
+		route_restrict(plan, (const char *const *)c.orgs, c.n);
+		rc = 0;
+	}
+	for (i = 0; i < c.n; i++)
+		free(c.orgs[i]);
+	free(c.orgs);
+	return rc;
 }
 
 void
@@ -201,7 +248,6 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 	struct route_ref	 ref;
 	struct relay_batch	 b;
 	struct lookup		 l;
-	struct handle_chain	 chain = { NULL, 0 };
 	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 	const char		*refid, *field = NULL, *chain_id = NULL;
 	char			*cause = NULL, warning[256] = "";
@@ -234,6 +280,12 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		return;
 	}
 	handle_clear_hub_fields(m);
+	if (!validate_round_trip(m)) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_MALFORMED,
+		    "message", false, "message: it carries unknown fields in a "
+		    "form the hub cannot store faithfully; nothing was stored");
+		return;
+	}
 	if (handle_hub_fields(m, sender) == -1)
 		goto nomem;
 
@@ -270,32 +322,11 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		if (route_message(m, sender, hub->dir, &plan, &code, &cause)
 		    == -1)
 			goto refused;
-		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
+		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
 			chain_id = m->report->chain_id ? m->report->chain_id :
 			    m->uuid;
-			if (handle_is_followup(m->report, m->uuid)) {
-				/* Everyone who got the chain, and nobody else. */
-				if (store_chain_recipients(hub->store, s->org,
-				    chain_id, handle_chain_row, &chain,
-				    &cause) == -1) {
-					session_error(s, rid,
-					    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
-					    NULL, false, "the store could not "
-					    "read chain %s", chain_id);
-					goto done;
-				}
-				if (chain.n == 0) {
-					session_error(s, rid,
-					    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-					    "report.chain_id", false,
-					    "report.chain_id: no earlier report "
-					    "of yours in chain %s", chain_id);
-					goto done;
-				}
-				route_restrict(&plan, (const char *const *)
-				    chain.orgs, chain.n);
-			}
-		}
+		if (handle_chain_plan(m, s->org, &plan, &code, &cause) == -1)
+			goto refused;
 	}
 	if (plan.n == 0) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
@@ -303,9 +334,17 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    "message");
 		goto done;
 	}
+	if (route_anonymises(&plan) && !hub->anon_ready) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		    NULL, false, "this message would be anonymised on its way, "
+		    "and the hub has no anon_key configured; it was not "
+		    "accepted (ask the hub's operator, or submit it as a "
+		    "mandatory, attributable report)");
+		goto done;
+	}
 	if (plan.warning[0] != '\0')
 		snprintf(warning, sizeof(warning), "%s", plan.warning);
-	else if (plan.ceptoar != NULL &&
+	else if (plan.ceptoar != NULL && route_anonymises(&plan) &&
 	    plan.anonymity_set < hub->conf.anon_k &&
 	    m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
 		snprintf(warning, sizeof(warning), "CEPTOAR %s has %zu "
@@ -331,7 +370,6 @@ nomem:
 	    "the hub is out of memory; the message was not accepted");
 done:
 	free(cause);
-	handle_chain_free(&chain);
 	relay_batch_free(&b);
 	route_result_free(&plan);
 	if (have_l)

@@ -1,7 +1,9 @@
 /*
  * Logging: one line per event, "event key=value ...", to stderr in the
  * foreground and to syslog otherwise.  Strings a peer supplied go through
- * log_escape so that no peer can forge a log line.
+ * log_escape so that no peer can forge a log line.  The events that
+ * matter to the organisations whose data the hub carries also go to the
+ * audit trail (audit.c), whatever the log level.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,14 +107,19 @@ log_write(enum log_level lvl, const char *line)
 	fflush(stderr);
 }
 
+/*
+ * The line is built once; it goes to the log if its level is shown, and
+ * to the audit trail if audit.c keeps such events, whatever the level.
+ */
 void
 log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 {
 	char	line[2048];
 	int	n;
 	va_list	ap;
+	bool	audited = audit_wanted(event);
 
-	if (lvl > log_level_max)
+	if (lvl > log_level_max && !audited)
 		return;
 	n = snprintf(line, sizeof(line), "%s", event);
 	if (fmt != NULL && *fmt != '\0' && n > 0 && (size_t)n + 1 < sizeof(line)) {
@@ -121,7 +128,10 @@ log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
-	log_write(lvl, line);
+	if (lvl <= log_level_max)
+		log_write(lvl, line);
+	if (audited)
+		audit_append(line);
 }
 
 void

@@ -116,7 +116,12 @@ lookup_ref(const struct lookup *l, const char *org, struct route_ref *ref)
 	 */
 	ref->relay = l->relay[0] != '\0' && strcmp(l->relay, org) != 0 ?
 	    l->relay : NULL;
-	ref->sender = ref->relay != NULL ? l->originator : l->sender;
+	/*
+	 * An answer goes to the author of what it answers, not to the hop
+	 * holder that relayed a copy of it (the liaison that passed a
+	 * mandatory report on to NISC, say).
+	 */
+	ref->sender = l->originator;
 }
 
 void

@@ -149,7 +149,8 @@ relay_set_string(char **field, const char *value)
  * tighten the label, in place.
  */
 static int
-relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
+relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop,
+    int form, const char *sender)
 {
 	Ceptoar__HopNote	**nv, *n;
 
@@ -159,6 +160,11 @@ relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
 	}
 	if (ctx->ceptoar != NULL &&
 	    relay_set_string(&m->relay, ctx->ceptoar->secretariat) == -1)
+		return -1;
+	/* Answers to an anonymised form go through whoever made it. */
+	if (ctx->ceptoar == NULL && m->relay == NULL && sender != NULL &&
+	    form == CEPTOAR__FORM__FORM_ANONYMISED &&
+	    relay_set_string(&m->relay, sender) == -1)
 		return -1;
 	if (ctx->note == NULL || *ctx->note == '\0' || ctx->forwarder == NULL)
 		return 0;
@@ -181,6 +187,31 @@ relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
 	m->hop_notes = nv;
 	m->hop_notes[m->n_hop_notes++] = n;
 	return 0;
+}
+
+/*
+ * Who relays questions for an anonymised form: the chain's CEPTOAR, or,
+ * for a report that came up without one (a mandatory report NISC shares
+ * on), the forwarder standing in as a CEPTOAR of one.
+ */
+static const struct dir_ceptoar *
+relay_anon_relay(const struct relay_ctx *ctx, const char *sender,
+    struct dir_ceptoar *stand_in)
+{
+	const struct dir_org	*f;
+
+	if (ctx->ceptoar != NULL)
+		return ctx->ceptoar;
+	if (sender == NULL || (f = directory_org(hub->dir, sender)) == NULL)
+		return NULL;
+	memset(stand_in, 0, sizeof(*stand_in));
+	stand_in->id = f->id;
+	stand_in->name = f->name;
+	stand_in->secretariat = f->id;
+	stand_in->sector = ctx->original->report->sector ?
+	    ctx->original->report->sector : ctx->originator->nsectors ?
+	    ctx->originator->sectors[0] : NULL;
+	return stand_in;
 }
 
 /*
@@ -227,10 +258,11 @@ relay_answer_fields(const struct relay_ctx *ctx, Ceptoar__Message *m,
  * The caller frees the result with ceptoar__message__free_unpacked.
  */
 static Ceptoar__Message *
-relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
-    char *why, size_t whylen, char **cause)
+relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
+    const char *sender, bool *vouched, char *why, size_t whylen, char **cause)
 {
 	struct anon_result	 ar;
+	struct dir_ceptoar	 stand_in;
 	Ceptoar__Message	*m = NULL;
 	const Ceptoar__Message	*base;
 	char			*text, *w = NULL;
@@ -256,8 +288,9 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
 				*cause = NULL;
 			return NULL;
 		}
-		if (anon_report(ctx->original, ctx->originator, ctx->ceptoar,
-		    hub->dir, &hub->anon, &ar, cause) == -1)
+		if (anon_report(ctx->original, ctx->originator,
+		    relay_anon_relay(ctx, sender, &stand_in), hub->dir,
+		    &hub->anon, &ar, cause) == -1)
 			return NULL;
 		m = ar.msg;
 		ar.msg = NULL;
@@ -313,7 +346,11 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop, bool *vouched,
 	}
 	if (hop > 0 && relay_answer_fields(ctx, m, form, hop) == -1)
 		goto nomem;
-	if (relay_stamp(ctx, m, hop) == -1)
+	/* An original passed on names its author; an anonymised one never. */
+	if (relay_set_string(&m->author, form == CEPTOAR__FORM__FORM_ORIGINAL &&
+	    hop > 0 ? ctx->originator->id : NULL) == -1)
+		goto nomem;
+	if (relay_stamp(ctx, m, hop, form, sender) == -1)
 		goto nomem;
 	return m;
 nomem:
@@ -549,8 +586,8 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			for (f = 0; f < 2 && forms[f] != e->form; f++)
 				;
 			why[0] = '\0';
-			if ((m = relay_form(ctx, e->form, hop, &vouched, why,
-			    sizeof(why), cause)) == NULL)
+			if ((m = relay_form(ctx, e->form, hop, sender, &vouched,
+			    why, sizeof(why), cause)) == NULL)
 				return -1;
 			if (!vouched && !(first && ctx->reviewed_text)) {
 				/*

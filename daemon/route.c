@@ -1117,6 +1117,34 @@ route_threshold_flags(const Ceptoar__Report *r, const struct dir_sector *s,
 	return n;
 }
 
+int
+route_extend(struct route_result *out, const struct directory *dir,
+    const char *org, unsigned hop, int form, const char *via)
+{
+	const struct dir_org	*o = directory_org(dir, org);
+	const struct dir_org	*v = via ? directory_org(dir, via) : NULL;
+	size_t			 n = out->n;
+
+	if (o == NULL)
+		return 0;	/* gone from the directory: nothing to send */
+	if (route_add(out, NULL, o, hop, form, false, "follow-up of a report "
+	    "%s shared with you", v ? v->id : "the hub") == -1)
+		return -1;
+	route_tag(out, n, v ? v->id : NULL, "share", NULL);
+	return 0;
+}
+
+bool
+route_anonymises(const struct route_result *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].form == CEPTOAR__FORM__FORM_ANONYMISED)
+			return true;
+	return false;
+}
+
 void
 route_restrict(struct route_result *r, const char *const *orgs, size_t n)
 {

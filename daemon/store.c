@@ -4,18 +4,68 @@
  * their per-recipient deliveries with the relay hop each belongs to, and
  * the inbox cursors.  This file owns what is the same for every backend
  * (choosing one by the path's prefix, checking arguments and the
- * transaction state, the body digest) so that a backend only has to store
- * and find rows.
+ * transaction state, sealing bodies and their digests) so that a backend
+ * only has to store and find rows, and never sees a report in the clear.
+ *
+ * Sealed bodies.  Every body is stored as
+ *
+ *	version (1) || key id (4, big-endian) || nonce (24) || ciphertext
+ *
+ * where the ciphertext is XChaCha20-Poly1305 (IETF) of the packed message
+ * under the seal subkey of the key with that id.  The associated data is
+ * the 29-byte header and a hash of the message's hub_id and sender, which
+ * never change once stored: a body copied onto another row, or a header
+ * edited, does not open.  Nonces are random; at 192 bits a repeat is
+ * negligible however many bodies one key seals.  A key file holds a
+ * master key from which crypto_kdf derives the seal subkey, the digest
+ * subkey and the key id, so key files need no naming convention and the
+ * id says nothing of the key.
+ *
+ * The digest column is a keyed BLAKE2b of the plaintext under the digest
+ * subkey: an unkeyed one would let whoever holds the file confirm a
+ * guessed report.  The idempotency digest callers compare (unkeyed, of
+ * the plaintext) is computed from the opened body when a retry is found.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "ceptoard.h"
+
+#define STORE_SEAL_VERSION	1
+#define STORE_SEAL_NONCE	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define STORE_SEAL_HEADER	(1 + 4 + STORE_SEAL_NONCE)
+#define STORE_SEAL_OVERHEAD						\
+	(STORE_SEAL_HEADER + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define STORE_SEAL_AD		(STORE_SEAL_HEADER + 32)
+#define STORE_KDF_CONTEXT	"ceptstor"	/* crypto_kdf: 8 bytes */
+#define STORE_KDF_SEAL		1
+#define STORE_KDF_DIGEST	2
+#define STORE_KDF_ID		3
+/* Bodies re-sealed per transaction: one fsync each, short write locks. */
+#define STORE_RESEAL_BATCH	256
+
+/* One key, in locked memory: only what is derived from the key file. */
+struct store_key {
+	uint32_t	 id;
+	unsigned char	 seal[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	unsigned char	 digest[crypto_generichash_KEYBYTES];
+};
+
+struct store_keys {
+	struct store_key	*v;	/* locked; v[0] is current */
+	char			**paths;	/* where each came from */
+	size_t			 n;
+};
 
 struct store {
 	const struct store_backend	*be;
@@ -23,6 +73,22 @@ struct store {
 	bool				 in_txn;
 	/* Set while a backend runs a caller's callback; see store_enter. */
 	bool				 in_callback;
+	struct store_keys		*keys;
+	uint64_t			 stale;	/* old keys' at open */
+	/* Scratch: the sealed body of an insert, the opened one of a row. */
+	uint8_t				*sealed;
+	size_t				 capsealed;
+	uint8_t				*plain;
+	size_t				 capplain;
+	/* Why a row's body did not open, for its callback. */
+	char				 body_error[256];
+};
+
+/* A caller's callback, called by store_view with opened bodies. */
+struct store_viewer {
+	struct store		*s;
+	store_delivery_cb	 cb;
+	void			*arg;
 };
 
 /* Every backend this ceptoard was built with; the first is the default. */
@@ -90,6 +156,557 @@ store_form_valid(int form)
 	    form == CEPTOAR__FORM__FORM_ANONYMISED);
 }
 
+/* ---- Keys ------------------------------------------------------------ */
+
+/*
+ * Read the 32-byte master key at path into key.  Refused with a sentence
+ * that says what to do: anything but a regular file, any permission for
+ * group or others (the key would be readable by them, or replaceable),
+ * another length, all zeros.
+ */
+static int
+store_key_read(const char *path, unsigned char key[STORE_KEY_LEN],
+    char **cause)
+{
+	struct stat	 sb;
+	unsigned char	 buf[STORE_KEY_LEN + 1];
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd, rv = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		store_cause(cause, "store key %s: %s%s", path, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link is not accepted)" :
+		    "");
+		return (-1);
+	}
+	if (fstat(fd, &sb) == -1) {
+		store_cause(cause, "store key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		store_cause(cause, "store key %s is not a regular file", path);
+		goto out;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		store_cause(cause, "store key %s has mode %04o: it must not be "
+		    "readable or writable by group or others; chmod 600 it, "
+		    "and rotate it, since it may have been read", path,
+		    (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	/* One byte more than a key, to tell a longer file. */
+	while (got < sizeof(buf)) {
+		n = read(fd, buf + got, sizeof(buf) - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			store_cause(cause, "store key %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != STORE_KEY_LEN) {
+		store_cause(cause, "store key %s has %s%zu bytes; a store key "
+		    "is exactly %d random bytes (head -c %d /dev/urandom)",
+		    path, got > STORE_KEY_LEN ? "more than " : "",
+		    got > STORE_KEY_LEN ? (size_t)STORE_KEY_LEN : got,
+		    STORE_KEY_LEN, STORE_KEY_LEN);
+		goto out;
+	}
+	if (sodium_is_zero(buf, STORE_KEY_LEN)) {
+		store_cause(cause, "store key %s is all zeros; make one with "
+		    "head -c %d /dev/urandom", path, STORE_KEY_LEN);
+		goto out;
+	}
+	memcpy(key, buf, STORE_KEY_LEN);
+	rv = 0;
+out:
+	sodium_memzero(buf, sizeof(buf));
+	close(fd);
+	return (rv);
+}
+
+/* Derive k's subkeys and id from the master key. */
+static void
+store_key_derive(struct store_key *k, const unsigned char master[STORE_KEY_LEN])
+{
+	unsigned char	 id[crypto_kdf_BYTES_MIN];
+
+	crypto_kdf_derive_from_key(k->seal, sizeof(k->seal), STORE_KDF_SEAL,
+	    STORE_KDF_CONTEXT, master);
+	crypto_kdf_derive_from_key(k->digest, sizeof(k->digest),
+	    STORE_KDF_DIGEST, STORE_KDF_CONTEXT, master);
+	crypto_kdf_derive_from_key(id, sizeof(id), STORE_KDF_ID,
+	    STORE_KDF_CONTEXT, master);
+	k->id = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 |
+	    (uint32_t)id[2] << 8 | (uint32_t)id[3];
+	sodium_memzero(id, sizeof(id));
+}
+
+/* The loaded key with id, or NULL. */
+static const struct store_key *
+store_key_find(const struct store_keys *keys, uint32_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < keys->n; i++)
+		if (keys->v[i].id == id)
+			return (&keys->v[i]);
+	return (NULL);
+}
+
+/*
+ * Split old ("a.key, b.key") into a malloc'd vector of paths, current
+ * first: the caller frees each and the vector.  Empty entries are
+ * refused rather than skipped: "a.key,,b.key" is a typing mistake.
+ */
+static char **
+store_keys_paths(const char *current, const char *old, size_t *np,
+    char **cause)
+{
+	const char	*p, *e, *end;
+	char		**v;
+	size_t		 n = 1, i = 0;
+
+	if (old != NULL && *old != '\0')
+		for (p = old, n = 2; *p != '\0'; p++)
+			if (*p == ',')
+				n++;
+	if ((v = calloc(n, sizeof(*v))) == NULL ||
+	    (v[i++] = strdup(current)) == NULL)
+		goto nomem;
+	for (p = old; n > 1 && p != NULL; p = *end == ',' ? end + 1 : NULL) {
+		end = p + strcspn(p, ",");
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		for (e = end; e > p && isspace((unsigned char)e[-1]); e--)
+			;
+		if (e == p) {
+			store_cause(cause, "store_old_keys \"%s\" has an empty "
+			    "entry; separate key files with single commas",
+			    old);
+			goto fail;
+		}
+		if ((v[i++] = strndup(p, (size_t)(e - p))) == NULL)
+			goto nomem;
+	}
+	*np = n;
+	return (v);
+
+nomem:
+	store_cause(cause, "store keys: out of memory");
+fail:
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+	return (NULL);
+}
+
+/* Load the current key and the old ones into locked memory. */
+struct store_keys *
+store_keys_load(const char *current, const char *old, char **cause)
+{
+	struct store_keys	*keys;
+	unsigned char		*master;
+	size_t			 i, j;
+
+	if (cause != NULL)
+		*cause = NULL;
+	if (current == NULL || *current == '\0') {
+		store_cause(cause, "no store_key is configured: stored message "
+		    "bodies are sealed under a key file of %d random bytes; "
+		    "make one (umask 077; head -c %d /dev/urandom > "
+		    "store.key) and name it as store_key in ceptoard.conf",
+		    STORE_KEY_LEN, STORE_KEY_LEN);
+		return (NULL);
+	}
+	if (sodium_init() == -1) {
+		store_cause(cause, "store keys: libsodium failed to "
+		    "initialise");
+		return (NULL);
+	}
+	if ((keys = calloc(1, sizeof(*keys))) == NULL) {
+		store_cause(cause, "store keys: out of memory");
+		return (NULL);
+	}
+	if ((keys->paths = store_keys_paths(current, old, &keys->n,
+	    cause)) == NULL) {
+		free(keys);
+		return (NULL);
+	}
+	/* Guarded, locked pages; the master key never leaves its own. */
+	keys->v = sodium_allocarray(keys->n, sizeof(*keys->v));
+	master = sodium_malloc(STORE_KEY_LEN);
+	if (keys->v == NULL || master == NULL) {
+		store_cause(cause, "store keys: cannot allocate locked memory "
+		    "for %zu keys", keys->n);
+		goto fail;
+	}
+	for (i = 0; i < keys->n; i++) {
+		if (store_key_read(keys->paths[i], master, cause) == -1)
+			goto fail;
+		store_key_derive(&keys->v[i], master);
+		sodium_memzero(master, STORE_KEY_LEN);
+		for (j = 0; j < i; j++) {
+			if (keys->v[j].id != keys->v[i].id)
+				continue;
+			store_cause(cause, "store keys %s and %s are the same "
+			    "key (id %08x); %s", keys->paths[j],
+			    keys->paths[i], keys->v[i].id, j == 0 ?
+			    "store_old_keys must not list store_key" :
+			    "list each old key once");
+			goto fail;
+		}
+	}
+	sodium_free(master);
+	sodium_mprotect_readonly(keys->v);
+	return (keys);
+
+fail:
+	sodium_free(master);
+	store_keys_free(keys);
+	return (NULL);
+}
+
+/* Wipe and free the keys. */
+void
+store_keys_free(struct store_keys *keys)
+{
+	size_t	 i;
+
+	if (keys == NULL)
+		return;
+	sodium_free(keys->v);	/* wipes the pages, even read-only ones */
+	for (i = 0; keys->paths != NULL && i < keys->n; i++)
+		free(keys->paths[i]);
+	free(keys->paths);
+	free(keys);
+}
+
+/* ---- Sealing --------------------------------------------------------- */
+
+/*
+ * The associated data of a body: its header, then a hash of the hub_id
+ * and sender (each NUL-terminated, so the pair is unambiguous) that pins
+ * it to its row.
+ */
+static void
+store_seal_ad(unsigned char ad[STORE_SEAL_AD], const uint8_t *header,
+    const char *hub_id, const char *sender)
+{
+	crypto_generichash_state	 st;
+
+	memcpy(ad, header, STORE_SEAL_HEADER);
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)hub_id,
+	    strlen(hub_id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)sender,
+	    strlen(sender) + 1);
+	crypto_generichash_final(&st, ad + STORE_SEAL_HEADER, 32);
+}
+
+/* Grow a scratch buffer to hold len bytes; its old contents go. */
+static int
+store_grow(uint8_t **buf, size_t *cap, size_t len)
+{
+	uint8_t	*nb;
+	size_t	 ncap;
+
+	if (len <= *cap && *buf != NULL)
+		return (0);
+	ncap = *cap == 0 ? 4096 : *cap;
+	while (ncap < len)
+		ncap *= 2;
+	if ((nb = malloc(ncap)) == NULL)
+		return (-1);
+	if (*buf != NULL) {
+		sodium_memzero(*buf, *cap);
+		free(*buf);
+	}
+	*buf = nb;
+	*cap = ncap;
+	return (0);
+}
+
+/*
+ * Seal len bytes of p for the row (hub_id, sender) under k into out,
+ * which holds len + STORE_SEAL_OVERHEAD bytes.
+ */
+static void
+store_seal(const struct store_key *k, const char *hub_id, const char *sender,
+    const uint8_t *p, size_t len, uint8_t *out)
+{
+	static const uint8_t	 empty[1];
+	unsigned char		 ad[STORE_SEAL_AD];
+
+	out[0] = STORE_SEAL_VERSION;
+	out[1] = (uint8_t)(k->id >> 24);
+	out[2] = (uint8_t)(k->id >> 16);
+	out[3] = (uint8_t)(k->id >> 8);
+	out[4] = (uint8_t)k->id;
+	randombytes_buf(out + 5, STORE_SEAL_NONCE);
+	store_seal_ad(ad, out, hub_id, sender);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + STORE_SEAL_HEADER,
+	    NULL, p != NULL ? p : empty, len, ad, sizeof(ad), NULL, out + 5,
+	    k->seal);
+}
+
+/*
+ * Open the stored body of (hub_id, sender) into s->plain: 0 with its
+ * length in *len and the key that sealed it in *kp, or -1 with the
+ * reason in s->body_error.  The caller wipes s->plain after use.
+ */
+static int
+store_unseal(struct store *s, const char *hub_id, const char *sender,
+    const uint8_t *body, size_t body_len, size_t *len,
+    const struct store_key **kp)
+{
+	const struct store_key	*k;
+	unsigned char		 ad[STORE_SEAL_AD];
+	uint32_t		 id;
+
+	if (body_len < STORE_SEAL_OVERHEAD) {
+		snprintf(s->body_error, sizeof(s->body_error), "the stored "
+		    "body of %s is %zu bytes, too short to be sealed", hub_id,
+		    body_len);
+		return (-1);
+	}
+	if (body[0] != STORE_SEAL_VERSION) {
+		snprintf(s->body_error, sizeof(s->body_error), "the stored "
+		    "body of %s has seal version %u; this ceptoard knows %d",
+		    hub_id, body[0], STORE_SEAL_VERSION);
+		return (-1);
+	}
+	id = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 |
+	    (uint32_t)body[3] << 8 | (uint32_t)body[4];
+	if ((k = store_key_find(s->keys, id)) == NULL) {
+		snprintf(s->body_error, sizeof(s->body_error), "the stored "
+		    "body of %s is sealed under key %08x, which is neither "
+		    "store_key nor in store_old_keys", hub_id, id);
+		return (-1);
+	}
+	*len = body_len - STORE_SEAL_OVERHEAD;
+	if (store_grow(&s->plain, &s->capplain, *len + 1) == -1) {
+		snprintf(s->body_error, sizeof(s->body_error), "out of "
+		    "memory opening the body of %s (%zu bytes)", hub_id, *len);
+		return (-1);
+	}
+	store_seal_ad(ad, body, hub_id, sender);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(s->plain, NULL, NULL,
+	    body + STORE_SEAL_HEADER, body_len - STORE_SEAL_HEADER, ad,
+	    sizeof(ad), body + 5, k->seal) != 0) {
+		snprintf(s->body_error, sizeof(s->body_error), "the stored "
+		    "body of %s does not open under key %08x: it was altered, "
+		    "or copied from another message", hub_id, id);
+		return (-1);
+	}
+	*kp = k;
+	return (0);
+}
+
+/*
+ * Give the caller's callback a row with its body opened, and wipe the
+ * plaintext when it returns.  A body that does not open reaches the
+ * callback as NULL with body_error set, so that one damaged row neither
+ * stops an inbox nor is shown as an empty message.
+ */
+static int
+store_view(const struct store_delivery *d, void *arg)
+{
+	struct store_viewer	*v = arg;
+	struct store		*s = v->s;
+	struct store_delivery	 open;
+	const struct store_key	*k;
+	size_t			 len = 0;
+	int			 rv;
+
+	if (d->body == NULL)
+		return (v->cb(d, v->arg));
+	open = *d;
+	if (store_unseal(s, d->hub_id, d->sender, d->body, d->body_len, &len,
+	    &k) == -1) {
+		open.body = NULL;
+		open.body_len = 0;
+		open.body_error = s->body_error;
+		return (v->cb(&open, v->arg));
+	}
+	open.body = s->plain;
+	open.body_len = len;
+	rv = v->cb(&open, v->arg);
+	sodium_memzero(s->plain, len);
+	return (rv);
+}
+
+/*
+ * The callback of store_reseal_batch's walk: the bodies of one batch,
+ * opened (or taken as they are, if an older schema left them unsealed)
+ * and sealed again under the current key.
+ */
+struct store_reseal {
+	struct store	*s;
+	struct {
+		uint64_t	 seq;
+		uint8_t		*body;
+		size_t		 len;
+		unsigned char	 digest[32];
+	}		*v;
+	size_t		 n;
+	uint64_t	 last;		/* the highest seq walked */
+	bool		 failed;	/* s->body_error says why */
+};
+
+/* Seal one stale body again under the current key into the batch. */
+static int
+store_reseal_row(uint64_t seq, const char *hub_id, const char *sender,
+    bool sealed, const uint8_t *body, size_t body_len, void *arg)
+{
+	struct store_reseal	*rs = arg;
+	struct store		*s = rs->s;
+	const struct store_key	*cur = &s->keys->v[0], *k;
+	const uint8_t		*p = body;
+	size_t			 len = body_len, i = rs->n;
+
+	rs->last = seq;
+	if (sealed) {
+		if (store_unseal(s, hub_id, sender, body, body_len, &len,
+		    &k) == -1) {
+			rs->failed = true;
+			return (1);
+		}
+		p = s->plain;
+	}
+	if ((rs->v[i].body = malloc(len + STORE_SEAL_OVERHEAD)) == NULL) {
+		snprintf(s->body_error, sizeof(s->body_error), "out of memory "
+		    "sealing the body of %s again", hub_id);
+		rs->failed = true;
+		if (sealed)
+			sodium_memzero(s->plain, len);
+		return (1);
+	}
+	rs->v[i].seq = seq;
+	rs->v[i].len = len + STORE_SEAL_OVERHEAD;
+	crypto_generichash(rs->v[i].digest, sizeof(rs->v[i].digest), p, len,
+	    cur->digest, sizeof(cur->digest));
+	store_seal(cur, hub_id, sender, p, len, rs->v[i].body);
+	if (sealed)
+		sodium_memzero(s->plain, len);
+	rs->n++;
+	return (0);
+}
+
+/*
+ * Seal again, under the current key, every body that is unsealed or (if
+ * stale) sealed under another key: a batch per transaction, so that a
+ * large store neither holds the write lock for long nor needs one huge
+ * log.  *n counts what was committed.
+ */
+static int
+store_reseal_all(struct store *s, bool stale, uint64_t *n, char **cause)
+{
+	struct store_reseal	 rs;
+	uint64_t		 after = 0;
+	size_t			 i;
+	int			 rv = -1;
+
+	*n = 0;
+	memset(&rs, 0, sizeof(rs));
+	rs.s = s;
+	if ((rs.v = calloc(STORE_RESEAL_BATCH, sizeof(*rs.v))) == NULL) {
+		store_cause(cause, "store: out of memory re-sealing bodies");
+		return (-1);
+	}
+	for (;;) {
+		rs.n = 0;
+		rs.failed = false;
+		if (s->be->begin(s->be_data, cause) == -1)
+			goto out;
+		if (s->be->stale(s->be_data, stale, s->keys->v[0].id, after,
+		    STORE_RESEAL_BATCH, store_reseal_row, &rs, cause) == -1)
+			goto undo;
+		if (rs.failed) {
+			store_cause(cause, "store: cannot seal again: %s",
+			    s->body_error);
+			goto undo;
+		}
+		if (rs.n == 0) {
+			s->be->rollback(s->be_data);
+			break;
+		}
+		for (i = 0; i < rs.n; i++)
+			if (s->be->reseal(s->be_data, rs.v[i].seq,
+			    rs.v[i].body, rs.v[i].len, rs.v[i].digest,
+			    s->keys->v[0].id, cause) == -1)
+				goto undo;
+		if (s->be->commit(s->be_data, cause) == -1)
+			goto out;
+		*n += rs.n;
+		after = rs.last;
+		for (i = 0; i < rs.n; i++) {
+			free(rs.v[i].body);
+			rs.v[i].body = NULL;
+		}
+	}
+	rv = 0;
+	goto out;
+undo:
+	s->be->rollback(s->be_data);
+out:
+	for (i = 0; i < rs.n; i++)
+		free(rs.v[i].body);
+	free(rs.v);
+	return (rv);
+}
+
+/*
+ * Check that every stored body can be opened with the loaded keys, and
+ * count those under old keys.  Refusing here, at start, with the key's
+ * id and how many messages it sealed, beats discovering it one delivery
+ * at a time.
+ */
+static int
+store_check_keys(struct store *s, const char *path, uint64_t *unsealed,
+    char **cause)
+{
+	uint32_t	*ids;
+	uint64_t	 count;
+	size_t		 i, n, max = s->keys->n + 1;
+	int		 rv = -1;
+
+	if ((ids = calloc(max, sizeof(*ids))) == NULL) {
+		store_cause(cause, "store %s: out of memory", path);
+		return (-1);
+	}
+	if (s->be->key_ids(s->be_data, ids, max, &n, unsealed, cause) == -1)
+		goto out;
+	s->stale = 0;
+	for (i = 0; i < n && i < max; i++) {
+		/* Counting the current key's would cost a scan of them all. */
+		if (ids[i] == s->keys->v[0].id)
+			continue;
+		if (s->be->key_count(s->be_data, ids[i], &count, cause) == -1)
+			goto out;
+		if (store_key_find(s->keys, ids[i]) == NULL) {
+			store_cause(cause, "store %s: %llu message%s sealed "
+			    "under key %08x, which is neither store_key (%s, "
+			    "key %08x) nor in store_old_keys; list the key "
+			    "file that sealed %s in store_old_keys", path,
+			    (unsigned long long)count, count == 1 ? " is" :
+			    "s are", ids[i], s->keys->paths[0],
+			    s->keys->v[0].id, count == 1 ? "it" : "them");
+			goto out;
+		}
+		s->stale += count;
+	}
+	rv = 0;
+out:
+	free(ids);
+	return (rv);
+}
+
 /*
  * Split "name:rest" into the backend that claims name and the rest; a
  * path without such a prefix is the default backend's.  A prefix no
@@ -127,43 +744,69 @@ store_pick(const char *path, const char **rest, char **cause)
 	return (store_backends[0]);
 }
 
-/* Pick the backend by the path's prefix and open the store with it. */
+/*
+ * Pick the backend by the path's prefix and open the store with it, then
+ * make sure every stored body opens with keys, sealing what an older
+ * schema stored in the clear.
+ */
 struct store *
-store_open(const char *path, char **cause)
+store_open(const char *path, struct store_keys *keys, char **cause)
 {
 	const struct store_backend	*be;
 	struct store			*s;
 	const char			*rest;
+	uint64_t			 unsealed, n;
 
 	if (cause != NULL)
 		*cause = NULL;
 	if (!store_nonempty(path)) {
 		store_cause(cause, "no store path given");
-		return (NULL);
+		goto fail;
 	}
 	if ((be = store_pick(path, &rest, cause)) == NULL)
-		return (NULL);
+		goto fail;
 	if (*rest == '\0') {
 		store_cause(cause, "store %s: empty %s path", path, be->name);
-		return (NULL);
+		goto fail;
 	}
-	/* The digest uses libsodium; it is safe to call more than once. */
+	if (keys == NULL || keys->n == 0) {
+		store_cause(cause, "store %s: no store key to seal bodies "
+		    "with", path);
+		goto fail;
+	}
+	/* Sealing uses libsodium; it is safe to call more than once. */
 	if (sodium_init() == -1) {
 		store_cause(cause, "store %s: libsodium failed to initialise",
 		    path);
-		return (NULL);
+		goto fail;
 	}
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		store_cause(cause, "store %s: out of memory", path);
-		return (NULL);
+		goto fail;
 	}
 	s->be = be;
+	s->keys = keys;
 	if ((s->be_data = be->open(rest, cause)) == NULL) {
 		free(s);
-		return (NULL);
+		goto fail;
+	}
+	if (store_check_keys(s, path, &unsealed, cause) == -1)
+		goto close;
+	if (unsealed > 0) {
+		/* A crash part-way leaves the rest for the next open. */
+		if (store_reseal_all(s, false, &n, cause) == -1 ||
+		    s->be->scrub(s->be_data, cause) == -1)
+			goto close;
 	}
 	return (s);
+
+close:
+	store_close(s);
+	return (NULL);
+fail:
+	store_keys_free(keys);
+	return (NULL);
 }
 
 /* Close the store, abandoning a group that was never committed. */
@@ -175,6 +818,11 @@ store_close(struct store *s)
 	if (s->in_txn)
 		s->be->rollback(s->be_data);
 	s->be->close(s->be_data);
+	store_keys_free(s->keys);
+	free(s->sealed);
+	if (s->plain != NULL)
+		sodium_memzero(s->plain, s->capplain);
+	free(s->plain);
 	free(s);
 }
 
@@ -183,6 +831,37 @@ const char *
 store_backend_name(const struct store *s)
 {
 	return (s->be->name);
+}
+
+/* The id of the key new bodies are sealed with. */
+uint32_t
+store_key_id(const struct store *s)
+{
+	return (s->keys->v[0].id);
+}
+
+/* How many messages were sealed under old keys when the store opened. */
+uint64_t
+store_stale(const struct store *s)
+{
+	return (s->stale);
+}
+
+/* Seal every body under the current key, then wipe the old ciphertexts. */
+int
+store_rekey(struct store *s, uint64_t *resealed, char **cause)
+{
+	*resealed = 0;
+	if (store_enter(s, "store_rekey", cause) == -1)
+		return (-1);
+	if (s->in_txn) {
+		store_cause(cause, "store_rekey inside a transaction");
+		return (-1);
+	}
+	if (store_reseal_all(s, true, resealed, cause) == -1)
+		return (-1);
+	s->stale = 0;
+	return (s->be->scrub(s->be_data, cause));
 }
 
 /* Open a group of submits; only one may be open at a time. */
@@ -208,14 +887,46 @@ store_lookup_uuid(struct store *s, const char *sender, const char *uuid,
     char hub_id[STORE_HUB_ID_LEN], uint64_t *seq, unsigned char digest[32],
     char **cause)
 {
+	const struct store_key	*k;
+	unsigned char		 keyed[32];
+	uint8_t			*body = NULL;
+	size_t			 body_len = 0, len;
+	int			 rv;
+
 	if (store_enter(s, "store_lookup_uuid", cause) == -1)
 		return (-1);
 	if (!store_nonempty(sender) || !store_nonempty(uuid)) {
 		store_cause(cause, "store_lookup_uuid: empty sender or uuid");
 		return (-1);
 	}
-	return (s->be->lookup_uuid(s->be_data, sender, uuid, hub_id, seq,
-	    digest, cause));
+	rv = s->be->lookup_uuid(s->be_data, sender, uuid, hub_id, seq, keyed,
+	    &body, &body_len, cause);
+	if (rv != 1)
+		return (rv);
+	/*
+	 * A retry: compare what the caller sent with the plaintext, which
+	 * the stored keyed digest must also match.
+	 */
+	rv = -1;
+	if (store_unseal(s, hub_id, sender, body, body_len, &len, &k) == -1) {
+		store_cause(cause, "store_lookup_uuid %s of %s: %s", uuid,
+		    sender, s->body_error);
+		goto out;
+	}
+	crypto_generichash(digest, 32, s->plain, len, k->digest,
+	    sizeof(k->digest));
+	if (sodium_memcmp(digest, keyed, sizeof(keyed)) != 0)
+		store_cause(cause, "store_lookup_uuid %s of %s: the stored "
+		    "digest of %s does not match its body", uuid, sender,
+		    hub_id);
+	else {
+		crypto_generichash(digest, 32, s->plain, len, NULL, 0);
+		rv = 1;
+	}
+	sodium_memzero(s->plain, len);
+out:
+	free(body);
+	return (rv);
 }
 
 /* Check m and its recipients, digest the body, and add it to the group. */
@@ -223,8 +934,11 @@ int
 store_insert(struct store *s, struct store_message *m,
     const struct store_recipient *r, size_t nr, char **cause)
 {
-	unsigned char	 digest[32];
-	size_t		 i;
+	const struct store_key	*k;
+	struct store_message	 sealed;
+	unsigned char		 digest[32];
+	size_t			 i;
+	int			 rv;
 
 	if (store_enter(s, "store_insert", cause) == -1)
 		return (-1);
@@ -287,12 +1001,26 @@ store_insert(struct store *s, struct store_message *m,
 	}
 
 	/*
-	 * The digest is what a retried submit is compared against, so it
-	 * is defined here once rather than by each backend.
+	 * The digest and the seal are defined here once rather than by
+	 * each backend, which stores the sealed copy only.
 	 */
+	k = &s->keys->v[0];
+	if (m->body_len > SIZE_MAX - STORE_SEAL_OVERHEAD ||
+	    store_grow(&s->sealed, &s->capsealed,
+	    m->body_len + STORE_SEAL_OVERHEAD) == -1) {
+		store_cause(cause, "store_insert %s: out of memory sealing "
+		    "%zu bytes", m->hub_id, m->body_len);
+		return (-1);
+	}
 	crypto_generichash(digest, sizeof(digest), m->body, m->body_len,
-	    NULL, 0);
-	return (s->be->insert(s->be_data, m, digest, r, nr, cause));
+	    k->digest, sizeof(k->digest));
+	store_seal(k, m->hub_id, m->sender, m->body, m->body_len, s->sealed);
+	sealed = *m;
+	sealed.body = s->sealed;
+	sealed.body_len = m->body_len + STORE_SEAL_OVERHEAD;
+	rv = s->be->insert(s->be_data, &sealed, digest, k->id, r, nr, cause);
+	m->seq = sealed.seq;
+	return (rv);
 }
 
 /* Make the group durable; the hub acknowledges only after this succeeds. */
@@ -325,7 +1053,8 @@ int
 store_pending(struct store *s, const char *recipient, uint64_t after,
     size_t limit, store_delivery_cb cb, void *arg, char **cause)
 {
-	int	 rv;
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
 
 	if (store_enter(s, "store_pending", cause) == -1)
 		return (-1);
@@ -334,8 +1063,8 @@ store_pending(struct store *s, const char *recipient, uint64_t after,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->pending(s->be_data, recipient, after, limit, cb, arg,
-	    cause);
+	rv = s->be->pending(s->be_data, recipient, after, limit, store_view,
+	    &v, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -369,7 +1098,8 @@ int
 store_fetch(struct store *s, const char *org, const char *hub_id,
     store_delivery_cb cb, void *arg, char **cause)
 {
-	int	 rv;
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
 
 	if (store_enter(s, "store_fetch", cause) == -1)
 		return (-1);
@@ -378,7 +1108,7 @@ store_fetch(struct store *s, const char *org, const char *hub_id,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->fetch(s->be_data, org, hub_id, cb, arg, cause);
+	rv = s->be->fetch(s->be_data, org, hub_id, store_view, &v, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -474,7 +1204,8 @@ int
 store_message(struct store *s, const char *hub_id, store_delivery_cb cb,
     void *arg, char **cause)
 {
-	int	 rv;
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
 
 	if (store_enter(s, "store_message", cause) == -1)
 		return (-1);
@@ -484,7 +1215,7 @@ store_message(struct store *s, const char *hub_id, store_delivery_cb cb,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->message(s->be_data, hub_id, cb, arg, cause);
+	rv = s->be->message(s->be_data, hub_id, store_view, &v, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -494,7 +1225,8 @@ int
 store_delivery_of(struct store *s, const char *org, const char *hub_id,
     store_delivery_cb cb, void *arg, char **cause)
 {
-	int	 rv;
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
 
 	if (store_enter(s, "store_delivery_of", cause) == -1)
 		return (-1);
@@ -504,7 +1236,8 @@ store_delivery_of(struct store *s, const char *org, const char *hub_id,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->delivery_of(s->be_data, org, hub_id, cb, arg, cause);
+	rv = s->be->delivery_of(s->be_data, org, hub_id, store_view, &v,
+	    cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -514,7 +1247,8 @@ int
 store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,
     void *arg, char **cause)
 {
-	int	 rv;
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
 
 	if (store_enter(s, "store_receipts", cause) == -1)
 		return (-1);
@@ -524,7 +1258,7 @@ store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->receipts(s->be_data, hub_id, cb, arg, cause);
+	rv = s->be->receipts(s->be_data, hub_id, store_view, &v, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -556,7 +1290,8 @@ int
 store_replies(struct store *s, const char *hub_id, store_delivery_cb cb,
     void *arg, char **cause)
 {
-	int	 rv;
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
 
 	if (store_enter(s, "store_replies", cause) == -1)
 		return (-1);
@@ -566,7 +1301,7 @@ store_replies(struct store *s, const char *hub_id, store_delivery_cb cb,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->replies(s->be_data, hub_id, cb, arg, cause);
+	rv = s->be->replies(s->be_data, hub_id, store_view, &v, cause);
 	s->in_callback = false;
 	return (rv);
 }

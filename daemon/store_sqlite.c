@@ -32,7 +32,7 @@
 
 #include "ceptoard.h"
 
-#define STORE_SQLITE_VERSION	2		/* PRAGMA user_version */
+#define STORE_SQLITE_VERSION	3		/* PRAGMA user_version */
 #define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
 #define STORE_SQLITE_BUSY_MS	10000
 #define STORE_SQLITE_DIGEST_LEN	32
@@ -114,10 +114,26 @@ static const char store_sqlite_schema_v2[] =
 	"CREATE INDEX messages_reply ON messages (in_reply_to)\n"
 	"	WHERE in_reply_to IS NOT NULL;\n";
 
+/*
+ * Version 3: sealed bodies.  store.c seals every body before it reaches
+ * the backend; key_id is the id of the key that sealed it (also in the
+ * body's header), so that the store can tell at open which keys its
+ * bodies need and a rekey can find the ones sealed under old keys without
+ * reading every body.  NULL marks a body an older version stored in the
+ * clear, which store.c seals right after this step; digest becomes a
+ * keyed digest then.  Every message is in the index, which is what lets
+ * the distinct keys be listed in a few lookups.
+ */
+static const char store_sqlite_schema_v3[] =
+	"ALTER TABLE messages ADD COLUMN key_id INTEGER\n"
+	"	CHECK (key_id BETWEEN 0 AND 4294967295);\n"
+	"CREATE INDEX messages_key ON messages (key_id);\n";
+
 /* Step i takes the schema from version i to version i + 1. */
 static const char *const store_sqlite_steps[STORE_SQLITE_VERSION] = {
 	store_sqlite_schema_v1,
 	store_sqlite_schema_v2,
+	store_sqlite_schema_v3,
 };
 
 enum store_sqlite_st {
@@ -147,6 +163,12 @@ enum store_sqlite_st {
 	ST_CHAIN_RECIPIENTS,
 	ST_REPLIES,
 	ST_SET_SHARING,
+	ST_KEY_NEXT,
+	ST_KEY_UNSEALED,
+	ST_KEY_COUNT,
+	ST_STALE_UNSEALED,
+	ST_STALE_OTHER,
+	ST_RESEAL,
 	ST_MAX
 };
 
@@ -207,13 +229,13 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	[ST_RELEASE] = "RELEASE store_op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
 	[ST_LOOKUP_UUID] =
-	    "SELECT hub_id, seq, digest FROM messages"
+	    "SELECT hub_id, seq, digest, body FROM messages"
 	    " WHERE sender = ?1 AND uuid = ?2",
 	[ST_INSERT_MESSAGE] =
 	    "INSERT INTO messages"
 	    " (hub_id, sender, uuid, kind, received_at, body, digest,"
-	    " origin, chain_id, form, hop, in_reply_to)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    " origin, chain_id, form, hop, in_reply_to, key_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_INSERT_DELIVERY] =
 	    "INSERT INTO deliveries"
 	    " (recipient, seq, message_seq, reason, hop, form, review, hidden)"
@@ -292,6 +314,25 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	[ST_SET_SHARING] =
 	    "UPDATE messages SET sharing = ?2"
 	    " WHERE hub_id = ?1 AND origin IS NULL",
+	/* The next key id up from ?1: one index lookup per distinct key. */
+	[ST_KEY_NEXT] =
+	    "SELECT key_id FROM messages INDEXED BY messages_key"
+	    " WHERE key_id > ?1 ORDER BY key_id LIMIT 1",
+	[ST_KEY_UNSEALED] =
+	    "SELECT count(*) FROM messages WHERE key_id IS NULL",
+	[ST_KEY_COUNT] =
+	    "SELECT count(*) FROM messages WHERE key_id = ?1",
+	[ST_STALE_UNSEALED] =
+	    "SELECT seq, hub_id, sender, 0, body FROM messages"
+	    " WHERE key_id IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
+	/* In seq order from the last batch: the walk reads each row once. */
+	[ST_STALE_OTHER] =
+	    "SELECT seq, hub_id, sender, key_id IS NOT NULL, body"
+	    " FROM messages WHERE key_id IS NOT ?1 AND seq > ?2"
+	    " ORDER BY seq LIMIT ?3",
+	[ST_RESEAL] =
+	    "UPDATE messages SET body = ?2, digest = ?3, key_id = ?4"
+	    " WHERE seq = ?1",
 };
 
 /* One recipient's cursor as the open transaction sees it. */
@@ -982,7 +1023,9 @@ store_sqlite_open(const char *path, char **cause)
 	    "PRAGMA checkpoint_fullfsync = ON;"
 	    "PRAGMA journal_size_limit = 67108864;"
 	    "PRAGMA trusted_schema = OFF;"
-	    "PRAGMA temp_store = MEMORY;",
+	    "PRAGMA temp_store = MEMORY;"
+	    /* A body re-sealed or migrated leaves no old copy in free space. */
+	    "PRAGMA secure_delete = ON;",
 	    "set pragmas", cause) == -1)
 		goto fail;
 	/* Durability and integrity rest on these two; do not assume. */
@@ -1055,13 +1098,14 @@ store_sqlite_begin(void *be, char **cause)
 static int
 store_sqlite_lookup_uuid(void *be, const char *sender, const char *uuid,
     char hub_id[STORE_HUB_ID_LEN], uint64_t *seq, unsigned char digest[32],
-    char **cause)
+    uint8_t **body, size_t *body_len, char **cause)
 {
 	struct store_sqlite	*sq = be;
 	sqlite3_stmt		*st = sq->st[ST_LOOKUP_UUID];
 	const char		*id;
 	const void		*dg;
-	size_t			 len;
+	const uint8_t		*b;
+	size_t			 len, blen;
 	int			 rc, rv = -1;
 
 	store_sqlite_bind_text(st, 1, sender);
@@ -1088,6 +1132,14 @@ store_sqlite_lookup_uuid(void *be, const char *sender, const char *uuid,
 		    "malformed hub_id or digest", sq->path, uuid, sender);
 		goto out;
 	}
+	b = store_sqlite_blob(st, 3, &blen);
+	if ((*body = malloc(blen != 0 ? blen : 1)) == NULL) {
+		store_sqlite_cause(cause, "store %s: out of memory reading "
+		    "message %s of %s", sq->path, uuid, sender);
+		goto out;
+	}
+	memcpy(*body, b, blen);
+	*body_len = blen;
 	memcpy(hub_id, id, len + 1);
 	memcpy(digest, dg, STORE_SQLITE_DIGEST_LEN);
 	*seq = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1135,8 +1187,8 @@ store_sqlite_savepoint_undo(struct store_sqlite *sq)
  */
 static int
 store_sqlite_insert(void *be, struct store_message *m,
-    const unsigned char digest[32], const struct store_recipient *r,
-    size_t nr, char **cause)
+    const unsigned char digest[32], uint32_t key_id,
+    const struct store_recipient *r, size_t nr, char **cause)
 {
 	struct store_sqlite		*sq = be;
 	struct store_sqlite_inbox	*ib;
@@ -1191,6 +1243,7 @@ store_sqlite_insert(void *be, struct store_message *m,
 	rc |= sqlite3_bind_int(st, 10, store_sqlite_form(m->form));
 	rc |= sqlite3_bind_int64(st, 11, (sqlite3_int64)m->hop);
 	rc |= store_sqlite_bind_text(st, 12, m->in_reply_to);
+	rc |= sqlite3_bind_int64(st, 13, (sqlite3_int64)key_id);
 	if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
 		store_sqlite_fail(sq, cause, "insert message %s (uuid %s of "
 		    "%s)", m->hub_id, m->uuid, m->sender);
@@ -1729,6 +1782,176 @@ store_sqlite_set_sharing(void *be, const char *hub_id, const uint8_t *packed,
 	return (changed == 0 ? 1 : 0);
 }
 
+/*
+ * Run a one-integer query, bound with ?1 = v if bind.  Where isnull is
+ * given, no row (or NULL) sets it instead of being an error.
+ */
+static int
+store_sqlite_count_of(struct store_sqlite *sq, enum store_sqlite_st which,
+    bool bind, sqlite3_int64 v, sqlite3_int64 *out, bool *isnull,
+    const char *op, char **cause)
+{
+	sqlite3_stmt	*st = sq->st[which];
+	int		 rv = 0;
+
+	int		 rc;
+
+	if (bind)
+		sqlite3_bind_int64(st, 1, v);
+	*out = 0;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE || isnull == NULL)
+		rv = store_sqlite_fail(sq, cause, "%s", op);
+	/* No row at all is the answer "none" where one is allowed. */
+	if (isnull != NULL)
+		*isnull = rc != SQLITE_ROW ||
+		    sqlite3_column_type(st, 0) == SQLITE_NULL;
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/*
+ * The distinct key ids of the stored bodies, ascending, walking the index
+ * from one to the next, and how many bodies are unsealed.
+ */
+static int
+store_sqlite_key_ids(void *be, uint32_t *ids, size_t max, size_t *n,
+    uint64_t *unsealed, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_int64		 v, next = -1;
+	bool			 isnull;
+
+	*n = 0;
+	if (store_sqlite_count_of(sq, ST_KEY_UNSEALED, false, 0, &v, NULL,
+	    "count unsealed bodies", cause) == -1)
+		return (-1);
+	*unsealed = (uint64_t)v;
+	for (;;) {
+		if (store_sqlite_count_of(sq, ST_KEY_NEXT, true, next, &v,
+		    &isnull, "list the keys of the bodies", cause) == -1)
+			return (-1);
+		if (isnull)
+			return (0);
+		if (*n < max)
+			ids[*n] = (uint32_t)v;
+		(*n)++;
+		/* More than fit: the caller knows enough already. */
+		if (*n > max)
+			return (0);
+		next = v;
+	}
+}
+
+/* The number of bodies sealed under key_id. */
+static int
+store_sqlite_key_count(void *be, uint32_t key_id, uint64_t *n, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_int64		 v;
+
+	if (store_sqlite_count_of(sq, ST_KEY_COUNT, true, key_id, &v, NULL,
+	    "count the bodies of a key", cause) == -1)
+		return (-1);
+	*n = (uint64_t)v;
+	return (0);
+}
+
+/* Walk up to limit bodies after seq after that need sealing again. */
+static int
+store_sqlite_stale(void *be, bool stale, uint32_t key_id, uint64_t after,
+    size_t limit, int (*cb)(uint64_t, const char *, const char *, bool,
+    const uint8_t *, size_t, void *), void *arg, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st;
+	const char		*hub_id, *sender;
+	const uint8_t		*body;
+	size_t			 len;
+	int			 rc, rv = 0;
+
+	if (store_sqlite_lost(sq, "read bodies to seal", cause))
+		return (-1);
+	st = sq->st[stale ? ST_STALE_OTHER : ST_STALE_UNSEALED];
+	if (stale)
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)key_id);
+	sqlite3_bind_int64(st, 2, after > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)after);
+	sqlite3_bind_int64(st, 3, limit > INT64_MAX ? -1 :
+	    (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hub_id = store_sqlite_text(st, 1);
+		sender = store_sqlite_text(st, 2);
+		if (hub_id == NULL || sender == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		body = store_sqlite_blob(st, 4, &len);
+		if (cb((uint64_t)sqlite3_column_int64(st, 0), hub_id, sender,
+		    sqlite3_column_int(st, 3) != 0, body, len, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "read bodies to seal");
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/* Replace message seq's body, digest and key inside the open group. */
+static int
+store_sqlite_reseal(void *be, uint64_t seq, const uint8_t *body, size_t len,
+    const unsigned char digest[32], uint32_t key_id, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_RESEAL];
+	char			 op[64];
+	int			 changed;
+
+	snprintf(op, sizeof(op), "seal the body of message %llu",
+	    (unsigned long long)seq);
+	if (sqlite3_get_autocommit(sq->db)) {
+		store_sqlite_cause(cause, "store %s: %s outside a transaction",
+		    sq->path, op);
+		return (-1);
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	store_sqlite_bind_blob(st, 2, body, len);
+	store_sqlite_bind_blob(st, 3, digest, STORE_SQLITE_DIGEST_LEN);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)key_id);
+	if (store_sqlite_change(sq, ST_RESEAL, op, &changed, cause) == -1)
+		return (-1);
+	if (changed != 1) {
+		store_sqlite_cause(cause, "store %s: %s: no such message",
+		    sq->path, op);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Copy the log into the database and truncate it to nothing, so that the
+ * old bodies a rekey or migration replaced are in neither file (secure
+ * delete has zeroed them in the database).  A reader elsewhere, such as a
+ * running hub, can keep the log from being emptied; it is then reused
+ * from its start and its old frames are overwritten as the hub goes on.
+ */
+static int
+store_sqlite_scrub(void *be, char **cause)
+{
+	struct store_sqlite	*sq = be;
+
+	if (!sqlite3_get_autocommit(sq->db)) {
+		store_sqlite_cause(cause, "store %s: cannot truncate the log "
+		    "inside a transaction", sq->path);
+		return (-1);
+	}
+	if (store_sqlite_durable(sq, cause) == -1)
+		return (-1);
+	return (store_sqlite_exec(sq, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    "truncate the write-ahead log", cause));
+}
+
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.prefix = "sqlite:",
@@ -1753,4 +1976,9 @@ const struct store_backend store_backend_sqlite = {
 	.chain_recipients = store_sqlite_chain_recipients,
 	.replies = store_sqlite_replies,
 	.set_sharing = store_sqlite_set_sharing,
+	.key_ids = store_sqlite_key_ids,
+	.key_count = store_sqlite_key_count,
+	.stale = store_sqlite_stale,
+	.reseal = store_sqlite_reseal,
+	.scrub = store_sqlite_scrub,
 };

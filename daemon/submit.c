@@ -277,6 +277,13 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit batch=%zu "
 		    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
 	free(cause);
+	if (!failed) {
+		for (it = batch; it != NULL; it = it->next)
+			submit_log(it, n);
+		/* An acknowledged submit is in the durable audit trail first. */
+		if (audit_sync() == -1)
+			failed = 1;
+	}
 	for (it = batch; it != NULL; it = it->next) {
 		if (failed) {
 			session_error(it->session, it->request_id,
@@ -286,7 +293,6 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 			    "uuid");
 			continue;
 		}
-		submit_log(it, n);
 		submit_answer(it);
 	}
 	/* Wake the recipients only now that their deliveries exist. */

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "names.h"
@@ -211,6 +212,12 @@ validate_severity(struct validate_error *err, const char *base,
 	SEV(overall);
 #undef SEV
 	overall = validate_overall_severity(s);
+	if (s->has_overall && overall == -1) {
+		snprintf(path, sizeof(path), "%s.overall", base);
+		return validate_fail(err, path,
+		    "is given without continuity, safety or trust; give the "
+		    "viewpoints and the hub states the overall level");
+	}
 	if (s->has_overall && overall != -1 && (int)s->overall != overall) {
 		snprintf(path, sizeof(path), "%s.overall", base);
 		return validate_fail(err, path,
@@ -383,6 +390,16 @@ validate_report(struct validate_error *err, const Ceptoar__Report *r)
 	    VALIDATE_MAX_TEXT, 1) == -1)
 		return -1;
 	if (r->impact != NULL) {
+		/* Figures must fit a signed 64-bit JSON integer. */
+		if ((r->impact->has_users_affected &&
+		    r->impact->users_affected > VALIDATE_MAX_FIGURE) ||
+		    (r->impact->has_kw_lost &&
+		    r->impact->kw_lost > VALIDATE_MAX_FIGURE) ||
+		    (r->impact->has_households &&
+		    r->impact->households > VALIDATE_MAX_FIGURE))
+			return validate_fail(err, "report.impact",
+			    "a figure above %llu is not plausible",
+			    (unsigned long long)VALIDATE_MAX_FIGURE);
 		if (r->impact->has_duration_minutes &&
 		    r->impact->duration_minutes > 10u * 366 * 24 * 60)
 			return validate_fail(err,
@@ -393,12 +410,14 @@ validate_report(struct validate_error *err, const Ceptoar__Report *r)
 		    r->impact->description, VALIDATE_MAX_TEXT, 1) == -1)
 			return -1;
 	}
-	if (r->has_occurred_at && r->occurred_at < 0)
+	if (r->has_occurred_at && (r->occurred_at < 0 ||
+	    r->occurred_at > VALIDATE_MAX_TIME))
 		return validate_fail(err, "report.occurred_at",
-		    "is before 1970");
-	if (r->has_detected_at && r->detected_at < 0)
+		    "must be between 1970 and 9999");
+	if (r->has_detected_at && (r->detected_at < 0 ||
+	    r->detected_at > VALIDATE_MAX_TIME))
 		return validate_fail(err, "report.detected_at",
-		    "is before 1970");
+		    "must be between 1970 and 9999");
 	return 0;
 }
 
@@ -592,4 +611,23 @@ validate_forward(const Ceptoar__Forward *f, struct validate_error *err)
 			return -1;
 	}
 	return 0;
+}
+
+bool
+validate_round_trip(const Ceptoar__Message *m)
+{
+	Ceptoar__Message	*back;
+	uint8_t			*buf;
+	size_t			 len;
+
+	len = ceptoar__message__get_packed_size(m);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return false;
+	ceptoar__message__pack(m, buf);
+	back = ceptoar__message__unpack(NULL, len, buf);
+	free(buf);
+	if (back == NULL)
+		return false;
+	ceptoar__message__free_unpacked(back, NULL);
+	return true;
 }

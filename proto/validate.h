@@ -15,6 +15,8 @@
 #define VALIDATE_MAX_TEXT	(256 * 1024)	/* free text */
 #define VALIDATE_MAX_LIST	1024		/* indicators, systems, ids */
 #define VALIDATE_MAX_SEVERITY	4
+#define VALIDATE_MAX_FIGURE	9223372036854775807ULL	/* INT64_MAX: JSON integers */
+#define VALIDATE_MAX_TIME	253402300799LL		/* 9999-12-31 */
 
 struct validate_error {
 	char	field[128];
@@ -38,6 +40,13 @@ int	validate_overall_severity(const Ceptoar__Severity *s);
 
 /* Whether s looks like an RFC 4122 UUID in its textual form. */
 bool	validate_uuid(const char *s);
+
+/*
+ * Whether m packs into bytes that unpack again.  protobuf-c accepts some
+ * unknown-field encodings it cannot reproduce; such a message must be
+ * refused before it is stored, or it could never be delivered.
+ */
+bool	validate_round_trip(const Ceptoar__Message *m);
 
 /* Whether s has the form of a hub id (the hub's ids are UUIDs). */
 bool	validate_hub_id(const char *s);

@@ -6,8 +6,10 @@
 #ifndef CEPTOAR_FUZZ_COMMON_H
 #define CEPTOAR_FUZZ_COMMON_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,20 +94,75 @@ fuzz_scratch_cleanup(void)
 	rmdir(fuzz_dir);
 }
 
+/* Remove folder dir and the files in it. */
+static inline void
+fuzz_scratch_rmdir(const char *dir)
+{
+	char		 path[4096 + 300];
+	struct dirent	*e;
+	DIR		*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 /*
- * Make a private folder under $TMPDIR (mkdtemp, once per process) and
- * name the file name inside it; each input is then written there by
- * fuzz_scratch_write.  The folder outlives a crash, so that the file
- * can be looked at; a normal exit removes it.
+ * Remove the scratch folders of processes that are gone: libFuzzer's
+ * -fork jobs end without running atexit handlers.  The folders are
+ * named ceptoar-fuzz-PID.XXXXXX.
+ */
+static inline void
+fuzz_scratch_sweep(const char *tmp)
+{
+	char		 path[4096 + 300], *end;
+	struct dirent	*e;
+	DIR		*d;
+	long		 pid;
+
+	if ((d = opendir(tmp)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "ceptoar-fuzz-", 13) != 0)
+			continue;
+		pid = strtol(e->d_name + 13, &end, 10);
+		if (*end != '.' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+		fuzz_scratch_rmdir(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Make a private folder (mkdtemp, once per process) under
+ * $CEPTOAR_FUZZ_TMPDIR, else /dev/shm, else $TMPDIR, else /tmp, and name
+ * the file name inside it; each input is then written there by
+ * fuzz_scratch_write.  The folder outlives a crash, so that the file can
+ * be looked at; a normal exit removes it.
  */
 static inline void
 fuzz_scratch_init(const char *name)
 {
-	const char	*tmp = getenv("TMPDIR");
+	const char	*tmp = getenv("CEPTOAR_FUZZ_TMPDIR");
 
+	/* Memory-backed if there is one: four times the executions. */
+	if (tmp == NULL || *tmp == '\0')
+		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" :
+		    getenv("TMPDIR");
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/ceptoar-fuzz.XXXXXX", tmp);
+	fuzz_scratch_sweep(tmp);
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/ceptoar-fuzz-%ld.XXXXXX", tmp,
+	    (long)getpid());
 	if (mkdtemp(fuzz_dir) == NULL) {
 		fprintf(stderr, "mkdtemp %s: %s\n", fuzz_dir, strerror(errno));
 		exit(1);

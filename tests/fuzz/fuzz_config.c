@@ -25,12 +25,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* An absolute path, with the SQLite prefix allowed in front. */
+/*
+ * A resolved path: absolute, with the SQLite prefix allowed in front,
+ * or handed as it is to another store backend ("name:...").
+ */
 static int
 fuzz_absolute(const char *p)
 {
+	size_t	n;
+
 	if (strncmp(p, "sqlite:", 7) == 0)
 		p += 7;
+	else if ((n = strspn(p, "abcdefghijklmnopqrstuvwxyz")) > 0 &&
+	    p[n] == ':')
+		return 1;
 	return p[0] == '/' || p[0] == '\0';
 }
 

@@ -13,6 +13,7 @@ listen: 127.0.0.1:$HUB_PORT
 tls_cert: $PKI/hub.crt
 tls_key: $PKI/hub.key
 tls_ca: $PKI/ca.crt
+store_key: $PKI/store.key
 directory: $DIRECTORY
 store: $WORK/store/hub.db
 pidfile: $WORK/ceptoard.pid

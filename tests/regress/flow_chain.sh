@@ -5,9 +5,19 @@
 start_hub
 
 first=$(cat /proc/sys/kernel/random/uuid)
-make_report "$WORK/r1.json" "$first" "Outage, first notice"
+make_report "$WORK/r0.json" "$first" "Outage, first notice"
+python3 - "$WORK/r0.json" >"$WORK/r1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["report"]["sharing"] = {"scope": "sector_ceptoar"}
+print(json.dumps(r))
+PY
 cli_json bank-a submit "$WORK/r1.json"
 expect_eq "$RC" 0 "first report ($ERR)"
+# NISC shares the first report with bank-b (same CEPTOAR, within range).
+cli_json nisc inbox
+cli_json nisc forward "$(json_field hub_id)" --to bank-b
+expect_eq "$RC" 0 "NISC shares the report ($ERR)"
 
 follow() {
 	python3 - "$WORK/r1.json" "$1" "$2" "$3" "$4" <<'PY'
@@ -29,13 +39,16 @@ follow "$first" 3 final retract >"$WORK/r3.json"
 cli_json bank-a submit "$WORK/r3.json"
 expect_eq "$RC" 0 "retraction ($ERR)"
 
-for org in fsa-liaison nisc; do
-	cli_json "$org" inbox
-	expect_eq "$(count_lines)" 3 "$org gets the whole chain"
-	expect_contains "$OUT" '"retracted": true' "$org sees the retraction"
-	expect_contains "$OUT" "\"chain_id\": \"$first\"" "linked by the chain"
-done
+cli_json fsa-liaison inbox
+expect_eq "$(count_lines)" 3 "the liaison gets the whole chain"
+expect_contains "$OUT" '"retracted": true' "the liaison sees the retraction"
+expect_contains "$OUT" "\"chain_id\": \"$first\"" "linked by the chain"
+cli_json nisc inbox
+expect_eq "$(count_lines)" 2 "NISC gets the follow-up and the retraction"
 cli_json bank-b inbox
+expect_eq "$(count_lines)" 3 "where it was shared, the whole chain follows"
+expect_not_contains "$OUT" "Sato Hanako" "still in the form the share allowed"
+cli_json broker-a inbox
 expect_eq "$(count_lines)" 0 "nobody else"
 
 follow "$first" 2 intermediate "" >"$WORK/other.json"

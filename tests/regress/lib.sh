@@ -108,7 +108,7 @@ pki_ensure() {
 	mkdir -p "$CEPTOAR_BUILDDIR"
 	(
 		flock 9
-		if [ ! -f "$PKI/.complete-2" ]; then
+		if [ ! -f "$PKI/.complete-2" ] || [ ! -s "$PKI/store.key" ]; then
 			rm -rf "$PKI"
 			"$CEPTOAR_SRCDIR/config/dev-pki.sh" --other-ca "$PKI" \
 			    "$DIRECTORY" "$CEPTOARD" >/dev/null
@@ -155,6 +155,7 @@ start_hub() {
 	tls_key: $PKI/hub.key
 	tls_ca: $PKI/ca.crt
 	anon_key: $PKI/anon.key
+	store_key: ${STORE_KEY:-$PKI/store.key}
 	directory: ${HUB_DIRECTORY:-$DIRECTORY}
 	store: $WORK/store/hub.db
 	log_level: debug

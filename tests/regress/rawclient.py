@@ -75,26 +75,54 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--no-cert", action="store_true")
     ap.add_argument("--hex", default="")
+    ap.add_argument("--file", help="hex from a fixture file (# comments)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="send the bytes this many times")
+    ap.add_argument("--rcvbuf", type=int, default=0,
+                    help="socket receive buffer, to play a slow reader")
+    ap.add_argument("--stall", type=float, default=0.0,
+                    help="seconds to wait before reading anything")
     ap.add_argument("--hello", action="store_true",
                     help="send a valid hello first")
     ap.add_argument("--byte-delay", type=float, default=0.0,
                     help="seconds between single bytes")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--tls12", action="store_true",
+                    help="offer TLS 1.2 only, and print the version "
+                    "agreed as \"tls VERSION\"")
+    ap.add_argument("--ciphers", help="TLS 1.2 cipher list to offer")
     a = ap.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if a.tls12:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if a.ciphers:
+        ctx.set_ciphers(a.ciphers)
     ctx.load_verify_locations(a.ca)
     ctx.check_hostname = False
     if not a.no_cert:
         ctx.load_cert_chain(a.cert, a.key)
-    raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if a.rcvbuf:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    raw.settimeout(a.timeout)
+    raw.connect((a.host, a.port))
     try:
         s = ctx.wrap_socket(raw, server_hostname="localhost")
     except (ssl.SSLError, OSError) as e:
         print("tls-failed %s" % e)
         return 0
-    data = (HELLO if a.hello else b"") + bytes.fromhex(a.hex)
+    if a.tls12:
+        print("tls %s" % s.version())
+        sys.stdout.flush()
+    hexdata = a.hex
+    if a.file:
+        with open(a.file) as f:
+            hexdata = "".join(l.split("#")[0] for l in f)
+    data = (HELLO if a.hello else b"") + bytes.fromhex(hexdata) * a.repeat
     try:
         if a.byte_delay > 0:
             for b in data:
@@ -104,6 +132,8 @@ def main():
             s.sendall(data)
     except (ssl.SSLError, OSError) as e:
         print("send-failed %s" % e)
+    if a.stall > 0:
+        time.sleep(a.stall)
     buf = b""
     deadline = time.time() + a.timeout
     while time.time() < deadline:

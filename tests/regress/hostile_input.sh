@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Hostile input: every bad frame under tests/fixtures/frames, silence,
+# byte-at-a-time senders, floods and a consumer that never reads.  Each is
+# answered with its error code and sentence and a log line, and the others
+# are not disturbed.
+. "$(dirname "$0")/lib.sh"
+start_hub "rate_frames: 200
+rate_org_submits: 2
+max_output: 65536"
+FIX=$CEPTOAR_SRCDIR/tests/fixtures/frames
+tried=0
+
+# A follower that must see everything through all of this.
+timeout 120 "$CEPTOAR" -c "$WORK/clients/nisc.conf" --json inbox --follow \
+    >"$WORK/follow.out" 2>"$WORK/follow.err" &
+follower=$!
+BG_PIDS+=("$follower")
+wait_log "deliver.subscribe .*org=nisc .*follow=yes"
+
+# fixture, --hello or "", expected answer, expected closed or open
+bad_frame() {
+	local name=$1 hello=$2 want=$3 close=$4 out
+	# shellcheck disable=SC2086
+	out=$(raw bank-a "" --file "$FIX/$name.hex" $hello --timeout 8)
+	expect_contains "$out" "$want" "fixture $name"
+	if [ "$close" = closed ]; then
+		expect_contains "$out" "closed" "fixture $name closes the session"
+	fi
+	tried=$((tried + 1))
+}
+bad_frame oversized-prefix "" "error 2 1 frame of 4294967295 bytes exceeds the limit of 4096 bytes before the hello" closed
+bad_frame preauth-oversized "" "error 2 1 frame of 8192 bytes exceeds the limit of 4096 bytes before the hello" closed
+bad_frame truncated "" "error 11 1 no hello within 5 seconds" closed
+bad_frame garbage-protobuf "" "error 3 1 a frame of 3 bytes does not decode" closed
+bad_frame wrong-first-message "" "error 4 1 the first message must be hello, not ping" closed
+bad_frame wrong-version "" "error 1 1 protocol version 2 is not spoken here" closed
+bad_frame invalid-values --hello "error 7 0 uuid: \"x\" is not a UUID" open
+bad_frame empty-body --hello "error 4 0 empty or unknown message body" open
+bad_frame unknown-body --hello "error 4 0 empty or unknown message body" open
+bad_frame hub-only-message --hello "error 4 1 welcome is sent by the hub, never to it" closed
+bad_frame oversized-after-hello --hello "error 2 1 frame of 2097152 bytes exceeds the limit of 1048576 bytes" closed
+bad_frame truncated-varint --hello "error 3 1" closed
+expect_log "session.error .*code=invalid-field .*fatal=no"
+expect_log "session.error .*code=malformed .*fatal=yes"
+
+# Connected, TLS done, then nothing: closed after hello_timeout.
+out=$(raw bank-a "" --timeout 8)
+expect_contains "$out" "error 11 1 no hello within 5 seconds" "silent client"
+tried=$((tried + 1))
+# Not even TLS: closed after hello_timeout, with a log line.
+python3 - "$HUB_PORT" <<'PY' || fail "a silent TCP client was not closed"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+t = time.time()
+assert s.recv(1) == b"", "expected the hub to close"
+assert time.time() - t < 9
+PY
+expect_log "session.close .*reason=\"timeout: no TLS handshake\""
+tried=$((tried + 1))
+
+# One byte at a time: a hello and a ping, slowly, still answered.
+out=$(raw bank-a 000000050801aa0100 --hello --byte-delay 0.01 --timeout 5)
+expect_contains "$out" "body 11" "slow sender gets its welcome"
+expect_contains "$out" "body 22" "slow sender gets its pong"
+tried=$((tried + 1))
+
+# A ping flood: throttled, every ping answered, the others unaffected.
+raw bank-b 000000050801aa0100 --hello --repeat 600 --timeout 20 >"$WORK/flood.out" &
+flooder=$!
+BG_PIDS+=("$flooder")
+wait_log "session.throttled .*org=bank-b"
+start=$(date +%s%N)
+cli bank-a ping
+expect_eq "$RC" 0 "a ping during the flood ($OUT)"
+elapsed=$((($(date +%s%N) - start) / 1000000))
+[ "$elapsed" -lt 3000 ] || fail "another client waited ${elapsed} ms during the flood"
+wait "$flooder" || true
+expect_eq "$(grep -c 'body 22' "$WORK/flood.out")" 600 "every ping of the flood answered"
+tried=$((tried + 1))
+
+# Submits over the organisation's limit are refused, and said so.
+refused=0
+for i in 1 2 3 4 5 6 7 8; do
+	make_report "$WORK/r$i.json"
+	cli_json tel-a submit "$WORK/r$i.json"
+	if [ "$RC" -ne 0 ]; then
+		expect_contains "$ERR" "rate-limited" "the refusal names the code"
+		expect_contains "$ERR" "retry later with the same uuid" "and what to do"
+		refused=$((refused + 1))
+	fi
+done
+[ "$refused" -gt 0 ] || fail "no submit was rate-limited"
+expect_log "session.error .*org=tel-a .*code=rate-limited"
+tried=$((tried + 1))
+
+# A consumer that never reads: dropped at max_output, nobody slowed.
+python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" --ca "$PKI/ca.crt" \
+    --cert "$PKI/orgs/fsa-liaison.crt" --key "$PKI/orgs/fsa-liaison.key" \
+    --hello --hex 000000080801100772021001 --rcvbuf 4096 --stall 15 \
+    --timeout 25 >"$WORK/slow.out" &
+slow=$!
+BG_PIDS+=("$slow")
+wait_log "deliver.subscribe .*org=fsa-liaison .*follow=yes"
+# 24 reports of 200 KB: more than the kernel's socket buffers hold.
+big=$(head -c 200000 /dev/zero | tr '\0' 'x')
+orgs=(bank-a bank-b broker-a)
+for i in $(seq 1 24); do
+	org=${orgs[$((i % 3))]}
+	make_report "$WORK/b$i.json" "" "Bulk $i"
+	sed -i "s/DDoS against the internet banking front end./$big/" "$WORK/b$i.json"
+	for try in 1 2 3 4 5 6; do
+		cli_json "$org" submit "$WORK/b$i.json"
+		[ "$RC" -eq 0 ] && break
+		sleep 0.5	# over the organisation's submit limit
+	done
+	expect_eq "$RC" 0 "bulk submit $i ($ERR)"
+	grep -q "code=overloaded" "$HUB_LOG" && break
+done
+wait_log "session.error .*org=fsa-liaison .*code=overloaded .*fatal=yes" 20
+wait "$slow" || true
+expect_contains "$(cat "$WORK/slow.out")" "error 13 1 slow consumer" "the slow consumer is told why"
+for ((i = 0; i < 100; i++)); do
+	[ "$(grep -c '"kind": "report"\|Bulk' "$WORK/follow.out" || true)" -ge 1 ] && break
+	sleep 0.05
+done
+kill -0 "$follower" || fail "the follower was disturbed"
+bulk=$(grep -c "Bulk" "$WORK/follow.out" || true)
+[ "$bulk" -ge 1 ] || fail "the follower received none of the bulk reports"
+tried=$((tried + 1))
+kill -0 "$HUB_PID" || fail "the hub died"
+pass "hostile input: $tried cases answered, hub and follower unaffected"

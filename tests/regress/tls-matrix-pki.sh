@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+#
+# tls-matrix-pki.sh: the certificates of the TLS negative matrix, made
+# around the regress PKI's own CA so that the hub's tls_ca stays the same.
+#
+#   tests/regress/tls-matrix-pki.sh OUTDIR [CADIR]
+#
+# CADIR (default: the folder OUTDIR is in) holds ca.crt and ca.key, the
+# CA the hub trusts (lib.sh's pki_ensure makes it).  Under OUTDIR:
+#
+#   ca/openssl.cnf, index.txt, serial, crlnumber, newcerts/
+#                          a throwaway "openssl ca" set-up for that CA.  It
+#                          names no paths: run openssl ca from inside the
+#                          folder, with -cert and -keyfile.  Copy the folder
+#                          to revoke more without touching this one.
+#   valid.crt, .key        CN=bank-a, issued now: accepted
+#   expired.crt            CN=bank-a, valid 2020-01-01 to 2021-01-01
+#   notyet.crt             CN=bank-a, valid from 2099-01-01
+#   revoked.crt            CN=bank-a, revoked (keyCompromise) in crl.pem
+#   serverauth.crt         CN=bank-a, extendedKeyUsage serverAuth only
+#   selfsigned.crt         CN=bank-a, signed by its own key
+#   lookalike-ca.crt, .key a CA with the real CA's subject DN and subject
+#                          key identifier but another key
+#   lookalike.crt          CN=nisc, issued by the look-alike CA: the chain
+#                          resolves to the real CA and the signature fails
+#   crl.pem                the real CA's CRL, listing revoked.crt
+#   lookalike-crl.pem      a CRL with the real CA's name, signed by the
+#                          look-alike: the hub must refuse it as tls_crl
+#   expired-crl.pem        the real CA's CRL, due 2020-02-01: refused too
+#
+# Each .crt has its .key beside it (mode 0600).  The result is made once:
+# a lock on OUTDIR.lock keeps parallel scenarios from racing, and
+# OUTDIR/.complete records the CA it was made for, so a new CA remakes
+# it.  openssl is the only tool used.
+set -euo pipefail
+
+prog=${0##*/}
+# Bump when what is generated changes, to remake cached copies.
+version=2
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $prog OUTDIR [CADIR]" >&2
+	exit 2
+fi
+out=$1
+cadir=${2:-$(dirname "$out")}
+if [ ! -r "$cadir/ca.crt" ] || [ ! -r "$cadir/ca.key" ]; then
+	die "no ca.crt and ca.key in $cadir (make the regress PKI first)"
+fi
+command -v openssl >/dev/null || die "openssl not found"
+command -v flock >/dev/null || die "flock not found"
+cadir=$(cd "$cadir" && pwd)
+mkdir -p "$(dirname "$out")"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+
+# What this copy is made for: the generator's version and the CA.
+stamp="v$version $(openssl x509 -in "$cadir/ca.crt" -noout -fingerprint -sha256)"
+
+# Issue NAME in folder $out from the real CA with "openssl ca": subject
+# SUBJ, extension section EXT, then any extra openssl ca options.
+ca_issue() {
+	local name=$1 subj=$2 ext=$3
+	shift 3
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$out/$name.key" -subj "$subj" \
+	    -config "$out/ca/openssl.cnf" -out "$out/ca/$name.csr" 2>>"$out/ca/log"
+	(cd "$out/ca" && openssl ca -batch -config openssl.cnf \
+	    -cert "$cadir/ca.crt" -keyfile "$cadir/ca.key" -extensions "$ext" \
+	    -in "$name.csr" -out "$out/$name.crt" -notext "$@") >>"$out/ca/log" 2>&1 ||
+	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
+}
+
+generate() {
+	local ski
+	rm -rf "$out"
+	mkdir -p "$out/ca/newcerts"
+	: >"$out/ca/index.txt"
+	printf 'unique_subject = no\n' >"$out/ca/index.txt.attr"
+	openssl rand -hex 16 | sed 's/^./7/' >"$out/ca/serial"
+	echo 1000 >"$out/ca/crlnumber"
+	# The real CA's subject key identifier, for the look-alike to copy.
+	ski=$(openssl x509 -in "$cadir/ca.crt" -noout \
+	    -ext subjectKeyIdentifier | sed -n 's/^ *\([0-9A-F:]*\)$/\1/p')
+	[ -n "$ski" ] || die "$cadir/ca.crt has no subject key identifier"
+	cat >"$out/ca/openssl.cnf" <<-EOF
+	# Written by $prog: a throwaway CA set-up for the TLS matrix.
+	# Relative paths: run openssl ca from this folder.
+	[ca]
+	default_ca = matrix_ca
+	[matrix_ca]
+	database = ./index.txt
+	new_certs_dir = ./newcerts
+	serial = ./serial
+	crlnumber = ./crlnumber
+	default_md = sha256
+	default_days = 30
+	default_crl_days = 3650
+	policy = policy_any
+	email_in_dn = no
+	copy_extensions = none
+	unique_subject = no
+	[policy_any]
+	organizationName = optional
+	commonName = supplied
+	[req]
+	distinguished_name = req_dn
+	prompt = no
+	[req_dn]
+	[client_ext]
+	basicConstraints = critical, CA:FALSE
+	keyUsage = critical, digitalSignature
+	extendedKeyUsage = clientAuth
+	subjectKeyIdentifier = hash
+	authorityKeyIdentifier = keyid
+	[serverauth_ext]
+	basicConstraints = critical, CA:FALSE
+	keyUsage = critical, digitalSignature
+	extendedKeyUsage = serverAuth
+	subjectKeyIdentifier = hash
+	authorityKeyIdentifier = keyid
+	[selfsigned_ext]
+	basicConstraints = critical, CA:FALSE
+	keyUsage = critical, digitalSignature
+	extendedKeyUsage = clientAuth
+	subjectKeyIdentifier = hash
+	[lookalike_ca_ext]
+	basicConstraints = critical, CA:TRUE
+	keyUsage = critical, keyCertSign, cRLSign
+	subjectKeyIdentifier = $ski
+	[crl_ext]
+	authorityKeyIdentifier = keyid
+	EOF
+	umask 077
+	: >"$out/ca/log"
+
+	ca_issue valid "/O=bank-a/CN=bank-a" client_ext
+	ca_issue expired "/O=bank-a/CN=bank-a" client_ext \
+	    -startdate 20200101000000Z -enddate 20210101000000Z
+	ca_issue notyet "/O=bank-a/CN=bank-a" client_ext \
+	    -startdate 20990101000000Z -enddate 20991231000000Z
+	ca_issue revoked "/O=bank-a/CN=bank-a" client_ext
+	ca_issue serverauth "/O=bank-a/CN=bank-a" serverauth_ext
+	(cd "$out/ca" && openssl ca -batch -config openssl.cnf \
+	    -cert "$cadir/ca.crt" -keyfile "$cadir/ca.key" \
+	    -revoke "$out/revoked.crt" -crl_reason keyCompromise) \
+	    >>"$out/ca/log" 2>&1 || { cat "$out/ca/log" >&2; die "revoking failed"; }
+	(cd "$out/ca" && openssl ca -batch -config openssl.cnf \
+	    -cert "$cadir/ca.crt" -keyfile "$cadir/ca.key" -gencrl \
+	    -crlexts crl_ext -out "$out/crl.pem") >>"$out/ca/log" 2>&1 ||
+	    { cat "$out/ca/log" >&2; die "making crl.pem failed"; }
+	(cd "$out/ca" && openssl ca -batch -config openssl.cnf \
+	    -cert "$cadir/ca.crt" -keyfile "$cadir/ca.key" -gencrl \
+	    -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z \
+	    -crlexts crl_ext -out "$out/expired-crl.pem") >>"$out/ca/log" 2>&1 ||
+	    { cat "$out/ca/log" >&2; die "making expired-crl.pem failed"; }
+
+	# Self-signed, with an organisation's CN.
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$out/selfsigned.key" -subj "/O=bank-a/CN=bank-a" \
+	    -config "$out/ca/openssl.cnf" -extensions selfsigned_ext -days 30 \
+	    -out "$out/selfsigned.crt" 2>>"$out/ca/log" ||
+	    die "making selfsigned.crt failed"
+
+	# The look-alike CA: the real CA's subject, byte for byte (taken from
+	# its certificate), and its key identifier, with a key of its own.
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -out "$out/lookalike-ca.key" 2>>"$out/ca/log"
+	openssl x509 -x509toreq -in "$cadir/ca.crt" \
+	    -signkey "$out/lookalike-ca.key" -out "$out/ca/lookalike-ca.csr" \
+	    2>>"$out/ca/log"
+	openssl x509 -req -in "$out/ca/lookalike-ca.csr" \
+	    -signkey "$out/lookalike-ca.key" -days 825 -sha256 \
+	    -extfile "$out/ca/openssl.cnf" -extensions lookalike_ca_ext \
+	    -out "$out/lookalike-ca.crt" 2>>"$out/ca/log" ||
+	    { cat "$out/ca/log" >&2; die "making lookalike-ca.crt failed"; }
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$out/lookalike.key" -subj "/O=nisc/CN=nisc" \
+	    -config "$out/ca/openssl.cnf" -out "$out/ca/lookalike.csr" \
+	    2>>"$out/ca/log"
+	openssl x509 -req -in "$out/ca/lookalike.csr" -CA "$out/lookalike-ca.crt" \
+	    -CAkey "$out/lookalike-ca.key" -set_serial "0x7$(openssl rand -hex 15)" \
+	    -days 30 -sha256 -extfile "$out/ca/openssl.cnf" -extensions client_ext \
+	    -out "$out/lookalike.crt" 2>>"$out/ca/log" ||
+	    { cat "$out/ca/log" >&2; die "making lookalike.crt failed"; }
+	# A CRL in the real CA's name, signed by the look-alike.
+	mkdir -p "$out/ca/lookalike"
+	cp "$out/ca/openssl.cnf" "$out/ca/lookalike/openssl.cnf"
+	: >"$out/ca/lookalike/index.txt"
+	echo 1000 >"$out/ca/lookalike/crlnumber"
+	(cd "$out/ca/lookalike" && openssl ca -batch -config openssl.cnf \
+	    -cert "$out/lookalike-ca.crt" -keyfile "$out/lookalike-ca.key" \
+	    -gencrl -out "$out/lookalike-crl.pem") >>"$out/ca/log" 2>&1 ||
+	    { cat "$out/ca/log" >&2; die "making lookalike-crl.pem failed"; }
+
+	chmod 0644 "$out"/*.crt "$out"/*.pem
+	chmod 0600 "$out"/*.key
+	chmod 0755 "$out" "$out/ca"
+	printf '%s\n' "$stamp" >"$out/.complete"
+}
+
+(
+	flock 9
+	if [ ! -f "$out/.complete" ] || [ "$(cat "$out/.complete")" != "$stamp" ]; then
+		generate
+		echo "$prog: TLS matrix certificates in $out"
+	fi
+) 9>"$out.lock"
