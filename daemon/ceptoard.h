@@ -112,6 +112,7 @@ struct config {
 	char		*audit_log;		/* audit trail file; NULL: none */
 	uint64_t	 rate_frames;		/* per connection, per second */
 	uint64_t	 rate_org_submits;	/* per organisation, per second */
+	uint64_t	 slow_consumer;		/* seconds a full output may last */
 };
 /* Load and check path; -1 with a "file:line: what" cause. */
 int	 config_load(const char *path, struct config *out, char **cause);
@@ -917,6 +918,7 @@ struct session {
 	uint64_t		 cursor;	/* highest seq sent */
 	uint64_t		 remaining;	/* left to send when not following */
 	void			*inbox;		/* deliver.c's per-org list */
+	int64_t			 stalled_since;	/* output full with deliveries waiting */
 	uint64_t		*marks;		/* sent, delivery time to record */
 	size_t			 nmarks, capmarks;
 };
@@ -934,6 +936,12 @@ void	 session_error(struct session *, uint64_t request_id,
 	    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void	 session_enter_state(struct session *, enum session_state);
 const char *session_strstate(enum session_state);
+/*
+ * Drop a peer that does not read: an overloaded error as its last frame,
+ * then the close once flushed (or after the grace period).
+ */
+void	 session_overloaded(struct session *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Bytes queued to the peer and not yet written. */
 size_t	 session_output_len(const struct session *);
 /* Whether more may be queued without passing the output high mark. */

@@ -80,6 +80,9 @@ static const struct config_option config_options[] = {
 	    1000000, 0, "connections open at once; more are refused" },
 	{ "deliver_batch", CONFIG_UINT, OPT(deliver_batch), "256", 1, 65536, 0,
 	    "deliveries read from the store at a time for one client" },
+	{ "slow_consumer", CONFIG_UINT, OPT(slow_consumer), "60", 1, 86400, 0,
+	    "seconds a client may leave its output full while deliveries "
+	    "wait; then it is dropped as a slow consumer" },
 	{ "rate_frames", CONFIG_UINT, OPT(rate_frames), "2000", 1, 10000000, 0,
 	    "frames per second one connection may send; faster ones are "
 	    "read more slowly" },

@@ -80,7 +80,9 @@ deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
 	d->hub_id = strdup(sd->hub_id ? sd->hub_id : "");
 	d->sender = strdup(sd->sender ? sd->sender : "");
 	d->reason = strdup(sd->reason ? sd->reason : "");
-	*mp = ceptoar__message__unpack(NULL, sd->body_len, sd->body);
+	/* A body the store could not open arrives as NULL: never deliver it. */
+	*mp = sd->body == NULL ? NULL :
+	    ceptoar__message__unpack(NULL, sd->body_len, sd->body);
 	d->message = *mp;
 	if (d->hub_id == NULL || d->sender == NULL || d->reason == NULL ||
 	    *mp == NULL)
@@ -299,6 +301,22 @@ deliver_pump(struct session *s)
 	if (s->state == SESSION_READY && s->subscribed && !s->follow &&
 	    s->remaining == 0)
 		deliver_end(s);
+	/*
+	 * A follower whose output stays full while deliveries wait is not
+	 * reading; after slow_consumer seconds it is dropped, so that what
+	 * it holds up is delivered on its next connection instead.
+	 */
+	if (s->state == SESSION_READY && s->follow && !session_can_send(s)) {
+		int64_t now = (int64_t)time(NULL);
+
+		if (s->stalled_since == 0)
+			s->stalled_since = now;
+		else if (now - s->stalled_since >=
+		    (int64_t)hub->conf.slow_consumer)
+			session_overloaded(s, "output full for %lld seconds",
+			    (long long)(now - s->stalled_since));
+	} else if (s->state == SESSION_READY)
+		s->stalled_since = 0;
 	session_unref(s);
 }
 

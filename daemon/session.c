@@ -269,16 +269,21 @@ session_push(struct session *s, Ceptoar__Envelope *env)
  * The peer is not reading: drop it rather than grow.  Its last frame is
  * an error saying so, for a peer that wakes up; nothing more is queued.
  */
-static void
-session_overloaded(struct session *s)
+void
+session_overloaded(struct session *s, const char *fmt, ...)
 {
 	Ceptoar__Envelope	env = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__Error		err = CEPTOAR__ERROR__INIT;
-	char			msg[256];
+	char			why[160], msg[256];
+	va_list			ap;
 
-	snprintf(msg, sizeof(msg), "slow consumer: more than %llu bytes "
-	    "queued; unacknowledged deliveries wait for the next connection",
-	    (unsigned long long)hub->conf.max_output);
+	if (s->state != SESSION_READY && s->state != SESSION_HELLO)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "slow consumer: %s; unacknowledged "
+	    "deliveries wait for the next connection", why);
 	log_event(LOG_LVL_WARN, "session.error", "session=%s org=%s request=0 "
 	    "code=overloaded field=\"\" fatal=yes queued=%zu", s->sid,
 	    s->org[0] ? s->org : "-", session_output_len(s));
@@ -298,13 +303,17 @@ session_overloaded(struct session *s)
 void
 session_send(struct session *s, Ceptoar__Envelope *env)
 {
+	size_t	before;
+
 	if (s->state == SESSION_DEAD)
 		return;
+	/* One frame always fits; a queue already over the limit does not. */
+	before = session_output_len(s);
 	if (session_push(s, env) == -1)
 		return;
-	if (session_output_len(s) > hub->conf.max_output &&
-	    s->state != SESSION_CLOSING) {
-		session_overloaded(s);
+	if (before > hub->conf.max_output && s->state != SESSION_CLOSING) {
+		session_overloaded(s, "more than %llu bytes queued",
+		    (unsigned long long)hub->conf.max_output);
 		return;
 	}
 	if (!s->reading_paused && s->state != SESSION_CLOSING &&
