@@ -383,6 +383,7 @@ main(int argc, char *argv[])
 	    hub->dir->nsectors, hub->dir->nceptoars, hub->dir->norgs,
 	    (long)getpid());
 
+	store_fault_arm();
 	event_base_dispatch(hub->base);
 
 	submit_shutdown();

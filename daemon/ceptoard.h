@@ -756,6 +756,12 @@ void	 lookup_free(struct lookup *);
 void	 lookup_ref(const struct lookup *l, const char *org,
 	    struct route_ref *ref);
 
+/* store_fault.c: failing writes and fsyncs on demand, for tests. */
+/* The name of the fault-injecting VFS if CEPTOARD_FAULT asks for it. */
+const char *store_fault_vfs(void);
+/* Start counting writes and fsyncs: the hub is ready. */
+void	 store_fault_arm(void);
+
 /* relay.c: a routing plan made into the stored form of each hop. */
 struct relay_write {
 	struct store_message	 msg;		/* hub_id set; seq after insert */

@@ -996,7 +996,7 @@ store_sqlite_open(const char *path, char **cause)
 		goto fail;
 
 	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
 		if (sq->db == NULL)
 			store_sqlite_cause(cause, "store %s: out of memory",
 			    path);

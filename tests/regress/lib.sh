@@ -36,6 +36,8 @@ cleanup() {
 	for p in "${BG_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# A scenario's own undoing (an unmount, say), once its hub is gone.
+	[ -z "${CLEANUP_EXTRA:-}" ] || eval "$CLEANUP_EXTRA" || true
 	if [ "$rc" -ne 0 ] && [ -f "$HUB_LOG" ]; then
 		echo "--- last lines of the hub's log ($HUB_LOG)" >&2
 		tail -n 40 "$HUB_LOG" >&2 || true
@@ -157,7 +159,7 @@ start_hub() {
 	anon_key: $PKI/anon.key
 	store_key: ${STORE_KEY:-$PKI/store.key}
 	directory: ${HUB_DIRECTORY:-$DIRECTORY}
-	store: $WORK/store/hub.db
+	store: ${HUB_STORE:-$WORK/store/hub.db}
 	log_level: debug
 	hello_timeout: 5
 	CONF

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A failing fsync, a failing write and a full filesystem each make submits
+# fail with a clear error, while what is stored is still delivered and
+# nothing stored is corrupted; once the fault is gone, submits work again.
+. "$(dirname "$0")/lib.sh"
+
+# Submit n reports as bank-a; record acked and refused uuids.
+submit_some() {
+	local n=$1 i uuid
+	for ((i = 0; i < n; i++)); do
+		uuid=$(cat /proc/sys/kernel/random/uuid)
+		make_report "$WORK/s.json" "$uuid" "${TITLE:-Fault test report}"
+		cli_json bank-a submit "$WORK/s.json"
+		if [ "$RC" -eq 0 ]; then
+			echo "$uuid" >>"$WORK/acked.txt"
+		else
+			expect_eq "$RC" 1 "a refused submit ($ERR)"
+			expect_contains "$ERR" "store-failed" "the refusal names the code"
+			expect_contains "$ERR" "NOT accepted" "and says it was not taken"
+			echo "$uuid" >>"$WORK/refused.txt"
+		fi
+	done
+}
+
+# Every acked uuid reached the liaison; no refused one did.
+check_delivered() {
+	local what=$1
+	cli_json fsa-liaison inbox
+	expect_eq "$RC" 0 "$what: reads go on ($ERR)"
+	printf '%s\n' "$OUT" >>"$WORK/got.txt"
+	python3 - "$WORK" <<'PY' || fail "$what: deliveries do not match the acks"
+import json, sys
+w = sys.argv[1]
+read = lambda f: [l.strip() for l in open(w + "/" + f) if l.strip()] if __import__("os").path.exists(w + "/" + f) else []
+acked, refused = set(read("acked.txt")), set(read("refused.txt"))
+got = {json.loads(l)["message"]["uuid"] for l in read("got.txt") if l.startswith("{")}
+assert acked <= got, ("lost", acked - got)
+assert not (refused & got), ("delivered but refused", refused & got)
+print("acked %d refused %d delivered %d" % (len(acked), len(refused), len(got)))
+PY
+}
+
+# Fault injection: the 3rd and 4th fsync after start fail.
+for spec in fsync:3:2 write:4:1; do
+	rm -f "$WORK/acked.txt" "$WORK/refused.txt" "$WORK/got.txt"
+	CEPTOARD_FAULT=$spec start_hub
+	submit_some 8
+	[ -s "$WORK/refused.txt" ] || fail "$spec: no submit failed"
+	[ -s "$WORK/acked.txt" ] || fail "$spec: no submit succeeded"
+	expect_log "store.fault .*op=${spec%%:*}"
+	expect_log "store.error op=commit"
+	check_delivered "$spec"
+	# After the fault: a clean restart, and the store is sound.
+	stop_hub
+	start_hub
+	check_delivered "$spec after restart"
+	if command -v sqlite3 >/dev/null; then
+		expect_eq "$(sqlite3 "$WORK/store/hub.db" 'PRAGMA integrity_check;')" ok \
+		    "$spec: the store is intact"
+	fi
+	stop_hub
+	rm -rf "$WORK/store"
+	mkdir -p "$WORK/store"
+	HUB_PORT=0
+done
+
+# A real full filesystem: a 1 MiB tmpfs, nearly filled.
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skip [$SCENARIO]: the full-filesystem part needs root to mount a tmpfs"
+	pass "storage faults (fault injection only)"
+	exit 0
+fi
+mkdir -p "$WORK/full"
+mount -t tmpfs -o size=1m tmpfs "$WORK/full" ||
+    fail "cannot mount a tmpfs for the full-filesystem test"
+CLEANUP_EXTRA="umount '$WORK/full'"
+rm -f "$WORK/acked.txt" "$WORK/refused.txt" "$WORK/got.txt"
+HUB_STORE=$WORK/full/hub.db start_hub
+TITLE="Before the disk is full" submit_some 3
+[ ! -s "$WORK/refused.txt" ] || fail "submits failed before the disk filled"
+avail=$(df -k --output=avail "$WORK/full" | tail -n 1)
+dd if=/dev/zero of="$WORK/full/filler" bs=1k count=$((avail - 24)) 2>/dev/null || true
+TITLE="The disk is full" submit_some 6
+[ -s "$WORK/refused.txt" ] || fail "no submit failed on a full filesystem"
+check_delivered "full filesystem"
+rm -f "$WORK/full/filler"
+: >"$WORK/refused.txt"
+TITLE="Space again" submit_some 2
+[ ! -s "$WORK/refused.txt" ] || fail "submits still fail once space is back"
+check_delivered "space again"
+stop_hub
+expect_eq "$(sqlite3 "$WORK/full/hub.db" 'PRAGMA integrity_check;')" ok \
+    "the store on the full filesystem is intact"
+umount "$WORK/full"
+CLEANUP_EXTRA=
+pass "storage faults: fsync, write, full filesystem"
