@@ -141,6 +141,8 @@ shutdown_cb(evutil_socket_t sig, short ev, void *arg)
 static void
 audit_failed(void)
 {
+	/* Stopping for this is a failure: a supervisor should know. */
+	hub->exit_status = 1;
 	if (hub->shutting_down)
 		return;
 	if (sig_term == NULL)
@@ -223,6 +225,30 @@ write_pidfile(const char *path)
 	fclose(fp);
 }
 
+/* Release what start-up loaded; keys may be NULL or handed over. */
+static void
+main_release(struct store_keys *keys)
+{
+	if (keys != NULL)
+		store_keys_free(keys);
+	tls_ctx_free(hub->tls_ctx);
+	hub->tls_ctx = NULL;
+	directory_free(hub->dir);
+	hub->dir = NULL;
+	sodium_memzero(&hub->anon, sizeof(hub->anon));
+	config_free(&hub->conf);
+}
+
+/* Refuse to start: say why, release what was loaded, return 78. */
+static int
+main_refuse(char *cause, const char *what, struct store_keys *keys)
+{
+	fprintf(stderr, "ceptoard: %s\n", cause ? cause : what);
+	free(cause);
+	main_release(keys);
+	return 78;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -269,62 +295,44 @@ main(int argc, char *argv[])
 		fatalx("libsodium failed to initialise");
 	signal(SIGPIPE, SIG_IGN);
 
-	if (config_load(conffile, &hub->conf, &cause) == -1) {
-		fprintf(stderr, "ceptoard: %s\n", cause ? cause : conffile);
-		return 78;
-	}
+	if (config_load(conffile, &hub->conf, &cause) == -1)
+		return main_refuse(cause, conffile, NULL);
 	if (log_parse_level(hub->conf.log_level, &lvl) == 0)
 		log_set_level(verbose ? LOG_LVL_DEBUG : lvl);
 	/* Store keys first: a rekey needs nothing else. */
 	if ((keys = store_keys_load(hub->conf.store_key,
-	    hub->conf.store_old_keys, &cause)) == NULL) {
-		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "store_key");
-		free(cause);
-		config_free(&hub->conf);
-		return 78;
-	}
+	    hub->conf.store_old_keys, &cause)) == NULL)
+		return main_refuse(cause, "store_key", NULL);
 	if (rekey) {
 		ch = rekey_store(keys);
 		config_free(&hub->conf);
 		return ch;
 	}
-	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL) {
-		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "directory");
-		return 78;
-	}
-	if ((hub->tls_ctx = tls_server_ctx(&hub->conf, &cause)) == NULL) {
-		fprintf(stderr, "ceptoard: %s\n", cause ? cause : "tls");
-		return 78;
-	}
+	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL)
+		return main_refuse(cause, "directory", keys);
+	if ((hub->tls_ctx = tls_server_ctx(&hub->conf, &cause)) == NULL)
+		return main_refuse(cause, "tls", keys);
 	hub->anon.time_granularity = (uint32_t)hub->conf.anon_time_granularity;
 	hub->anon.k_min = (uint32_t)hub->conf.anon_k;
 	if (hub->conf.anon_key != NULL) {
-		if (anon_load_key(hub->conf.anon_key, &hub->anon, &cause) == -1) {
-			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
-			    "anon_key");
-			return 78;
-		}
+		if (anon_load_key(hub->conf.anon_key, &hub->anon, &cause) == -1)
+			return main_refuse(cause, "anon_key", keys);
 		hub->anon_ready = true;
 	}
 	if (checkonly) {
+		/* The store takes the keys, whether it opens or not. */
 		if ((probe = store_open(hub->conf.store_path, keys,
-		    &cause)) == NULL) {
-			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
-			    "store");
-			free(cause);
-			return 78;
-		}
+		    &cause)) == NULL)
+			return main_refuse(cause, "store", NULL);
 		store_close(probe);
 		if (hub->conf.audit_log != NULL &&
-		    audit_check(hub->conf.audit_log, &cause) == -1) {
-			fprintf(stderr, "ceptoard: %s\n", cause ? cause :
-			    "audit_log");
-			return 78;
-		}
+		    audit_check(hub->conf.audit_log, &cause) == -1)
+			return main_refuse(cause, "audit_log", NULL);
 		printf("configuration OK: %s (directory %s: %zu sectors, %zu "
 		    "CEPTOARs, %zu organisations)\n", conffile,
 		    hub->conf.directory, hub->dir->nsectors, hub->dir->nceptoars,
 		    hub->dir->norgs);
+		main_release(NULL);
 		return 0;
 	}
 

@@ -857,6 +857,7 @@ struct hub {
 	uint64_t		 next_session;
 	size_t			 nsessions;
 	bool			 shutting_down;
+	int			 exit_status;	/* 1 if stopped by a failure */
 };
 extern struct hub	*hub;
 
@@ -925,6 +926,7 @@ struct session {
 	uint64_t		 remaining;	/* left to send when not following */
 	void			*inbox;		/* deliver.c's per-org list */
 	int64_t			 stalled_since;	/* output full with deliveries waiting */
+	struct event		*stall;		/* deliver.c: checks a stalled follower */
 	uint64_t		*marks;		/* sent, delivery time to record */
 	size_t			 nmarks, capmarks;
 };

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "ceptoard.h"
 
 #define INBOX_BUCKETS	1024
@@ -265,6 +267,28 @@ deliver_end(struct session *s)
 	s->subscribed = false;
 }
 
+/* Look at a stalled follower again once slow_consumer has passed. */
+static void
+deliver_stall_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->state == SESSION_READY && s->subscribed)
+		deliver_pump(s);
+}
+
+/* Arm the check of a follower whose output just filled up. */
+static void
+deliver_stall_timer(struct session *s)
+{
+	struct timeval	tv = { (time_t)hub->conf.slow_consumer, 0 };
+
+	if (s->stall == NULL &&
+	    (s->stall = evtimer_new(hub->base, deliver_stall_cb, s)) == NULL)
+		return;
+	evtimer_add(s->stall, &tv);
+}
+
 void
 deliver_pump(struct session *s)
 {
@@ -309,9 +333,10 @@ deliver_pump(struct session *s)
 	if (s->state == SESSION_READY && s->follow && !session_can_send(s)) {
 		int64_t now = (int64_t)time(NULL);
 
-		if (s->stalled_since == 0)
+		if (s->stalled_since == 0) {
 			s->stalled_since = now;
-		else if (now - s->stalled_since >=
+			deliver_stall_timer(s);
+		} else if (now - s->stalled_since >=
 		    (int64_t)hub->conf.slow_consumer)
 			session_overloaded(s, "output full for %lld seconds",
 			    (long long)(now - s->stalled_since));

@@ -208,6 +208,10 @@ session_close(struct session *s, const char *reason)
 		event_free(s->throttle);
 		s->throttle = NULL;
 	}
+	if (s->stall != NULL) {
+		event_free(s->stall);
+		s->stall = NULL;
+	}
 	bufferevent_free(s->bev);
 	s->bev = NULL;
 	/* Move from the live list to the dead one. */

@@ -280,12 +280,17 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	if (!failed) {
 		for (it = batch; it != NULL; it = it->next)
 			submit_log(it, n);
-		/* An acknowledged submit is in the durable audit trail first. */
+		/*
+		 * An acknowledged submit is in the durable audit trail first.
+		 * If the trail cannot be written the hub stops; the messages
+		 * are stored, but are not acknowledged until a retry finds
+		 * them as duplicates on a hub whose trail works.
+		 */
 		if (audit_sync() == -1)
-			failed = 1;
+			failed = 2;
 	}
 	for (it = batch; it != NULL; it = it->next) {
-		if (failed) {
+		if (failed == 1) {
 			session_error(it->session, it->request_id,
 			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
 			    "the hub could not store this message durably; it "
@@ -293,10 +298,18 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 			    "uuid");
 			continue;
 		}
+		if (failed == 2) {
+			session_error(it->session, it->request_id,
+			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+			    "the hub's audit trail cannot be written, so this "
+			    "message is not acknowledged; submit it again with "
+			    "the same uuid once the hub is back");
+			continue;
+		}
 		submit_answer(it);
 	}
 	/* Wake the recipients only now that their deliveries exist. */
-	for (it = batch; it != NULL && !failed; it = it->next)
+	for (it = batch; it != NULL && failed != 1; it = it->next)
 		if (!it->duplicate && !it->conflict)
 			for (i = 0; i < it->batch.nw; i++)
 				for (j = 0; j < it->batch.w[i].nrcpt; j++)

@@ -36,6 +36,17 @@ cleanup() {
 	for p in "${BG_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# Under valgrind, any error or definite leak of any hub run fails.
+	case ${HUB_WRAPPER:-} in
+	*valgrind*)
+		if [ -f "$HUB_LOG" ] && grep -Eq \
+		    "ERROR SUMMARY: [1-9]|definitely lost: [1-9]" "$HUB_LOG"; then
+			echo "FAIL [$SCENARIO]: valgrind found errors in the hub" >&2
+			grep -E "ERROR SUMMARY|definitely lost|Invalid|uninitialised" \
+			    "$HUB_LOG" | head -n 20 >&2
+			rc=1
+		fi ;;
+	esac
 	# A scenario's own undoing (an unmount, say), once its hub is gone.
 	[ -z "${CLEANUP_EXTRA:-}" ] || eval "$CLEANUP_EXTRA" || true
 	if [ "$rc" -ne 0 ] && [ -f "$HUB_LOG" ]; then
