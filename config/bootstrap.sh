@@ -11,7 +11,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
 packages="gcc pkg-config meson ninja-build protobuf-c-compiler
     libprotobuf-c-dev libevent-dev libssl-dev libsodium-dev libsqlite3-dev
-    libjansson-dev libyaml-dev openssl python3 mandoc util-linux sqlite3"
+    libjansson-dev libyaml-dev libseccomp-dev openssl python3 mandoc util-linux
+    sqlite3"
 
 # Install the Debian packages that are not installed yet.
 install_missing() {

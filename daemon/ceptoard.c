@@ -184,30 +184,6 @@ rekey_store(struct store_keys *keys)
 	return 0;
 }
 
-/* Switch to the configured user once everything privileged is done. */
-static int
-drop_privileges(const char *user, char **cause)
-{
-	struct passwd	*pw;
-
-	if (user == NULL || geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		if (asprintf(cause, "user %s: no such user", user) == -1)
-			*cause = NULL;
-		return -1;
-	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		if (asprintf(cause, "cannot become user %s: %s", user,
-		    strerror(errno)) == -1)
-			*cause = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 /* Write the process id, replacing any stale file. */
 static void
 write_pidfile(const char *path)
@@ -363,7 +339,7 @@ main(int argc, char *argv[])
 	}
 	/* Written while still privileged: /run is root's. */
 	write_pidfile(hub->conf.pidfile);
-	if (drop_privileges(hub->conf.user, &cause) == -1)
+	if (sandbox_enter(&hub->conf, &cause) == -1)
 		fatalx("%s", cause);
 
 	sig_hup = evsignal_new(hub->base, SIGHUP, reload_cb, NULL);

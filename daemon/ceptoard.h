@@ -17,6 +17,10 @@
 struct event_base;
 struct session;
 
+/* sandbox.c: chroot, unprivileged user, seccomp, once started. */
+struct config;
+int	 sandbox_enter(const struct config *, char **cause);
+
 /* log.c */
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void	 log_init(int foreground, enum log_level level);
@@ -113,6 +117,8 @@ struct config {
 	uint64_t	 rate_frames;		/* per connection, per second */
 	uint64_t	 rate_org_submits;	/* per organisation, per second */
 	uint64_t	 slow_consumer;		/* seconds a full output may last */
+	char		*chroot;		/* confine the hub here, if root */
+	uint64_t	 seccomp;		/* 1: restrict system calls */
 };
 /* Load and check path; -1 with a "file:line: what" cause. */
 int	 config_load(const char *path, struct config *out, char **cause);

@@ -60,6 +60,11 @@ static const struct config_option config_options[] = {
 	    "ceptoard -R seals them again" },
 	{ "user", CONFIG_STRING, OPT(user), NULL, 0, 0, 0,
 	    "when started as root, run as this user once keys are loaded" },
+	{ "chroot", CONFIG_PATH, OPT(chroot), NULL, 0, 0, 0,
+	    "when started as root, confine the hub to this folder once it is "
+	    "started; the store must be inside it, the key files outside" },
+	{ "seccomp", CONFIG_UINT, OPT(seccomp), "1", 0, 1, 0,
+	    "1: restrict the running hub to the system calls it needs (Linux)" },
 	{ "pidfile", CONFIG_PATH, OPT(pidfile), NULL, 0, 0, 0,
 	    "write the daemon's process id here" },
 	{ "log_level", CONFIG_STRING, OPT(log_level), "info", 0, 0, 0,

@@ -1,0 +1,152 @@
+/*
+ * Confinement of the process that parses network input: once keys are
+ * loaded, the port bound and the store open, it leaves root behind.  It
+ * chroots into the store's folder (where neither the TLS key nor the key
+ * files are), becomes the configured user, and on Linux restricts itself
+ * to the system calls a running hub makes (seccomp); any other call fails
+ * with EPERM.
+ */
+#include <sys/prctl.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef HAVE_SECCOMP
+#include <seccomp.h>
+#endif
+
+#include "ceptoard.h"
+
+#ifdef HAVE_SECCOMP
+/* What libevent, OpenSSL, SQLite, libsodium and the hub itself call. */
+static const char *const sandbox_syscalls[] = {
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "close",
+	"lseek", "fstat", "newfstatat", "fstatfs", "statx", "stat", "lstat",
+	"openat", "open", "unlink", "unlinkat", "access", "faccessat",
+	"faccessat2", "fcntl", "fsync", "fdatasync", "ftruncate", "fallocate",
+	"fchown", "fchmod", "getcwd", "readlink", "readlinkat", "ioctl",
+	"flock", "rename", "renameat", "mkdir",
+	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "mlock",
+	"munlock", "mlock2",
+	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
+	"epoll_pwait2", "poll", "ppoll", "select", "pselect6", "eventfd2",
+	"pipe2", "accept", "accept4", "socket", "connect", "bind", "listen",
+	"shutdown", "getsockname", "getpeername", "setsockopt", "getsockopt",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+	"clock_gettime", "clock_getres", "gettimeofday", "time",
+	"nanosleep", "clock_nanosleep", "getrandom", "futex", "sched_yield",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
+	"getegid", "uname", "prlimit64", "getrlimit", "sysinfo", "tgkill",
+	"exit", "exit_group", "restart_syscall", "rseq",
+	"set_robust_list", "membarrier",
+};
+
+/* Allow sandbox_syscalls, refuse everything else with EPERM. */
+static int
+sandbox_seccomp(char **cause)
+{
+	scmp_filter_ctx	ctx;
+	size_t		i;
+	int		nr, rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
+		if (asprintf(cause, "seccomp_init failed") == -1)
+			*cause = NULL;
+		return -1;
+	}
+	for (i = 0; i < sizeof(sandbox_syscalls) / sizeof(*sandbox_syscalls);
+	    i++) {
+		nr = seccomp_syscall_resolve_name(sandbox_syscalls[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;	/* not on this architecture */
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0) {
+			seccomp_release(ctx);
+			if (asprintf(cause, "seccomp: cannot allow %s: %s",
+			    sandbox_syscalls[i], strerror(-rc)) == -1)
+				*cause = NULL;
+			return -1;
+		}
+	}
+	if ((rc = seccomp_load(ctx)) < 0) {
+		seccomp_release(ctx);
+		if (asprintf(cause, "seccomp_load: %s", strerror(-rc)) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+#endif
+
+int
+sandbox_enter(const struct config *conf, char **cause)
+{
+	struct passwd	*pw = NULL;
+	const char	*seccomp = "unavailable";
+	char		 esc[600];
+
+	*cause = NULL;
+	if (conf->user != NULL && geteuid() == 0 &&
+	    (pw = getpwnam(conf->user)) == NULL) {
+		if (asprintf(cause, "user %s: no such user", conf->user) == -1)
+			*cause = NULL;
+		return -1;
+	}
+	if (conf->chroot != NULL) {
+		if (geteuid() != 0) {
+			if (asprintf(cause, "chroot %s: the hub must start as "
+			    "root to confine itself", conf->chroot) == -1)
+				*cause = NULL;
+			return -1;
+		}
+		if (chdir(conf->chroot) == -1 || chroot(".") == -1 ||
+		    chdir("/") == -1) {
+			if (asprintf(cause, "chroot %s: %s", conf->chroot,
+			    strerror(errno)) == -1)
+				*cause = NULL;
+			return -1;
+		}
+	}
+	if (pw != NULL) {
+		if (setgroups(1, &pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+			if (asprintf(cause, "cannot become user %s: %s",
+			    conf->user, strerror(errno)) == -1)
+				*cause = NULL;
+			return -1;
+		}
+		/* Root must be gone for good. */
+		if (pw->pw_uid != 0 && setuid(0) != -1) {
+			if (asprintf(cause, "user %s could become root again",
+			    conf->user) == -1)
+				*cause = NULL;
+			return -1;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		if (asprintf(cause, "no_new_privs: %s", strerror(errno)) == -1)
+			*cause = NULL;
+		return -1;
+	}
+#ifdef HAVE_SECCOMP
+	if (conf->seccomp) {
+		if (sandbox_seccomp(cause) == -1)
+			return -1;
+		seccomp = "on";
+	} else
+		seccomp = "off";
+#endif
+	log_event(LOG_LVL_INFO, "ceptoard.sandbox", "uid=%ld gid=%ld "
+	    "chroot=%s seccomp=%s", (long)getuid(), (long)getgid(),
+	    log_escape(conf->chroot ? conf->chroot : "none", esc, sizeof(esc)),
+	    seccomp);
+	return 0;
+}
