@@ -120,6 +120,7 @@
 #include <sodium.h>
 
 #include "ceptoard.h"
+#include "frame.h"
 #include "validate.h"
 
 #define ANON_ORG	"[organisation]"
@@ -2286,22 +2287,6 @@ anon_job_guard(struct anon_job *job, ProtobufCMessage *m, const char *path)
 	}
 }
 
-/* A deep copy of m through its wire form; NULL when out of memory. */
-static Ceptoar__Message *
-anon_copy(const Ceptoar__Message *m)
-{
-	Ceptoar__Message	*c;
-	uint8_t			*buf;
-	size_t			 len;
-
-	len = ceptoar__message__get_packed_size(m);
-	if ((buf = malloc(len ? len : 1)) == NULL)
-		return NULL;
-	ceptoar__message__pack(m, buf);
-	c = ceptoar__message__unpack(NULL, len, buf);
-	free(buf);
-	return c;
-}
 
 /* Drop what the hub sets on the way: notes and the relay. */
 static void
@@ -2361,7 +2346,7 @@ anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
 	if ((sec = directory_org(dir, c->secretariat)) == NULL)
 		return anon_fail(cause, "CEPTOAR %s's secretariat %s is not "
 		    "in the directory", c->id, c->secretariat);
-	if ((cm = anon_copy(m)) == NULL)
+	if ((cm = frame_message_copy(m)) == NULL)
 		return anon_fail(cause, "out of memory copying the report");
 	r = cm->report;
 	if (anon_contact(r, c, sec, cause) == -1)

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "ceptoard.h"
+#include "frame.h"
 #include "names.h"
 
 /* Everything the walk needs to make the form of a hop. */
@@ -114,22 +115,6 @@ relay_derived_uuid(const struct relay_ctx *ctx, unsigned hop, int form,
 	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
 }
 
-/* A deep copy of m, through its wire form. */
-static Ceptoar__Message *
-relay_copy(const Ceptoar__Message *m)
-{
-	Ceptoar__Message	*c;
-	uint8_t			*buf;
-	size_t			 len;
-
-	len = ceptoar__message__get_packed_size(m);
-	if ((buf = malloc(len ? len : 1)) == NULL)
-		return NULL;
-	ceptoar__message__pack(m, buf);
-	c = ceptoar__message__unpack(NULL, len, buf);
-	free(buf);
-	return c;
-}
 
 /* Replace a string field of an unpacked message (freed by free_unpacked). */
 static int
@@ -273,12 +258,12 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 	base = ctx->held_form != NULL ? ctx->held_form : ctx->original;
 	if (ctx->prev[form] != NULL) {
 		/* The form the previous hop got, with its notes, passed on. */
-		if ((m = relay_copy(ctx->prev[form])) == NULL)
+		if ((m = frame_message_copy(ctx->prev[form])) == NULL)
 			goto nomem;
 	} else if (form != CEPTOAR__FORM__FORM_ANONYMISED ||
 	    ctx->held_form_kind == CEPTOAR__FORM__FORM_ANONYMISED) {
 		/* The original, or an already anonymised form passed on. */
-		if ((m = relay_copy(base)) == NULL)
+		if ((m = frame_message_copy(base)) == NULL)
 			goto nomem;
 	} else if (ctx->original->content_case ==
 	    CEPTOAR__MESSAGE__CONTENT_REPORT) {
@@ -303,7 +288,7 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 		if (ctx->prev[CEPTOAR__FORM__FORM_ORIGINAL] != NULL)
 			base = ctx->prev[CEPTOAR__FORM__FORM_ORIGINAL];
 		if (base->n_hop_notes > 0) {
-			Ceptoar__Message *withnotes = relay_copy(base);
+			Ceptoar__Message *withnotes = frame_message_copy(base);
 			if (withnotes == NULL)
 				goto nomem;
 			m->hop_notes = withnotes->hop_notes;
@@ -315,7 +300,7 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 	} else if (ctx->original->content_case ==
 	    CEPTOAR__MESSAGE__CONTENT_REPLY) {
 		/* A member's answer going up: its words, scrubbed. */
-		if ((m = relay_copy(base)) == NULL)
+		if ((m = frame_message_copy(base)) == NULL)
 			goto nomem;
 		text = anon_scrub(m->reply->text, ctx->originator, hub->dir,
 		    &ok, &w, &replaced);
@@ -329,7 +314,7 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 		}
 		free(w);
 	} else {
-		if ((m = relay_copy(base)) == NULL)
+		if ((m = frame_message_copy(base)) == NULL)
 			goto nomem;
 	}
 	if (form == CEPTOAR__FORM__FORM_ANONYMISED && ctx->reviewed_text &&

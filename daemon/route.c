@@ -392,6 +392,57 @@ route_report(const Ceptoar__Message *m, const struct dir_org *sender,
 }
 
 /*
+ * The provision chain of sector sec: its liaisons at hop 0, the
+ * secretariats of its CEPTOARs next, their members after.  what names the
+ * message in reasons; with review, each hop waits for its holders when
+ * the directory says they review what goes down.
+ */
+static int
+route_add_chain(struct route_result *out, const struct dir_org *sender,
+    const struct directory *dir, const struct dir_sector *sec,
+    const char *what, bool review)
+{
+	const struct dir_ceptoar	*c;
+	const struct dir_org		*o, *s;
+	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
+	const char			*liaison;
+	size_t				 j, k, n0 = out->n, n1;
+	unsigned			 hop;
+	bool				 liaison_review;
+
+	liaison_review = review && route_liaisons_review_down(dir, sec);
+	if (route_add_liaisons(out, sender, dir, sec, 0, orig, false, what)
+	    == -1)
+		return -1;
+	route_tag(out, n0, NULL, "sector:", sec->id);
+	liaison = route_first(out, n0);
+	hop = liaison != NULL ? 1 : 0;
+	for (j = 0; j < dir->nceptoars; j++) {
+		c = &dir->ceptoars[j];
+		if (strcmp(c->sector, sec->id) != 0)
+			continue;
+		s = directory_org(dir, c->secretariat);
+		n1 = out->n;
+		if (route_add(out, sender, s, hop, orig, hop > 0 &&
+		    liaison_review, "%s of sector %s: secretariat of CEPTOAR %s",
+		    what, sec->id, c->id) == -1)
+			return -1;
+		route_tag(out, n1, liaison, "ceptoar:", c->id);
+		n1 = out->n;
+		for (k = 0; k < c->nmembers; k++) {
+			o = directory_org(dir, c->members[k]);
+			if (route_add(out, sender, o, hop + 1, orig, review &&
+			    s != NULL && s->forward_down == FORWARD_REVIEW,
+			    "%s of sector %s: member of CEPTOAR %s", what,
+			    sec->id, c->id) == -1)
+				return -1;
+		}
+		route_tag(out, n1, s ? s->id : NULL, "member:", c->id);
+	}
+	return 0;
+}
+
+/*
  * Normal provision: NISC to the chosen sectors' liaisons, then the
  * CEPTOARs of those sectors (their secretariats), then the CEPTOARs'
  * member operators.  Each hop past the first is onward sharing, so only
@@ -403,12 +454,7 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
     Ceptoar__ErrorCode *code, char **cause)
 {
 	const Ceptoar__Advisory		*a = m->advisory;
-	const struct dir_sector		*sec;
-	const struct dir_ceptoar	*c;
-	const struct dir_org		*o, *s;
-	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
-	size_t				 i, j, k;
-	bool				 liaison_review, has_liaison;
+	size_t				 i;
 
 	if ((sender->roles & ROLE_NISC) == 0)
 		return route_refuse(code, cause,
@@ -428,43 +474,10 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
 			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 			    "advisory.sectors[%zu]: no sector \"%s\" in the "
 			    "directory", i, a->sectors[i]);
-	for (i = 0; i < a->n_sectors; i++) {
-		const char *liaison;
-		size_t n0 = out->n, n1;
-
-		sec = directory_sector(dir, a->sectors[i]);
-		liaison_review = route_liaisons_review_down(dir, sec);
-		if (route_add_liaisons(out, sender, dir, sec, 0, orig, false,
-		    "advisory for the sector") == -1)
+	for (i = 0; i < a->n_sectors; i++)
+		if (route_add_chain(out, sender, dir,
+		    directory_sector(dir, a->sectors[i]), "advisory", true) == -1)
 			return route_nomem(code, cause);
-		route_tag(out, n0, NULL, "sector:", sec->id);
-		liaison = route_first(out, n0);
-		has_liaison = liaison != NULL;
-		for (j = 0; j < dir->nceptoars; j++) {
-			c = &dir->ceptoars[j];
-			if (strcmp(c->sector, sec->id) != 0)
-				continue;
-			s = directory_org(dir, c->secretariat);
-			n1 = out->n;
-			if (route_add(out, sender, s, has_liaison ? 1 : 0, orig,
-			    has_liaison && liaison_review,
-			    "advisory for sector %s: secretariat of CEPTOAR %s",
-			    sec->id, c->id) == -1)
-				return route_nomem(code, cause);
-			route_tag(out, n1, liaison, "ceptoar:", c->id);
-			n1 = out->n;
-			for (k = 0; k < c->nmembers; k++) {
-				o = directory_org(dir, c->members[k]);
-				if (route_add(out, sender, o, has_liaison ? 2 : 1,
-				    orig, s != NULL &&
-				    s->forward_down == FORWARD_REVIEW,
-				    "advisory for sector %s: member of CEPTOAR "
-				    "%s", sec->id, c->id) == -1)
-					return route_nomem(code, cause);
-			}
-			route_tag(out, n1, s ? s->id : NULL, "member:", c->id);
-		}
-	}
 	return 0;
 }
 
@@ -600,45 +613,11 @@ route_comm_check(const Ceptoar__Message *m, const struct dir_org *sender,
 				    "comm_check.sectors[%zu]: no sector \"%s\" "
 				    "in the directory", i, k->sectors[i]);
 		n = k->n_sectors ? k->n_sectors : dir->nsectors;
-		for (i = 0; i < n; i++) {
-			const struct dir_sector *sec = k->n_sectors ?
+		for (i = 0; i < n; i++)
+			if (route_add_chain(out, sender, dir, k->n_sectors ?
 			    directory_sector(dir, k->sectors[i]) :
-			    &dir->sectors[i];
-
-			size_t n0 = out->n, n1;
-			const char *liaison;
-
-			if (route_add_liaisons(out, sender, dir, sec, 0, orig,
-			    false, "communication check") == -1)
+			    &dir->sectors[i], "communication check", false) == -1)
 				return route_nomem(code, cause);
-			route_tag(out, n0, NULL, "sector:", sec->id);
-			liaison = route_first(out, n0);
-			for (j = 0; j < dir->nceptoars; j++) {
-				c = &dir->ceptoars[j];
-				if (strcmp(c->sector, sec->id) != 0)
-					continue;
-				n1 = out->n;
-				if (route_add(out, sender,
-				    directory_org(dir, c->secretariat),
-				    liaison ? 1 : 0, orig, false,
-				    "communication check of sector %s: "
-				    "secretariat of CEPTOAR %s", sec->id,
-				    c->id) == -1)
-					return route_nomem(code, cause);
-				route_tag(out, n1, liaison, "ceptoar:", c->id);
-				n1 = out->n;
-				for (size_t x = 0; x < c->nmembers; x++)
-					if (route_add(out, sender,
-					    directory_org(dir, c->members[x]),
-					    liaison ? 2 : 1, orig, false,
-					    "communication check of sector %s: "
-					    "member of CEPTOAR %s", sec->id,
-					    c->id) == -1)
-						return route_nomem(code, cause);
-				route_tag(out, n1, c->secretariat, "member:",
-				    c->id);
-			}
-		}
 		return 0;
 	}
 	if ((sender->roles & ROLE_CEPTOAR) == 0)

@@ -77,3 +77,19 @@ frame_strstatus(enum frame_status st)
 	}
 	return "unknown frame status";
 }
+
+Ceptoar__Message *
+frame_message_copy(const Ceptoar__Message *m)
+{
+	Ceptoar__Message	*c;
+	uint8_t			*buf;
+	size_t			 len;
+
+	len = ceptoar__message__get_packed_size(m);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return NULL;
+	ceptoar__message__pack(m, buf);
+	c = ceptoar__message__unpack(NULL, len, buf);
+	free(buf);
+	return c;
+}

@@ -49,6 +49,13 @@ enum frame_status frame_peek(const uint8_t *buf, size_t len, uint32_t max,
 enum frame_status frame_unpack(const uint8_t *buf, size_t len, uint32_t max,
 	    Ceptoar__Envelope **envp, size_t *consumed);
 
+/*
+ * A deep copy of m through its wire form: what a copy unpacks to is what
+ * storing it would give.  NULL when out of memory, or when m packs into
+ * bytes that do not unpack again.
+ */
+Ceptoar__Message *frame_message_copy(const Ceptoar__Message *m);
+
 /* A sentence for a status, for logs and error messages. */
 const char	*frame_strstatus(enum frame_status);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "names.h"
 #include "validate.h"
 
@@ -617,16 +618,8 @@ bool
 validate_round_trip(const Ceptoar__Message *m)
 {
 	Ceptoar__Message	*back;
-	uint8_t			*buf;
-	size_t			 len;
 
-	len = ceptoar__message__get_packed_size(m);
-	if ((buf = malloc(len ? len : 1)) == NULL)
-		return false;
-	ceptoar__message__pack(m, buf);
-	back = ceptoar__message__unpack(NULL, len, buf);
-	free(buf);
-	if (back == NULL)
+	if ((back = frame_message_copy(m)) == NULL)
 		return false;
 	ceptoar__message__free_unpacked(back, NULL);
 	return true;
