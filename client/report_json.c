@@ -20,6 +20,10 @@
 #include <sodium.h>
 
 #include "ceptoar.h"
+
+/* 1000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in unix seconds. */
+#define REPORT_JSON_YEAR_1000	(-30610224000LL)
+#define REPORT_JSON_YEAR_9999	253402300799LL
 #include "validate.h"
 
 /* A report is a few kilobytes; this only stops a runaway pipe. */
@@ -810,7 +814,13 @@ rj_encode_value(const ProtobufCFieldDescriptor *f, const void *src)
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)u);
 		return json_string(buf);
 	case PROTOBUF_C_TYPE_INT64:
-		if (!report_json_is_time(f))
+		/*
+		 * RFC 3339 needs a four-digit year; any other time goes out
+		 * as unix seconds, which reads back the same.
+		 */
+		if (!report_json_is_time(f) ||
+		    *(const int64_t *)src < REPORT_JSON_YEAR_1000 ||
+		    *(const int64_t *)src > REPORT_JSON_YEAR_9999)
 			return json_integer(*(const int64_t *)src);
 		return json_string(report_json_time(*(const int64_t *)src, buf,
 		    sizeof(buf)));

@@ -450,8 +450,23 @@ validate_notice(struct validate_error *err, const char *base,
 	return validate_strings(err, path, refs, nrefs);
 }
 
+/* The fields of m by content; validate_message adds what holds for all. */
+static int
+validate_content(const Ceptoar__Message *m, struct validate_error *err);
+
 int
 validate_message(const Ceptoar__Message *m, struct validate_error *err)
+{
+	if (validate_content(m, err) == -1)
+		return -1;
+	if (!validate_round_trip(m))
+		return validate_fail(err, "message", "carries unknown fields "
+		    "in a form that cannot be stored faithfully");
+	return 0;
+}
+
+static int
+validate_content(const Ceptoar__Message *m, struct validate_error *err)
 {
 	memset(err, 0, sizeof(*err));
 	if (m == NULL)
