@@ -35,7 +35,18 @@ submitter &
 submitter_pid=$!
 BG_PIDS+=("$submitter_pid")
 consume
+# Wait (up to 60 s: a hub under valgrind starts slowly) until the hub
+# has acknowledged another report, so every cycle kills a working hub.
+await_ack() {
+	local before=$1 i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(wc -l <"$WORK/acked.txt")" -gt "$before" ] && return 0
+		sleep 0.05
+	done
+	fail "no report was acknowledged after a restart"
+}
 for ((cycle = 1; cycle <= CYCLES; cycle++)); do
+	await_ack "$(wc -l <"$WORK/acked.txt")"
 	sleep "0.$((RANDOM % 9 + 2))"
 	kill_hub
 	kill -TERM "$consumer" 2>/dev/null || true
