@@ -4,6 +4,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -67,6 +68,11 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
+	/* Frames are whole messages: send them now, not after Nagle's wait. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int)) == -1)
+		log_event(LOG_LVL_DEBUG, "listener.nodelay", "peer=%s error=\"%s\"",
+		    peer, strerror(errno));
 	if (session_new(fd, peer) == NULL) {
 		log_event(LOG_LVL_ERROR, "session.refused",
 		    "peer=%s reason=\"cannot allocate a session\"", peer);

@@ -238,7 +238,7 @@ submit_log(const struct submit_item *it, size_t batch)
 		const struct relay_write *w = &it->batch.w[i];
 
 		for (j = 0; j < w->nrcpt; j++)
-			log_event(LOG_LVL_INFO, "route.recipient",
+			log_event(LOG_LVL_DEBUG, "route.recipient",
 			    "hub_id=%s origin=%s org=%s hop=%u form=%s review=%s "
 			    "reason=%s", w->msg.hub_id, w->origin ? w->origin :
 			    "-", w->rcpt[j].org, w->rcpt[j].hop,

@@ -350,8 +350,9 @@ bench_track_free(struct bench_track *t)
 
 void
 bench_report(const char *name, const struct bench_opts *o,
-    const struct bench_track *t, double secs, const struct bench_hist *e2e,
-    const struct bench_hist *ack, uint64_t errors, const char *note)
+    const struct bench_track *t, double secs, double submit_secs,
+    const struct bench_hist *e2e, const struct bench_hist *ack,
+    uint64_t errors, const char *note)
 {
 	struct rusage	ru;
 	double		rate = secs > 0 ? (double)t->deliveries / secs : 0;
@@ -372,10 +373,12 @@ bench_report(const char *name, const struct bench_opts *o,
 	    bench_track_missing(t), t->dup);
 	fflush(stdout);
 	fprintf(stderr, "detail %s e2e_max_ms=%.3f ack_p50_ms=%.3f "
-	    "ack_max_ms=%.3f acks=%" PRIu64 " errors=%" PRIu64 " foreign=%"
-	    PRIu64 " tool_cpu_s=%.2f%s%s\n", name, (double)e2e->max / 1000.0,
+	    "ack_max_ms=%.3f acks=%" PRIu64 " submit_per_s=%.0f errors=%"
+	    PRIu64 " foreign=%" PRIu64 " tool_cpu_s=%.2f%s%s\n", name,
+	    (double)e2e->max / 1000.0,
 	    (double)bench_hist_quantile(ack, 0.50) / 1000.0,
-	    (double)ack->max / 1000.0, ack->count, errors, t->foreign, cpu,
+	    (double)ack->max / 1000.0, ack->count, submit_secs > 0 ?
+	    (double)ack->count / submit_secs : 0, errors, t->foreign, cpu,
 	    note ? " note=" : "", note ? note : "");
 }
 

@@ -61,8 +61,9 @@ struct bench_track {
 int64_t	 bench_now_ns(void);
 
 /*
- * Parse the options common to both tools; extra_usage names the tool.
- * Exits with a usage message on anything it does not understand.
+ * Parse the options common to both tools; the last argument names the
+ * tool in the usage message, which is printed (exit 2) on anything not
+ * understood.
  */
 void	 bench_parse_opts(struct bench_opts *, int, char **, const char *);
 
@@ -97,11 +98,13 @@ void	 bench_track_free(struct bench_track *);
 
 /*
  * Print the one result line on stdout, and the fuller figures (maxima,
- * medians of acks, errors) as a "detail" line on stderr.
+ * medians of acks, submits acknowledged per second over submit_secs,
+ * errors, the tool's own CPU) as a "detail" line on stderr.
  */
 void	 bench_report(const char *, const struct bench_opts *,
-	    const struct bench_track *, double, const struct bench_hist *,
-	    const struct bench_hist *, uint64_t, const char *);
+	    const struct bench_track *, double, double,
+	    const struct bench_hist *, const struct bench_hist *, uint64_t,
+	    const char *);
 
 /* Resident set size and its peak of process pid in KiB; -1 if unknown. */
 int	 bench_proc_rss(long, long *, long *);

@@ -112,6 +112,7 @@ struct bench {
 	int64_t			 t_connect;
 	int64_t			 t_first_submit;
 	int64_t			 t_last_delivery;
+	int64_t			 t_last_ack;
 	int64_t			 t_progress;
 	uint64_t		 answered;	/* submits answered, all pubs */
 	uint64_t		 errors;
@@ -479,8 +480,10 @@ bench_answered(struct conn *c, uint64_t rid, bool ok)
 
 	if (rid < BENCH_RID_SUBMIT || idx >= b->o.M || c->sent == NULL)
 		return;
-	if (ok)
+	if (ok) {
 		bench_hist_add(&b->ack, (uint64_t)(now - c->sent[idx]) / 1000);
+		b->t_last_ack = now;
+	}
 	c->inflight--;
 	c->answered++;
 	b->answered++;
@@ -841,7 +844,7 @@ main(int argc, char **argv)
 	struct bench		*b = &bench;
 	struct timeval		 tv = { 1, 0 }, dl = { 0, 0 };
 	long			 hwm;
-	double			 secs = 0;
+	double			 secs = 0, submit_secs = 0;
 	int			 rc;
 
 	bench_parse_opts(&b->o, argc, argv, "ceptoar-bench");
@@ -886,8 +889,10 @@ main(int argc, char **argv)
 	event_base_dispatch(b->base);
 	if (b->t_last_delivery > b->t_first_submit && b->t_first_submit != 0)
 		secs = (double)(b->t_last_delivery - b->t_first_submit) / 1e9;
-	bench_report(BENCH_NAME, &b->o, &b->track, secs, &b->e2e, &b->ack,
-	    b->errors, b->note[0] ? b->note : NULL);
+	if (b->t_last_ack > b->t_first_submit && b->t_first_submit != 0)
+		submit_secs = (double)(b->t_last_ack - b->t_first_submit) / 1e9;
+	bench_report(BENCH_NAME, &b->o, &b->track, secs, submit_secs, &b->e2e,
+	    &b->ack, b->errors, b->note[0] ? b->note : NULL);
 	rc = (b->failed || bench_track_missing(&b->track) > 0) ? 1 : 0;
 	bench_free(b);
 	return rc;

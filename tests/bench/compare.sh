@@ -9,7 +9,7 @@
 #   --smoke          a few hundred messages per tool, nothing timed; fails
 #                    if either tool misses a delivery (the CI test)
 #   --workloads LIST workloads as "P:S:M:B:W,..." instead of the standard
-#                    five ("none" for none)
+#                    six ("none" for none)
 #   --idle N         also hold N idle mTLS connections to the hub and
 #                    report its resident memory per connection
 #   --idle-orgs K    spread the idle connections over K subscriber
@@ -18,6 +18,11 @@
 #                    the first workload, and print the top 15 symbols
 #   --out FILE       append every result line to FILE as well
 #   --keep           keep the work folder (logs, stores, perf data)
+#   --wait-quiet S   before each run wait up to S seconds for the machine
+#                    to be 90% idle, so other jobs do not skew a figure
+#   --store-dir DIR  keep the hub's store (and Mosquitto's persistence)
+#                    under DIR, e.g. /dev/shm to take the disk's fsync
+#                    latency out of the figures (default: the work folder)
 #
 # For each workload it starts a fresh ceptoard (port 0, its port read
 # from /proc, a new SQLite store in a temporary folder, log_level warn)
@@ -48,13 +53,15 @@ CEPTOAR_BENCH=${CEPTOAR_BENCH:-$CEPTOAR_BUILDDIR/tests/bench/ceptoar-bench}
 MOSQUITTO_BENCH=${MOSQUITTO_BENCH:-$CEPTOAR_BUILDDIR/tests/bench/mosquitto-bench}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
 
-# The standard workloads, P:S:M:B:W; the fourth is the steady one.
-FULL_WORKLOADS="10:10:1000:2048:32,50:20:200:2048:32,1:100:200:2048:32,10:10:10000:2048:32,1:10:2000:2048:1"
+# The standard workloads, P:S:M:B:W: fan-out, many publishers, wide
+# fan-out, the steady one, latency at a window of one, and submits from
+# 50 publishers with the least fan-out (the durable submit rate).
+FULL_WORKLOADS="10:10:1000:2048:32,50:20:200:2048:32,1:100:200:2048:32,10:10:10000:2048:32,1:10:2000:2048:1,50:1:400:2048:32"
 STEADY="10:10:10000:2048:32"
 # A few hundred messages, a window above one and a window of one.
 SMOKE_WORKLOADS="2:3:100:512:8,1:2:100:2048:1"
 
-smoke=0 keep=0 perf=0 idle=0 idle_orgs=0 out=
+smoke=0 keep=0 perf=0 idle=0 idle_orgs=0 out='' wait_quiet=0 store_dir=''
 workloads=$FULL_WORKLOADS
 
 usage() {
@@ -71,18 +78,25 @@ while [ $# -gt 0 ]; do
 	--perf) perf=1 ;;
 	--out) [ $# -ge 2 ] || usage; out=$2; shift ;;
 	--keep) keep=1 ;;
+	--wait-quiet) [ $# -ge 2 ] || usage; wait_quiet=$2; shift ;;
+	--store-dir) [ $# -ge 2 ] || usage; store_dir=$2; shift ;;
 	-h | --help) usage ;;
 	*) echo "$prog: unknown argument $1" >&2; usage ;;
 	esac
 	shift
 done
 [ "$workloads" != none ] || workloads=
-case "$idle$idle_orgs" in
+case "$idle$idle_orgs$wait_quiet" in
 *[!0-9]*) echo "$prog: --idle and --idle-orgs take numbers" >&2; exit 2 ;;
 esac
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ceptoar-bench.XXXXXX")
+STORES=$WORK
+if [ -n "$store_dir" ]; then
+	STORES=$(mktemp -d "$store_dir/ceptoar-bench.XXXXXX")
+fi
 PIDS=()
+SUMMARY=()
 failures=0
 
 # Stop everything this script started, by pid, and remove the work folder.
@@ -99,6 +113,7 @@ cleanup() {
 	else
 		rm -rf "$WORK"
 	fi
+	[ "$STORES" = "$WORK" ] || rm -rf "$STORES"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -195,6 +210,31 @@ start_sampler() {
 	started "$SAMPLER"
 }
 
+# Percent of CPU time idle over the next two seconds, from /proc/stat.
+idle_pct() {
+	local a b
+	a=$(awk '$1 == "cpu" { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	sleep 2
+	b=$(awk '$1 == "cpu" { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+	    d = y[2] - x[2]; printf "%d", (d > 0 ? 100 * (y[1] - x[1]) / d : 100) }'
+}
+
+# With --wait-quiet, wait until the machine is 90% idle (or give up);
+# sets QUIET to what was seen, for the record.
+quiet() {
+	local t0=$SECONDS idle
+	QUIET=
+	[ "$wait_quiet" -gt 0 ] || return 0
+	while :; do
+		idle=$(idle_pct)
+		if [ "$idle" -ge 90 ] || [ $((SECONDS - t0)) -ge "$wait_quiet" ]; then
+			QUIET="idle_before=${idle}% waited=$((SECONDS - t0))s"
+			return 0
+		fi
+	done
+}
+
 # A field "key=value" of a result line.
 field() {
 	sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<"$1"
@@ -262,11 +302,18 @@ pki_ensure() {
 	) 9>"$CEPTOAR_BUILDDIR/bench-pki.lock"
 }
 
+# Whether this ceptoard knows configuration option $1 (its -h lists them).
+hub_has_option() {
+	[ -n "${HUB_HELP:-}" ] || HUB_HELP=$("$CEPTOARD" -h 2>&1 || true)
+	grep -Eq "^ +$1 " <<<"$HUB_HELP"
+}
+
 # Start ceptoard for P publishers and S subscribers in folder $3; sets
 # HUB_PID and HUB_PORT.
 start_hub() {
-	local p=$1 s=$2 dir=$3
-	mkdir -p "$dir/store"
+	local p=$1 s=$2 dir=$3 store
+	store=$STORES/$(basename "$dir")/store
+	mkdir -p "$store"
 	"$here/make-directory.sh" "$p" "$s" >"$dir/directory.yaml"
 	cat >"$dir/ceptoard.conf" <<-CONF
 	listen: 127.0.0.1:0
@@ -274,9 +321,21 @@ start_hub() {
 	tls_key: $PKI/hub.key
 	tls_ca: $PKI/ca.crt
 	directory: $dir/directory.yaml
-	store: $dir/store/hub.db
+	store: $store/hub.db
 	log_level: warn
 	CONF
+	# Options of newer hubs: a key sealing stored bodies, and the rate
+	# limits, raised far above the load so that capacity is measured.
+	if hub_has_option store_key; then
+		(umask 077; head -c 32 /dev/urandom >"$dir/store.key")
+		echo "store_key: $dir/store.key" >>"$dir/ceptoard.conf"
+	fi
+	if hub_has_option rate_frames; then
+		echo "rate_frames: 10000000" >>"$dir/ceptoard.conf"
+	fi
+	if hub_has_option rate_org_submits; then
+		echo "rate_org_submits: 10000000" >>"$dir/ceptoard.conf"
+	fi
 	"$CEPTOARD" -d -f "$dir/ceptoard.conf" >"$dir/hub.log" 2>&1 &
 	HUB_PID=$!
 	started "$HUB_PID"
@@ -289,8 +348,9 @@ start_hub() {
 # Start mosquitto on a free loopback port in folder $1; sets MQ_PID and
 # MQ_PORT.
 start_mosquitto() {
-	local dir=$1 try port
-	mkdir -p "$dir/persist"
+	local dir=$1 try port persist
+	persist=$STORES/$(basename "$dir")/persist
+	mkdir -p "$persist"
 	for ((try = 0; try < 10; try++)); do
 		port=$((20000 + RANDOM % 40000))
 		cat >"$dir/mosquitto.conf" <<-CONF
@@ -305,7 +365,7 @@ start_mosquitto() {
 		use_identity_as_username true
 		allow_anonymous false
 		persistence true
-		persistence_location $dir/persist/
+		persistence_location $persist/
 		# Queue without limit, as the hub's store does: never drop.
 		max_queued_messages 0
 		# Small acks and deliveries must not wait for Nagle.
@@ -333,6 +393,7 @@ run_tool() {
 	local tool=$1 bin=$2 pid=$3 port=$4 dir=$5 p=$6 s=$7 m=$8 b=$9 w=${10}
 	local c0 c1 rc=0 hz ticks deliveries
 	hz=$(getconf CLK_TCK)
+	quiet
 	c0=$(cpu_ticks "$pid")
 	timeout $((BENCH_TIMEOUT + 30)) "$bin" -a "127.0.0.1:$port" -k "$PKI" \
 	    -P "$p" -S "$s" -M "$m" -B "$b" -W "$w" -t "$BENCH_TIMEOUT" \
@@ -355,7 +416,6 @@ run_tool() {
 		LINE="$tool P=$p S=$s M=$m B=$b W=$w FAILED (exit $rc)"
 		grep -v '^detail' "$dir/$tool.err" | tail -n 5 >&2 || true
 	fi
-	TOOL_RC=$rc
 	if [ "$rc" -ne 0 ] || [ "$(field "$LINE" missing)" != 0 ]; then
 		echo "$prog: $tool failed on $p:$s:$m:$b:$w (exit $rc)" >&2
 		grep -v '^detail' "$dir/$tool.err" | tail -n 5 >&2 || true
@@ -366,13 +426,15 @@ run_tool() {
 # Print what one broker cost on one run.
 say_broker() {
 	say "  $1 cpu_s=$BROKER_CPU_S cpu_us_per_delivery=$BROKER_CPU_US" \
-	    "peak_rss_kib=$BROKER_HWM rss_end_kib=$BROKER_RSS"
+	    "peak_rss_kib=$BROKER_HWM rss_end_kib=$BROKER_RSS" \
+	    "loadavg_after=$(cut -d' ' -f1 /proc/loadavg)${QUIET:+ $QUIET}"
 	[ -z "$DETAIL" ] || say "  $DETAIL"
 }
 
 # One workload, both tools.
 run_workload() {
-	local spec=$1 n=$2 p s m b w dir hubrate mqrate
+	local spec=$1 n=$2 p s m b w dir hubrate mqrate hubline hubcpu ratio=-
+	local mqcpu=- hubsub mqsub=-
 	IFS=: read -r p s m b w <<<"$spec"
 	dir=$WORK/w$n
 	mkdir -p "$dir"
@@ -394,6 +456,9 @@ run_workload() {
 		    "$dir/hub-rss.txt")"
 	fi
 	hubrate=$(field "$LINE" deliv_per_s)
+	hubline=$LINE
+	hubcpu=$BROKER_CPU_US
+	hubsub=$(field "$DETAIL" submit_per_s)
 	stop_pid "$HUB_PID"
 	if [ "$HAVE_MOSQUITTO" -eq 1 ]; then
 		start_mosquitto "$dir"
@@ -402,13 +467,20 @@ run_workload() {
 		say "$LINE"
 		say_broker mosquitto
 		mqrate=$(field "$LINE" deliv_per_s)
+		mqcpu=$BROKER_CPU_US
+		mqsub=$(field "$DETAIL" submit_per_s)
 		stop_pid "$MQ_PID"
 		if [ -n "$hubrate" ] && [ -n "$mqrate" ] && [ "$mqrate" != 0 ]; then
-			say "ratio hub/mosquitto deliv_per_s=$(awk -v a="$hubrate" \
-			    -v b="$mqrate" 'BEGIN { printf "%.2f", a / b }')" \
+			ratio=$(awk -v a="$hubrate" -v b="$mqrate" \
+			    'BEGIN { printf "%.2f", a / b }')
+			say "ratio hub/mosquitto deliv_per_s=$ratio" \
 			    "(workload $n: P=$p S=$s M=$m B=$b W=$w)"
 		fi
 	fi
+	SUMMARY+=("$(printf '%-22s %9s %9s %6s %8s %8s %9s %9s %9s' \
+	    "$p:$s:$m:$b:$w" "${hubrate:--}" "${mqrate:--}" "$ratio" \
+	    "$hubcpu" "$mqcpu" "$(field "$hubline" e2e_p99_ms)" "${hubsub:--}" \
+	    "$mqsub")")
 }
 
 # Repeat the first workload with perf recording the hub; print the top.
@@ -421,7 +493,8 @@ run_perf() {
 	say ""
 	say "== perf: hub during P=$p S=$s M=$m B=$b W=$w (timings distorted by perf)"
 	start_hub "$p" "$s" "$dir"
-	perf record -F 999 -g -p "$HUB_PID" -o "$dir/perf.data" >"$dir/perf.log" 2>&1 &
+	perf record -F 499 --call-graph dwarf,16384 -p "$HUB_PID" \
+	    -o "$dir/perf.data" >"$dir/perf.log" 2>&1 &
 	perfpid=$!
 	started "$perfpid"
 	sleep 1
@@ -432,13 +505,27 @@ run_perf() {
 	stop_pid "$perfpid"
 	stop_pid "$HUB_PID"
 	say "$LINE"
-	say "-- top 15 symbols, self time (perf report --no-children)"
+	# Reports go to files first: head on a pipe would kill perf with
+	# SIGPIPE, which pipefail turns into the script's exit.
 	perf report -i "$dir/perf.data" --no-children --stdio --sort symbol \
-	    -g none --percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9]' |
-	    head -n 15 | while IFS= read -r l; do say "$l"; done
-	say "-- top 15 by DSO"
+	    -g none --percent-limit 0.5 >"$dir/self.txt" 2>/dev/null || true
+	perf report -i "$dir/perf.data" --children --stdio --sort symbol \
+	    -g none >"$dir/children.txt" 2>/dev/null || true
 	perf report -i "$dir/perf.data" --no-children --stdio --sort dso \
-	    -g none 2>/dev/null | grep -E '^ +[0-9]' | head -n 15 |
+	    -g none >"$dir/dso.txt" 2>/dev/null || true
+	say "-- top 15 symbols, self time (perf report --no-children)"
+	say_top "$dir/self.txt" '^ +[0-9]'
+	say "-- the hub's own functions, inclusive (perf report --children)"
+	say_top "$dir/children.txt" \
+	    '^ +[0-9].* (submit|deliver|store|session|handle|route|log|tls|listener|frame|validate)_'
+	say "-- top 15 by DSO"
+	say_top "$dir/dso.txt" '^ +[0-9]'
+}
+
+# The first 15 lines of file $1 matching extended regex $2, said.
+say_top() {
+	local l
+	{ grep -E "$2" "$1" || true; } | sed 's/ *- *- *$//' | awk 'NR <= 15' |
 	    while IFS= read -r l; do say "$l"; done
 }
 
@@ -454,7 +541,7 @@ run_idle() {
 	say "== idle: $n mTLS connections over $orgs subscriber certificates" \
 	    "(fd limit $(ulimit -n))"
 	start_hub 1 "$orgs" "$dir"
-	sleep 0.5
+	quiet
 	timeout $((BENCH_TIMEOUT + 60)) "$CEPTOAR_BENCH" -a "127.0.0.1:$HUB_PORT" \
 	    -k "$PKI" -S "$orgs" --idle "$n" --hold 5 --hub-pid "$HUB_PID" \
 	    -t "$BENCH_TIMEOUT" >"$dir/idle.out" 2>"$dir/idle.err" || {
@@ -462,7 +549,9 @@ run_idle() {
 		tail -n 5 "$dir/idle.err" >&2
 		failures=$((failures + 1))
 	}
-	say "$(cat "$dir/idle.out")"
+	say "$(cat "$dir/idle.out")${QUIET:+ $QUIET}"
+	# The hub sees the bench's connections close a moment after it exits.
+	sleep 2
 	say "  hub after close: rss_kib=$(vm_kib "$HUB_PID" VmRSS)" \
 	    "peak_rss_kib=$(vm_kib "$HUB_PID" VmHWM)"
 	stop_pid "$HUB_PID"
@@ -477,7 +566,15 @@ fi
 read -r maxp maxs <<<"$(max_sizes)"
 pki_ensure "$maxp" "$maxs"
 
-say "# $prog $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs" \
+rev=$(git -C "$CEPTOAR_SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$CEPTOAR_SRCDIR" status --porcelain -- daemon proto 2>/dev/null)" ]; then
+	rev="$rev+uncommitted"
+fi
+say "# $prog $(date -u +%Y-%m-%dT%H:%M:%SZ) sources $rev, ceptoard built" \
+    "$(date -u -r "$CEPTOARD" +%Y-%m-%dT%H:%M:%SZ);" \
+    "$("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto version /mosquitto /p' | head -n 1)"
+say "# stores in $STORES ($(df -PT "$STORES" | awk 'NR == 2 { print $2 }'))"
+say "# on $(nproc) CPUs" \
     "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))," \
     "$(awk '$1 == "MemTotal:" { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 n=0
@@ -486,6 +583,16 @@ if [ -n "$workloads" ]; then
 	for spec in "${wl[@]}"; do
 		n=$((n + 1))
 		run_workload "$spec" "$n"
+	done
+fi
+if [ "${#SUMMARY[@]}" -gt 0 ]; then
+	say ""
+	say "== summary (deliveries/s; CPU in us per delivery; hub e2e p99 in ms;" \
+	    "submits acknowledged/s)"
+	say "$(printf '%-22s %9s %9s %6s %8s %8s %9s %9s %9s' P:S:M:B:W hub mosq \
+	    ratio hub_cpu mosq_cpu e2e_p99 hub_sub mosq_sub)"
+	for l in "${SUMMARY[@]}"; do
+		say "$l"
 	done
 fi
 if [ "$perf" -eq 1 ] && [ -n "$workloads" ]; then

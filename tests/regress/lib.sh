@@ -36,6 +36,9 @@ cleanup() {
 	for p in "${BG_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# A client started under timeout(1) outlives a killed timeout: end
+	# every process still using this scenario's client configurations.
+	pkill -KILL -f -- "$WORK/clients/" 2>/dev/null || true
 	# Under valgrind, any error or definite leak of any hub run fails.
 	case ${HUB_WRAPPER:-} in
 	*valgrind*)
