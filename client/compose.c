@@ -192,11 +192,7 @@ compose_answer_uuid(const char *org, const char *hub_id, char *buf,
 	crypto_generichash_update(&st, (const unsigned char *)hub_id,
 	    strlen(hub_id));
 	crypto_generichash_final(&st, h, sizeof(h));
-	h[6] = (h[6] & 0x0f) | 0x40;
-	h[8] = (h[8] & 0x3f) | 0x80;
-	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
-	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+	validate_uuid_format(h, buf, len);
 }
 
 /* org's answer to check hub_id; see ceptoar.h. */

@@ -442,11 +442,7 @@ anon_uuid(const struct anon_policy *pol, const char *reporter,
 	unsigned char	h[16];
 
 	anon_hash(pol, "ceptoar-anon-uuid", reporter, value, h, sizeof(h));
-	h[6] = (h[6] & 0x0f) | 0x40;
-	h[8] = (h[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
-	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+	validate_uuid_format(h, out, 37);
 	sodium_memzero(h, sizeof(h));
 }
 

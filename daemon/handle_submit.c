@@ -280,12 +280,6 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		return;
 	}
 	handle_clear_hub_fields(m);
-	if (!validate_round_trip(m)) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_MALFORMED,
-		    "message", false, "message: it carries unknown fields in a "
-		    "form the hub cannot store faithfully; nothing was stored");
-		return;
-	}
 	if (handle_hub_fields(m, sender) == -1)
 		goto nomem;
 

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "ceptoard.h"
+#include "validate.h"
 #include "frame.h"
 #include "names.h"
 
@@ -74,11 +75,7 @@ relay_hub_id(char *out, size_t len)
 	unsigned char	r[16];
 
 	randombytes_buf(r, sizeof(r));
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	validate_uuid_format(r, out, len);
 }
 
 /*
@@ -108,11 +105,7 @@ relay_derived_uuid(const struct relay_ctx *ctx, unsigned hop, int form,
 	crypto_generichash_update(&st, (const unsigned char *)
 	    ctx->forward_uuid, strlen(ctx->forward_uuid));
 	crypto_generichash_final(&st, h, sizeof(h));
-	h[6] = (h[6] & 0x0f) | 0x40;
-	h[8] = (h[8] & 0x3f) | 0x80;
-	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
-	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+	validate_uuid_format(h, out, 40);
 }
 
 

@@ -135,6 +135,16 @@ validate_uuid(const char *s)
 	return true;
 }
 
+void
+validate_uuid_format(unsigned char b[16], char *out, size_t len)
+{
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 bool
 validate_hub_id(const char *s)
 {

@@ -7,6 +7,7 @@
 #define CEPTOAR_VALIDATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ceptoar.pb-c.h"
@@ -47,6 +48,12 @@ bool	validate_uuid(const char *s);
  * refused before it is stored, or it could never be delivered.
  */
 bool	validate_round_trip(const Ceptoar__Message *m);
+
+/*
+ * Write 16 bytes (random or a keyed hash) as a version 4 UUID: the
+ * version and variant bits of b are set first.  len should be >= 37.
+ */
+void	validate_uuid_format(unsigned char b[16], char *out, size_t len);
 
 /* Whether s has the form of a hub id (the hub's ids are UUIDs). */
 bool	validate_hub_id(const char *s);
