@@ -272,6 +272,24 @@ audit_sync(void)
 	return 0;
 }
 
+int
+audit_sync_fd(void)
+{
+	if (audit.fd == -1 || audit.failed || !audit.dirty)
+		return -1;
+	audit.dirty = false;
+	if (audit.timer != NULL)
+		evtimer_del(audit.timer);
+	return audit.fd;
+}
+
+void
+audit_sync_failed(int error)
+{
+	if (!audit.failed)
+		audit_fail("fsync", strerror(error));
+}
+
 /* Read the next line into l; 0 at the end of the file, -1 on error. */
 static int
 audit_read_line(struct audit_reader *rd, struct audit_line *l)

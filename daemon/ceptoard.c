@@ -339,6 +339,13 @@ main(int argc, char *argv[])
 	}
 	/* Written while still privileged: /run is root's. */
 	write_pidfile(hub->conf.pidfile);
+	/*
+	 * The sync thread starts after fork (threads do not survive it) and
+	 * before confinement, whose filter then covers it too; the store
+	 * opens its log and second connection while paths still resolve.
+	 */
+	if (submit_start(&cause) == -1)
+		fatalx("%s", cause ? cause : "cannot start the sync thread");
 	if (sandbox_enter(&hub->conf, &cause) == -1)
 		fatalx("%s", cause);
 

@@ -73,6 +73,13 @@ bool	 audit_wanted(const char *event);
 void	 audit_append(const char *line);
 /* fsync what was appended; 0 also when no trail is open, -1 if it failed. */
 int	 audit_sync(void);
+/*
+ * For the sync thread: the trail's descriptor if entries wait for an
+ * fsync (they count as synced from now on), else -1; and the report of
+ * that fsync failing, which stops the hub as audit_sync would.
+ */
+int	 audit_sync_fd(void);
+void	 audit_sync_failed(int error);
 /* Free the fsync timer before its event base goes; the trail stays open. */
 void	 audit_detach(void);
 /* Sync, close, and log the head (audit.close). */
@@ -445,6 +452,7 @@ struct store_recipient {
 	int		 form;		/* as above */
 	bool		 review;	/* holds the hop: reviews, forwards */
 	bool		 hidden;	/* withheld from the sender's receipts */
+	uint64_t	 seq;		/* set by store_insert: its inbox seq */
 };
 
 struct store_delivery {
@@ -548,7 +556,7 @@ int	 store_lookup_uuid(struct store *, const char *sender, const char *uuid,
  * in_reply_to, and an origin or in_reply_to naming m itself.
  */
 int	 store_insert(struct store *, struct store_message *m,
-	    const struct store_recipient *r, size_t nr, char **cause);
+	    struct store_recipient *r, size_t nr, char **cause);
 /* Commit: on return 0 everything inserted is fsynced. */
 int	 store_commit(struct store *, char **cause);
 void	 store_rollback(struct store *);
@@ -556,9 +564,26 @@ void	 store_rollback(struct store *);
 /* Unacknowledged deliveries of recipient with seq > after, in order. */
 int	 store_pending(struct store *, const char *recipient, uint64_t after,
 	    size_t limit, store_delivery_cb cb, void *arg, char **cause);
+/* The same, only up to seq upto: what is known to be durable. */
+int	 store_pending_upto(struct store *, const char *recipient,
+	    uint64_t after, uint64_t upto, size_t limit, store_delivery_cb cb,
+	    void *arg, char **cause);
+/*
+ * Pipelined durability, see store_backend.  store_sync and
+ * store_checkpoint are the only store calls the sync thread makes.
+ */
+int	 store_pipeline(struct store *, char **cause);
+int	 store_sync(struct store *, bool full, char **cause);
+void	 store_checkpoint(struct store *, uint64_t limit);
+int	 store_undo(struct store *, const uint64_t *seqs, size_t n,
+	    char **cause);
 /* Acknowledge seqs of recipient; *nacked counts the ones newly acked. */
 int	 store_ack(struct store *, const char *recipient, const uint64_t *seqs,
 	    size_t n, int64_t now, size_t *nacked, char **cause);
+/* The same, with when each was sent, for deliveries never marked sent. */
+int	 store_ack_sent(struct store *, const char *recipient,
+	    const uint64_t *seqs, const int64_t *sent, size_t n, int64_t now,
+	    size_t *nacked, char **cause);
 /*
  * The message hub_id as org may see it: as its sender (seq 0, reason
  * "sent", the message's hop and form, review false) or as a recipient
@@ -663,14 +688,18 @@ struct store_backend {
 	 */
 	int	 (*insert)(void *be, struct store_message *m,
 		    const unsigned char digest[32], uint32_t key_id,
-		    const struct store_recipient *r, size_t nr, char **cause);
+		    struct store_recipient *r, size_t nr, char **cause);
 	/* On -1 the transaction has been rolled back. */
 	int	 (*commit)(void *be, char **cause);
 	void	 (*rollback)(void *be);
+	/* Deliveries with after < seq <= upto. */
 	int	 (*pending)(void *be, const char *recipient, uint64_t after,
-		    size_t limit, store_delivery_cb cb, void *arg, char **cause);
+		    uint64_t upto, size_t limit, store_delivery_cb cb,
+		    void *arg, char **cause);
+	/* sent[i]: when seqs[i] was sent (0 or NULL: unknown, now). */
 	int	 (*ack)(void *be, const char *recipient, const uint64_t *seqs,
-		    size_t n, int64_t now, size_t *nacked, char **cause);
+		    const int64_t *sent, size_t n, int64_t now, size_t *nacked,
+		    char **cause);
 	int	 (*fetch)(void *be, const char *org, const char *hub_id,
 		    store_delivery_cb cb, void *arg, char **cause);
 	int	 (*recipients)(void *be, const char *hub_id,
@@ -726,6 +755,19 @@ struct store_backend {
 	 * write-ahead log's old frames); best effort when others read.
 	 */
 	int	 (*scrub)(void *be, char **cause);
+	/*
+	 * Pipelined durability (durable.c).  pipeline: from now on commit
+	 * without syncing.  sync and checkpoint run on the sync thread:
+	 * sync makes every committed group durable (full: by copying the
+	 * whole log into the database, after a sync failed); checkpoint
+	 * reuses the log once it passes limit bytes.  undo removes
+	 * messages whose sync failed.
+	 */
+	int	 (*pipeline)(void *be, char **cause);
+	int	 (*sync)(void *be, bool full, char **cause);
+	void	 (*checkpoint)(void *be, uint64_t limit);
+	int	 (*undo)(void *be, const uint64_t *seqs, size_t n,
+		    char **cause);
 };
 
 /* store_sqlite.c */
@@ -767,6 +809,8 @@ void	 lookup_ref(const struct lookup *l, const char *org,
 const char *store_fault_vfs(void);
 /* Start counting writes and fsyncs: the hub is ready. */
 void	 store_fault_arm(void);
+/* Whether the hub's own fdatasync of the log is to fail (and say so). */
+bool	 store_fault_fsync(void);
 
 /* relay.c: a routing plan made into the stored form of each hop. */
 struct relay_write {
@@ -898,6 +942,11 @@ enum session_state {
 	SESSION_DEAD,		/* closed; freed once unreferenced */
 };
 
+struct deliver_sent {
+	uint64_t	seq;
+	int64_t		at;
+};
+
 struct session {
 	struct session		*next, *prev;		/* all sessions */
 	struct session		*org_next, *org_prev;	/* deliver.c */
@@ -933,8 +982,15 @@ struct session {
 	void			*inbox;		/* deliver.c's per-org list */
 	int64_t			 stalled_since;	/* output full with deliveries waiting */
 	struct event		*stall;		/* deliver.c: checks a stalled follower */
-	uint64_t		*marks;		/* sent, delivery time to record */
-	size_t			 nmarks, capmarks;
+	/*
+	 * deliver.c: what was sent and not yet acknowledged, oldest first (a
+	 * ring): the time goes into the store with the acknowledgement, or
+	 * as a delivery mark on its own when none comes.
+	 */
+	struct deliver_sent	*sent;
+	size_t			 sent_first, nsent, capsent;
+	bool			 live;		/* caught up: fed from commits */
+	bool			 waiting;	/* on the pump list */
 };
 
 struct session *session_new(int fd, const char *peer);
@@ -944,6 +1000,8 @@ void	 session_ref(struct session *);
 void	 session_unref(struct session *);
 /* Queue env to the peer; stamps the protocol version. */
 void	 session_send(struct session *, Ceptoar__Envelope *env);
+/* Queue an envelope already framed (frame_pack_deliver), as above. */
+void	 session_send_frame(struct session *, const uint8_t *buf, size_t len);
 /* Send an error; fatal ones close the session once flushed. */
 void	 session_error(struct session *, uint64_t request_id,
 	    Ceptoar__ErrorCode code, const char *field, bool fatal,
@@ -966,6 +1024,23 @@ void	 session_close_all(const char *reason);
 void	 session_shutdown_all(void);
 /* After a reload: close sessions whose organisation has gone. */
 void	 session_recheck_all(void);
+
+/*
+ * durable.c: the sync thread.  durable_request asks for everything
+ * committed so far (and the audit trail, when audit_fd is not -1) to be
+ * made durable and returns its generation; done is called on the loop,
+ * in order, once per sync with the highest generation it covered.
+ */
+typedef void (*durable_done_cb)(uint64_t gen, int rc, const char *cause,
+	    int audit_errno);
+int	 durable_start(struct event_base *, struct store *, durable_done_cb,
+	    char **cause);
+uint64_t durable_request(int audit_fd);
+bool	 durable_running(void);
+/* Block until every request so far is answered, and report them. */
+void	 durable_wait(void);
+/* Finish every request, report it, and end the thread. */
+void	 durable_stop(void);
 
 /* handle.c: one handler per wire message, as a table. */
 void	 handle_envelope(struct session *, Ceptoar__Envelope *);
@@ -1000,7 +1075,11 @@ int	 submit_init(struct event_base *);
 void	 submit_enqueue(struct session *, uint64_t request_id,
 	    struct relay_batch *b, bool same_digest, int tlp, bool drill,
 	    const char *warning);
-/* Commit whatever is queued now (used at shutdown). */
+/* Start the sync thread: after detaching, before confinement. */
+int	 submit_start(char **cause);
+/* Commit at the end of this turn: deliver.c queued a write. */
+void	 submit_kick(void);
+/* Commit what is queued and wait until it is all answered (shutdown). */
 void	 submit_flush(void);
 void	 submit_shutdown(void);
 
@@ -1010,8 +1089,23 @@ void	 deliver_subscribe(struct session *, uint64_t request_id,
 void	 deliver_unsubscribe(struct session *);
 /* Send what s may receive now, within its output bound. */
 void	 deliver_pump(struct session *);
-/* New deliveries were committed for org: wake its following sessions. */
-void	 deliver_notify(const char *org);
+/*
+ * The group commit: deliver_committed notes a delivery just committed
+ * (not yet durable); deliver_durable hands a durable write's deliveries
+ * to the followers that are caught up, straight from memory, and
+ * deliver_pump_waiting then pumps the followers that were not.
+ */
+void	 deliver_committed(const char *org, uint64_t seq);
+void	 deliver_durable(const struct relay_write *);
+void	 deliver_pump_waiting(void);
+/*
+ * Acknowledgements and delivery marks wait for the next group commit:
+ * whether any are queued, deliver_write writes them inside it, and
+ * deliver_writes_done forgets them once it committed or failed.
+ */
+bool	 deliver_writes_queued(void);
+int	 deliver_write(char **cause);
+void	 deliver_writes_done(bool committed);
 void	 deliver_ack(struct session *, uint64_t request_id,
 	    const Ceptoar__DeliverAck *);
 void	 deliver_shutdown(void);

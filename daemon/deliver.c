@@ -1,8 +1,13 @@
 /*
  * Inboxes: each organisation's deliveries are numbered by the store; a
  * session subscribes from a cursor and is sent what is unacknowledged,
- * paced by its output buffer.  Following sessions are woken when a commit
- * adds deliveries for their organisation.
+ * paced by its output buffer.  A following session that has caught up is
+ * live: each durable group's deliveries are framed from the message in
+ * memory and queued to it directly, the message packed once for all its
+ * recipients.  One that falls behind (output full, a gap) catches up from
+ * the store, but never past what the sync thread has made durable.
+ * Acknowledgements and delivery marks are written by the next group
+ * commit, not each in a transaction of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,17 +17,55 @@
 #include <event2/event.h>
 
 #include "ceptoard.h"
+#include "frame.h"
 
-#define INBOX_BUCKETS	1024
+#define INBOX_BUCKETS		1024
+/* Unacknowledged sends remembered per session; older ones become marks. */
+#define DELIVER_SENT_MAX	4096
 
-/* The following sessions of one organisation. */
+/*
+ * One organisation: its following sessions, and how far its inbox is
+ * durable.  Every seq up to durable is on disk; above it the store may
+ * hold a committed group the sync thread has not covered yet, which no
+ * one may be sent.  An inbox is tracked from its first commit or follower
+ * on; an untracked inbox holds only what was durable at start.
+ */
 struct inbox {
 	struct inbox	*next;
 	struct session	*sessions;
+	uint64_t	 durable;
+	bool		 tracked;
 	char		 org[72];
 };
 
 static struct inbox	*inbox_table[INBOX_BUCKETS];
+
+/* Acknowledgements of one DeliverAck, for the next group commit. */
+struct deliver_ackq {
+	struct deliver_ackq	*next;
+	char			 org[72];
+	char			 sid[20];
+	int64_t			 at;
+	size_t			 n;
+	uint64_t		*seqs;
+	int64_t			*sent;	/* when each was sent; 0: unknown */
+};
+
+/* A delivery sent and never acknowledged on its session. */
+struct deliver_mark {
+	char		 org[72];
+	uint64_t	 seq;
+	int64_t		 at;
+};
+
+static struct deliver_ackq	*ackq;
+static struct deliver_ackq	**ackq_tail = &ackq;
+static struct deliver_mark	*marks;
+static size_t			 nmarks, capmarks;
+
+/* Followers to pump once the current durable group is handed out. */
+static struct session		**waiting;
+static size_t			 nwaiting, capwaiting;
 
 /* FNV-1a over the organisation id. */
 static size_t
@@ -170,79 +213,141 @@ deliver_clear(Ceptoar__Delivery *d, Ceptoar__Message *m)
 		ceptoar__message__free_unpacked(m, NULL);
 }
 
-/*
- * Record the first time a delivery went out, for receipts.  It happens
- * inside a store iteration, so it is queued and written after it.
- */
+/* Queue a delivery mark: s sent seq at at, and it was never acked. */
 static void
-deliver_mark(struct session *s, uint64_t seq)
+deliver_mark(const struct session *s, uint64_t seq, int64_t at)
 {
-	uint64_t	*nv;
+	struct deliver_mark	*nv;
 
-	if (s->nmarks == s->capmarks) {
-		size_t cap = s->capmarks ? s->capmarks * 2 : 64;
-		if ((nv = reallocarray(s->marks, cap, sizeof(*nv))) == NULL)
+	if (nmarks == capmarks) {
+		size_t cap = capmarks ? capmarks * 2 : 64;
+		if ((nv = reallocarray(marks, cap, sizeof(*nv))) == NULL)
 			return;	/* a receipt without a time is no loss */
-		s->marks = nv;
-		s->capmarks = cap;
+		marks = nv;
+		capmarks = cap;
 	}
-	s->marks[s->nmarks++] = seq;
+	snprintf(marks[nmarks].org, sizeof(marks[nmarks].org), "%s", s->org);
+	marks[nmarks].seq = seq;
+	marks[nmarks].at = at;
+	if (nmarks++ == 0)
+		submit_kick();
 }
 
-/* Write the delivery times queued by deliver_mark. */
-static void
-deliver_flush_marks(struct session *s)
+/* The oldest unacknowledged send of s, removed. */
+static struct deliver_sent
+deliver_sent_pop(struct session *s)
 {
-	char	*cause = NULL;
-	int64_t	 now = (int64_t)time(NULL);
-	size_t	 i;
+	struct deliver_sent	 e = s->sent[s->sent_first];
 
-	for (i = 0; i < s->nmarks; i++)
-		if (store_mark_delivered(hub->store, s->org, s->marks[i], now,
-		    &cause) == -1) {
-			log_event(LOG_LVL_WARN, "store.error", "session=%s "
-			    "op=mark_delivered cause=\"%s\"", s->sid,
-			    cause ? cause : "");
-			free(cause);
-			cause = NULL;
-			break;
+	s->sent_first = (s->sent_first + 1) % s->capsent;
+	s->nsent--;
+	return e;
+}
+
+/* Remember that s sent seq now, for the acknowledgement to record. */
+static void
+deliver_sent_push(struct session *s, uint64_t seq, int64_t now)
+{
+	struct deliver_sent	*nv, e;
+	size_t			 cap, i;
+
+	if (s->nsent == s->capsent) {
+		if (s->capsent >= DELIVER_SENT_MAX) {
+			e = deliver_sent_pop(s);
+			deliver_mark(s, e.seq, e.at);
+		} else {
+			cap = s->capsent ? s->capsent * 2 : 64;
+			if ((nv = calloc(cap, sizeof(*nv))) == NULL) {
+				deliver_mark(s, seq, now);
+				return;
+			}
+			for (i = 0; i < s->nsent; i++)
+				nv[i] = s->sent[(s->sent_first + i) %
+				    s->capsent];
+			free(s->sent);
+			s->sent = nv;
+			s->capsent = cap;
+			s->sent_first = 0;
 		}
-	s->nmarks = 0;
+	}
+	s->sent[(s->sent_first + s->nsent) % s->capsent] =
+	    (struct deliver_sent){ seq, now };
+	s->nsent++;
+}
+
+/*
+ * The framed Deliver of one stored or just-committed delivery: the body
+ * (the plaintext packed Message) is spliced in as it is.  Both ways of
+ * delivering go through here, so a live follower and one catching up
+ * from the store receive the same bytes.
+ */
+static uint8_t *
+deliver_frame(const struct store_delivery *sd, size_t *len)
+{
+	Ceptoar__Delivery	d = CEPTOAR__DELIVERY__INIT;
+
+	d.has_seq = 1;
+	d.seq = sd->seq;
+	d.has_received_at = 1;
+	d.received_at = sd->received_at;
+	if (sd->acked_at != 0) {
+		d.has_acked_at = 1;
+		d.acked_at = sd->acked_at;
+	}
+	d.has_form = 1;
+	d.form = sd->form ? sd->form : CEPTOAR__FORM__FORM_ORIGINAL;
+	d.has_hop = 1;
+	d.hop = sd->hop;
+	if (sd->review && sd->forwarded_at == 0) {
+		d.has_review = 1;
+		d.review = 1;
+	}
+	/* The chain key of an anonymised form is already pseudonymous. */
+	d.chain_id = (char *)sd->chain_id;
+	d.in_reply_to = (char *)sd->in_reply_to;
+	d.hub_id = (char *)(sd->hub_id ? sd->hub_id : "");
+	d.sender = (char *)(sd->sender ? sd->sender : "");
+	d.reason = (char *)(sd->reason ? sd->reason : "");
+	return frame_pack_deliver(&d, sd->body, sd->body_len, len);
+}
+
+/* Queue one delivery to s and account for it. */
+static int
+deliver_send(struct session *s, const struct store_delivery *sd, int64_t now)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	if ((buf = deliver_frame(sd, &len)) == NULL)
+		return -1;
+	session_send_frame(s, buf, len);
+	free(buf);
+	deliver_sent_push(s, sd->seq, now);
+	s->cursor = sd->seq;
+	s->delivered++;
+	log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s org=%s seq=%llu "
+	    "hub_id=%s", s->sid, s->org, (unsigned long long)sd->seq,
+	    sd->hub_id);
+	return 0;
 }
 
 /* Send one delivery row to the session pumping it. */
 static int
 deliver_row(const struct store_delivery *sd, void *arg)
 {
-	struct session		*s = arg;
-	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
-	Ceptoar__Deliver	 dv = CEPTOAR__DELIVER__INIT;
-	Ceptoar__Delivery	 d;
-	Ceptoar__Message	*m;
+	struct session	*s = arg;
 
-	if (deliver_fill(&d, sd, &m) == -1) {
-		/* A stored body that no longer decodes: skip, say so loudly. */
+	/* A body the store could not open arrives as NULL: never deliver it. */
+	if (sd->body == NULL || deliver_send(s, sd, (int64_t)time(NULL)) ==
+	    -1) {
 		log_event(LOG_LVL_ERROR, "deliver.corrupt",
 		    "session=%s org=%s seq=%llu hub_id=%s", s->sid, s->org,
 		    (unsigned long long)sd->seq, sd->hub_id);
-		deliver_clear(&d, m);
 		s->cursor = sd->seq;
 		return 0;
 	}
-	dv.delivery = &d;
-	env.body_case = CEPTOAR__ENVELOPE__BODY_DELIVER;
-	env.deliver = &dv;
-	session_send(s, &env);
-	deliver_clear(&d, m);
-	if (sd->delivered_at == 0)
-		deliver_mark(s, sd->seq);
-	s->cursor = sd->seq;
-	s->delivered++;
 	if (!s->follow && s->remaining > 0)
 		s->remaining--;
-	log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s org=%s seq=%llu "
-	    "hub_id=%s", s->sid, s->org, (unsigned long long)sd->seq,
-	    sd->hub_id);
 	if (s->state != SESSION_READY || !session_can_send(s))
 		return 1;
 	if (!s->follow && s->remaining == 0)
@@ -292,20 +397,24 @@ deliver_stall_timer(struct session *s)
 void
 deliver_pump(struct session *s)
 {
+	struct inbox	*ib;
 	char		*cause = NULL;
-	uint64_t	 before, want;
+	uint64_t	 before, want, upto;
 
 	if (!s->subscribed)
 		return;
 	session_ref(s);
+	s->live = false;
+	ib = inbox_get(s->org, false);
+	upto = ib != NULL && ib->tracked ? ib->durable : UINT64_MAX;
 	while (s->state == SESSION_READY && session_can_send(s) &&
 	    (s->follow || s->remaining > 0)) {
 		before = s->delivered;
 		want = hub->conf.deliver_batch;
 		if (!s->follow && s->remaining < want)
 			want = s->remaining;
-		if (store_pending(hub->store, s->org, s->cursor, (size_t)want,
-		    deliver_row, s, &cause) == -1) {
+		if (store_pending_upto(hub->store, s->org, s->cursor, upto,
+		    (size_t)want, deliver_row, s, &cause) == -1) {
 			log_event(LOG_LVL_ERROR, "store.error",
 			    "session=%s op=pending cause=\"%s\"", s->sid,
 			    cause ? cause : "");
@@ -315,10 +424,19 @@ deliver_pump(struct session *s)
 			    "the store could not read the inbox of %s", s->org);
 			break;
 		}
-		deliver_flush_marks(s);
 		if (s->delivered == before) {
-			/* Nothing more to send (some were acked meanwhile). */
+			/*
+			 * Nothing more up to upto (some were acked meanwhile):
+			 * a follower is caught up, and what is committed next
+			 * reaches it from memory.
+			 */
 			s->remaining = 0;
+			if (s->follow && s->state == SESSION_READY) {
+				s->live = true;
+				if (ib != NULL && ib->tracked &&
+				    s->cursor < ib->durable)
+					s->cursor = ib->durable;
+			}
 			break;
 		}
 	}
@@ -411,6 +529,11 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 	env.subscribed = &ok;
 	session_send(s, &env);
 	if (s->follow && (ib = inbox_get(s->org, true)) != NULL) {
+		/* Nothing of org is in flight: the store's last is durable. */
+		if (!ib->tracked) {
+			ib->tracked = true;
+			ib->durable = last;
+		}
 		s->inbox = ib;
 		s->org_prev = NULL;
 		s->org_next = ib->sessions;
@@ -424,7 +547,15 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 void
 deliver_unsubscribe(struct session *s)
 {
-	struct inbox	*ib = s->inbox;
+	struct inbox		*ib = s->inbox;
+	struct deliver_sent	 e;
+
+	/* What went out unacknowledged still counts as sent, for receipts. */
+	while (s->nsent > 0) {
+		e = deliver_sent_pop(s);
+		deliver_mark(s, e.seq, e.at);
+	}
+	s->live = false;
 
 	if (ib != NULL) {
 		if (s->org_prev != NULL)
@@ -440,42 +571,217 @@ deliver_unsubscribe(struct session *s)
 }
 
 void
-deliver_notify(const char *org)
+deliver_committed(const char *org, uint64_t seq)
 {
 	struct inbox	*ib;
-	struct session	*s, *next;
 
-	if ((ib = inbox_get(org, false)) == NULL)
-		return;
-	for (s = ib->sessions; s != NULL; s = next) {
-		next = s->org_next;
-		deliver_pump(s);
+	/* Untracked: nothing of org was in flight, all before seq is durable. */
+	if ((ib = inbox_get(org, true)) != NULL && !ib->tracked) {
+		ib->tracked = true;
+		ib->durable = seq - 1;
 	}
+}
+
+/* Pump s once the current group is handed out. */
+static void
+deliver_wait(struct session *s)
+{
+	struct session	**nv;
+
+	s->live = false;
+	if (s->waiting)
+		return;
+	if (nwaiting == capwaiting) {
+		size_t cap = capwaiting ? capwaiting * 2 : 16;
+		if ((nv = reallocarray(waiting, cap, sizeof(*nv))) == NULL) {
+			/* Its output draining pumps it instead. */
+			return;
+		}
+		waiting = nv;
+		capwaiting = cap;
+	}
+	s->waiting = true;
+	session_ref(s);
+	waiting[nwaiting++] = s;
+}
+
+void
+deliver_durable(const struct relay_write *w)
+{
+	struct store_delivery	 sd;
+	struct inbox		*ib;
+	struct session		*s, *next;
+	const struct store_recipient *r;
+	int64_t			 now = (int64_t)time(NULL);
+	uint8_t			*buf;
+	size_t			 j, len;
+
+	memset(&sd, 0, sizeof(sd));
+	sd.hub_id = w->msg.hub_id;
+	sd.sender = w->msg.sender;
+	sd.received_at = w->msg.received_at;
+	sd.body = w->msg.body;
+	sd.body_len = w->msg.body_len;
+	sd.chain_id = w->msg.chain_id;
+	sd.in_reply_to = w->msg.in_reply_to;
+	for (j = 0; j < w->nrcpt; j++) {
+		r = &w->rcpt[j];
+		if ((ib = inbox_get(r->org, false)) == NULL)
+			continue;
+		if (ib->tracked && r->seq > ib->durable)
+			ib->durable = r->seq;
+		sd.seq = r->seq;
+		sd.reason = r->reason;
+		sd.hop = r->hop;
+		sd.form = r->form;
+		sd.review = r->review;
+		buf = NULL;
+		for (s = ib->sessions; s != NULL; s = next) {
+			next = s->org_next;
+			if (!s->live || s->state != SESSION_READY ||
+			    r->seq <= s->cursor)
+				continue;
+			/* Behind, or full: it catches up from the store. */
+			if (r->seq != s->cursor + 1 || !session_can_send(s)) {
+				deliver_wait(s);
+				continue;
+			}
+			if (buf == NULL &&
+			    (buf = deliver_frame(&sd, &len)) == NULL) {
+				deliver_wait(s);
+				continue;
+			}
+			session_send_frame(s, buf, len);
+			deliver_sent_push(s, r->seq, now);
+			s->cursor = r->seq;
+			s->delivered++;
+			log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s "
+			    "org=%s seq=%llu hub_id=%s live=yes", s->sid,
+			    s->org, (unsigned long long)r->seq, sd.hub_id);
+		}
+		free(buf);
+	}
+}
+
+void
+deliver_pump_waiting(void)
+{
+	struct session	*s;
+	size_t		 i;
+
+	for (i = 0; i < nwaiting; i++) {
+		s = waiting[i];
+		s->waiting = false;
+		if (s->state == SESSION_READY && s->subscribed)
+			deliver_pump(s);
+		session_unref(s);
+	}
+	nwaiting = 0;
 }
 
 void
 deliver_ack(struct session *s, uint64_t request_id,
     const Ceptoar__DeliverAck *ack)
 {
-	char	*cause = NULL;
-	size_t	 nacked = 0;
+	struct deliver_ackq	*q;
+	struct deliver_sent	 e;
+	size_t			 i;
 
 	if (ack->n_seqs == 0)
 		return;
-	if (store_ack(hub->store, s->org, ack->seqs, ack->n_seqs,
-	    (int64_t)time(NULL), &nacked, &cause) == -1) {
-		log_event(LOG_LVL_ERROR, "store.error",
-		    "session=%s op=ack cause=\"%s\"", s->sid, cause ? cause : "");
-		free(cause);
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->seqs = calloc(ack->n_seqs, sizeof(*q->seqs))) == NULL ||
+	    (q->sent = calloc(ack->n_seqs, sizeof(*q->sent))) == NULL) {
+		if (q != NULL)
+			free(q->seqs);
+		free(q);
 		session_error(s, request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store could not record %zu acknowledgements; they will "
-		    "be delivered again", ack->n_seqs);
+		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
+		    "the hub is out of memory; %zu acknowledgements were not "
+		    "recorded and will be delivered again", ack->n_seqs);
 		return;
 	}
-	log_event(LOG_LVL_INFO, "deliver.ack", "session=%s org=%s seqs=%zu "
-	    "newly_acked=%zu first=%llu", s->sid, s->org, ack->n_seqs, nacked,
-	    (unsigned long long)ack->seqs[0]);
+	snprintf(q->org, sizeof(q->org), "%s", s->org);
+	snprintf(q->sid, sizeof(q->sid), "%s", s->sid);
+	q->at = (int64_t)time(NULL);
+	q->n = ack->n_seqs;
+	for (i = 0; i < ack->n_seqs; i++) {
+		q->seqs[i] = ack->seqs[i];
+		/* Sent earlier and passed over: a mark of its own. */
+		while (s->nsent > 0 &&
+		    s->sent[s->sent_first].seq < ack->seqs[i]) {
+			e = deliver_sent_pop(s);
+			deliver_mark(s, e.seq, e.at);
+		}
+		if (s->nsent > 0 &&
+		    s->sent[s->sent_first].seq == ack->seqs[i])
+			q->sent[i] = deliver_sent_pop(s).at;
+	}
+	*ackq_tail = q;
+	ackq_tail = &q->next;
+	submit_kick();
+}
+
+bool
+deliver_writes_queued(void)
+{
+	return ackq != NULL || nmarks > 0;
+}
+
+int
+deliver_write(char **cause)
+{
+	struct deliver_ackq	*q;
+	char			*why = NULL;
+	size_t			 i, nacked;
+
+	/* Marks first: an acknowledgement keeps the earlier sent time. */
+	for (i = 0; i < nmarks; i++)
+		if (store_mark_delivered(hub->store, marks[i].org,
+		    marks[i].seq, marks[i].at, &why) == -1) {
+			log_event(LOG_LVL_WARN, "store.error", "op=mark_delivered "
+			    "org=%s seq=%llu cause=\"%s\"", marks[i].org,
+			    (unsigned long long)marks[i].seq, why ? why : "");
+			free(why);
+			why = NULL;
+		}
+	for (q = ackq; q != NULL; q = q->next) {
+		if (store_ack_sent(hub->store, q->org, q->seqs, q->sent, q->n,
+		    q->at, &nacked, &why) == -1) {
+			log_event(LOG_LVL_ERROR, "store.error", "session=%s "
+			    "op=ack seqs=%zu cause=\"%s\"", q->sid, q->n,
+			    why ? why : "");
+			free(why);
+			why = NULL;
+			continue;
+		}
+		log_event(LOG_LVL_INFO, "deliver.ack", "session=%s org=%s "
+		    "seqs=%zu newly_acked=%zu first=%llu", q->sid, q->org, q->n,
+		    nacked, (unsigned long long)q->seqs[0]);
+	}
+	return 0;
+}
+
+void
+deliver_writes_done(bool committed)
+{
+	struct deliver_ackq	*q, *next;
+	size_t			 n = 0;
+
+	for (q = ackq; q != NULL; q = next) {
+		next = q->next;
+		n += q->n;
+		free(q->seqs);
+		free(q->sent);
+		free(q);
+	}
+	if (!committed && (n > 0 || nmarks > 0))
+		log_event(LOG_LVL_WARN, "deliver.ack", "dropped=%zu marks=%zu "
+		    "reason=\"the group commit failed; they are delivered "
+		    "again\"", n, nmarks);
+	ackq = NULL;
+	ackq_tail = &ackq;
+	nmarks = 0;
 }
 
 void
@@ -483,6 +789,14 @@ deliver_shutdown(void)
 {
 	struct inbox	*ib, *next;
 	size_t		 i;
+
+	deliver_writes_done(true);
+	free(marks);
+	marks = NULL;
+	capmarks = 0;
+	free(waiting);
+	waiting = NULL;
+	nwaiting = capwaiting = 0;
 
 	for (i = 0; i < INBOX_BUCKETS; i++) {
 		for (ib = inbox_table[i]; ib != NULL; ib = next) {

@@ -61,6 +61,14 @@ sandbox_seccomp(char **cause)
 			*cause = NULL;
 		return -1;
 	}
+	/* Every thread, the sync thread too, gets the filter at once. */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
+		seccomp_release(ctx);
+		if (asprintf(cause, "seccomp: cannot filter every thread: %s",
+		    strerror(-rc)) == -1)
+			*cause = NULL;
+		return -1;
+	}
 	for (i = 0; i < sizeof(sandbox_syscalls) / sizeof(*sandbox_syscalls);
 	    i++) {
 		nr = seccomp_syscall_resolve_name(sandbox_syscalls[i]);

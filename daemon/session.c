@@ -159,7 +159,7 @@ session_reap(evutil_socket_t fd, short ev, void *arg)
 			continue;
 		}
 		*pp = next;
-		free(s->marks);
+		free(s->sent);
 		free(s);
 	}
 }
@@ -246,12 +246,25 @@ session_can_send(const struct session *s)
 	    SESSION_OUTPUT_PAUSE_DIV;
 }
 
+/* Queue a framed envelope, with no output check: -1 if the session died. */
+static int
+session_push_frame(struct session *s, const uint8_t *buf, size_t len)
+{
+	if (bufferevent_write(s->bev, buf, len) == -1) {
+		session_close(s, "cannot queue output");
+		return -1;
+	}
+	s->frames_out++;
+	return 0;
+}
+
 /* Frame env and queue it, with no output check: -1 if the session died. */
 static int
 session_push(struct session *s, Ceptoar__Envelope *env)
 {
 	uint8_t	*buf;
 	size_t	 len;
+	int	 rv;
 
 	env->has_protocol_version = 1;
 	env->protocol_version = CEPTOAR_PROTOCOL_VERSION;
@@ -259,14 +272,9 @@ session_push(struct session *s, Ceptoar__Envelope *env)
 		session_close(s, "out of memory packing a frame");
 		return -1;
 	}
-	if (bufferevent_write(s->bev, buf, len) == -1) {
-		free(buf);
-		session_close(s, "cannot queue output");
-		return -1;
-	}
+	rv = session_push_frame(s, buf, len);
 	free(buf);
-	s->frames_out++;
-	return 0;
+	return rv;
 }
 
 /*
@@ -304,17 +312,13 @@ session_overloaded(struct session *s, const char *fmt, ...)
 	session_push(s, &env);
 }
 
-void
-session_send(struct session *s, Ceptoar__Envelope *env)
+/*
+ * After queueing: drop a peer that was already over the output limit,
+ * and stop reading from one whose output passed the pause mark.
+ */
+static void
+session_sent(struct session *s, size_t before)
 {
-	size_t	before;
-
-	if (s->state == SESSION_DEAD)
-		return;
-	/* One frame always fits; a queue already over the limit does not. */
-	before = session_output_len(s);
-	if (session_push(s, env) == -1)
-		return;
 	if (before > hub->conf.max_output && s->state != SESSION_CLOSING) {
 		session_overloaded(s, "more than %llu bytes queued",
 		    (unsigned long long)hub->conf.max_output);
@@ -326,6 +330,33 @@ session_send(struct session *s, Ceptoar__Envelope *env)
 		s->reading_paused = true;
 		bufferevent_disable(s->bev, EV_READ);
 	}
+}
+
+void
+session_send(struct session *s, Ceptoar__Envelope *env)
+{
+	size_t	before;
+
+	if (s->state == SESSION_DEAD)
+		return;
+	/* One frame always fits; a queue already over the limit does not. */
+	before = session_output_len(s);
+	if (session_push(s, env) == -1)
+		return;
+	session_sent(s, before);
+}
+
+void
+session_send_frame(struct session *s, const uint8_t *buf, size_t len)
+{
+	size_t	before;
+
+	if (s->state == SESSION_DEAD)
+		return;
+	before = session_output_len(s);
+	if (session_push_frame(s, buf, len) == -1)
+		return;
+	session_sent(s, before);
 }
 
 void
@@ -497,7 +528,8 @@ session_write_cb(struct bufferevent *bev, void *arg)
 		if (s->state == SESSION_DEAD)
 			return;
 	}
-	if (s->subscribed)
+	/* A live follower is fed by the commits; the others catch up. */
+	if (s->subscribed && !s->live)
 		deliver_pump(s);
 }
 

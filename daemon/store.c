@@ -932,7 +932,7 @@ out:
 /* Check m and its recipients, digest the body, and add it to the group. */
 int
 store_insert(struct store *s, struct store_message *m,
-    const struct store_recipient *r, size_t nr, char **cause)
+    struct store_recipient *r, size_t nr, char **cause)
 {
 	const struct store_key	*k;
 	struct store_message	 sealed;
@@ -1053,6 +1053,15 @@ int
 store_pending(struct store *s, const char *recipient, uint64_t after,
     size_t limit, store_delivery_cb cb, void *arg, char **cause)
 {
+	return (store_pending_upto(s, recipient, after, UINT64_MAX, limit, cb,
+	    arg, cause));
+}
+
+int
+store_pending_upto(struct store *s, const char *recipient, uint64_t after,
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
+{
 	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
 	int			 rv;
 
@@ -1063,8 +1072,8 @@ store_pending(struct store *s, const char *recipient, uint64_t after,
 		return (-1);
 	}
 	s->in_callback = true;
-	rv = s->be->pending(s->be_data, recipient, after, limit, store_view,
-	    &v, cause);
+	rv = s->be->pending(s->be_data, recipient, after, upto, limit,
+	    store_view, &v, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1073,6 +1082,14 @@ store_pending(struct store *s, const char *recipient, uint64_t after,
 int
 store_ack(struct store *s, const char *recipient, const uint64_t *seqs,
     size_t n, int64_t now, size_t *nacked, char **cause)
+{
+	return (store_ack_sent(s, recipient, seqs, NULL, n, now, nacked,
+	    cause));
+}
+
+int
+store_ack_sent(struct store *s, const char *recipient, const uint64_t *seqs,
+    const int64_t *sent, size_t n, int64_t now, size_t *nacked, char **cause)
 {
 	*nacked = 0;
 	if (store_enter(s, "store_ack", cause) == -1)
@@ -1089,7 +1106,7 @@ store_ack(struct store *s, const char *recipient, const uint64_t *seqs,
 	}
 	if (n == 0)
 		return (0);
-	return (s->be->ack(s->be_data, recipient, seqs, n, now, nacked,
+	return (s->be->ack(s->be_data, recipient, seqs, sent, n, now, nacked,
 	    cause));
 }
 
@@ -1324,4 +1341,44 @@ store_set_sharing(struct store *s, const char *hub_id, const uint8_t *packed,
 		return (-1);
 	}
 	return (s->be->set_sharing(s->be_data, hub_id, packed, len, cause));
+}
+
+/* Commit without syncing from now on; store_sync makes it durable. */
+int
+store_pipeline(struct store *s, char **cause)
+{
+	if (store_enter(s, "store_pipeline", cause) == -1)
+		return (-1);
+	return (s->be->pipeline(s->be_data, cause));
+}
+
+/*
+ * Called from the sync thread, concurrently with the event loop's use of
+ * the store: it touches only what the backend keeps for the thread.
+ */
+int
+store_sync(struct store *s, bool full, char **cause)
+{
+	return (s->be->sync(s->be_data, full, cause));
+}
+
+void
+store_checkpoint(struct store *s, uint64_t limit)
+{
+	s->be->checkpoint(s->be_data, limit);
+}
+
+/* Remove messages whose sync failed, with their deliveries. */
+int
+store_undo(struct store *s, const uint64_t *seqs, size_t n, char **cause)
+{
+	if (store_enter(s, "store_undo", cause) == -1)
+		return (-1);
+	if (s->in_txn) {
+		store_cause(cause, "store_undo inside a transaction");
+		return (-1);
+	}
+	if (n == 0)
+		return (0);
+	return (s->be->undo(s->be_data, seqs, n, cause));
 }

@@ -309,6 +309,15 @@ store_fault_vfs(void)
 	return fault_vfs.zName;
 }
 
+bool
+store_fault_fsync(void)
+{
+	if (!fault_hit(2))
+		return false;
+	log_event(LOG_LVL_WARN, "store.fault", "op=fsync call=%ld", fault_seen);
+	return true;
+}
+
 void
 store_fault_arm(void)
 {

@@ -251,10 +251,13 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " FROM deliveries AS d INDEXED BY deliveries_pending"
 	    " JOIN messages AS m ON m.seq = d.message_seq"
 	    STORE_SQLITE_ORIGIN
-	    " WHERE d.recipient = ?1 AND d.seq > ?2 AND d.acked_at IS NULL"
+	    " WHERE d.recipient = ?1 AND d.seq > ?2 AND d.seq <= ?4"
+	    " AND d.acked_at IS NULL"
 	    " ORDER BY d.seq LIMIT ?3",
+	/* What is acknowledged was sent: ?4 if it was never marked. */
 	[ST_ACK] =
-	    "UPDATE deliveries SET acked_at = ?3"
+	    "UPDATE deliveries SET acked_at = ?3,"
+	    " delivered_at = coalesce(delivered_at, ?4)"
 	    " WHERE recipient = ?1 AND seq = ?2 AND acked_at IS NULL",
 	[ST_FETCH] =
 	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
@@ -356,6 +359,10 @@ struct store_sqlite {
 	uint64_t			 gen;		/* counts inserts */
 	bool				 lost;	/* see store_sqlite_lost */
 	bool				 relaxed; /* see store_sqlite_durable */
+
+	/* Pipelined durability, see store_sqlite_pipeline. */
+	sqlite3				*ckpt;	/* the sync thread's connection */
+	int				 wal_fd; /* -1: not pipelined */
 
 	/* Scratch for store_sqlite_insert: the seq of each recipient. */
 	uint64_t			*seqs;
@@ -966,6 +973,10 @@ store_sqlite_close(void *be)
 			sqlite3_finalize(sq->st[i]);
 		sqlite3_close_v2(sq->db);
 	}
+	if (sq->ckpt != NULL)
+		sqlite3_close_v2(sq->ckpt);
+	if (sq->wal_fd != -1)
+		close(sq->wal_fd);
 	store_sqlite_inbox_clear(sq);
 	free(sq->inboxes);
 	free(sq->seqs);
@@ -992,6 +1003,7 @@ store_sqlite_open(const char *path, char **cause)
 		store_sqlite_cause(cause, "store %s: out of memory", path);
 		return (NULL);
 	}
+	sq->wal_fd = -1;
 	if (store_sqlite_create(sq, cause) == -1)
 		goto fail;
 
@@ -1188,7 +1200,7 @@ store_sqlite_savepoint_undo(struct store_sqlite *sq)
 static int
 store_sqlite_insert(void *be, struct store_message *m,
     const unsigned char digest[32], uint32_t key_id,
-    const struct store_recipient *r, size_t nr, char **cause)
+    struct store_recipient *r, size_t nr, char **cause)
 {
 	struct store_sqlite		*sq = be;
 	struct store_sqlite_inbox	*ib;
@@ -1283,6 +1295,7 @@ store_sqlite_insert(void *be, struct store_message *m,
 			continue;
 		ib->last_seq = sq->seqs[i];
 		ib->dirty = true;
+		r[i].seq = sq->seqs[i];
 	}
 	m->seq = (uint64_t)mseq;
 	return (0);
@@ -1326,7 +1339,8 @@ store_sqlite_rollback(void *be)
  */
 static int
 store_sqlite_pending(void *be, const char *recipient, uint64_t after,
-    size_t limit, store_delivery_cb cb, void *arg, char **cause)
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
 {
 	struct store_sqlite	*sq = be;
 	sqlite3_stmt		*st = sq->st[ST_PENDING];
@@ -1340,6 +1354,8 @@ store_sqlite_pending(void *be, const char *recipient, uint64_t after,
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 :
 	    (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 4, upto > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (store_sqlite_row(st, &d) == -1) {
 			rc = SQLITE_NOMEM;
@@ -1361,7 +1377,7 @@ store_sqlite_pending(void *be, const char *recipient, uint64_t after,
  */
 static int
 store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
-    size_t n, int64_t now, size_t *nacked, char **cause)
+    const int64_t *sent, size_t n, int64_t now, size_t *nacked, char **cause)
 {
 	struct store_sqlite	*sq = be;
 	sqlite3_stmt		*st = sq->st[ST_ACK];
@@ -1386,6 +1402,8 @@ store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
 		store_sqlite_bind_text(st, 1, recipient);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i]);
 		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 4, sent != NULL && sent[i] > 0 &&
+		    sent[i] <= now ? sent[i] : now);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			store_sqlite_fail(sq, cause, "ack %llu of %s",
 			    (unsigned long long)seqs[i], recipient);
@@ -1952,6 +1970,182 @@ store_sqlite_scrub(void *be, char **cause)
 	    "truncate the write-ahead log", cause));
 }
 
+/*
+ * Pipelined durability.  From here on the hub's connection commits
+ * without syncing (synchronous=OFF) and never checkpoints on its own;
+ * instead store_sqlite_sync, run by the sync thread, makes everything
+ * committed so far durable with one fdatasync of the write-ahead log,
+ * while the event loop goes on reading, routing and committing the next
+ * group.  Nothing is acknowledged before that fdatasync returns.  The log
+ * is copied into the database only by the sync thread's own connection
+ * at synchronous=FULL, which syncs the database before SQLite may reuse
+ * the log, so no frame is overwritten before it is on disk twice.  Both
+ * connections and the log's descriptor are opened here, before the hub
+ * confines itself.
+ */
+static int
+store_sqlite_pipeline(void *be, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	char			*wal = NULL;
+
+	if (sq->wal_fd != -1)
+		return (0);
+	if (sqlite3_open_v2(sq->path, &sq->ckpt, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
+		store_sqlite_cause(cause, "store %s: open the checkpoint "
+		    "connection: %s", sq->path, sq->ckpt ?
+		    sqlite3_errmsg(sq->ckpt) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(sq->ckpt, 1);
+	sqlite3_busy_timeout(sq->ckpt, STORE_SQLITE_BUSY_MS);
+	if (sqlite3_exec(sq->ckpt, "PRAGMA synchronous = FULL;"
+	    "PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON;"
+	    "PRAGMA journal_size_limit = 67108864", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		store_sqlite_cause(cause, "store %s: set up the checkpoint "
+		    "connection: %s", sq->path, sqlite3_errmsg(sq->ckpt));
+		goto fail;
+	}
+	/* Opening the database in WAL mode made the log; it stays open. */
+	if (asprintf(&wal, "%s-wal", sq->path) == -1) {
+		wal = NULL;
+		store_sqlite_cause(cause, "store %s: out of memory", sq->path);
+		goto fail;
+	}
+	if ((sq->wal_fd = open(wal, O_RDWR | O_CLOEXEC)) == -1) {
+		store_sqlite_cause(cause, "store %s: open %s: %s", sq->path,
+		    wal, strerror(errno));
+		goto fail;
+	}
+	if (store_sqlite_exec(sq, "PRAGMA synchronous = OFF;"
+	    "PRAGMA wal_autocheckpoint = 0", "pipeline the commits",
+	    cause) == -1)
+		goto fail;
+	sq->relaxed = false;
+	free(wal);
+	return (0);
+
+fail:
+	free(wal);
+	if (sq->wal_fd != -1)
+		close(sq->wal_fd);
+	sq->wal_fd = -1;
+	if (sq->ckpt != NULL)
+		sqlite3_close_v2(sq->ckpt);
+	sq->ckpt = NULL;
+	return (-1);
+}
+
+/*
+ * On the sync thread: make every committed group durable.  Normally one
+ * fdatasync of the log.  After a failed one (full), the kernel may have
+ * dropped the log's pages unwritten and would not say so twice, so the
+ * whole log is copied into the database and the database synced instead;
+ * only a checkpoint that copied every frame counts.
+ */
+static int
+store_sqlite_sync(void *be, bool full, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	int			 nlog = 0, nckpt = 0, rc;
+
+	if (sq->wal_fd == -1) {
+		store_sqlite_cause(cause, "store %s: not pipelined", sq->path);
+		return (-1);
+	}
+	if (!full) {
+		if (store_fault_fsync()) {
+			store_sqlite_cause(cause, "store %s: fdatasync of the "
+			    "write-ahead log: %s (injected)", sq->path,
+			    strerror(EIO));
+			return (-1);
+		}
+		if (fdatasync(sq->wal_fd) == 0)
+			return (0);
+		store_sqlite_cause(cause, "store %s: fdatasync of the "
+		    "write-ahead log: %s", sq->path, strerror(errno));
+		return (-1);
+	}
+	rc = sqlite3_wal_checkpoint_v2(sq->ckpt, NULL, SQLITE_CHECKPOINT_FULL,
+	    &nlog, &nckpt);
+	if (rc != SQLITE_OK) {
+		store_sqlite_cause(cause, "store %s: copy the write-ahead log "
+		    "into the database: %s", sq->path, sqlite3_errmsg(sq->ckpt));
+		return (-1);
+	}
+	if (nlog != nckpt) {
+		store_sqlite_cause(cause, "store %s: copy the write-ahead log "
+		    "into the database: only %d of %d frames (a reader held "
+		    "the rest)", sq->path, nckpt, nlog);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * On the sync thread, after a sync: once the log passes limit bytes,
+ * copy what no reader needs into the database (a passive checkpoint,
+ * which never waits for the event loop), so that the log is reused.
+ */
+static void
+store_sqlite_checkpoint(void *be, uint64_t limit)
+{
+	struct store_sqlite	*sq = be;
+	struct stat		 sb;
+	int			 nlog, nckpt;
+
+	if (sq->wal_fd == -1 || fstat(sq->wal_fd, &sb) == -1 ||
+	    (uint64_t)sb.st_size < limit)
+		return;
+	sqlite3_wal_checkpoint_v2(sq->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &nlog, &nckpt);
+}
+
+/*
+ * Remove messages committed but never made durable, and their
+ * deliveries, so that what the hub refused is not delivered later.  The
+ * recipients' cursors stay where they are: a gap in an inbox is allowed.
+ */
+static int
+store_sqlite_undo(void *be, const uint64_t *seqs, size_t n, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*del_d = NULL, *del_m = NULL;
+	size_t			 i;
+	int			 rv = -1;
+
+	if (store_sqlite_run(sq, ST_BEGIN, "undo: begin", cause) == -1)
+		return (-1);
+	if (sqlite3_prepare_v2(sq->db, "DELETE FROM deliveries"
+	    " WHERE message_seq = ?1", -1, &del_d, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sq->db, "DELETE FROM messages WHERE seq = ?1",
+	    -1, &del_m, NULL) != SQLITE_OK) {
+		store_sqlite_fail(sq, cause, "undo: prepare");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(del_d, 1, (sqlite3_int64)seqs[i]);
+		sqlite3_bind_int64(del_m, 1, (sqlite3_int64)seqs[i]);
+		if (sqlite3_step(del_d) != SQLITE_DONE ||
+		    sqlite3_step(del_m) != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "undo message %llu",
+			    (unsigned long long)seqs[i]);
+			goto out;
+		}
+		sqlite3_reset(del_d);
+		sqlite3_reset(del_m);
+	}
+	rv = store_sqlite_run(sq, ST_COMMIT, "undo: commit", cause);
+out:
+	sqlite3_finalize(del_d);
+	sqlite3_finalize(del_m);
+	if (rv == -1 && !sqlite3_get_autocommit(sq->db))
+		store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
+	return (rv);
+}
+
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.prefix = "sqlite:",
@@ -1981,4 +2175,8 @@ const struct store_backend store_backend_sqlite = {
 	.stale = store_sqlite_stale,
 	.reseal = store_sqlite_reseal,
 	.scrub = store_sqlite_scrub,
+	.pipeline = store_sqlite_pipeline,
+	.sync = store_sqlite_sync,
+	.checkpoint = store_sqlite_checkpoint,
+	.undo = store_sqlite_undo,
 };

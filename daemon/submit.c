@@ -1,7 +1,11 @@
 /*
  * Group commit.  Submits handled during one turn of the event loop are
- * queued, written in one transaction, and acknowledged only once that
- * transaction is fsynced: one fsync serves every submit of the turn.
+ * queued and written in one transaction, with the acknowledgements and
+ * delivery marks queued meanwhile.  The transaction commits without
+ * waiting for the disk; the sync thread (durable.c) then makes it
+ * durable, and only then are its submits acknowledged and its deliveries
+ * sent.  One fsync serves every group committed while the one before it
+ * ran.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,11 +252,159 @@ submit_log(const struct submit_item *it, size_t batch)
 	}
 }
 
-/* Write every queued submit in one transaction, then answer them all. */
+/*
+ * A committed group waiting for the sync thread: its submits are
+ * answered, and its deliveries sent, once the sync covering gen is done.
+ */
+struct submit_batch {
+	struct submit_batch	*next;
+	uint64_t		 gen;
+	struct submit_item	*items;
+	size_t			 n;
+};
+
+static struct submit_batch	*inflight;
+static struct submit_batch	**inflight_tail = &inflight;
+
+static void
+submit_items_free(struct submit_item *it)
+{
+	struct submit_item	*next;
+
+	for (; it != NULL; it = next) {
+		next = it->next;
+		submit_item_free(it);
+	}
+}
+
+/* Refuse every item of a group that could not be stored. */
+static void
+submit_refuse(struct submit_item *batch, const char *why)
+{
+	struct submit_item	*it;
+
+	for (it = batch; it != NULL; it = it->next)
+		session_error(it->session, it->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+		    "%s", why);
+}
+
+/* A durable group: answer its submits, then hand out its deliveries. */
+static void
+submit_finish(struct submit_batch *b, bool audit_failed)
+{
+	struct submit_item	*it;
+	size_t			 i;
+
+	for (it = b->items; it != NULL; it = it->next) {
+		if (audit_failed)
+			session_error(it->session, it->request_id,
+			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+			    "the hub's audit trail cannot be written, so this "
+			    "message is not acknowledged; submit it again with "
+			    "the same uuid once the hub is back");
+		else
+			submit_answer(it);
+	}
+	for (it = b->items; it != NULL; it = it->next)
+		if (!it->duplicate && !it->conflict)
+			for (i = 0; i < it->batch.nw; i++)
+				deliver_durable(&it->batch.w[i]);
+	deliver_pump_waiting();
+	submit_items_free(b->items);
+	free(b);
+}
+
+/*
+ * A sync failed.  Every group not yet acknowledged is refused and its
+ * messages removed from the store, so that what the senders are told
+ * was not accepted is never delivered; a later group could also have
+ * been built on one of them (a repeat found as a duplicate).  The next
+ * sync copies the whole log into the database before anything more is
+ * acknowledged.
+ */
+static void
+submit_fail_inflight(const char *cause)
+{
+	struct submit_batch	*b, *next;
+	struct submit_item	*it;
+	uint64_t		*seqs = NULL, *nv;
+	size_t			 n = 0, cap = 0, nbatches = 0, i;
+	char			*ucause = NULL, esc[200];
+
+	for (b = inflight; b != NULL; b = b->next, nbatches++)
+		for (it = b->items; it != NULL; it = it->next) {
+			if (it->duplicate || it->conflict)
+				continue;
+			for (i = 0; i < it->batch.nw; i++) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 64;
+					if ((nv = reallocarray(seqs, cap,
+					    sizeof(*nv))) == NULL)
+						break;
+					seqs = nv;
+				}
+				if (n < cap)
+					seqs[n++] = it->batch.w[i].msg.seq;
+			}
+		}
+	log_event(LOG_LVL_ERROR, "store.error", "op=commit phase=sync "
+	    "groups=%zu messages=%zu cause=%s", nbatches, n,
+	    log_escape(cause, esc, sizeof(esc)));
+	if (store_undo(hub->store, seqs, n, &ucause) == -1) {
+		log_event(LOG_LVL_ERROR, "store.error", "op=undo messages=%zu "
+		    "cause=%s", n, log_escape(ucause, esc, sizeof(esc)));
+		free(ucause);
+	}
+	free(seqs);
+	for (b = inflight; b != NULL; b = next) {
+		next = b->next;
+		submit_refuse(b->items, "the hub could not make this message "
+		    "durable (its disk failed); it was NOT accepted, submit it "
+		    "again with the same uuid");
+		submit_items_free(b->items);
+		free(b);
+	}
+	inflight = NULL;
+	inflight_tail = &inflight;
+}
+
+/* The sync thread's report, on the loop, in order. */
+static void
+submit_durable_cb(uint64_t gen, int rc, const char *cause, int audit_errno)
+{
+	struct submit_batch	*b;
+
+	if (audit_errno != 0)
+		audit_sync_failed(audit_errno);
+	if (rc == -1) {
+		submit_fail_inflight(cause);
+		return;
+	}
+	while ((b = inflight) != NULL && b->gen <= gen) {
+		if ((inflight = b->next) == NULL)
+			inflight_tail = &inflight;
+		submit_finish(b, audit_errno != 0);
+	}
+}
+
+int
+submit_start(char **cause)
+{
+	return durable_start(hub->base, hub->store, submit_durable_cb, cause);
+}
+
+/*
+ * Write every queued submit, acknowledgement and delivery mark in one
+ * transaction and hand it to the sync thread.  The transaction commits
+ * without waiting for the disk; the submits are answered when the sync
+ * covering it reports back.
+ */
 static void
 submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct submit_item	*batch = submit_head, *it, *next;
+	struct submit_item	*batch = submit_head, *it;
+	struct submit_batch	*b;
 	char			*cause = NULL, esc[200];
 	size_t			 n = submit_queued, i, j;
 	int			 failed = 0;
@@ -260,78 +412,88 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	submit_head = NULL;
 	submit_tail = &submit_head;
 	submit_queued = 0;
-	if (batch == NULL)
+	if (batch == NULL && !deliver_writes_queued())
 		return;
 	if (store_begin(hub->store, &cause) == -1)
 		failed = 1;
 	for (it = batch; it != NULL && !failed; it = it->next)
 		if (it->batch.nw > 0 && submit_write(it, &cause) == -1)
 			failed = 1;
+	if (!failed && deliver_write(&cause) == -1)
+		failed = 1;
 	if (failed)
 		store_rollback(hub->store);
 	else if (store_commit(hub->store, &cause) == -1) {
 		failed = 1;
 		store_rollback(hub->store);
 	}
-	if (failed)
+	deliver_writes_done(!failed);
+	if (failed) {
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit batch=%zu "
 		    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
+		free(cause);
+		submit_refuse(batch, "the hub could not store this message "
+		    "durably; it was NOT accepted, submit it again with the "
+		    "same uuid");
+		submit_items_free(batch);
+		return;
+	}
 	free(cause);
-	if (!failed) {
-		for (it = batch; it != NULL; it = it->next)
-			submit_log(it, n);
-		/*
-		 * An acknowledged submit is in the durable audit trail first.
-		 * If the trail cannot be written the hub stops; the messages
-		 * are stored, but are not acknowledged until a retry finds
-		 * them as duplicates on a hub whose trail works.
-		 */
-		if (audit_sync() == -1)
-			failed = 2;
-	}
+	/*
+	 * Acknowledgements and marks alone wait for the next sync: losing
+	 * them to a crash only means a delivery is sent again.
+	 */
+	if (batch == NULL)
+		return;
 	for (it = batch; it != NULL; it = it->next) {
-		if (failed == 1) {
-			session_error(it->session, it->request_id,
-			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-			    "the hub could not store this message durably; it "
-			    "was NOT accepted, submit it again with the same "
-			    "uuid");
+		submit_log(it, n);
+		if (it->duplicate || it->conflict)
 			continue;
-		}
-		if (failed == 2) {
-			session_error(it->session, it->request_id,
-			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-			    "the hub's audit trail cannot be written, so this "
-			    "message is not acknowledged; submit it again with "
-			    "the same uuid once the hub is back");
-			continue;
-		}
-		submit_answer(it);
+		for (i = 0; i < it->batch.nw; i++)
+			for (j = 0; j < it->batch.w[i].nrcpt; j++)
+				deliver_committed(it->batch.w[i].rcpt[j].org,
+				    it->batch.w[i].rcpt[j].seq);
 	}
-	/* Wake the recipients only now that their deliveries exist. */
-	for (it = batch; it != NULL && failed != 1; it = it->next)
-		if (!it->duplicate && !it->conflict)
-			for (i = 0; i < it->batch.nw; i++)
-				for (j = 0; j < it->batch.w[i].nrcpt; j++)
-					deliver_notify(
-					    it->batch.w[i].rcpt[j].org);
-	for (it = batch; it != NULL; it = next) {
-		next = it->next;
-		submit_item_free(it);
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		/* Committed, but nothing is acknowledged: a retry is a repeat. */
+		submit_refuse(batch, "the hub is out of memory; submit this "
+		    "message again with the same uuid");
+		submit_items_free(batch);
+		return;
 	}
+	b->items = batch;
+	b->n = n;
+	/*
+	 * An acknowledged submit is in the durable audit trail too: the
+	 * thread syncs the trail with the store.  If that fails the hub
+	 * stops; the messages are stored, but are not acknowledged until a
+	 * retry finds them as duplicates on a hub whose trail works.
+	 */
+	b->gen = durable_request(audit_sync_fd());
+	*inflight_tail = b;
+	inflight_tail = &b->next;
+}
+
+void
+submit_kick(void)
+{
+	if (submit_ev != NULL && submit_queued == 0)
+		event_active(submit_ev, 0, 0);
 }
 
 void
 submit_flush(void)
 {
-	if (submit_head != NULL)
+	if (submit_head != NULL || deliver_writes_queued())
 		submit_commit_cb(-1, 0, NULL);
+	durable_wait();
 }
 
 void
 submit_shutdown(void)
 {
 	submit_flush();
+	durable_stop();
 	if (submit_ev != NULL)
 		event_free(submit_ev);
 	submit_ev = NULL;

@@ -93,3 +93,96 @@ frame_message_copy(const Ceptoar__Message *m)
 	free(buf);
 	return c;
 }
+
+/* Protobuf wire type 2 (length-delimited) for field number f. */
+#define FRAME_LEN_TAG(f)	(((uint32_t)(f) << 3) | 2)
+
+/* Bytes of the varint encoding of v. */
+static size_t
+frame_varint_size(uint64_t v)
+{
+	size_t	n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *
+frame_varint_put(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/*
+ * The Deliver frame for d with message as its packed Message, byte for
+ * byte what frame_pack gives for the same envelope with the message
+ * unpacked into d: the fields of Delivery before the message, the
+ * message, the fields after it, each nesting level behind its length.
+ * Packing the message once per report instead of once per recipient is
+ * what keeps a fan-out cheap.
+ */
+uint8_t *
+frame_pack_deliver(const Ceptoar__Delivery *d, const uint8_t *message,
+    size_t message_len, size_t *lenp)
+{
+	Ceptoar__Delivery	 head, tail;
+	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
+	size_t			 nhead, ntail, ndelivery, ndeliver, nenv;
+	uint8_t			*buf, *p;
+
+	/* Fields 1-5 precede message (6); 7 and up follow it. */
+	ceptoar__delivery__init(&head);
+	head.has_seq = d->has_seq;
+	head.seq = d->seq;
+	head.hub_id = d->hub_id;
+	head.sender = d->sender;
+	head.has_received_at = d->has_received_at;
+	head.received_at = d->received_at;
+	head.reason = d->reason;
+	tail = *d;
+	tail.has_seq = 0;
+	tail.hub_id = tail.sender = tail.reason = NULL;
+	tail.has_received_at = 0;
+	tail.message = NULL;
+
+	nhead = ceptoar__delivery__get_packed_size(&head);
+	ntail = ceptoar__delivery__get_packed_size(&tail);
+	ndelivery = nhead + 1 + frame_varint_size(message_len) + message_len +
+	    ntail;
+	ndeliver = 1 + frame_varint_size(ndelivery) + ndelivery;
+	env.has_protocol_version = 1;
+	env.protocol_version = CEPTOAR_PROTOCOL_VERSION;
+	nenv = ceptoar__envelope__get_packed_size(&env) +
+	    frame_varint_size(FRAME_LEN_TAG(16)) +
+	    frame_varint_size(ndeliver) + ndeliver;
+	if (nenv > FRAME_MAX_CEILING)
+		return NULL;
+	if ((buf = malloc(FRAME_HEADER_LEN + nenv)) == NULL)
+		return NULL;
+	buf[0] = (uint8_t)(nenv >> 24);
+	buf[1] = (uint8_t)(nenv >> 16);
+	buf[2] = (uint8_t)(nenv >> 8);
+	buf[3] = (uint8_t)nenv;
+	p = buf + FRAME_HEADER_LEN;
+	p += ceptoar__envelope__pack(&env, p);
+	p = frame_varint_put(p, FRAME_LEN_TAG(16));	/* Envelope.deliver */
+	p = frame_varint_put(p, ndeliver);
+	*p++ = FRAME_LEN_TAG(1);			/* Deliver.delivery */
+	p = frame_varint_put(p, ndelivery);
+	p += ceptoar__delivery__pack(&head, p);
+	*p++ = FRAME_LEN_TAG(6);			/* Delivery.message */
+	p = frame_varint_put(p, message_len);
+	memcpy(p, message, message_len);
+	p += message_len;
+	p += ceptoar__delivery__pack(&tail, p);
+	*lenp = (size_t)(p - buf);
+	return buf;
+}

@@ -56,6 +56,15 @@ enum frame_status frame_unpack(const uint8_t *buf, size_t len, uint32_t max,
  */
 Ceptoar__Message *frame_message_copy(const Ceptoar__Message *m);
 
+/*
+ * The framed Envelope{protocol_version, Deliver{d}} with message (a packed
+ * Ceptoar__Message, d->message unset) spliced in as d's message: the
+ * same bytes as frame_pack, without unpacking and repacking the message.
+ * NULL when out of memory or over the ceiling.
+ */
+uint8_t	*frame_pack_deliver(const Ceptoar__Delivery *d, const uint8_t *message,
+	    size_t message_len, size_t *lenp);
+
 /* A sentence for a status, for logs and error messages. */
 const char	*frame_strstatus(enum frame_status);
 

@@ -141,6 +141,76 @@ test_empty_envelope(void)
 		ceptoar__envelope__free_unpacked(env, NULL);
 }
 
+/*
+ * frame_pack_deliver gives the bytes frame_pack gives for the same
+ * delivery, whichever optional fields are set and however long the
+ * message (length prefixes of one to three bytes).
+ */
+static void
+test_pack_deliver(void)
+{
+	static const size_t	 sizes[] = { 0, 100, 200, 5000, 70000 };
+	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__Deliver	 dv = CEPTOAR__DELIVER__INIT;
+	Ceptoar__Delivery	 d;
+	Ceptoar__Message	 m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Advisory	 adv = CEPTOAR__ADVISORY__INIT;
+	uint8_t			*packed, *want, *got;
+	size_t			 i, variant, plen, wlen, glen;
+	char			*text;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+		CHECK((text = malloc(sizes[i] + 1)) != NULL);
+		memset(text, 'x', sizes[i]);
+		text[sizes[i]] = '\0';
+		adv.text = text;
+		m.uuid = "0b6f8c1e-5d7a-4e39-9a61-2f4c7d8e9b10";
+		m.content_case = CEPTOAR__MESSAGE__CONTENT_ADVISORY;
+		m.advisory = &adv;
+		plen = ceptoar__message__get_packed_size(&m);
+		CHECK((packed = malloc(plen)) != NULL);
+		ceptoar__message__pack(&m, packed);
+		for (variant = 0; variant < 4; variant++) {
+			ceptoar__delivery__init(&d);
+			d.has_seq = 1;
+			d.seq = 300 + variant * 1000000;
+			d.hub_id = "h-1";
+			d.sender = "bank-a";
+			d.has_received_at = 1;
+			d.received_at = 1790000000;
+			d.reason = "member of the CEPTOAR";
+			d.has_form = 1;
+			d.form = CEPTOAR__FORM__FORM_ANONYMISED;
+			d.has_hop = 1;
+			d.hop = (uint32_t)variant;
+			if (variant & 1) {
+				d.has_review = 1;
+				d.review = 1;
+				d.chain_id = "c-9";
+			}
+			if (variant & 2)
+				d.in_reply_to = "h-0";
+			d.message = &m;
+			dv.delivery = &d;
+			env.has_protocol_version = 1;
+			env.protocol_version = CEPTOAR_PROTOCOL_VERSION;
+			env.body_case = CEPTOAR__ENVELOPE__BODY_DELIVER;
+			env.deliver = &dv;
+			want = frame_pack(&env, &wlen);
+			d.message = NULL;
+			got = frame_pack_deliver(&d, packed, plen, &glen);
+			CHECK(want != NULL && got != NULL);
+			CHECK(wlen == glen);
+			CHECK(want != NULL && got != NULL && wlen == glen &&
+			    memcmp(want, got, wlen) == 0);
+			free(want);
+			free(got);
+		}
+		free(packed);
+		free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -149,5 +219,6 @@ main(void)
 	test_limits();
 	test_malformed();
 	test_empty_envelope();
+	test_pack_deliver();
 	return CHECK_DONE();
 }

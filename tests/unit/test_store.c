@@ -925,7 +925,7 @@ test_open_path(const char *path)
 static uint64_t
 test_form(struct store *s, const char *hub_id, const char *sender,
     const char *origin, const char *chain_id, int form, unsigned hop,
-    const char *in_reply_to, const struct store_recipient *r, size_t nr)
+    const char *in_reply_to, struct store_recipient *r, size_t nr)
 {
 	struct store_message	 m;
 	char			 body[64];
@@ -1015,25 +1015,25 @@ test_message(struct store *s, const char *hub_id, struct rows *rs)
 static void
 test_hops(void)
 {
-	const struct store_recipient	 to_s[] = {
+	struct store_recipient	 to_s[] = {
 		{ .org = "ceptoar-s", .reason = "secretariat of s", .hop = 0,
 		    .form = CEPTOAR__FORM__FORM_ORIGINAL, .review = true },
 		{ .org = "watch-a", .reason = "copy", .hop = 0, .form = 0,
 		    .review = false },
 	};
-	const struct store_recipient	 to_l = { .org = "liaison-l",
+	struct store_recipient	 to_l = { .org = "liaison-l",
 		.reason = "sector liaison", .hop = 1,
 		.form = CEPTOAR__FORM__FORM_ANONYMISED, .review = true };
-	const struct store_recipient	 to_n = { .org = "nisc",
+	struct store_recipient	 to_n = { .org = "nisc",
 		.reason = "national centre", .hop = 2,
 		.form = CEPTOAR__FORM__FORM_ANONYMISED, .review = false };
-	const struct store_recipient	 to_q = { .org = "liaison-l",
+	struct store_recipient	 to_q = { .org = "liaison-l",
 		.reason = "holder of the form" };
-	const struct store_recipient	 to_f = { .org = "ceptoar-s",
+	struct store_recipient	 to_f = { .org = "ceptoar-s",
 		.reason = "follow-up", .review = true };
-	const struct store_recipient	 to_o = { .org = "other-org",
+	struct store_recipient	 to_o = { .org = "other-org",
 		.reason = "another reporter's" };
-	const struct store_recipient	 mix[] = {
+	struct store_recipient	 mix[] = {
 		{ .org = "a-org", .reason = "later hop", .hop = 1 },
 		{ .org = "z-org", .reason = "first hop", .hop = 0 },
 	};
@@ -1409,7 +1409,7 @@ test_reenter_chain(const struct store_recipient *r, void *arg)
 static void
 test_hops_refusals(void)
 {
-	const struct store_recipient	 ok = { .org = "nisc", .reason = "r" };
+	struct store_recipient	 ok = { .org = "nisc", .reason = "r" };
 	struct store_recipient		 bad = ok;
 	struct store_message		 m;
 	struct store			*s;
@@ -1605,7 +1605,7 @@ test_schema_of(const char *path, char *buf, size_t len)
 static void
 test_migrate(void)
 {
-	const struct store_recipient	 to_b = { .org = "op-b",
+	struct store_recipient	 to_b = { .org = "op-b",
 		.reason = "follow-up", .hop = 1,
 		.form = CEPTOAR__FORM__FORM_ANONYMISED, .review = true };
 	const char	*v1 = test_path("v1.db");
