@@ -990,6 +990,9 @@ struct session {
 	struct deliver_sent	*sent;
 	size_t			 sent_first, nsent, capsent;
 	bool			 live;		/* caught up: fed from commits */
+	/* submit.c: submits not yet answered; at the cap, reading stops. */
+	unsigned		 submits_waiting;
+	bool			 submits_held;
 	bool			 waiting;	/* on the pump list */
 };
 
@@ -1018,6 +1021,11 @@ void	 session_overloaded(struct session *, const char *fmt, ...)
 size_t	 session_output_len(const struct session *);
 /* Whether more may be queued without passing the output high mark. */
 bool	 session_can_send(const struct session *);
+/*
+ * Stop reading from s while it has too many submits unanswered (hold),
+ * and read again, starting with what is buffered, once it has fewer.
+ */
+void	 session_hold_submits(struct session *, bool hold);
 /* Close every session, e.g. at shutdown. */
 void	 session_close_all(const char *reason);
 /* Tell every session the hub is stopping; each closes once flushed. */

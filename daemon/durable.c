@@ -53,6 +53,7 @@ static struct {
 	uint64_t		 synced;
 	int			 audit_fd;	/* -1: nothing to sync */
 	bool			 stop;
+	bool			 started;	/* the thread is running */
 	struct durable_result	*results;
 	size_t			 nresults, capresults;
 } dur = { .pipe = { -1, -1 }, .audit_fd = -1 };
@@ -85,6 +86,10 @@ durable_main(void *arg)
 	int		 afd, rc, aerr;
 	ssize_t		 w;
 
+	pthread_mutex_lock(&dur.mu);
+	dur.started = true;
+	pthread_cond_broadcast(&dur.cv);
+	pthread_mutex_unlock(&dur.mu);
 	for (;;) {
 		pthread_mutex_lock(&dur.mu);
 		while (!dur.stop && dur.requested == dur.synced)
@@ -191,6 +196,14 @@ durable_start(struct event_base *base, struct store *store,
 			*cause = NULL;
 		return -1;
 	}
+	/*
+	 * Wait until the thread runs: its start-up (and a sanitizer's) may
+	 * need calls the confinement that follows would refuse.
+	 */
+	pthread_mutex_lock(&dur.mu);
+	while (!dur.started)
+		pthread_cond_wait(&dur.cv, &dur.mu);
+	pthread_mutex_unlock(&dur.mu);
 	dur.running = true;
 	return 0;
 }

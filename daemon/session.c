@@ -410,9 +410,26 @@ session_unthrottle_cb(evutil_socket_t fd, short ev, void *arg)
 	if (s->state == SESSION_DEAD || !s->throttled)
 		return;
 	s->throttled = false;
-	if (!s->reading_paused)
+	if (!s->reading_paused && !s->submits_held)
 		bufferevent_enable(s->bev, EV_READ);
 	session_read_cb(s->bev, s);
+}
+
+void
+session_hold_submits(struct session *s, bool hold)
+{
+	if (s->state == SESSION_DEAD || s->submits_held == hold)
+		return;
+	s->submits_held = hold;
+	if (hold) {
+		bufferevent_disable(s->bev, EV_READ);
+		return;
+	}
+	if (!s->reading_paused && !s->throttled)
+		bufferevent_enable(s->bev, EV_READ);
+	/* Frames may already be buffered; read them on the next turn. */
+	bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /*
@@ -456,7 +473,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
 
 	session_ref(s);
 	while ((s->state == SESSION_HELLO || s->state == SESSION_READY) &&
-	    !s->throttled) {
+	    !s->throttled && !s->submits_held) {
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
 			break;
 		st = frame_peek(hdr, sizeof(hdr), s->max_frame, &n);
@@ -521,7 +538,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (s->reading_paused) {
 		s->reading_paused = false;
-		if (!s->throttled)
+		if (!s->throttled && !s->submits_held)
 			bufferevent_enable(s->bev, EV_READ);
 		/* Frames may already be buffered: handle them now. */
 		session_read_cb(bev, s);

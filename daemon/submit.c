@@ -18,6 +18,14 @@
 #include "ceptoard.h"
 #include "names.h"
 
+/*
+ * Submits of one connection waiting for their answer, at most: past it
+ * the hub stops reading from that connection until the disk catches up,
+ * so a sender that does not wait for acknowledgements cannot make the
+ * groups in flight, and the hub's memory, grow without bound.
+ */
+#define SUBMIT_WAITING_MAX	256
+
 struct submit_item {
 	struct submit_item	*next;
 	struct session		*session;	/* referenced until answered */
@@ -52,8 +60,14 @@ submit_init(struct event_base *base)
 static void
 submit_item_free(struct submit_item *it)
 {
-	if (it->session != NULL)
-		session_unref(it->session);
+	struct session	*s = it->session;
+
+	if (s != NULL) {
+		if (s->submits_waiting > 0 &&
+		    --s->submits_waiting <= SUBMIT_WAITING_MAX / 2)
+			session_hold_submits(s, false);
+		session_unref(s);
+	}
 	relay_batch_free(&it->batch);
 	free(it);
 }
@@ -84,6 +98,8 @@ submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
 	it->request_id = request_id;
 	it->session = s;
 	session_ref(s);
+	if (++s->submits_waiting >= SUBMIT_WAITING_MAX)
+		session_hold_submits(s, true);
 	*submit_tail = it;
 	submit_tail = &it->next;
 	if (submit_queued++ == 0)
