@@ -867,8 +867,13 @@ int	 relay_forward(const struct relay_source *src,
 void	 relay_batch_free(struct relay_batch *);
 /* "report", "advisory", ...: the kind of a message, as stored. */
 const char *relay_kind(const Ceptoar__Message *m);
-/* A random hub id in UUID form: it says nothing about sender or volume. */
-void	 relay_hub_id(char *out, size_t len);
+/*
+ * A new hub id in UUID form; it says nothing about sender or volume.
+ * time_ordered: its first 48 bits are the time in milliseconds (UUID
+ * version 7), which keeps the store's index appending; never for an
+ * anonymised form.
+ */
+void	 relay_hub_id(char *out, size_t len, bool time_ordered);
 
 /* tls.c: nothing outside it sees an SSL pointer. */
 struct bufferevent;

@@ -138,7 +138,14 @@ validate_uuid(const char *s)
 void
 validate_uuid_format(unsigned char b[16], char *out, size_t len)
 {
-	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	validate_uuid_format_version(b, 4, out, len);
+}
+
+void
+validate_uuid_format_version(unsigned char b[16], unsigned version,
+    char *out, size_t len)
+{
+	b[6] = (unsigned char)((b[6] & 0x0f) | (version << 4));
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],

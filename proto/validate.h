@@ -54,6 +54,9 @@ bool	validate_round_trip(const Ceptoar__Message *m);
  * version and variant bits of b are set first.  len should be >= 37.
  */
 void	validate_uuid_format(unsigned char b[16], char *out, size_t len);
+/* The same with another version in the version bits (7: time-ordered). */
+void	validate_uuid_format_version(unsigned char b[16], unsigned version,
+	    char *out, size_t len);
 
 /* Whether s has the form of a hub id (the hub's ids are UUIDs). */
 bool	validate_hub_id(const char *s);

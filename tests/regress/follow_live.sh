@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A following inbox receives a report as soon as it is committed, and what
-# it acknowledged is not delivered again.
+# it acknowledged is not delivered again.  A follower that does not
+# acknowledge gets, from memory, exactly what a later read from the store
+# gives.
 . "$(dirname "$0")/lib.sh"
 start_hub
 
@@ -9,6 +11,11 @@ timeout 60 "$CEPTOAR" -c "$WORK/clients/fsa-liaison.conf" --json inbox \
 follower=$!
 BG_PIDS+=("$follower")
 wait_log "deliver.subscribe .*org=fsa-liaison .*follow=yes"
+timeout 60 "$CEPTOAR" -c "$WORK/clients/nisc.conf" --json inbox \
+    --follow --no-ack >"$WORK/nisc-live.out" 2>"$WORK/nisc-live.err" &
+nisc_follower=$!
+BG_PIDS+=("$nisc_follower")
+wait_log "deliver.subscribe .*org=nisc .*follow=yes"
 
 for i in 1 2 3; do
 	make_report "$WORK/r$i.json" "" "Live report $i"
@@ -31,3 +38,16 @@ wait "$follower" 2>/dev/null || true
 cli_json fsa-liaison inbox
 expect_eq "$(count_lines)" 0 "acknowledged live deliveries are not resent"
 pass "live delivery"
+
+for ((i = 0; i < 100; i++)); do
+	[ "$(grep -c hub_id "$WORK/nisc-live.out" || true)" -ge 3 ] && break
+	sleep 0.05
+done
+kill -TERM "$nisc_follower"
+wait "$nisc_follower" 2>/dev/null || true
+expect_eq "$(grep -c hub_id "$WORK/nisc-live.out")" 3 "three live deliveries to nisc"
+cli_json nisc inbox --no-ack
+expect_eq "$RC" 0 "nisc reads its inbox from the store ($ERR)"
+expect_eq "$OUT" "$(cat "$WORK/nisc-live.out")" \
+    "live deliveries are byte for byte what the store gives"
+pass "live and stored deliveries agree"
