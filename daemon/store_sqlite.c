@@ -36,6 +36,7 @@
 #define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
 #define STORE_SQLITE_BUSY_MS	10000
 #define STORE_SQLITE_DIGEST_LEN	32
+#define STORE_SQLITE_PAGE_BYTES	4096	/* SQLite's default page size */
 
 /*
  * Version 1.  messages.seq is AUTOINCREMENT so that a global order number
@@ -363,6 +364,7 @@ struct store_sqlite {
 	/* Pipelined durability, see store_sqlite_pipeline. */
 	sqlite3				*ckpt;	/* the sync thread's connection */
 	int				 wal_fd; /* -1: not pipelined */
+	int				 wal_frames; /* after the last commit */
 
 	/* Scratch for store_sqlite_insert: the seq of each recipient. */
 	uint64_t			*seqs;
@@ -1971,6 +1973,21 @@ store_sqlite_scrub(void *be, char **cause)
 }
 
 /*
+ * After each commit on the loop's connection: how many frames the log
+ * holds, for the sync thread to decide when to checkpoint.  (The log
+ * file keeps its size when SQLite starts it over, so its size says
+ * nothing.)
+ */
+static int
+store_sqlite_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store_sqlite	*sq = arg;
+
+	__atomic_store_n(&sq->wal_frames, frames, __ATOMIC_RELAXED);
+	return (SQLITE_OK);
+}
+
+/*
  * Pipelined durability.  From here on the hub's connection commits
  * without syncing (synchronous=OFF) and never checkpoints on its own;
  * instead store_sqlite_sync, run by the sync thread, makes everything
@@ -2023,6 +2040,7 @@ store_sqlite_pipeline(void *be, char **cause)
 	    "PRAGMA wal_autocheckpoint = 0", "pipeline the commits",
 	    cause) == -1)
 		goto fail;
+	sqlite3_wal_hook(sq->db, store_sqlite_wal_hook, sq);
 	sq->relaxed = false;
 	free(wal);
 	return (0);
@@ -2085,19 +2103,20 @@ store_sqlite_sync(void *be, bool full, char **cause)
 }
 
 /*
- * On the sync thread, after a sync: once the log passes limit bytes,
- * copy what no reader needs into the database (a passive checkpoint,
- * which never waits for the event loop), so that the log is reused.
+ * On the sync thread, after a sync: once the log holds limit bytes of
+ * frames, copy what no reader needs into the database (a passive
+ * checkpoint, which never waits for the event loop), so that the log is
+ * started over.
  */
 static void
 store_sqlite_checkpoint(void *be, uint64_t limit)
 {
 	struct store_sqlite	*sq = be;
-	struct stat		 sb;
+	uint64_t		 frames;
 	int			 nlog, nckpt;
 
-	if (sq->wal_fd == -1 || fstat(sq->wal_fd, &sb) == -1 ||
-	    (uint64_t)sb.st_size < limit)
+	frames = (uint64_t)__atomic_load_n(&sq->wal_frames, __ATOMIC_RELAXED);
+	if (sq->wal_fd == -1 || frames * STORE_SQLITE_PAGE_BYTES < limit)
 		return;
 	sqlite3_wal_checkpoint_v2(sq->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    &nlog, &nckpt);
