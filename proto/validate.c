@@ -41,6 +41,26 @@ validate_text(struct validate_error *err, const char *field, const char *s,
 		return validate_fail(err, field,
 		    "is %zu bytes; the limit is %zu", len, max);
 	for (i = 0; i < len; i++) {
+		/*
+		 * Eight printable ASCII bytes at a time, the common case:
+		 * none with the top bit, none below 0x20, none equal to
+		 * 0x7f.  Any other block is checked byte by byte below.
+		 */
+		while (i + 8 <= len) {
+			uint64_t w, x;
+
+			memcpy(&w, p + i, sizeof(w));
+			x = w ^ 0x7f7f7f7f7f7f7f7fULL;
+			if ((w & 0x8080808080808080ULL) != 0 ||
+			    ((w - 0x2020202020202020ULL) & ~w &
+			    0x8080808080808080ULL) != 0 ||
+			    ((x - 0x0101010101010101ULL) & ~x &
+			    0x8080808080808080ULL) != 0)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		if (p[i] < 0x80) {
 			if (p[i] < 0x20 && !(multiline &&
 			    (p[i] == '\n' || p[i] == '\t' || p[i] == '\r')))

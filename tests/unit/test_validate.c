@@ -229,6 +229,45 @@ test_text(void)
 	expect_field("report.free_text", "the limit is");
 }
 
+/*
+ * Text is checked eight ASCII bytes at a time: a bad byte is found at
+ * every offset of a block, and the bytes next to the bad ones pass.
+ */
+static void
+test_text_blocks(void)
+{
+	static const unsigned char bad[] = { 0x01, 0x08, 0x1f, 0x7f, 0x80,
+	    0xff };
+	static const unsigned char good[] = { 0x20, 0x21, 0x7e, '\t' };
+	char		text[41], want[64];
+	size_t		i, off;
+
+	fresh();
+	for (off = 0; off < 40; off++) {
+		for (i = 0; i < sizeof(bad); i++) {
+			memset(text, 'x', 40);
+			text[40] = '\0';
+			text[off] = (char)bad[i];
+			rep.free_text = text;
+			if (bad[i] < 0x80)
+				snprintf(want, sizeof(want), "control byte "
+				    "0x%02x at offset %zu", bad[i], off);
+			else
+				snprintf(want, sizeof(want), "not valid UTF-8 "
+				    "at offset %zu", off);
+			expect_field("report.free_text", want);
+		}
+		for (i = 0; i < sizeof(good); i++) {
+			memset(text, 'x', 40);
+			text[40] = '\0';
+			text[off] = (char)good[i];
+			rep.free_text = text;
+			expect_ok();
+		}
+	}
+	rep.free_text = NULL;
+}
+
 static void
 test_notices(void)
 {
@@ -358,6 +397,7 @@ main(void)
 	test_severity();
 	test_mandate_chain_sharing();
 	test_text();
+	test_text_blocks();
 	test_notices();
 	test_answers();
 	test_names();
