@@ -31,7 +31,7 @@ struct submit_item {
 	struct session		*session;	/* referenced until answered */
 	uint64_t		 request_id;
 	struct relay_batch	 batch;		/* w[0] is the primary write */
-	unsigned char		 digest[32];	/* of the primary's body */
+	unsigned char		 digest[32];	/* of the primary's, on a repeat */
 	bool			 same_digest;	/* a repeat must match it */
 	char			 warning[256];
 	int			 tlp;
@@ -87,9 +87,6 @@ submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
 	}
 	it->batch = *b;
 	memset(b, 0, sizeof(*b));
-	if (it->batch.nw > 0)
-		crypto_generichash(it->digest, sizeof(it->digest),
-		    it->batch.w[0].body, it->batch.w[0].body_len, NULL, 0);
 	it->same_digest = same_digest;
 	it->tlp = tlp;
 	it->drill = drill;
@@ -202,6 +199,9 @@ submit_write(struct submit_item *it, char **cause)
 	if (rc == -1)
 		return -1;
 	if (rc == 1) {
+		/* Only a repeat needs the digest of what was sent. */
+		crypto_generichash(it->digest, sizeof(it->digest), p->body,
+		    p->body_len, NULL, 0);
 		if (!it->same_digest ||
 		    sodium_memcmp(digest, it->digest, sizeof(digest)) == 0)
 			it->duplicate = true;
