@@ -6,6 +6,21 @@
 
 #include "frame.h"
 
+/* A buffer for a frame of n payload bytes, its length header written. */
+static uint8_t *
+frame_alloc(size_t n)
+{
+	uint8_t	*buf;
+
+	if ((buf = malloc(FRAME_HEADER_LEN + n)) == NULL)
+		return NULL;
+	buf[0] = (uint8_t)(n >> 24);
+	buf[1] = (uint8_t)(n >> 16);
+	buf[2] = (uint8_t)(n >> 8);
+	buf[3] = (uint8_t)n;
+	return buf;
+}
+
 uint8_t *
 frame_pack(const Ceptoar__Envelope *env, size_t *lenp)
 {
@@ -15,12 +30,8 @@ frame_pack(const Ceptoar__Envelope *env, size_t *lenp)
 	need = ceptoar__envelope__get_packed_size(env);
 	if (need > FRAME_MAX_CEILING)
 		return NULL;
-	if ((buf = malloc(FRAME_HEADER_LEN + need)) == NULL)
+	if ((buf = frame_alloc(need)) == NULL)
 		return NULL;
-	buf[0] = (uint8_t)(need >> 24);
-	buf[1] = (uint8_t)(need >> 16);
-	buf[2] = (uint8_t)(need >> 8);
-	buf[3] = (uint8_t)need;
 	ceptoar__envelope__pack(env, buf + FRAME_HEADER_LEN);
 	*lenp = FRAME_HEADER_LEN + need;
 	return buf;
@@ -165,12 +176,8 @@ frame_pack_deliver(const Ceptoar__Delivery *d, const uint8_t *message,
 	    frame_varint_size(ndeliver) + ndeliver;
 	if (nenv > FRAME_MAX_CEILING)
 		return NULL;
-	if ((buf = malloc(FRAME_HEADER_LEN + nenv)) == NULL)
+	if ((buf = frame_alloc(nenv)) == NULL)
 		return NULL;
-	buf[0] = (uint8_t)(nenv >> 24);
-	buf[1] = (uint8_t)(nenv >> 16);
-	buf[2] = (uint8_t)(nenv >> 8);
-	buf[3] = (uint8_t)nenv;
 	p = buf + FRAME_HEADER_LEN;
 	p += ceptoar__envelope__pack(&env, p);
 	p = frame_varint_put(p, FRAME_LEN_TAG(16));	/* Envelope.deliver */
