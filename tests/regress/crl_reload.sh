@@ -122,6 +122,5 @@ wait_new "config.reload result=ok what=tls crl_entries=1 crls=1"
 cli bank-b-new ping
 expect_eq "$RC" 0 "the CRL in force is the one last read ($OUT)"
 expect_eq "$HUB_PID" "$pid" "still no restart"
-kill -TERM "$follower"
-wait "$follower" 2>/dev/null || true
+stop_bg "$follower"
 pass "CRL reload without restart"

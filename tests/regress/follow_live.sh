@@ -32,8 +32,7 @@ for ((i = 0; i < 100; i++)); do
 	[ "$(grep -Ec 'deliver.ack .*org=fsa-liaison' "$HUB_LOG")" -ge 3 ] && break
 	sleep 0.05
 done
-kill -TERM "$follower"
-wait "$follower" 2>/dev/null || true
+stop_bg "$follower"
 
 cli_json fsa-liaison inbox
 expect_eq "$(count_lines)" 0 "acknowledged live deliveries are not resent"
@@ -43,8 +42,7 @@ for ((i = 0; i < 100; i++)); do
 	[ "$(grep -c hub_id "$WORK/nisc-live.out" || true)" -ge 3 ] && break
 	sleep 0.05
 done
-kill -TERM "$nisc_follower"
-wait "$nisc_follower" 2>/dev/null || true
+stop_bg "$nisc_follower"
 expect_eq "$(grep -c hub_id "$WORK/nisc-live.out")" 3 "three live deliveries to nisc"
 cli_json nisc inbox --no-ack
 expect_eq "$RC" 0 "nisc reads its inbox from the store ($ERR)"

@@ -199,6 +199,22 @@ start_hub() {
 	done
 }
 
+# Stop background process $1 (a client under timeout(1), say) with
+# SIGTERM and wait for it, at most $2 seconds (default 45: longer than a
+# client's own timeout, which a following inbox may wait out for a last
+# Pong); a process still there is a failure, with what it was doing.
+stop_bg() {
+	local pid=$1 secs=${2:-45} what
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_gone "$pid" "$secs"; then
+		what=$(ps -o pid=,stat=,wchan:20=,args= --ppid "$pid" -p "$pid" \
+		    2>/dev/null | tr '\n' ';')
+		kill -KILL "$pid" 2>/dev/null || true
+		fail "process $pid did not stop within ${secs}s of SIGTERM: $what"
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
 # Stop the hub cleanly (SIGTERM) and wait for it.
 stop_hub() {
 	[ -n "$HUB_PID" ] || return 0
