@@ -1092,6 +1092,12 @@ void	 submit_enqueue(struct session *, uint64_t request_id,
 int	 submit_start(char **cause);
 /* Commit at the end of this turn: deliver.c queued a write. */
 void	 submit_kick(void);
+/*
+ * Commit the queued acknowledgements and marks now, on their own (they
+ * need no sync): before a Pong, which tells a client its acknowledgements
+ * are stored, and before a subscription reads an inbox.
+ */
+void	 submit_write_acks(void);
 /* Commit what is queued and wait until it is all answered (shutdown). */
 void	 submit_flush(void);
 void	 submit_shutdown(void);

@@ -494,6 +494,8 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 	}
 	after = sub->has_after_seq ? sub->after_seq : 0;
 	limit = sub->has_limit ? sub->limit : 0;
+	/* What was acknowledged before this reads as acknowledged. */
+	submit_write_acks();
 	if (store_inbox_state(hub->store, s->org, &last, &pending, &cause)
 	    == -1 || (after > 0 && store_pending(hub->store, s->org, after,
 	    (size_t)limit, deliver_count_row, &cnt, &cause) == -1)) {

@@ -232,6 +232,8 @@ handle_ping(struct session *s, Ceptoar__Envelope *env)
 	Ceptoar__Envelope	out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__Pong		pong = CEPTOAR__PONG__INIT;
 
+	/* A Pong says the acknowledgements sent before the Ping are stored. */
+	submit_write_acks();
 	pong.has_nonce = env->ping->has_nonce;
 	pong.nonce = env->ping->nonce;
 	out.has_request_id = 1;

@@ -422,6 +422,26 @@ submit_start(char **cause)
 }
 
 /*
+ * Finish the open group: the queued acknowledgements and marks go in
+ * (unless it already failed), then it commits, or rolls back on any
+ * failure.  1 if it failed, with a cause.
+ */
+static int
+submit_end_group(int failed, char **cause)
+{
+	if (!failed && deliver_write(cause) == -1)
+		failed = 1;
+	if (failed)
+		store_rollback(hub->store);
+	else if (store_commit(hub->store, cause) == -1) {
+		failed = 1;
+		store_rollback(hub->store);
+	}
+	deliver_writes_done(!failed);
+	return failed;
+}
+
+/*
  * Write every queued submit, acknowledgement and delivery mark in one
  * transaction and hand it to the sync thread.  The transaction commits
  * without waiting for the disk; the submits are answered when the sync
@@ -454,15 +474,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	for (it = batch; it != NULL && !failed; it = it->next)
 		if (it->batch.nw > 0 && submit_write(it, &cause) == -1)
 			failed = 1;
-	if (!failed && deliver_write(&cause) == -1)
-		failed = 1;
-	if (failed)
-		store_rollback(hub->store);
-	else if (store_commit(hub->store, &cause) == -1) {
-		failed = 1;
-		store_rollback(hub->store);
-	}
-	deliver_writes_done(!failed);
+	failed = submit_end_group(failed, &cause);
 	if (failed) {
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit batch=%zu "
 		    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
@@ -507,6 +519,22 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	b->gen = durable_request(audit_sync_fd());
 	*inflight_tail = b;
 	inflight_tail = &b->next;
+}
+
+void
+submit_write_acks(void)
+{
+	char	*cause = NULL, esc[200];
+	int	 failed = 0;
+
+	if (!deliver_writes_queued())
+		return;
+	if (store_begin(hub->store, &cause) == -1)
+		failed = 1;
+	if ((failed = submit_end_group(failed, &cause)))
+		log_event(LOG_LVL_ERROR, "store.error", "op=commit acks=yes "
+		    "cause=%s", log_escape(cause, esc, sizeof(esc)));
+	free(cause);
 }
 
 void
