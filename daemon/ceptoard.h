@@ -276,6 +276,10 @@ struct route_result {
 	const struct dir_ceptoar *ceptoar;	/* relay of a voluntary report */
 	size_t			 anonymity_set;	/* that CEPTOAR's members */
 	char			 warning[256];	/* for the sender; "" if none */
+	/* route.c: the organisations in v, hashed; 1 + index, 0 empty. */
+	size_t			*seen;
+	size_t			 seencap;
+	size_t			 nseen;		/* entries of v in seen */
 };
 
 /*

@@ -48,6 +48,56 @@ route_nomem(Ceptoar__ErrorCode *code, char **cause)
 	    "out of memory while routing");
 }
 
+/* FNV-1a, to spread organisation ids over route_seen's table. */
+static uint64_t
+route_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Whether org already has an entry in out: 1 yes, 0 no, -1 out of
+ * memory.  The table is brought up to date with v first, and made anew
+ * when v shrank (route_restrict) or would fill it past half.  With a
+ * thousand recipients a scan of v per addition was half a million string
+ * comparisons per message.
+ */
+static int
+route_seen(struct route_result *out, const char *org)
+{
+	size_t	*nv, cap, mask, i, j;
+
+	if (out->nseen > out->n || (out->n + 1) * 2 > out->seencap) {
+		cap = out->seencap ? out->seencap : 32;
+		while ((out->n + 1) * 2 > cap)
+			cap *= 2;
+		if ((nv = calloc(cap, sizeof(*nv))) == NULL)
+			return -1;
+		free(out->seen);
+		out->seen = nv;
+		out->seencap = cap;
+		out->nseen = 0;
+	}
+	mask = out->seencap - 1;
+	for (i = out->nseen; i < out->n; i++) {
+		j = route_hash(out->v[i].org) & mask;
+		while (out->seen[j] != 0)
+			j = (j + 1) & mask;
+		out->seen[j] = i + 1;
+	}
+	out->nseen = out->n;
+	for (j = route_hash(org) & mask; out->seen[j] != 0; j = (j + 1) & mask)
+		if (strcmp(out->v[out->seen[j] - 1].org, org) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Add org at hop in form, once: an organisation reached by two rules
  * keeps the first (earliest) one.  The sender never receives its own
@@ -60,13 +110,15 @@ route_add(struct route_result *out, const struct dir_org *sender,
 {
 	struct route_entry	*nv, *e;
 	va_list			 ap;
-	size_t			 i;
 
 	if (o == NULL || o == sender)
 		return 0;
-	for (i = 0; i < out->n; i++)
-		if (strcmp(out->v[i].org, o->id) == 0)
-			return 0;
+	switch (route_seen(out, o->id)) {
+	case -1:
+		return -1;
+	case 1:
+		return 0;
+	}
 	if (out->n == out->cap) {
 		size_t cap = out->cap ? out->cap * 2 : 16;
 		if ((nv = reallocarray(out->v, cap, sizeof(*nv))) == NULL)
@@ -916,6 +968,8 @@ route_copy(struct route_result *dst, const struct route_result *src)
 	*dst = *src;
 	dst->v = NULL;
 	dst->cap = dst->n;
+	dst->seen = NULL;	/* route_seen builds the copy's own */
+	dst->seencap = dst->nseen = 0;
 	if (src->n == 0)
 		return 0;
 	if ((dst->v = calloc(src->n, sizeof(*dst->v))) == NULL)
@@ -1143,5 +1197,6 @@ void
 route_result_free(struct route_result *r)
 {
 	free(r->v);
+	free(r->seen);
 	memset(r, 0, sizeof(*r));
 }
