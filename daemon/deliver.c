@@ -18,6 +18,7 @@
 
 #include "ceptoard.h"
 #include "frame.h"
+#include "strhash.h"
 
 #define INBOX_BUCKETS		1024
 /* Unacknowledged sends remembered per session; older ones become marks. */
@@ -67,24 +68,11 @@ static size_t			 nmarks, capmarks;
 static struct session		**waiting;
 static size_t			 nwaiting, capwaiting;
 
-/* FNV-1a over the organisation id. */
-static size_t
-inbox_hash(const char *org)
-{
-	uint32_t	h = 2166136261u;
-
-	for (; *org != '\0'; org++) {
-		h ^= (unsigned char)*org;
-		h *= 16777619u;
-	}
-	return h % INBOX_BUCKETS;
-}
-
 /* The inbox of org, created when create is set. */
 static struct inbox *
 inbox_get(const char *org, bool create)
 {
-	struct inbox	*ib, **head = &inbox_table[inbox_hash(org)];
+	struct inbox	*ib, **head = &inbox_table[strhash(org) % INBOX_BUCKETS];
 
 	for (ib = *head; ib != NULL; ib = ib->next)
 		if (strcmp(ib->org, org) == 0)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ceptoard.h"
+#include "strhash.h"
 
 #define RATE_BUCKETS	1024
 
@@ -57,23 +58,10 @@ rate_wait_ms(const struct rate_bucket *b, double per_sec)
 	return (int64_t)(need * 1000.0 / per_sec) + 1;
 }
 
-/* FNV-1a over an organisation id. */
-static size_t
-rate_hash(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h % RATE_BUCKETS;
-}
-
 bool
 rate_org_submit(const char *org)
 {
-	struct rate_org	*r, **head = &rate_orgs[rate_hash(org)];
+	struct rate_org	*r, **head = &rate_orgs[strhash(org) % RATE_BUCKETS];
 	double		 per_sec = (double)hub->conf.rate_org_submits;
 
 	for (r = *head; r != NULL; r = r->next)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ceptoard.h"
+#include "strhash.h"
 #include "names.h"
 
 #define ROUTE_GOVERNMENT	(ROLE_LIAISON | ROLE_NISC | ROLE_AGENCY)
@@ -48,19 +49,6 @@ route_nomem(Ceptoar__ErrorCode *code, char **cause)
 	    "out of memory while routing");
 }
 
-/* FNV-1a, to spread organisation ids over route_seen's table. */
-static uint64_t
-route_hash(const char *s)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /*
  * Whether org already has an entry in out: 1 yes, 0 no, -1 out of
  * memory.  The table is brought up to date with v first, and made anew
@@ -86,13 +74,13 @@ route_seen(struct route_result *out, const char *org)
 	}
 	mask = out->seencap - 1;
 	for (i = out->nseen; i < out->n; i++) {
-		j = route_hash(out->v[i].org) & mask;
+		j = strhash(out->v[i].org) & mask;
 		while (out->seen[j] != 0)
 			j = (j + 1) & mask;
 		out->seen[j] = i + 1;
 	}
 	out->nseen = out->n;
-	for (j = route_hash(org) & mask; out->seen[j] != 0; j = (j + 1) & mask)
+	for (j = strhash(org) & mask; out->seen[j] != 0; j = (j + 1) & mask)
 		if (strcmp(out->v[out->seen[j] - 1].org, org) == 0)
 			return 1;
 	return 0;

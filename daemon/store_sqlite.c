@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "ceptoard.h"
+#include "strhash.h"
 
 #define STORE_SQLITE_VERSION	3		/* PRAGMA user_version */
 #define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
@@ -558,19 +559,6 @@ store_sqlite_row(sqlite3_stmt *st, struct store_delivery *d)
 	return (ok ? 0 : -1);
 }
 
-/* FNV-1a, enough to spread organisation ids over the cursor cache. */
-static uint64_t
-store_sqlite_hash(const char *s)
-{
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return (h);
-}
-
 /* The cache slot holding recipient, or the empty slot where it belongs. */
 static struct store_sqlite_inbox *
 store_sqlite_inbox_slot(struct store_sqlite_inbox *v, size_t cap,
@@ -578,7 +566,7 @@ store_sqlite_inbox_slot(struct store_sqlite_inbox *v, size_t cap,
 {
 	size_t	 i;
 
-	i = store_sqlite_hash(recipient) & (cap - 1);
+	i = strhash(recipient) & (cap - 1);
 	while (v[i].recipient != NULL && strcmp(v[i].recipient, recipient) != 0)
 		i = (i + 1) & (cap - 1);
 	return (&v[i]);
