@@ -31,6 +31,7 @@ static struct event	*session_reaper;
 
 static void	session_read_cb(struct bufferevent *, void *);
 static void	session_write_cb(struct bufferevent *, void *);
+static bool	session_reading(struct session *);
 static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_throttle(struct session *);
@@ -94,7 +95,7 @@ session_enter_state(struct session *s, enum session_state st)
 		break;
 	case SESSION_CLOSING:
 		/* Read nothing more; flush what is queued, then close. */
-		bufferevent_disable(s->bev, EV_READ);
+		session_reading(s);
 		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 		break;
 	default:
@@ -313,6 +314,27 @@ session_overloaded(struct session *s, const char *fmt, ...)
 }
 
 /*
+ * Read from s or not, by what holds it back: its output past the pause
+ * mark (reading_paused), rate_frames (throttled), too many submits
+ * unanswered (submits_held), or closing.  Each sets or clears its own
+ * flag, then asks here; reading resumes only once nothing holds it.
+ * Whether s now reads.
+ */
+static bool
+session_reading(struct session *s)
+{
+	bool	on;
+
+	on = s->state != SESSION_CLOSING && s->state != SESSION_DEAD &&
+	    !s->reading_paused && !s->throttled && !s->submits_held;
+	if (on)
+		bufferevent_enable(s->bev, EV_READ);
+	else
+		bufferevent_disable(s->bev, EV_READ);
+	return on;
+}
+
+/*
  * After queueing: drop a peer that was already over the output limit,
  * and stop reading from one whose output passed the pause mark.
  */
@@ -328,7 +350,7 @@ session_sent(struct session *s, size_t before)
 	    session_output_len(s) > hub->conf.max_output /
 	    SESSION_OUTPUT_PAUSE_DIV) {
 		s->reading_paused = true;
-		bufferevent_disable(s->bev, EV_READ);
+		session_reading(s);
 	}
 }
 
@@ -410,8 +432,7 @@ session_unthrottle_cb(evutil_socket_t fd, short ev, void *arg)
 	if (s->state == SESSION_DEAD || !s->throttled)
 		return;
 	s->throttled = false;
-	if (!s->reading_paused && !s->submits_held)
-		bufferevent_enable(s->bev, EV_READ);
+	session_reading(s);
 	session_read_cb(s->bev, s);
 }
 
@@ -421,15 +442,10 @@ session_hold_submits(struct session *s, bool hold)
 	if (s->state == SESSION_DEAD || s->submits_held == hold)
 		return;
 	s->submits_held = hold;
-	if (hold) {
-		bufferevent_disable(s->bev, EV_READ);
-		return;
-	}
-	if (!s->reading_paused && !s->throttled)
-		bufferevent_enable(s->bev, EV_READ);
 	/* Frames may already be buffered; read them on the next turn. */
-	bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-	    BEV_TRIG_DEFER_CALLBACKS);
+	if (session_reading(s))
+		bufferevent_trigger(s->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /*
@@ -451,7 +467,7 @@ session_throttle(struct session *s)
 		    "rate_frames=%llu", s->sid, s->org[0] ? s->org : "-",
 		    (unsigned long long)hub->conf.rate_frames);
 	s->throttled = true;
-	bufferevent_disable(s->bev, EV_READ);
+	session_reading(s);
 	ms = rate_wait_ms(&s->frames, (double)hub->conf.rate_frames);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -538,8 +554,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (s->reading_paused) {
 		s->reading_paused = false;
-		if (!s->throttled && !s->submits_held)
-			bufferevent_enable(s->bev, EV_READ);
+		session_reading(s);
 		/* Frames may already be buffered: handle them now. */
 		session_read_cb(bev, s);
 		if (s->state == SESSION_DEAD)
