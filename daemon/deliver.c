@@ -85,12 +85,14 @@ inbox_get(const char *org, bool create)
 	return ib;
 }
 
-int
-deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
-    Ceptoar__Message **mp)
+/*
+ * d as the wire shows the delivery sd, its strings pointing into sd and
+ * without the message: what both a Deliver and a FetchResult carry.
+ */
+static void
+deliver_view(Ceptoar__Delivery *d, const struct store_delivery *sd)
 {
 	ceptoar__delivery__init(d);
-	*mp = NULL;
 	d->has_seq = 1;
 	d->seq = sd->seq;
 	d->has_received_at = 1;
@@ -108,11 +110,23 @@ deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
 		d->review = 1;
 	}
 	/* The chain key of an anonymised form is already pseudonymous. */
+	d->chain_id = (char *)sd->chain_id;
+	d->in_reply_to = (char *)sd->in_reply_to;
+	d->hub_id = (char *)(sd->hub_id ? sd->hub_id : "");
+	d->sender = (char *)(sd->sender ? sd->sender : "");
+	d->reason = (char *)(sd->reason ? sd->reason : "");
+}
+
+int
+deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
+    Ceptoar__Message **mp)
+{
+	deliver_view(d, sd);
 	d->chain_id = sd->chain_id ? strdup(sd->chain_id) : NULL;
 	d->in_reply_to = sd->in_reply_to ? strdup(sd->in_reply_to) : NULL;
-	d->hub_id = strdup(sd->hub_id ? sd->hub_id : "");
-	d->sender = strdup(sd->sender ? sd->sender : "");
-	d->reason = strdup(sd->reason ? sd->reason : "");
+	d->hub_id = strdup(d->hub_id);
+	d->sender = strdup(d->sender);
+	d->reason = strdup(d->reason);
 	/* A body the store could not open arrives as NULL: never deliver it. */
 	*mp = sd->body == NULL ? NULL :
 	    ceptoar__message__unpack(NULL, sd->body_len, sd->body);
@@ -272,34 +286,27 @@ deliver_sent_push(struct session *s, uint64_t seq, int64_t now)
 static uint8_t *
 deliver_frame(const struct store_delivery *sd, size_t *len)
 {
-	Ceptoar__Delivery	d = CEPTOAR__DELIVERY__INIT;
+	Ceptoar__Delivery	d;
 
-	d.has_seq = 1;
-	d.seq = sd->seq;
-	d.has_received_at = 1;
-	d.received_at = sd->received_at;
-	if (sd->acked_at != 0) {
-		d.has_acked_at = 1;
-		d.acked_at = sd->acked_at;
-	}
-	d.has_form = 1;
-	d.form = sd->form ? sd->form : CEPTOAR__FORM__FORM_ORIGINAL;
-	d.has_hop = 1;
-	d.hop = sd->hop;
-	if (sd->review && sd->forwarded_at == 0) {
-		d.has_review = 1;
-		d.review = 1;
-	}
-	/* The chain key of an anonymised form is already pseudonymous. */
-	d.chain_id = (char *)sd->chain_id;
-	d.in_reply_to = (char *)sd->in_reply_to;
-	d.hub_id = (char *)(sd->hub_id ? sd->hub_id : "");
-	d.sender = (char *)(sd->sender ? sd->sender : "");
-	d.reason = (char *)(sd->reason ? sd->reason : "");
+	deliver_view(&d, sd);
 	return frame_pack_deliver(&d, sd->body, sd->body_len, len);
 }
 
-/* Queue one delivery to s and account for it. */
+/* Queue the framed delivery sd to s and account for it. */
+static void
+deliver_queue(struct session *s, const struct store_delivery *sd,
+    const uint8_t *buf, size_t len, bool live, int64_t now)
+{
+	session_send_frame(s, buf, len);
+	deliver_sent_push(s, sd->seq, now);
+	s->cursor = sd->seq;
+	s->delivered++;
+	log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s org=%s seq=%llu "
+	    "hub_id=%s live=%s", s->sid, s->org, (unsigned long long)sd->seq,
+	    sd->hub_id, live ? "yes" : "no");
+}
+
+/* Frame one delivery from the store and queue it to s. */
 static int
 deliver_send(struct session *s, const struct store_delivery *sd, int64_t now)
 {
@@ -308,14 +315,8 @@ deliver_send(struct session *s, const struct store_delivery *sd, int64_t now)
 
 	if ((buf = deliver_frame(sd, &len)) == NULL)
 		return -1;
-	session_send_frame(s, buf, len);
+	deliver_queue(s, sd, buf, len, false, now);
 	free(buf);
-	deliver_sent_push(s, sd->seq, now);
-	s->cursor = sd->seq;
-	s->delivered++;
-	log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s org=%s seq=%llu "
-	    "hub_id=%s", s->sid, s->org, (unsigned long long)sd->seq,
-	    sd->hub_id);
 	return 0;
 }
 
@@ -641,13 +642,7 @@ deliver_durable(const struct relay_write *w)
 				deliver_wait(s);
 				continue;
 			}
-			session_send_frame(s, buf, len);
-			deliver_sent_push(s, r->seq, now);
-			s->cursor = r->seq;
-			s->delivered++;
-			log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s "
-			    "org=%s seq=%llu hub_id=%s live=yes", s->sid,
-			    s->org, (unsigned long long)r->seq, sd.hub_id);
+			deliver_queue(s, &sd, buf, len, true, now);
 		}
 		free(buf);
 	}
