@@ -33,36 +33,41 @@ compose_init(Ceptoar__Message *m, char *uuid, Ceptoar__Tlp tlp)
 	m->tlp = tlp;
 }
 
+/* A name from table t (what it is, for the error), as an enum value. */
+static int
+compose_name(const struct name_entry *t, const char *what, const char *opt,
+    const char *arg, int *v)
+{
+	char	list[160];
+
+	if (names_parse(t, arg, v) == 0)
+		return 0;
+	names_list(t, list, sizeof(list));
+	return client_fail(EX_USAGE, "%s: unknown %s \"%s\" (expected one "
+	    "of: %s)", opt, what, arg, list);
+}
+
 /* A TLP label as written in the JSON format, with or without "TLP:". */
 int
 compose_tlp(const char *opt, const char *arg, Ceptoar__Tlp *tlp)
 {
-	char	list[128];
-	int	v;
+	int	v, status;
 
-	if (names_parse(names_tlp, arg, &v) == -1) {
-		names_list(names_tlp, list, sizeof(list));
-		return client_fail(EX_USAGE, "%s: unknown label \"%s\" "
-		    "(expected one of: %s)", opt, arg, list);
-	}
-	*tlp = (Ceptoar__Tlp)v;
-	return 0;
+	if ((status = compose_name(names_tlp, "label", opt, arg, &v)) == 0)
+		*tlp = (Ceptoar__Tlp)v;
+	return status;
 }
 
 /* A sharing scope by its JSON name. */
 int
 compose_scope(const char *opt, const char *arg, Ceptoar__SharingScope *scope)
 {
-	char	list[160];
-	int	v;
+	int	v, status;
 
-	if (names_parse(names_sharing_scope, arg, &v) == -1) {
-		names_list(names_sharing_scope, list, sizeof(list));
-		return client_fail(EX_USAGE, "%s: unknown scope \"%s\" "
-		    "(expected one of: %s)", opt, arg, list);
-	}
-	*scope = (Ceptoar__SharingScope)v;
-	return 0;
+	if ((status = compose_name(names_sharing_scope, "scope", opt, arg,
+	    &v)) == 0)
+		*scope = (Ceptoar__SharingScope)v;
+	return status;
 }
 
 /* A hub id is a UUID; anything else cannot name a message. */
