@@ -514,71 +514,8 @@ anon_duration(uint32_t m)
 int
 anon_load_key(const char *path, struct anon_policy *pol, char **cause)
 {
-	struct stat	st;
-	unsigned char	buf[33];
-	ssize_t		n;
-	size_t		got = 0;
-	int		fd, rc = -1;
-
 	*cause = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		if (asprintf(cause, "%s: not a regular file", path) == -1)
-			*cause = NULL;
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		if (asprintf(cause, "%s: mode %04o lets others at the "
-		    "pseudonym key; chmod 600 it (and make a new key: this one "
-		    "may have been read)", path,
-		    (unsigned)(st.st_mode & 07777)) == -1)
-			*cause = NULL;
-		goto out;
-	}
-	/* Read one byte more than a key, to tell a longer file. */
-	while (got < sizeof(buf)) {
-		n = read(fd, buf + got, sizeof(buf) - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			if (asprintf(cause, "%s: %s", path,
-			    strerror(errno)) == -1)
-				*cause = NULL;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != sizeof(pol->key)) {
-		if (asprintf(cause, "%s: %s%zu bytes; a pseudonym key is "
-		    "exactly 32 random bytes (head -c 32 /dev/urandom)", path,
-		    got > sizeof(pol->key) ? "more than " : "",
-		    got > sizeof(pol->key) ? sizeof(pol->key) : got) == -1)
-			*cause = NULL;
-		goto out;
-	}
-	if (sodium_is_zero(buf, sizeof(pol->key))) {
-		if (asprintf(cause, "%s: the pseudonym key is all zeros; make "
-		    "one with head -c 32 /dev/urandom", path) == -1)
-			*cause = NULL;
-		goto out;
-	}
-	memcpy(pol->key, buf, sizeof(pol->key));
-	rc = 0;
-out:
-	sodium_memzero(buf, sizeof(buf));
-	close(fd);
-	return rc;
+	return keyfile_read(path, "pseudonym key", pol->key, cause);
 }
 
 /* ---- The scrubber's context: patterns and networks ------------------ */
@@ -2105,11 +2042,10 @@ anon_contact(Ceptoar__Report *r, const struct dir_ceptoar *c,
 
 	if ((sec->contact_phone == NULL || *sec->contact_phone == '\0') &&
 	    (sec->contact_email == NULL || *sec->contact_email == '\0')) {
-		if (asprintf(cause, "CEPTOAR %s's secretariat %s has no phone "
+		cause_set(cause, "CEPTOAR %s's secretariat %s has no phone "
 		    "or email in the directory, so nobody could relay a "
 		    "question to the reporter; add a contact to organisation "
-		    "%s", c->id, sec->id, sec->id) == -1)
-			*cause = NULL;
+		    "%s", c->id, sec->id, sec->id);
 		return -1;
 	}
 	if ((ct = malloc(sizeof(*ct))) == NULL)
@@ -2284,9 +2220,8 @@ anon_job_guard(struct anon_job *job, ProtobufCMessage *m, const char *path)
 }
 
 
-/* Drop what the hub sets on the way: notes and the relay. */
-static void
-anon_hub_fields(Ceptoar__Message *m)
+void
+anon_clear_trail(Ceptoar__Message *m)
 {
 	size_t	i;
 
@@ -2306,8 +2241,7 @@ anon_fail(char **cause, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
+	cause_vset(cause, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -2370,7 +2304,7 @@ anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
 		goto nomem;
 	sodium_memzero(uuid, sizeof(uuid));
 	sodium_memzero(pseud, sizeof(pseud));
-	anon_hub_fields(cm);
+	anon_clear_trail(cm);
 
 	if (r->sector == NULL && !anon_set(&r->sector, c->sector))
 		goto nomem;

@@ -634,9 +634,8 @@ audit_verify_fd(int fd, struct audit_verify *v, char **cause)
 	rc = 0;
 	goto out;
 ioerr:
-	if (asprintf(cause, "read: %s", strerror(rd->error ? rd->error :
-	    errno)) == -1)
-		*cause = NULL;
+	cause_set(cause, "read: %s", strerror(rd->error ? rd->error :
+	    errno));
 out:
 	free(rd);
 	free(l);
@@ -649,8 +648,7 @@ audit_verify(const char *path, struct audit_verify *v, char **cause)
 	int	fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	rc = audit_verify_fd(fd, v, cause);
@@ -718,9 +716,8 @@ audit_check(const char *path, char **cause)
 		return -1;
 	if (!v.broken || v.torn_tail || v.empty)
 		return 0;
-	if (asprintf(cause, "audit_log %s: %s (see ceptoard -A)", path,
-	    audit_describe(&v, buf, sizeof(buf))) == -1)
-		*cause = NULL;
+	cause_set(cause, "audit_log %s: %s (see ceptoard -A)", path,
+	    audit_describe(&v, buf, sizeof(buf)));
 	return -1;
 }
 
@@ -788,11 +785,10 @@ audit_resume(char **cause)
 	if (audit_verify_fd(audit.fd, &v, cause) == -1)
 		return -1;
 	if (v.broken && !v.torn_tail) {
-		if (asprintf(cause, "audit_log %s: %s (the hub will not add "
+		cause_set(cause, "audit_log %s: %s (the hub will not add "
 		    "to a broken trail: look at it with ceptoard -A, keep it "
 		    "as evidence, and start a new file)", audit.path,
-		    audit_describe(&v, buf, sizeof(buf))) == -1)
-			*cause = NULL;
+		    audit_describe(&v, buf, sizeof(buf)));
 		return -1;
 	}
 	audit.seq = v.entries;
@@ -822,9 +818,8 @@ audit_resume(char **cause)
 	audit.dirty = false;
 	return 0;
 fail:
-	if (asprintf(cause, "audit_log %s: cannot write: %s", audit.path,
-	    strerror(errno)) == -1)
-		*cause = NULL;
+	cause_set(cause, "audit_log %s: cannot write: %s", audit.path,
+	    strerror(errno));
 	return -1;
 }
 
@@ -845,15 +840,13 @@ audit_open(const char *path, struct event_base *base,
 	}
 	audit.fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (audit.fd == -1) {
-		if (asprintf(cause, "audit_log %s: %s", path,
-		    strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "audit_log %s: %s", path,
+		    strerror(errno));
 		goto fail;
 	}
 	if (fstat(audit.fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		if (asprintf(cause, "audit_log %s: not a regular file",
-		    path) == -1)
-			*cause = NULL;
+		cause_set(cause, "audit_log %s: not a regular file",
+		    path);
 		goto fail;
 	}
 	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {

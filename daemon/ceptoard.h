@@ -4,6 +4,7 @@
 #ifndef CEPTOARD_H
 #define CEPTOARD_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -365,11 +366,26 @@ void	 route_restrict(struct route_result *, const char *const *orgs,
 	    size_t n);
 void	 route_result_free(struct route_result *);
 
+/* cause.c: a malloc'd sentence in *cause (NULL cause: nothing). */
+void	 cause_set(char **cause, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 cause_vset(char **cause, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
+/* The hub's secret keys (store_key, anon_key) are files of 32 bytes. */
+#define KEYFILE_LEN	32
+int	 keyfile_read(const char *path, const char *what,
+	    unsigned char key[KEYFILE_LEN], char **cause);
+
 /* anon.c: de-identification of reports, pure given its policy. */
+/*
+ * Drop what the hub adds on the way (hop notes, the relay) from m: an
+ * anonymised form starts without them, and no client may set them.
+ */
+void	 anon_clear_trail(Ceptoar__Message *m);
 #define ANON_PSEUDONYM_LEN	32
 
 struct anon_policy {
-	unsigned char	 key[32];		/* keys pseudonyms; never logged */
+	unsigned char	 key[KEYFILE_LEN];	/* keys pseudonyms; never logged */
 	uint32_t	 time_granularity;	/* seconds; times round down to it */
 	uint32_t	 k_min;			/* warn below this anonymity set */
 };
@@ -422,7 +438,7 @@ int	 anon_load_key(const char *path, struct anon_policy *, char **cause);
 
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40
-#define STORE_KEY_LEN		32	/* bytes in a store key file */
+#define STORE_KEY_LEN		KEYFILE_LEN	/* bytes in a store key file */
 
 struct store;
 /* The keys that seal stored bodies: the current one and old ones. */

@@ -219,8 +219,7 @@ config_set(struct config *c, const struct config_option *o, const char *text,
 		*sp = o->type == CONFIG_PATH ? config_resolve(c->path, text) :
 		    strdup(text);
 		if (*sp == NULL) {
-			if (asprintf(cause, "%s: out of memory", o->name) == -1)
-				*cause = NULL;
+			cause_set(cause, "%s: out of memory", o->name);
 			return -1;
 		}
 		return 0;
@@ -240,11 +239,10 @@ config_set(struct config *c, const struct config_option *o, const char *text,
 		if (text[0] < '0' || text[0] > '9' ||
 		    (v = strtoull(text, &end, 10), errno != 0) || *end != '\0' ||
 		    v < o->min || v > o->max) {
-			if (asprintf(cause, "%s: \"%s\" is not a whole number "
+			cause_set(cause, "%s: \"%s\" is not a whole number "
 			    "from %llu to %llu", o->name, text,
 			    (unsigned long long)o->min,
-			    (unsigned long long)o->max) == -1)
-				*cause = NULL;
+			    (unsigned long long)o->max);
 			return -1;
 		}
 		*(uint64_t *)config_field(c, o) = v;
@@ -320,25 +318,22 @@ config_load(const char *path, struct config *c, char **cause)
 	}
 	for (i = 0; i < CONFIG_NOPTIONS; i++) {
 		if (config_options[i].required && !seen[i]) {
-			if (asprintf(cause, "%s: required option \"%s\" is "
+			cause_set(cause, "%s: required option \"%s\" is "
 			    "missing (%s)", path, config_options[i].name,
-			    config_options[i].help) == -1)
-				*cause = NULL;
+			    config_options[i].help);
 			goto fail_y;
 		}
 	}
 	if (log_parse_level(c->log_level, &lvl) == -1) {
-		if (asprintf(cause, "%s: log_level \"%s\" is not one of error, "
-		    "warn, info, debug", path, c->log_level) == -1)
-			*cause = NULL;
+		cause_set(cause, "%s: log_level \"%s\" is not one of error, "
+		    "warn, info, debug", path, c->log_level);
 		goto fail_y;
 	}
 	if (c->max_frame_preauth > c->max_frame) {
-		if (asprintf(cause, "%s: max_frame_preauth (%llu) is larger "
+		cause_set(cause, "%s: max_frame_preauth (%llu) is larger "
 		    "than max_frame (%llu)", path,
 		    (unsigned long long)c->max_frame_preauth,
-		    (unsigned long long)c->max_frame) == -1)
-			*cause = NULL;
+		    (unsigned long long)c->max_frame);
 		goto fail_y;
 	}
 	yconf_free(&y);

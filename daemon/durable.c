@@ -177,23 +177,20 @@ durable_start(struct event_base *base, struct store *store,
 	if (pipe2(dur.pipe, O_CLOEXEC) == -1 ||
 	    (flags = fcntl(dur.pipe[0], F_GETFL)) == -1 ||
 	    fcntl(dur.pipe[0], F_SETFL, flags | O_NONBLOCK) == -1) {
-		if (asprintf(cause, "sync thread: pipe: %s",
-		    strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "sync thread: pipe: %s",
+		    strerror(errno));
 		return -1;
 	}
 	if ((dur.ev = event_new(base, dur.pipe[0], EV_READ | EV_PERSIST,
 	    durable_read_cb, NULL)) == NULL || event_add(dur.ev, NULL) == -1) {
-		if (asprintf(cause, "sync thread: cannot watch its pipe") == -1)
-			*cause = NULL;
+		cause_set(cause, "sync thread: cannot watch its pipe");
 		return -1;
 	}
 	pthread_mutex_init(&dur.mu, NULL);
 	pthread_cond_init(&dur.cv, NULL);
 	if ((errno = pthread_create(&dur.thread, NULL, durable_main, NULL))
 	    != 0) {
-		if (asprintf(cause, "sync thread: %s", strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "sync thread: %s", strerror(errno));
 		return -1;
 	}
 	/*

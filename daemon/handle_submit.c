@@ -21,13 +21,7 @@ handle_clear_hub_fields(Ceptoar__Message *m)
 {
 	size_t	i;
 
-	for (i = 0; i < m->n_hop_notes; i++)
-		ceptoar__hop_note__free_unpacked(m->hop_notes[i], NULL);
-	free(m->hop_notes);
-	m->hop_notes = NULL;
-	m->n_hop_notes = 0;
-	free(m->relay);
-	m->relay = NULL;
+	anon_clear_trail(m);
 	free(m->author);
 	m->author = NULL;
 	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
@@ -218,9 +212,8 @@ handle_chain_plan(const Ceptoar__Message *m, const char *sender,
 	if (rc == 0) {
 		*code = CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD;
 		free(*cause);
-		if (asprintf(cause, "report.chain_id: no earlier report of "
-		    "yours in chain %s", m->report->chain_id) == -1)
-			*cause = NULL;
+		cause_set(cause, "report.chain_id: no earlier report of "
+		    "yours in chain %s", m->report->chain_id);
 		return -1;
 	}
 	if (rc == -1 || store_receipts(hub->store, first, handle_chain_row, &c,

@@ -279,9 +279,8 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 	} else if (ctx->original->content_case ==
 	    CEPTOAR__MESSAGE__CONTENT_REPORT) {
 		if (!hub->anon_ready) {
-			if (asprintf(cause, "the hub has no anon_key configured, "
-			    "so it cannot anonymise") == -1)
-				*cause = NULL;
+			cause_set(cause, "the hub has no anon_key configured, "
+			    "so it cannot anonymise");
 			return NULL;
 		}
 		if (anon_report(ctx->original, ctx->originator,
@@ -623,8 +622,7 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 	}
 	return 0;
 nomem:
-	if (asprintf(cause, "out of memory relaying a message") == -1)
-		*cause = NULL;
+	cause_set(cause, "out of memory relaying a message");
 	return -1;
 }
 

@@ -57,8 +57,7 @@ sandbox_seccomp(bool *all_threads, char **cause)
 	int		nr, rc;
 
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
-		if (asprintf(cause, "seccomp_init failed") == -1)
-			*cause = NULL;
+		cause_set(cause, "seccomp_init failed");
 		return -1;
 	}
 	/*
@@ -74,16 +73,14 @@ sandbox_seccomp(bool *all_threads, char **cause)
 			continue;	/* not on this architecture */
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0) {
 			seccomp_release(ctx);
-			if (asprintf(cause, "seccomp: cannot allow %s: %s",
-			    sandbox_syscalls[i], strerror(-rc)) == -1)
-				*cause = NULL;
+			cause_set(cause, "seccomp: cannot allow %s: %s",
+			    sandbox_syscalls[i], strerror(-rc));
 			return -1;
 		}
 	}
 	if ((rc = seccomp_load(ctx)) < 0) {
 		seccomp_release(ctx);
-		if (asprintf(cause, "seccomp_load: %s", strerror(-rc)) == -1)
-			*cause = NULL;
+		cause_set(cause, "seccomp_load: %s", strerror(-rc));
 		return -1;
 	}
 	seccomp_release(ctx);
@@ -101,22 +98,19 @@ sandbox_enter(const struct config *conf, char **cause)
 	*cause = NULL;
 	if (conf->user != NULL && geteuid() == 0 &&
 	    (pw = getpwnam(conf->user)) == NULL) {
-		if (asprintf(cause, "user %s: no such user", conf->user) == -1)
-			*cause = NULL;
+		cause_set(cause, "user %s: no such user", conf->user);
 		return -1;
 	}
 	if (conf->chroot != NULL) {
 		if (geteuid() != 0) {
-			if (asprintf(cause, "chroot %s: the hub must start as "
-			    "root to confine itself", conf->chroot) == -1)
-				*cause = NULL;
+			cause_set(cause, "chroot %s: the hub must start as "
+			    "root to confine itself", conf->chroot);
 			return -1;
 		}
 		if (chdir(conf->chroot) == -1 || chroot(".") == -1 ||
 		    chdir("/") == -1) {
-			if (asprintf(cause, "chroot %s: %s", conf->chroot,
-			    strerror(errno)) == -1)
-				*cause = NULL;
+			cause_set(cause, "chroot %s: %s", conf->chroot,
+			    strerror(errno));
 			return -1;
 		}
 	}
@@ -124,22 +118,19 @@ sandbox_enter(const struct config *conf, char **cause)
 		if (setgroups(1, &pw->pw_gid) == -1 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-			if (asprintf(cause, "cannot become user %s: %s",
-			    conf->user, strerror(errno)) == -1)
-				*cause = NULL;
+			cause_set(cause, "cannot become user %s: %s",
+			    conf->user, strerror(errno));
 			return -1;
 		}
 		/* Root must be gone for good. */
 		if (pw->pw_uid != 0 && setuid(0) != -1) {
-			if (asprintf(cause, "user %s could become root again",
-			    conf->user) == -1)
-				*cause = NULL;
+			cause_set(cause, "user %s could become root again",
+			    conf->user);
 			return -1;
 		}
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		if (asprintf(cause, "no_new_privs: %s", strerror(errno)) == -1)
-			*cause = NULL;
+		cause_set(cause, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
 #ifdef HAVE_SECCOMP

@@ -97,23 +97,6 @@ static const struct store_backend *const store_backends[] = {
 };
 #define STORE_NBACKENDS	(sizeof(store_backends) / sizeof(store_backends[0]))
 
-static void	 store_cause(char **, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* Set *cause to a malloc'd sentence; a failed allocation leaves NULL. */
-static void
-store_cause(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-}
-
 /*
  * Refuse a call made from inside a store callback: the backend is in the
  * middle of reading rows, and SQLite leaves the result of changing or
@@ -123,11 +106,11 @@ static int
 store_enter(struct store *s, const char *op, char **cause)
 {
 	if (s == NULL) {
-		store_cause(cause, "%s: no store", op);
+		cause_set(cause, "%s: no store", op);
 		return (-1);
 	}
 	if (s->in_callback) {
-		store_cause(cause, "%s called from inside a store callback",
+		cause_set(cause, "%s called from inside a store callback",
 		    op);
 		return (-1);
 	}
@@ -157,78 +140,6 @@ store_form_valid(int form)
 }
 
 /* ---- Keys ------------------------------------------------------------ */
-
-/*
- * Read the 32-byte master key at path into key.  Refused with a sentence
- * that says what to do: anything but a regular file, any permission for
- * group or others (the key would be readable by them, or replaceable),
- * another length, all zeros.
- */
-static int
-store_key_read(const char *path, unsigned char key[STORE_KEY_LEN],
-    char **cause)
-{
-	struct stat	 sb;
-	unsigned char	 buf[STORE_KEY_LEN + 1];
-	ssize_t		 n;
-	size_t		 got = 0;
-	int		 fd, rv = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		store_cause(cause, "store key %s: %s%s", path, strerror(errno),
-		    errno == ELOOP ? " (a symbolic link is not accepted)" :
-		    "");
-		return (-1);
-	}
-	if (fstat(fd, &sb) == -1) {
-		store_cause(cause, "store key %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		store_cause(cause, "store key %s is not a regular file", path);
-		goto out;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		store_cause(cause, "store key %s has mode %04o: it must not be "
-		    "readable or writable by group or others; chmod 600 it, "
-		    "and rotate it, since it may have been read", path,
-		    (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	/* One byte more than a key, to tell a longer file. */
-	while (got < sizeof(buf)) {
-		n = read(fd, buf + got, sizeof(buf) - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			store_cause(cause, "store key %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != STORE_KEY_LEN) {
-		store_cause(cause, "store key %s has %s%zu bytes; a store key "
-		    "is exactly %d random bytes (head -c %d /dev/urandom)",
-		    path, got > STORE_KEY_LEN ? "more than " : "",
-		    got > STORE_KEY_LEN ? (size_t)STORE_KEY_LEN : got,
-		    STORE_KEY_LEN, STORE_KEY_LEN);
-		goto out;
-	}
-	if (sodium_is_zero(buf, STORE_KEY_LEN)) {
-		store_cause(cause, "store key %s is all zeros; make one with "
-		    "head -c %d /dev/urandom", path, STORE_KEY_LEN);
-		goto out;
-	}
-	memcpy(key, buf, STORE_KEY_LEN);
-	rv = 0;
-out:
-	sodium_memzero(buf, sizeof(buf));
-	close(fd);
-	return (rv);
-}
 
 /* Derive k's subkeys and id from the master key. */
 static void
@@ -286,7 +197,7 @@ store_keys_paths(const char *current, const char *old, size_t *np,
 		for (e = end; e > p && isspace((unsigned char)e[-1]); e--)
 			;
 		if (e == p) {
-			store_cause(cause, "store_old_keys \"%s\" has an empty "
+			cause_set(cause, "store_old_keys \"%s\" has an empty "
 			    "entry; separate key files with single commas",
 			    old);
 			goto fail;
@@ -298,7 +209,7 @@ store_keys_paths(const char *current, const char *old, size_t *np,
 	return (v);
 
 nomem:
-	store_cause(cause, "store keys: out of memory");
+	cause_set(cause, "store keys: out of memory");
 fail:
 	for (i = 0; v != NULL && i < n; i++)
 		free(v[i]);
@@ -317,7 +228,7 @@ store_keys_load(const char *current, const char *old, char **cause)
 	if (cause != NULL)
 		*cause = NULL;
 	if (current == NULL || *current == '\0') {
-		store_cause(cause, "no store_key is configured: stored message "
+		cause_set(cause, "no store_key is configured: stored message "
 		    "bodies are sealed under a key file of %d random bytes; "
 		    "make one (umask 077; head -c %d /dev/urandom > "
 		    "store.key) and name it as store_key in ceptoard.conf",
@@ -325,12 +236,12 @@ store_keys_load(const char *current, const char *old, char **cause)
 		return (NULL);
 	}
 	if (sodium_init() == -1) {
-		store_cause(cause, "store keys: libsodium failed to "
+		cause_set(cause, "store keys: libsodium failed to "
 		    "initialise");
 		return (NULL);
 	}
 	if ((keys = calloc(1, sizeof(*keys))) == NULL) {
-		store_cause(cause, "store keys: out of memory");
+		cause_set(cause, "store keys: out of memory");
 		return (NULL);
 	}
 	if ((keys->paths = store_keys_paths(current, old, &keys->n,
@@ -342,19 +253,19 @@ store_keys_load(const char *current, const char *old, char **cause)
 	keys->v = sodium_allocarray(keys->n, sizeof(*keys->v));
 	master = sodium_malloc(STORE_KEY_LEN);
 	if (keys->v == NULL || master == NULL) {
-		store_cause(cause, "store keys: cannot allocate locked memory "
+		cause_set(cause, "store keys: cannot allocate locked memory "
 		    "for %zu keys", keys->n);
 		goto fail;
 	}
 	for (i = 0; i < keys->n; i++) {
-		if (store_key_read(keys->paths[i], master, cause) == -1)
+		if (keyfile_read(keys->paths[i], "store key", master, cause) == -1)
 			goto fail;
 		store_key_derive(&keys->v[i], master);
 		sodium_memzero(master, STORE_KEY_LEN);
 		for (j = 0; j < i; j++) {
 			if (keys->v[j].id != keys->v[i].id)
 				continue;
-			store_cause(cause, "store keys %s and %s are the same "
+			cause_set(cause, "store keys %s and %s are the same "
 			    "key (id %08x); %s", keys->paths[j],
 			    keys->paths[i], keys->v[i].id, j == 0 ?
 			    "store_old_keys must not list store_key" :
@@ -616,7 +527,7 @@ store_reseal_all(struct store *s, bool stale, uint64_t *n, char **cause)
 	memset(&rs, 0, sizeof(rs));
 	rs.s = s;
 	if ((rs.v = calloc(STORE_RESEAL_BATCH, sizeof(*rs.v))) == NULL) {
-		store_cause(cause, "store: out of memory re-sealing bodies");
+		cause_set(cause, "store: out of memory re-sealing bodies");
 		return (-1);
 	}
 	for (;;) {
@@ -628,7 +539,7 @@ store_reseal_all(struct store *s, bool stale, uint64_t *n, char **cause)
 		    STORE_RESEAL_BATCH, store_reseal_row, &rs, cause) == -1)
 			goto undo;
 		if (rs.failed) {
-			store_cause(cause, "store: cannot seal again: %s",
+			cause_set(cause, "store: cannot seal again: %s",
 			    s->body_error);
 			goto undo;
 		}
@@ -677,7 +588,7 @@ store_check_keys(struct store *s, const char *path, uint64_t *unsealed,
 	int		 rv = -1;
 
 	if ((ids = calloc(max, sizeof(*ids))) == NULL) {
-		store_cause(cause, "store %s: out of memory", path);
+		cause_set(cause, "store %s: out of memory", path);
 		return (-1);
 	}
 	if (s->be->key_ids(s->be_data, ids, max, &n, unsealed, cause) == -1)
@@ -690,7 +601,7 @@ store_check_keys(struct store *s, const char *path, uint64_t *unsealed,
 		if (s->be->key_count(s->be_data, ids[i], &count, cause) == -1)
 			goto out;
 		if (store_key_find(s->keys, ids[i]) == NULL) {
-			store_cause(cause, "store %s: %llu message%s sealed "
+			cause_set(cause, "store %s: %llu message%s sealed "
 			    "under key %08x, which is neither store_key (%s, "
 			    "key %08x) nor in store_old_keys; list the key "
 			    "file that sealed %s in store_old_keys", path,
@@ -734,7 +645,7 @@ store_pick(const char *path, const char **rest, char **cause)
 		    *p == '.')
 			p++;
 		if (*p == ':') {
-			store_cause(cause, "store %s: unknown backend "
+			cause_set(cause, "store %s: unknown backend "
 			    "\"%.*s\"; this ceptoard knows \"%s\"", path,
 			    (int)(p - path), path, store_backends[0]->prefix);
 			return (NULL);
@@ -760,29 +671,29 @@ store_open(const char *path, struct store_keys *keys, char **cause)
 	if (cause != NULL)
 		*cause = NULL;
 	if (!store_nonempty(path)) {
-		store_cause(cause, "no store path given");
+		cause_set(cause, "no store path given");
 		goto fail;
 	}
 	if ((be = store_pick(path, &rest, cause)) == NULL)
 		goto fail;
 	if (*rest == '\0') {
-		store_cause(cause, "store %s: empty %s path", path, be->name);
+		cause_set(cause, "store %s: empty %s path", path, be->name);
 		goto fail;
 	}
 	if (keys == NULL || keys->n == 0) {
-		store_cause(cause, "store %s: no store key to seal bodies "
+		cause_set(cause, "store %s: no store key to seal bodies "
 		    "with", path);
 		goto fail;
 	}
 	/* Sealing uses libsodium; it is safe to call more than once. */
 	if (sodium_init() == -1) {
-		store_cause(cause, "store %s: libsodium failed to initialise",
+		cause_set(cause, "store %s: libsodium failed to initialise",
 		    path);
 		goto fail;
 	}
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		store_cause(cause, "store %s: out of memory", path);
+		cause_set(cause, "store %s: out of memory", path);
 		goto fail;
 	}
 	s->be = be;
@@ -855,7 +766,7 @@ store_rekey(struct store *s, uint64_t *resealed, char **cause)
 	if (store_enter(s, "store_rekey", cause) == -1)
 		return (-1);
 	if (s->in_txn) {
-		store_cause(cause, "store_rekey inside a transaction");
+		cause_set(cause, "store_rekey inside a transaction");
 		return (-1);
 	}
 	if (store_reseal_all(s, true, resealed, cause) == -1)
@@ -871,7 +782,7 @@ store_begin(struct store *s, char **cause)
 	if (store_enter(s, "store_begin", cause) == -1)
 		return (-1);
 	if (s->in_txn) {
-		store_cause(cause, "store_begin: a transaction is already "
+		cause_set(cause, "store_begin: a transaction is already "
 		    "open");
 		return (-1);
 	}
@@ -896,7 +807,7 @@ store_lookup_uuid(struct store *s, const char *sender, const char *uuid,
 	if (store_enter(s, "store_lookup_uuid", cause) == -1)
 		return (-1);
 	if (!store_nonempty(sender) || !store_nonempty(uuid)) {
-		store_cause(cause, "store_lookup_uuid: empty sender or uuid");
+		cause_set(cause, "store_lookup_uuid: empty sender or uuid");
 		return (-1);
 	}
 	rv = s->be->lookup_uuid(s->be_data, sender, uuid, hub_id, seq, keyed,
@@ -909,14 +820,14 @@ store_lookup_uuid(struct store *s, const char *sender, const char *uuid,
 	 */
 	rv = -1;
 	if (store_unseal(s, hub_id, sender, body, body_len, &len, &k) == -1) {
-		store_cause(cause, "store_lookup_uuid %s of %s: %s", uuid,
+		cause_set(cause, "store_lookup_uuid %s of %s: %s", uuid,
 		    sender, s->body_error);
 		goto out;
 	}
 	crypto_generichash(digest, 32, s->plain, len, k->digest,
 	    sizeof(k->digest));
 	if (sodium_memcmp(digest, keyed, sizeof(keyed)) != 0)
-		store_cause(cause, "store_lookup_uuid %s of %s: the stored "
+		cause_set(cause, "store_lookup_uuid %s of %s: the stored "
 		    "digest of %s does not match its body", uuid, sender,
 		    hub_id);
 	else {
@@ -944,57 +855,57 @@ store_insert(struct store *s, struct store_message *m,
 		return (-1);
 	/* Inserts only make sense as part of a group that is committed. */
 	if (!s->in_txn) {
-		store_cause(cause, "store_insert outside a transaction");
+		cause_set(cause, "store_insert outside a transaction");
 		return (-1);
 	}
 	if (memchr(m->hub_id, '\0', sizeof(m->hub_id)) == NULL ||
 	    m->hub_id[0] == '\0') {
-		store_cause(cause, "store_insert: missing or unterminated "
+		cause_set(cause, "store_insert: missing or unterminated "
 		    "hub_id");
 		return (-1);
 	}
 	if (!store_nonempty(m->sender) || !store_nonempty(m->uuid) ||
 	    !store_nonempty(m->kind)) {
-		store_cause(cause, "store_insert %s: empty sender, uuid or "
+		cause_set(cause, "store_insert %s: empty sender, uuid or "
 		    "kind", m->hub_id);
 		return (-1);
 	}
 	if (m->body == NULL && m->body_len != 0) {
-		store_cause(cause, "store_insert %s: body is NULL", m->hub_id);
+		cause_set(cause, "store_insert %s: body is NULL", m->hub_id);
 		return (-1);
 	}
 	if (!store_optional(m->origin) || !store_optional(m->chain_id) ||
 	    !store_optional(m->in_reply_to)) {
-		store_cause(cause, "store_insert %s: empty origin, chain_id or "
+		cause_set(cause, "store_insert %s: empty origin, chain_id or "
 		    "in_reply_to (NULL means none)", m->hub_id);
 		return (-1);
 	}
 	if (!store_form_valid(m->form)) {
-		store_cause(cause, "store_insert %s: unknown form %d",
+		cause_set(cause, "store_insert %s: unknown form %d",
 		    m->hub_id, m->form);
 		return (-1);
 	}
 	/* An anonymised form is always made from an original. */
 	if (m->form == CEPTOAR__FORM__FORM_ANONYMISED && m->origin == NULL) {
-		store_cause(cause, "store_insert %s: anonymised form without "
+		cause_set(cause, "store_insert %s: anonymised form without "
 		    "an origin", m->hub_id);
 		return (-1);
 	}
 	if ((m->origin != NULL && strcmp(m->origin, m->hub_id) == 0) ||
 	    (m->in_reply_to != NULL && strcmp(m->in_reply_to, m->hub_id) ==
 	    0)) {
-		store_cause(cause, "store_insert %s: a message cannot derive "
+		cause_set(cause, "store_insert %s: a message cannot derive "
 		    "from or answer itself", m->hub_id);
 		return (-1);
 	}
 	for (i = 0; i < nr; i++) {
 		if (!store_nonempty(r[i].org) || r[i].reason == NULL) {
-			store_cause(cause, "store_insert %s: recipient %zu has "
+			cause_set(cause, "store_insert %s: recipient %zu has "
 			    "no organisation or reason", m->hub_id, i);
 			return (-1);
 		}
 		if (!store_form_valid(r[i].form)) {
-			store_cause(cause, "store_insert %s: recipient %s has "
+			cause_set(cause, "store_insert %s: recipient %s has "
 			    "unknown form %d", m->hub_id, r[i].org, r[i].form);
 			return (-1);
 		}
@@ -1008,7 +919,7 @@ store_insert(struct store *s, struct store_message *m,
 	if (m->body_len > SIZE_MAX - STORE_SEAL_OVERHEAD ||
 	    store_grow(&s->sealed, &s->capsealed,
 	    m->body_len + STORE_SEAL_OVERHEAD) == -1) {
-		store_cause(cause, "store_insert %s: out of memory sealing "
+		cause_set(cause, "store_insert %s: out of memory sealing "
 		    "%zu bytes", m->hub_id, m->body_len);
 		return (-1);
 	}
@@ -1030,7 +941,7 @@ store_commit(struct store *s, char **cause)
 	if (store_enter(s, "store_commit", cause) == -1)
 		return (-1);
 	if (!s->in_txn) {
-		store_cause(cause, "store_commit without a transaction");
+		cause_set(cause, "store_commit without a transaction");
 		return (-1);
 	}
 	/* Either way the transaction is over: a failed commit rolled back. */
@@ -1068,7 +979,7 @@ store_pending_upto(struct store *s, const char *recipient, uint64_t after,
 	if (store_enter(s, "store_pending", cause) == -1)
 		return (-1);
 	if (!store_nonempty(recipient)) {
-		store_cause(cause, "store_pending: empty recipient");
+		cause_set(cause, "store_pending: empty recipient");
 		return (-1);
 	}
 	s->in_callback = true;
@@ -1095,12 +1006,12 @@ store_ack_sent(struct store *s, const char *recipient, const uint64_t *seqs,
 	if (store_enter(s, "store_ack", cause) == -1)
 		return (-1);
 	if (!store_nonempty(recipient)) {
-		store_cause(cause, "store_ack: empty recipient");
+		cause_set(cause, "store_ack: empty recipient");
 		return (-1);
 	}
 	/* 0 means "not acknowledged" to readers, so it cannot be a time. */
 	if (now <= 0) {
-		store_cause(cause, "store_ack: acknowledgement time %lld is "
+		cause_set(cause, "store_ack: acknowledgement time %lld is "
 		    "not positive", (long long)now);
 		return (-1);
 	}
@@ -1121,7 +1032,7 @@ store_fetch(struct store *s, const char *org, const char *hub_id,
 	if (store_enter(s, "store_fetch", cause) == -1)
 		return (-1);
 	if (!store_nonempty(org) || !store_nonempty(hub_id)) {
-		store_cause(cause, "store_fetch: empty organisation or hub_id");
+		cause_set(cause, "store_fetch: empty organisation or hub_id");
 		return (-1);
 	}
 	s->in_callback = true;
@@ -1140,7 +1051,7 @@ store_recipients(struct store *s, const char *hub_id, store_recipient_cb cb,
 	if (store_enter(s, "store_recipients", cause) == -1)
 		return (-1);
 	if (!store_nonempty(hub_id)) {
-		store_cause(cause, "store_recipients: empty hub_id");
+		cause_set(cause, "store_recipients: empty hub_id");
 		return (-1);
 	}
 	s->in_callback = true;
@@ -1157,7 +1068,7 @@ store_inbox_state(struct store *s, const char *recipient, uint64_t *last_seq,
 	if (store_enter(s, "store_inbox_state", cause) == -1)
 		return (-1);
 	if (!store_nonempty(recipient)) {
-		store_cause(cause, "store_inbox_state: empty recipient");
+		cause_set(cause, "store_inbox_state: empty recipient");
 		return (-1);
 	}
 	return (s->be->inbox_state(s->be_data, recipient, last_seq, pending,
@@ -1181,12 +1092,12 @@ store_mark_delivered(struct store *s, const char *recipient, uint64_t seq,
 	if (store_enter(s, "store_mark_delivered", cause) == -1)
 		return (-1);
 	if (!store_nonempty(recipient)) {
-		store_cause(cause, "store_mark_delivered: empty recipient");
+		cause_set(cause, "store_mark_delivered: empty recipient");
 		return (-1);
 	}
 	/* 0 means "never delivered" to readers, so it cannot be a time. */
 	if (now <= 0) {
-		store_cause(cause, "store_mark_delivered: time %lld is not "
+		cause_set(cause, "store_mark_delivered: time %lld is not "
 		    "positive", (long long)now);
 		return (-1);
 	}
@@ -1204,12 +1115,12 @@ store_mark_forwarded(struct store *s, const char *holder, const char *hub_id,
 	if (store_enter(s, "store_mark_forwarded", cause) == -1)
 		return (-1);
 	if (!store_nonempty(holder) || !store_nonempty(hub_id)) {
-		store_cause(cause, "store_mark_forwarded: empty holder or "
+		cause_set(cause, "store_mark_forwarded: empty holder or "
 		    "hub_id");
 		return (-1);
 	}
 	if (now <= 0) {
-		store_cause(cause, "store_mark_forwarded: time %lld is not "
+		cause_set(cause, "store_mark_forwarded: time %lld is not "
 		    "positive", (long long)now);
 		return (-1);
 	}
@@ -1227,7 +1138,7 @@ store_message(struct store *s, const char *hub_id, store_delivery_cb cb,
 	if (store_enter(s, "store_message", cause) == -1)
 		return (-1);
 	if (!store_nonempty(hub_id) || cb == NULL) {
-		store_cause(cause, "store_message: empty hub_id or no "
+		cause_set(cause, "store_message: empty hub_id or no "
 		    "callback");
 		return (-1);
 	}
@@ -1248,7 +1159,7 @@ store_delivery_of(struct store *s, const char *org, const char *hub_id,
 	if (store_enter(s, "store_delivery_of", cause) == -1)
 		return (-1);
 	if (!store_nonempty(org) || !store_nonempty(hub_id) || cb == NULL) {
-		store_cause(cause, "store_delivery_of: empty organisation or "
+		cause_set(cause, "store_delivery_of: empty organisation or "
 		    "hub_id, or no callback");
 		return (-1);
 	}
@@ -1270,7 +1181,7 @@ store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,
 	if (store_enter(s, "store_receipts", cause) == -1)
 		return (-1);
 	if (!store_nonempty(hub_id) || cb == NULL) {
-		store_cause(cause, "store_receipts: empty hub_id or no "
+		cause_set(cause, "store_receipts: empty hub_id or no "
 		    "callback");
 		return (-1);
 	}
@@ -1291,7 +1202,7 @@ store_chain_recipients(struct store *s, const char *sender,
 		return (-1);
 	if (!store_nonempty(sender) || !store_nonempty(chain_id) ||
 	    cb == NULL) {
-		store_cause(cause, "store_chain_recipients: empty sender or "
+		cause_set(cause, "store_chain_recipients: empty sender or "
 		    "chain_id, or no callback");
 		return (-1);
 	}
@@ -1313,7 +1224,7 @@ store_replies(struct store *s, const char *hub_id, store_delivery_cb cb,
 	if (store_enter(s, "store_replies", cause) == -1)
 		return (-1);
 	if (!store_nonempty(hub_id) || cb == NULL) {
-		store_cause(cause, "store_replies: empty hub_id or no "
+		cause_set(cause, "store_replies: empty hub_id or no "
 		    "callback");
 		return (-1);
 	}
@@ -1331,12 +1242,12 @@ store_set_sharing(struct store *s, const char *hub_id, const uint8_t *packed,
 	if (store_enter(s, "store_set_sharing", cause) == -1)
 		return (-1);
 	if (!store_nonempty(hub_id)) {
-		store_cause(cause, "store_set_sharing: empty hub_id");
+		cause_set(cause, "store_set_sharing: empty hub_id");
 		return (-1);
 	}
 	/* NULL with 0 is an empty packed range, all fields default. */
 	if (packed == NULL && len != 0) {
-		store_cause(cause, "store_set_sharing %s: range is NULL",
+		cause_set(cause, "store_set_sharing %s: range is NULL",
 		    hub_id);
 		return (-1);
 	}
@@ -1375,7 +1286,7 @@ store_undo(struct store *s, const uint64_t *seqs, size_t n, char **cause)
 	if (store_enter(s, "store_undo", cause) == -1)
 		return (-1);
 	if (s->in_txn) {
-		store_cause(cause, "store_undo inside a transaction");
+		cause_set(cause, "store_undo inside a transaction");
 		return (-1);
 	}
 	if (n == 0)

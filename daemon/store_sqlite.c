@@ -372,24 +372,8 @@ struct store_sqlite {
 	size_t				 capseqs;
 };
 
-static void	 store_sqlite_cause(char **, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static int	 store_sqlite_fail(struct store_sqlite *, char **,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
-
-/* Set *cause to a malloc'd sentence; a failed allocation leaves NULL. */
-static void
-store_sqlite_cause(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-}
 
 /*
  * Turn the connection's last error into "store PATH: OP: errmsg" and
@@ -408,7 +392,7 @@ store_sqlite_fail(struct store_sqlite *sq, char **cause, const char *fmt, ...)
 	if (vasprintf(&op, fmt, ap) == -1)
 		op = NULL;
 	va_end(ap);
-	store_sqlite_cause(cause, "store %s: %s: %s", sq->path,
+	cause_set(cause, "store %s: %s: %s", sq->path,
 	    op != NULL ? op : "?", sqlite3_errmsg(sq->db));
 	free(op);
 	return (-1);
@@ -642,7 +626,7 @@ store_sqlite_inbox_get(struct store_sqlite *sq, const char *recipient,
 	}
 	store_sqlite_reset(st);
 	if (last < 0) {
-		store_sqlite_cause(cause, "store %s: inbox of %s has negative "
+		cause_set(cause, "store %s: inbox of %s has negative "
 		    "last_seq %lld", sq->path, recipient, (long long)last);
 		return (NULL);
 	}
@@ -661,7 +645,7 @@ store_sqlite_inbox_get(struct store_sqlite *sq, const char *recipient,
 	return (slot);
 
 nomem:
-	store_sqlite_cause(cause, "store %s: out of memory caching the inbox "
+	cause_set(cause, "store %s: out of memory caching the inbox "
 	    "of %s", sq->path, recipient);
 	return (NULL);
 }
@@ -690,7 +674,7 @@ store_sqlite_inbox_flush(struct store_sqlite *sq, char **cause)
 		store_sqlite_reset(st);
 		/* The write lock rules this out; refuse rather than reuse. */
 		if (sqlite3_changes(sq->db) != 1) {
-			store_sqlite_cause(cause, "store %s: inbox of %s moved "
+			cause_set(cause, "store %s: inbox of %s moved "
 			    "during the transaction", sq->path, ib->recipient);
 			return (-1);
 		}
@@ -711,7 +695,7 @@ store_sqlite_int(struct store_sqlite *sq, const char *sql, sqlite3_int64 *out,
 	if (sqlite3_prepare_v2(sq->db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
-		store_sqlite_cause(cause, "store %s: %s: no answer", sq->path,
+		cause_set(cause, "store %s: %s: no answer", sq->path,
 		    sql);
 		sqlite3_finalize(st);
 		return (-1);
@@ -725,7 +709,7 @@ store_sqlite_int(struct store_sqlite *sq, const char *sql, sqlite3_int64 *out,
 fail:
 	/* SQLite says NOTADB for a file that is not one of its databases. */
 	if ((sqlite3_errcode(sq->db) & 0xff) == SQLITE_NOTADB)
-		store_sqlite_cause(cause, "store %s is not a SQLite database "
+		cause_set(cause, "store %s is not a SQLite database "
 		    "(%s)", sq->path, sqlite3_errmsg(sq->db));
 	else
 		store_sqlite_fail(sq, cause, "%s", sql);
@@ -757,7 +741,7 @@ store_sqlite_wal(struct store_sqlite *sq, char **cause)
 	/* The pragma answers with the mode in force, which may not be WAL. */
 	wal = mode != NULL && strcmp(mode, "wal") == 0;
 	if (!wal)
-		store_sqlite_cause(cause, "store %s: cannot use write-ahead "
+		cause_set(cause, "store %s: cannot use write-ahead "
 		    "logging (journal mode is %s)", sq->path,
 		    mode != NULL ? mode : "unknown");
 	sqlite3_finalize(st);
@@ -772,7 +756,7 @@ store_sqlite_exec(struct store_sqlite *sq, const char *sql, const char *op,
 	char	*err = NULL;
 
 	if (sqlite3_exec(sq->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		store_sqlite_cause(cause, "store %s: %s: %s", sq->path, op,
+		cause_set(cause, "store %s: %s: %s", sq->path, op,
 		    err != NULL ? err : sqlite3_errmsg(sq->db));
 		sqlite3_free(err);
 		return (-1);
@@ -795,21 +779,21 @@ store_sqlite_create(struct store_sqlite *sq, char **cause)
 	int		 fd, dfd, rv = -1;
 
 	if ((copy = strdup(sq->path)) == NULL) {
-		store_sqlite_cause(cause, "store %s: out of memory", sq->path);
+		cause_set(cause, "store %s: out of memory", sq->path);
 		return (-1);
 	}
 	dir = dirname(copy);
 	if (stat(dir, &sb) == -1) {
 		if (errno == ENOENT)
-			store_sqlite_cause(cause, "store %s: directory %s does "
+			cause_set(cause, "store %s: directory %s does "
 			    "not exist", sq->path, dir);
 		else
-			store_sqlite_cause(cause, "store %s: directory %s: %s",
+			cause_set(cause, "store %s: directory %s: %s",
 			    sq->path, dir, strerror(errno));
 		goto out;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		store_sqlite_cause(cause, "store %s: %s is not a directory",
+		cause_set(cause, "store %s: %s is not a directory",
 		    sq->path, dir);
 		goto out;
 	}
@@ -818,18 +802,18 @@ store_sqlite_create(struct store_sqlite *sq, char **cause)
 	if (fd == -1) {
 		if (errno == EEXIST) {
 			if (stat(sq->path, &sb) == 0 && !S_ISREG(sb.st_mode))
-				store_sqlite_cause(cause, "store %s is not a "
+				cause_set(cause, "store %s is not a "
 				    "regular file", sq->path);
 			else
 				rv = 0;
 			goto out;
 		}
-		store_sqlite_cause(cause, "store %s: %s", sq->path,
+		cause_set(cause, "store %s: %s", sq->path,
 		    strerror(errno));
 		goto out;
 	}
 	if (fsync(fd) == -1) {
-		store_sqlite_cause(cause, "store %s: fsync: %s", sq->path,
+		cause_set(cause, "store %s: fsync: %s", sq->path,
 		    strerror(errno));
 		close(fd);
 		goto out;
@@ -837,7 +821,7 @@ store_sqlite_create(struct store_sqlite *sq, char **cause)
 	close(fd);
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) == -1) {
-		store_sqlite_cause(cause, "store %s: fsync directory %s: %s",
+		cause_set(cause, "store %s: fsync directory %s: %s",
 		    sq->path, dir, strerror(errno));
 		if (dfd != -1)
 			close(dfd);
@@ -862,7 +846,7 @@ store_sqlite_schema_check(struct store_sqlite *sq, char **cause)
 	if (store_sqlite_int(sq, "PRAGMA user_version", &version, cause) == -1)
 		return (-1);
 	if (version < 0 || version > STORE_SQLITE_VERSION) {
-		store_sqlite_cause(cause, "store %s has schema version %lld; "
+		cause_set(cause, "store %s has schema version %lld; "
 		    "this ceptoard understands up to %d", sq->path,
 		    (long long)version, STORE_SQLITE_VERSION);
 		return (-1);
@@ -872,7 +856,7 @@ store_sqlite_schema_check(struct store_sqlite *sq, char **cause)
 		    cause) == -1)
 			return (-1);
 		if (appid != STORE_SQLITE_APPID) {
-			store_sqlite_cause(cause, "store %s is a SQLite "
+			cause_set(cause, "store %s is a SQLite "
 			    "database of another application (id %#llx)",
 			    sq->path, (unsigned long long)appid);
 			return (-1);
@@ -905,7 +889,7 @@ store_sqlite_schema_create(struct store_sqlite *sq, char **cause)
 	if (version == STORE_SQLITE_VERSION)
 		return (store_sqlite_exec(sq, "COMMIT", "commit", cause));
 	if (version < 0 || version > STORE_SQLITE_VERSION) {
-		store_sqlite_cause(cause, "store %s has schema version %lld; "
+		cause_set(cause, "store %s has schema version %lld; "
 		    "this ceptoard understands up to %d", sq->path,
 		    (long long)version, STORE_SQLITE_VERSION);
 		goto fail;
@@ -916,7 +900,7 @@ store_sqlite_schema_create(struct store_sqlite *sq, char **cause)
 			goto fail;
 		/* Never adopt someone else's database by writing in it. */
 		if (nobjects != 0) {
-			store_sqlite_cause(cause, "store %s is a SQLite "
+			cause_set(cause, "store %s is a SQLite "
 			    "database without a ceptoard schema version",
 			    sq->path);
 			goto fail;
@@ -990,7 +974,7 @@ store_sqlite_open(const char *path, char **cause)
 	if ((sq = calloc(1, sizeof(*sq))) == NULL ||
 	    (sq->path = strdup(path)) == NULL) {
 		free(sq);
-		store_sqlite_cause(cause, "store %s: out of memory", path);
+		cause_set(cause, "store %s: out of memory", path);
 		return (NULL);
 	}
 	sq->wal_fd = -1;
@@ -1000,14 +984,14 @@ store_sqlite_open(const char *path, char **cause)
 	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
 		if (sq->db == NULL)
-			store_sqlite_cause(cause, "store %s: out of memory",
+			cause_set(cause, "store %s: out of memory",
 			    path);
 		else
 			store_sqlite_fail(sq, cause, "open");
 		goto fail;
 	}
 	if (sqlite3_db_readonly(sq->db, "main") == 1) {
-		store_sqlite_cause(cause, "store %s is read-only", path);
+		cause_set(cause, "store %s is read-only", path);
 		goto fail;
 	}
 	sqlite3_extended_result_codes(sq->db, 1);
@@ -1034,14 +1018,14 @@ store_sqlite_open(const char *path, char **cause)
 	if (store_sqlite_int(sq, "PRAGMA synchronous", &v, cause) == -1)
 		goto fail;
 	if (v < 2) {
-		store_sqlite_cause(cause, "store %s: synchronous=FULL was not "
+		cause_set(cause, "store %s: synchronous=FULL was not "
 		    "accepted", path);
 		goto fail;
 	}
 	if (store_sqlite_int(sq, "PRAGMA foreign_keys", &v, cause) == -1)
 		goto fail;
 	if (v != 1) {
-		store_sqlite_cause(cause, "store %s: this SQLite does not "
+		cause_set(cause, "store %s: this SQLite does not "
 		    "enforce foreign keys", path);
 		goto fail;
 	}
@@ -1130,13 +1114,13 @@ store_sqlite_lookup_uuid(void *be, const char *sender, const char *uuid,
 	}
 	if ((len = strlen(id)) >= STORE_HUB_ID_LEN ||
 	    sqlite3_column_bytes(st, 2) != STORE_SQLITE_DIGEST_LEN) {
-		store_sqlite_cause(cause, "store %s: message %s of %s has a "
+		cause_set(cause, "store %s: message %s of %s has a "
 		    "malformed hub_id or digest", sq->path, uuid, sender);
 		goto out;
 	}
 	b = store_sqlite_blob(st, 3, &blen);
 	if ((*body = malloc(blen != 0 ? blen : 1)) == NULL) {
-		store_sqlite_cause(cause, "store %s: out of memory reading "
+		cause_set(cause, "store %s: out of memory reading "
 		    "message %s of %s", sq->path, uuid, sender);
 		goto out;
 	}
@@ -1163,7 +1147,7 @@ store_sqlite_lost(struct store_sqlite *sq, const char *op, char **cause)
 	if (!sq->lost && !sqlite3_get_autocommit(sq->db))
 		return (false);
 	sq->lost = true;
-	store_sqlite_cause(cause, "store %s: %s: the transaction was lost to "
+	cause_set(cause, "store %s: %s: the transaction was lost to "
 	    "an earlier error and must be rolled back", sq->path, op);
 	return (true);
 }
@@ -1204,7 +1188,7 @@ store_sqlite_insert(void *be, struct store_message *m,
 		return (-1);
 	if (nr > sq->capseqs) {
 		if ((v = reallocarray(sq->seqs, nr, sizeof(*v))) == NULL) {
-			store_sqlite_cause(cause, "store %s: out of memory "
+			cause_set(cause, "store %s: out of memory "
 			    "for %zu recipients", sq->path, nr);
 			return (-1);
 		}
@@ -1218,13 +1202,13 @@ store_sqlite_insert(void *be, struct store_message *m,
 		if ((ib = store_sqlite_inbox_get(sq, r[i].org, cause)) == NULL)
 			return (-1);
 		if (ib->gen == sq->gen) {
-			store_sqlite_cause(cause, "store %s: insert message "
+			cause_set(cause, "store %s: insert message "
 			    "%s: recipient %s named twice", sq->path,
 			    m->hub_id, r[i].org);
 			return (-1);
 		}
 		if (ib->last_seq >= INT64_MAX) {
-			store_sqlite_cause(cause, "store %s: inbox of %s is "
+			cause_set(cause, "store %s: inbox of %s is "
 			    "out of sequence numbers", sq->path, r[i].org);
 			return (-1);
 		}
@@ -1919,7 +1903,7 @@ store_sqlite_reseal(void *be, uint64_t seq, const uint8_t *body, size_t len,
 	snprintf(op, sizeof(op), "seal the body of message %llu",
 	    (unsigned long long)seq);
 	if (sqlite3_get_autocommit(sq->db)) {
-		store_sqlite_cause(cause, "store %s: %s outside a transaction",
+		cause_set(cause, "store %s: %s outside a transaction",
 		    sq->path, op);
 		return (-1);
 	}
@@ -1930,7 +1914,7 @@ store_sqlite_reseal(void *be, uint64_t seq, const uint8_t *body, size_t len,
 	if (store_sqlite_change(sq, ST_RESEAL, op, &changed, cause) == -1)
 		return (-1);
 	if (changed != 1) {
-		store_sqlite_cause(cause, "store %s: %s: no such message",
+		cause_set(cause, "store %s: %s: no such message",
 		    sq->path, op);
 		return (-1);
 	}
@@ -1950,7 +1934,7 @@ store_sqlite_scrub(void *be, char **cause)
 	struct store_sqlite	*sq = be;
 
 	if (!sqlite3_get_autocommit(sq->db)) {
-		store_sqlite_cause(cause, "store %s: cannot truncate the log "
+		cause_set(cause, "store %s: cannot truncate the log "
 		    "inside a transaction", sq->path);
 		return (-1);
 	}
@@ -1998,7 +1982,7 @@ store_sqlite_pipeline(void *be, char **cause)
 		return (0);
 	if (sqlite3_open_v2(sq->path, &sq->ckpt, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
-		store_sqlite_cause(cause, "store %s: open the checkpoint "
+		cause_set(cause, "store %s: open the checkpoint "
 		    "connection: %s", sq->path, sq->ckpt ?
 		    sqlite3_errmsg(sq->ckpt) : "out of memory");
 		goto fail;
@@ -2009,18 +1993,18 @@ store_sqlite_pipeline(void *be, char **cause)
 	    "PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON;"
 	    "PRAGMA journal_size_limit = 67108864", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
-		store_sqlite_cause(cause, "store %s: set up the checkpoint "
+		cause_set(cause, "store %s: set up the checkpoint "
 		    "connection: %s", sq->path, sqlite3_errmsg(sq->ckpt));
 		goto fail;
 	}
 	/* Opening the database in WAL mode made the log; it stays open. */
 	if (asprintf(&wal, "%s-wal", sq->path) == -1) {
 		wal = NULL;
-		store_sqlite_cause(cause, "store %s: out of memory", sq->path);
+		cause_set(cause, "store %s: out of memory", sq->path);
 		goto fail;
 	}
 	if ((sq->wal_fd = open(wal, O_RDWR | O_CLOEXEC)) == -1) {
-		store_sqlite_cause(cause, "store %s: open %s: %s", sq->path,
+		cause_set(cause, "store %s: open %s: %s", sq->path,
 		    wal, strerror(errno));
 		goto fail;
 	}
@@ -2058,31 +2042,31 @@ store_sqlite_sync(void *be, bool full, char **cause)
 	int			 nlog = 0, nckpt = 0, rc;
 
 	if (sq->wal_fd == -1) {
-		store_sqlite_cause(cause, "store %s: not pipelined", sq->path);
+		cause_set(cause, "store %s: not pipelined", sq->path);
 		return (-1);
 	}
 	if (!full) {
 		if (store_fault_fsync()) {
-			store_sqlite_cause(cause, "store %s: fdatasync of the "
+			cause_set(cause, "store %s: fdatasync of the "
 			    "write-ahead log: %s (injected)", sq->path,
 			    strerror(EIO));
 			return (-1);
 		}
 		if (fdatasync(sq->wal_fd) == 0)
 			return (0);
-		store_sqlite_cause(cause, "store %s: fdatasync of the "
+		cause_set(cause, "store %s: fdatasync of the "
 		    "write-ahead log: %s", sq->path, strerror(errno));
 		return (-1);
 	}
 	rc = sqlite3_wal_checkpoint_v2(sq->ckpt, NULL, SQLITE_CHECKPOINT_FULL,
 	    &nlog, &nckpt);
 	if (rc != SQLITE_OK) {
-		store_sqlite_cause(cause, "store %s: copy the write-ahead log "
+		cause_set(cause, "store %s: copy the write-ahead log "
 		    "into the database: %s", sq->path, sqlite3_errmsg(sq->ckpt));
 		return (-1);
 	}
 	if (nlog != nckpt) {
-		store_sqlite_cause(cause, "store %s: copy the write-ahead log "
+		cause_set(cause, "store %s: copy the write-ahead log "
 		    "into the database: only %d of %d frames (a reader held "
 		    "the rest)", sq->path, nckpt, nlog);
 		return (-1);

@@ -434,8 +434,7 @@ tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		*cause = NULL;
-		if (asprintf(cause, "SSL_CTX_new: %s", tls_ssl_reason()) == -1)
-			*cause = NULL;
+		cause_set(cause, "SSL_CTX_new: %s", tls_ssl_reason());
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, minv);
