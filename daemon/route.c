@@ -35,8 +35,7 @@ route_refuse(Ceptoar__ErrorCode *code, char **cause, Ceptoar__ErrorCode c,
 
 	*code = c;
 	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
+	cause_vset(cause, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -483,6 +482,31 @@ route_add_chain(struct route_result *out, const struct dir_org *sender,
 }
 
 /*
+ * The sectors a message names in field (n of them), each checked against
+ * the directory before any is routed, then the chain of each: its
+ * liaisons, its CEPTOARs' secretariats and their members.
+ */
+static int
+route_sector_chains(struct route_result *out, const struct dir_org *sender,
+    const struct directory *dir, const char *field, char **ids, size_t n,
+    const char *what, bool review, Ceptoar__ErrorCode *code, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (directory_sector(dir, ids[i]) == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "%s[%zu]: no sector \"%s\" in the directory",
+			    field, i, ids[i]);
+	for (i = 0; i < n; i++)
+		if (route_add_chain(out, sender, dir,
+		    directory_sector(dir, ids[i]), what, review) == -1)
+			return route_nomem(code, cause);
+	return 0;
+}
+
+/*
  * Normal provision: NISC to the chosen sectors' liaisons, then the
  * CEPTOARs of those sectors (their secretariats), then the CEPTOARs'
  * member operators.  Each hop past the first is onward sharing, so only
@@ -494,7 +518,6 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
     Ceptoar__ErrorCode *code, char **cause)
 {
 	const Ceptoar__Advisory		*a = m->advisory;
-	size_t				 i;
 
 	if ((sender->roles & ROLE_NISC) == 0)
 		return route_refuse(code, cause,
@@ -508,17 +531,8 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
 		    "travels through (liaisons to CEPTOARs to members); label "
 		    "it TLP:AMBER or wider, or send an early warning to named "
 		    "recipients", names_lookup(names_tlp, m->tlp));
-	for (i = 0; i < a->n_sectors; i++)
-		if (directory_sector(dir, a->sectors[i]) == NULL)
-			return route_refuse(code, cause,
-			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-			    "advisory.sectors[%zu]: no sector \"%s\" in the "
-			    "directory", i, a->sectors[i]);
-	for (i = 0; i < a->n_sectors; i++)
-		if (route_add_chain(out, sender, dir,
-		    directory_sector(dir, a->sectors[i]), "advisory", true) == -1)
-			return route_nomem(code, cause);
-	return 0;
+	return route_sector_chains(out, sender, dir, "advisory.sectors",
+	    a->sectors, a->n_sectors, "advisory", true, code, cause);
 }
 
 /*
@@ -643,20 +657,16 @@ route_comm_check(const Ceptoar__Message *m, const struct dir_org *sender,
 	const struct dir_ceptoar	*c;
 	const struct dir_org		*o;
 	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
-	size_t				 i, j, n;
+	size_t				 i, j;
 
 	if (sender->roles & ROLE_NISC) {
-		for (i = 0; i < k->n_sectors; i++)
-			if (directory_sector(dir, k->sectors[i]) == NULL)
-				return route_refuse(code, cause,
-				    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-				    "comm_check.sectors[%zu]: no sector \"%s\" "
-				    "in the directory", i, k->sectors[i]);
-		n = k->n_sectors ? k->n_sectors : dir->nsectors;
-		for (i = 0; i < n; i++)
-			if (route_add_chain(out, sender, dir, k->n_sectors ?
-			    directory_sector(dir, k->sectors[i]) :
-			    &dir->sectors[i], "communication check", false) == -1)
+		if (k->n_sectors > 0)
+			return route_sector_chains(out, sender, dir,
+			    "comm_check.sectors", k->sectors, k->n_sectors,
+			    "communication check", false, code, cause);
+		for (i = 0; i < dir->nsectors; i++)
+			if (route_add_chain(out, sender, dir, &dir->sectors[i],
+			    "communication check", false) == -1)
 				return route_nomem(code, cause);
 		return 0;
 	}
