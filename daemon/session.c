@@ -24,6 +24,16 @@
 #define SESSION_CLOSE_GRACE		5
 /* Reading resumes, and deliveries are pumped, below this much output. */
 #define SESSION_OUTPUT_LOW		(64 * 1024)
+/*
+ * Room set aside for output once a frame at least SESSION_OUTPUT_BIG long
+ * starts an empty output buffer.  libevent's OpenSSL bufferevent makes
+ * one TLS record, and one write(2), of each buffer chunk, and its chunks
+ * grow only to 4 KiB by themselves; later chunks take the size of the one
+ * before, so a large first one makes full 16 KiB records of a burst of
+ * deliveries.  Nothing is set aside for an idle connection.
+ */
+#define SESSION_OUTPUT_CHUNK		(16 * 1024)
+#define SESSION_OUTPUT_BIG		1024
 
 static struct session	*session_list;
 static struct session	*session_dead;		/* closed, awaiting free */
@@ -251,7 +261,12 @@ session_can_send(const struct session *s)
 static int
 session_push_frame(struct session *s, const uint8_t *buf, size_t len)
 {
-	if (bufferevent_write(s->bev, buf, len) == -1) {
+	struct evbuffer	*out = bufferevent_get_output(s->bev);
+
+	/* Only a hint: evbuffer_add allocates what it needs regardless. */
+	if (len >= SESSION_OUTPUT_BIG && evbuffer_get_length(out) == 0)
+		(void)evbuffer_expand(out, SESSION_OUTPUT_CHUNK);
+	if (evbuffer_add(out, buf, len) == -1) {
 		session_close(s, "cannot queue output");
 		return -1;
 	}
