@@ -271,7 +271,7 @@ test_create(void)
 	    (sb.st_mode & 0777) == 0600);
 	store_close(s);
 
-	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 3);
+	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 4);
 	CHECK(test_pragma(dbpath, "PRAGMA application_id") == 0x43455054);
 	CHECK(test_pragma(dbpath, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name IN ('messages', 'deliveries', 'inboxes')") == 3);
@@ -371,6 +371,9 @@ test_deliveries(void)
 	CHECK(sn.n == 1 && sn.seq[0] == 2);
 	CHECK(store_inbox_state(s, "op-b", &last, &pend, &cause) == 0);
 	CHECK(last == 3 && pend == 1);
+	/* The acknowledged-through mark stops before the unacknowledged 2. */
+	CHECK(test_pragma(dbpath, "SELECT acked_through FROM inboxes"
+	    " WHERE recipient = 'op-b'") == 1);
 	CHECK(store_inbox_state(s, "nobody", &last, &pend, &cause) == 0);
 	CHECK(last == 0 && pend == 0);
 	store_close(s);
@@ -393,6 +396,10 @@ test_deliveries(void)
 	seqs[1] = 4;
 	CHECK(store_ack(s, "op-b", seqs, 2, 1700000300, &nacked, &cause) ==
 	    0 && nacked == 2);
+	CHECK(store_inbox_state(s, "op-b", &last, &pend, &cause) == 0);
+	CHECK(last == 4 && pend == 0);
+	CHECK(test_pragma(dbpath, "SELECT acked_through FROM inboxes"
+	    " WHERE recipient = 'op-b'") == 4);
 	store_close(s);
 	if ((s = test_open()) == NULL) {
 		CHECK(0);
@@ -745,7 +752,7 @@ test_refusals(void)
 	sqlite3_close(db);
 	CHECK(test_store_open(test_path("v99.db"), &cause) == NULL);
 	CHECK_CONTAINS(cause, "has schema version 99; this ceptoard "
-	    "understands up to 3");
+	    "understands up to 4");
 	CHECK_CONTAINS(cause, "v99.db");
 	free(cause);
 	cause = NULL;
@@ -1496,6 +1503,55 @@ test_hops_refusals(void)
 	store_close(s);
 }
 
+/*
+ * Acknowledgements with the times their deliveries were sent: each seq
+ * gets its own sent time, whether it is in a run of seqs sent together or
+ * not, an unknown time reads as now, an earlier sent mark stays, and a
+ * repeat acknowledges nothing.
+ */
+static void
+test_ack_sent(void)
+{
+	static const char *const hub_ids[] = { "S-1", "S-2", "S-3", "S-4",
+	    "S-5", "S-6", "S-7" };
+	const char	*x[] = { "op-x" };
+	const uint64_t	 seqs[] = { 1, 2, 3, 5, 6, 4, 7 };
+	const int64_t	 sent[] = { 100, 100, 200, 300, 300, 0, 300 };
+	const int64_t	 want[] = { 100, 100, 200, 1000, 300, 300, 50 };
+	struct store	*s;
+	struct rows	 rs;
+	char		 uuid[16];
+	size_t		 i, nacked;
+	char		*cause = NULL;
+
+	if ((s = test_open()) == NULL) {
+		CHECK(0);
+		return;
+	}
+	for (i = 0; i < 7; i++) {
+		snprintf(uuid, sizeof(uuid), "ack-%zu", i);
+		/* op-x is a new inbox: its seqs are 1 to 7. */
+		CHECK(test_put(s, hub_ids[i], "nisc", uuid, "b", x, 1) != 0);
+	}
+	CHECK(store_mark_delivered(s, "op-x", 7, 50, &cause) == 0);
+	CHECK(store_ack_sent(s, "op-x", seqs, sent, 7, 1000, &nacked,
+	    &cause) == 0);
+	CHECK(nacked == 7);
+	for (i = 0; i < 7; i++) {
+		CHECK(test_delivery_of(s, "op-x", hub_ids[i], &rs) == 0);
+		CHECK(rs.n == 1 && rs.v[0].acked_at == 1000);
+		CHECK(rs.v[0].delivered_at == want[i]);
+	}
+	CHECK(store_ack_sent(s, "op-x", seqs + 1, sent + 1, 2, 2000, &nacked,
+	    &cause) == 0);
+	CHECK(nacked == 0);
+	CHECK(test_delivery_of(s, "op-x", "S-2", &rs) == 0);
+	CHECK(rs.v[0].acked_at == 1000 && rs.v[0].delivered_at == 100);
+	CHECK(test_pragma(dbpath, "SELECT acked_through FROM inboxes"
+	    " WHERE recipient = 'op-x'") == 7);
+	store_close(s);
+}
+
 /* The version 1 schema exactly as ceptoard 0.1.0 created it. */
 static const char test_schema_v1[] =
 	"CREATE TABLE messages (\n"
@@ -1641,6 +1697,11 @@ test_migrate(void)
 	CHECK(rs.n == 1 && rs.v[0].acked_at == 1600000050);
 	CHECK(store_inbox_state(s, "op-b", &last, &pend, &cause) == 0);
 	CHECK(last == 2 && pend == 2);
+	/* The upgrade to version 4 set each inbox's mark from its rows. */
+	CHECK(test_pragma(v1, "SELECT acked_through FROM inboxes"
+	    " WHERE recipient = 'op-a'") == 1);
+	CHECK(test_pragma(v1, "SELECT acked_through FROM inboxes"
+	    " WHERE recipient = 'op-b'") == 0);
 
 	/* New rows go on from the old cursors and use the new columns. */
 	CHECK(test_form(s, "M-3", "op-a", "M-2", "c-9",
@@ -1666,7 +1727,7 @@ test_migrate(void)
 	CHECK_STR(rs.v[0].hub_id, "M-3");
 	store_close(s);
 
-	CHECK(test_pragma(v1, "PRAGMA user_version") == 3);
+	CHECK(test_pragma(v1, "PRAGMA user_version") == 4);
 	CHECK(test_pragma(v1, "PRAGMA application_id") == 0x43455054);
 	/* The same schema as a file that started at version 2. */
 	if ((s = test_open_path(test_path("fresh.db"))) != NULL)
@@ -2285,7 +2346,7 @@ test_migrate_seal(void)
 		CHECK(0);
 		return;
 	}
-	CHECK(test_pragma(path, "PRAGMA user_version") == 3);
+	CHECK(test_pragma(path, "PRAGMA user_version") == 4);
 	CHECK(!test_store_has(path, "PLAINTEXT-MARKER"));
 	CHECK(!test_store_has(path, "hospital network"));
 	memset(&o, 0, sizeof(o));
@@ -2325,6 +2386,7 @@ main(void)
 
 	test_create();
 	test_deliveries();
+	test_ack_sent();
 	test_idempotency();
 	test_rollback();
 	test_visibility();
