@@ -230,6 +230,30 @@ test_text(void)
 }
 
 /*
+ * Sixteen bytes become a lowercase UUID of the asked version and the RFC
+ * 4122 variant, dashes in place; a short buffer gets a truncated,
+ * terminated string.
+ */
+static void
+test_uuid_format(void)
+{
+	unsigned char	 b[16];
+	char		 out[37], small[9];
+	size_t		 i;
+
+	for (i = 0; i < 16; i++)
+		b[i] = (unsigned char)(0xf0 + i);
+	validate_uuid_format_version(b, 7, out, sizeof(out));
+	CHECK_STR(out, "f0f1f2f3-f4f5-76f7-b8f9-fafbfcfdfeff");
+	CHECK(validate_uuid(out));
+	memset(b, 0, sizeof(b));
+	validate_uuid_format_version(b, 4, out, sizeof(out));
+	CHECK_STR(out, "00000000-0000-4000-8000-000000000000");
+	validate_uuid_format_version(b, 4, small, sizeof(small));
+	CHECK_STR(small, "00000000");
+}
+
+/*
  * Text is checked eight ASCII bytes at a time: a bad byte is found at
  * every offset of a block, and the bytes next to the bad ones pass.
  */
@@ -401,5 +425,6 @@ main(void)
 	test_notices();
 	test_answers();
 	test_names();
+	test_uuid_format();
 	return CHECK_DONE();
 }
