@@ -1405,6 +1405,7 @@ store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
 	struct store_sqlite	*sq = be;
 	sqlite3_stmt		*st = sq->st[ST_ACK];
 	size_t			 i, j, count = 0;
+	uint64_t		 from;
 	int64_t			 at;
 	bool			 own;
 
@@ -1425,11 +1426,15 @@ store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
 		for (j = i + 1; j < n && seqs[j] == seqs[j - 1] + 1 &&
 		    store_sqlite_sent_at(sent, j, now) == at; j++)
 			;
-		/* An unknown seq is not an error: it just acks nothing. */
-		if (seqs[i] == 0 || seqs[i] > INT64_MAX)
+		/*
+		 * An unknown seq is not an error: it just acks nothing.  No
+		 * delivery has seq 0, but the run after it still counts.
+		 */
+		from = seqs[i] == 0 ? 1 : seqs[i];
+		if (from > INT64_MAX)
 			continue;
 		store_sqlite_bind_text(st, 1, recipient);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i]);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)from);
 		sqlite3_bind_int64(st, 3, now);
 		sqlite3_bind_int64(st, 4, at);
 		sqlite3_bind_int64(st, 5, seqs[j - 1] > INT64_MAX ? INT64_MAX :
@@ -1444,15 +1449,17 @@ store_sqlite_ack(void *be, const char *recipient, const uint64_t *seqs,
 		store_sqlite_reset(st);
 		count += (size_t)sqlite3_changes(sq->db);
 	}
-	st = sq->st[ST_ACKED_THROUGH];
-	store_sqlite_bind_text(st, 1, recipient);
-	if (count > 0 && sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlite_fail(sq, cause, "ack: move the acknowledged "
-		    "mark of %s", recipient);
+	if (count > 0) {
+		st = sq->st[ST_ACKED_THROUGH];
+		store_sqlite_bind_text(st, 1, recipient);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "ack: move the "
+			    "acknowledged mark of %s", recipient);
+			store_sqlite_reset(st);
+			goto fail;
+		}
 		store_sqlite_reset(st);
-		goto fail;
 	}
-	store_sqlite_reset(st);
 	if (store_sqlite_run(sq, own ? ST_COMMIT : ST_RELEASE, "ack: commit",
 	    cause) == -1)
 		goto fail;

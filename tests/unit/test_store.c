@@ -1514,8 +1514,8 @@ test_ack_sent(void)
 {
 	static const char *const hub_ids[] = { "S-1", "S-2", "S-3", "S-4",
 	    "S-5", "S-6", "S-7" };
-	const char	*x[] = { "op-x" };
-	const uint64_t	 seqs[] = { 1, 2, 3, 5, 6, 4, 7 };
+	const char	*x[] = { "op-x" }, *y[] = { "op-y" };
+	const uint64_t	 seqs[] = { 1, 2, 3, 5, 6, 4, 7 }, zero_one[] = { 0, 1 };
 	const int64_t	 sent[] = { 100, 100, 200, 300, 300, 0, 300 };
 	const int64_t	 want[] = { 100, 100, 200, 1000, 300, 300, 50 };
 	struct store	*s;
@@ -1549,6 +1549,10 @@ test_ack_sent(void)
 	CHECK(rs.v[0].acked_at == 1000 && rs.v[0].delivered_at == 100);
 	CHECK(test_pragma(dbpath, "SELECT acked_through FROM inboxes"
 	    " WHERE recipient = 'op-x'") == 7);
+	/* Seq 0 is no delivery, but the 1 right after it is acknowledged. */
+	CHECK(test_put(s, "S-8", "nisc", "ack-y", "b", y, 1) != 0);
+	CHECK(store_ack(s, "op-y", zero_one, 2, 3000, &nacked, &cause) == 0);
+	CHECK(nacked == 1);
 	store_close(s);
 }
 
