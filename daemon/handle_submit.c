@@ -169,7 +169,6 @@ handle_chain_row(const struct store_delivery *d, void *arg)
 {
 	struct handle_chain	*c = arg;
 	char			**nv;
-	size_t			  i;
 
 	if (d->recipient == NULL)
 		return 0;
@@ -182,10 +181,7 @@ handle_chain_row(const struct store_delivery *d, void *arg)
 	}
 	c->orgs = nv;
 	c->n++;
-	for (i = 0; i < c->plan->n; i++)
-		if (strcmp(c->plan->v[i].org, d->recipient) == 0)
-			return 0;
-	/* Not on the path: a share; it follows its sharer's copy. */
+	/* Not on the path: a share, following its sharer's copy (once). */
 	if (route_extend(c->plan, hub->dir, d->recipient, d->hop, d->form,
 	    d->sender) == -1)
 		c->failed = true;

@@ -51,7 +51,7 @@ route_nomem(Ceptoar__ErrorCode *code, char **cause)
 /*
  * Whether org already has an entry in out: 1 yes, 0 no, -1 out of
  * memory.  The table is brought up to date with v first, and made anew
- * when v shrank (route_restrict) or would fill it past half.  With a
+ * when it was dropped (route_restrict) or would fill past half.  With a
  * thousand recipients a scan of v per addition was half a million string
  * comparisons per message.
  */
@@ -60,7 +60,7 @@ route_seen(struct route_result *out, const char *org)
 {
 	size_t	*nv, cap, mask, i, j;
 
-	if (out->nseen > out->n || (out->n + 1) * 2 > out->seencap) {
+	if (out->seen == NULL || (out->n + 1) * 2 > out->seencap) {
 		cap = out->seencap ? out->seencap : 32;
 		while ((out->n + 1) * 2 > cap)
 			cap *= 2;
@@ -1189,6 +1189,10 @@ route_restrict(struct route_result *r, const char *const *orgs, size_t n)
 			r->v[k++] = r->v[i];
 	}
 	r->n = k;
+	/* Entries moved: route_seen builds its table anew. */
+	free(r->seen);
+	r->seen = NULL;
+	r->seencap = r->nseen = 0;
 }
 
 void

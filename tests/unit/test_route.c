@@ -240,6 +240,51 @@ test_reasons(const struct directory *dir)
 	route_result_free(&rr);
 }
 
+/*
+ * A plan cut down by route_restrict still names each organisation once
+ * when it is extended: the entries moved, so the table of who is in the
+ * plan must not point at their old places.
+ */
+static void
+test_restrict(const struct directory *dir)
+{
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	struct route_result	rr;
+	Ceptoar__ErrorCode	code;
+	char			*cause = NULL;
+	const char		*keep[1];
+	size_t			 i, n;
+
+	memset(&rr, 0, sizeof(rr));
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m.report = &r;
+	r.has_legally_mandated = 1;
+	r.legally_mandated = 1;
+	CHECK(route_message(&m, directory_org(dir, "bank-a"), dir, &rr, &code,
+	    &cause) == 0);
+	CHECK(rr.n >= 2);
+	if (rr.n < 2) {
+		route_result_free(&rr);
+		return;
+	}
+	/* Keep the last entry only: it moves to the front. */
+	keep[0] = rr.v[rr.n - 1].org;
+	route_restrict(&rr, keep, 1);
+	CHECK(rr.n == 1);
+	CHECK(route_extend(&rr, dir, keep[0], 0, CEPTOAR__FORM__FORM_ORIGINAL,
+	    NULL) == 0);
+	CHECK(rr.n == 1);
+	CHECK(route_extend(&rr, dir, "bank-b", 0, CEPTOAR__FORM__FORM_ORIGINAL,
+	    NULL) == 0);
+	CHECK(route_extend(&rr, dir, "bank-b", 0, CEPTOAR__FORM__FORM_ORIGINAL,
+	    NULL) == 0);
+	for (i = 0, n = 0; i < rr.n; i++)
+		n += strcmp(rr.v[i].org, "bank-b") == 0;
+	CHECK(rr.n == 2 && n == 1);
+	route_result_free(&rr);
+}
+
 /* Attribution consent decides the form above the secretariat. */
 static void
 test_consent(const struct directory *dir)
@@ -643,6 +688,7 @@ main(void)
 		run_case(dir, &cases[i]);
 	test_reasons(dir);
 	test_consent(dir);
+	test_restrict(dir);
 	test_thresholds(dir);
 	test_sample_thresholds();
 	test_share_matrix(dir);
