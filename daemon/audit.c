@@ -256,19 +256,16 @@ audit_append(const char *line)
 int
 audit_sync(void)
 {
-	if (audit.fd == -1)
-		return 0;
-	if (audit.failed)
+	int	fd;
+
+	if (audit.fd != -1 && audit.failed)
 		return -1;
-	if (!audit.dirty)
+	if ((fd = audit_sync_fd()) == -1)
 		return 0;
-	if (fsync(audit.fd) == -1) {
-		audit_fail("fsync", strerror(errno));
+	if (fsync(fd) == -1) {
+		audit_sync_failed(errno);
 		return -1;
 	}
-	audit.dirty = false;
-	if (audit.timer != NULL)
-		evtimer_del(audit.timer);
 	return 0;
 }
 
@@ -281,6 +278,12 @@ audit_sync_fd(void)
 	if (audit.timer != NULL)
 		evtimer_del(audit.timer);
 	return audit.fd;
+}
+
+bool
+audit_has_failed(void)
+{
+	return audit.failed;
 }
 
 void
@@ -760,10 +763,8 @@ audit_write_header(char **cause)
 	while (r == -1 && errno == EINTR);
 	if (r != n || fsync(audit.fd) == -1 || audit_sync_dir(audit.path) ==
 	    -1) {
-		if (asprintf(cause, "audit_log %s: cannot write its header: %s",
-		    audit.path, strerror(r == -1 || r == n ? errno : EIO)) ==
-		    -1)
-			*cause = NULL;
+		cause_set(cause, "audit_log %s: cannot write its header: %s",
+		    audit.path, strerror(r == -1 || r == n ? errno : EIO));
 		return -1;
 	}
 	audit.seq = 0;
@@ -850,10 +851,9 @@ audit_open(const char *path, struct event_base *base,
 		goto fail;
 	}
 	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
-		if (asprintf(cause, "audit_log %s: writable by group or others "
+		cause_set(cause, "audit_log %s: writable by group or others "
 		    "(mode %03o); chmod 600 it", path,
-		    (unsigned)(sb.st_mode & 0777)) == -1)
-			*cause = NULL;
+		    (unsigned)(sb.st_mode & 0777));
 		goto fail;
 	}
 	if ((sb.st_size == 0 ? audit_write_header(cause) :

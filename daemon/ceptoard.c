@@ -377,8 +377,12 @@ main(int argc, char *argv[])
 	store_fault_arm();
 	event_base_dispatch(hub->base);
 
-	submit_shutdown();
+	/*
+	 * Sessions first: closing one queues a sent mark for each of its
+	 * unacknowledged deliveries, which the last commit then writes.
+	 */
 	session_close_all("hub stopped");
+	submit_shutdown();
 	deliver_shutdown();
 	rate_shutdown();
 	store_close(hub->store);
@@ -398,5 +402,5 @@ main(int argc, char *argv[])
 	log_event(LOG_LVL_INFO, "ceptoard.stopped", NULL);
 	audit_close();
 	config_free(&hub->conf);
-	return 0;
+	return hub->exit_status;
 }

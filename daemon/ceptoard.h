@@ -81,6 +81,8 @@ int	 audit_sync(void);
  */
 int	 audit_sync_fd(void);
 void	 audit_sync_failed(int error);
+/* Whether the trail stopped taking entries: nothing more is acknowledged. */
+bool	 audit_has_failed(void);
 /* Free the fsync timer before its event base goes; the trail stays open. */
 void	 audit_detach(void);
 /* Sync, close, and log the head (audit.close). */
@@ -1069,7 +1071,6 @@ typedef void (*durable_done_cb)(uint64_t gen, int rc, const char *cause,
 int	 durable_start(struct event_base *, struct store *, durable_done_cb,
 	    char **cause);
 uint64_t durable_request(int audit_fd);
-bool	 durable_running(void);
 /* Block until every request so far is answered, and report them. */
 void	 durable_wait(void);
 /* Finish every request, report it, and end the thread. */

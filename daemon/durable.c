@@ -3,9 +3,10 @@
  * the disk and asks for it to be made durable; this thread runs the one
  * fdatasync that covers every group committed before it starts, and tells
  * the loop which groups it covered.  While it waits on the disk the loop
- * reads, routes and commits the next group, so one sync's latency is
- * shared by everything that arrived during it and never stalls a
- * connection.
+ * reads and routes what arrives, and commits it as the next group when
+ * the sync ends (submit.c waits for one sync at a time), so one sync's
+ * latency is shared by everything that arrived during it and never
+ * stalls a connection.
  *
  * The thread touches nothing of the loop's: the store's log descriptor
  * and checkpoint connection (store_sync, store_checkpoint), the audit
@@ -229,12 +230,6 @@ durable_wait(void)
 		pthread_cond_wait(&dur.cv, &dur.mu);
 	pthread_mutex_unlock(&dur.mu);
 	durable_deliver();
-}
-
-bool
-durable_running(void)
-{
-	return dur.running;
 }
 
 void

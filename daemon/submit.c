@@ -25,13 +25,14 @@
  * groups in flight, and the hub's memory, grow without bound.
  */
 #define SUBMIT_WAITING_MAX	256
+/* Messages removed per transaction after a failed sync. */
+#define SUBMIT_UNDO_CHUNK	256
 
 struct submit_item {
 	struct submit_item	*next;
 	struct session		*session;	/* referenced until answered */
 	uint64_t		 request_id;
 	struct relay_batch	 batch;		/* w[0] is the primary write */
-	unsigned char		 digest[32];	/* of the primary's, on a repeat */
 	bool			 same_digest;	/* a repeat must match it */
 	char			 warning[256];
 	int			 tlp;
@@ -190,7 +191,7 @@ static int
 submit_write(struct submit_item *it, char **cause)
 {
 	struct relay_write	*p = &it->batch.w[0];
-	unsigned char		 digest[32];
+	unsigned char		 digest[32], sent[32];
 	size_t			 i;
 	int			 rc;
 
@@ -200,10 +201,10 @@ submit_write(struct submit_item *it, char **cause)
 		return -1;
 	if (rc == 1) {
 		/* Only a repeat needs the digest of what was sent. */
-		crypto_generichash(it->digest, sizeof(it->digest), p->body,
-		    p->body_len, NULL, 0);
+		crypto_generichash(sent, sizeof(sent), p->body, p->body_len,
+		    NULL, 0);
 		if (!it->same_digest ||
-		    sodium_memcmp(digest, it->digest, sizeof(digest)) == 0)
+		    sodium_memcmp(digest, sent, sizeof(digest)) == 0)
 			it->duplicate = true;
 		else
 			it->conflict = true;
@@ -276,7 +277,6 @@ struct submit_batch {
 	struct submit_batch	*next;
 	uint64_t		 gen;
 	struct submit_item	*items;
-	size_t			 n;
 };
 
 static struct submit_batch	*inflight;
@@ -339,40 +339,46 @@ submit_finish(struct submit_batch *b, bool audit_failed)
  * sync copies the whole log into the database before anything more is
  * acknowledged.
  */
+/* Remove n messages a failed sync left unacknowledged; log a failure. */
+static void
+submit_undo(const uint64_t *seqs, size_t n)
+{
+	char	*cause = NULL, esc[200];
+
+	if (n == 0 || store_undo(hub->store, seqs, n, &cause) == 0)
+		return;
+	log_event(LOG_LVL_ERROR, "store.error", "op=undo messages=%zu "
+	    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
+	free(cause);
+}
+
 static void
 submit_fail_inflight(const char *cause)
 {
 	struct submit_batch	*b, *next;
 	struct submit_item	*it;
-	uint64_t		*seqs = NULL, *nv;
-	size_t			 n = 0, cap = 0, nbatches = 0, i;
-	char			*ucause = NULL, esc[200];
+	/* In chunks from the stack: no allocation can leave one behind. */
+	uint64_t		 seqs[SUBMIT_UNDO_CHUNK];
+	size_t			 n = 0, total = 0, nbatches = 0, i;
+	char			 esc[200];
 
 	for (b = inflight; b != NULL; b = b->next, nbatches++)
 		for (it = b->items; it != NULL; it = it->next) {
 			if (it->duplicate || it->conflict)
 				continue;
 			for (i = 0; i < it->batch.nw; i++) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 64;
-					if ((nv = reallocarray(seqs, cap,
-					    sizeof(*nv))) == NULL)
-						break;
-					seqs = nv;
+				seqs[n++] = it->batch.w[i].msg.seq;
+				total++;
+				if (n == SUBMIT_UNDO_CHUNK) {
+					submit_undo(seqs, n);
+					n = 0;
 				}
-				if (n < cap)
-					seqs[n++] = it->batch.w[i].msg.seq;
 			}
 		}
+	submit_undo(seqs, n);
 	log_event(LOG_LVL_ERROR, "store.error", "op=commit phase=sync "
-	    "groups=%zu messages=%zu cause=%s", nbatches, n,
+	    "groups=%zu messages=%zu cause=%s", nbatches, total,
 	    log_escape(cause, esc, sizeof(esc)));
-	if (store_undo(hub->store, seqs, n, &ucause) == -1) {
-		log_event(LOG_LVL_ERROR, "store.error", "op=undo messages=%zu "
-		    "cause=%s", n, log_escape(ucause, esc, sizeof(esc)));
-		free(ucause);
-	}
-	free(seqs);
 	for (b = inflight; b != NULL; b = next) {
 		next = b->next;
 		submit_refuse(b->items, "the hub could not make this message "
@@ -410,7 +416,12 @@ submit_durable_cb(uint64_t gen, int rc, const char *cause, int audit_errno)
 	while ((b = inflight) != NULL && b->gen <= gen) {
 		if ((inflight = b->next) == NULL)
 			inflight_tail = &inflight;
-		submit_finish(b, audit_errno != 0);
+		/*
+		 * A trail that failed before this sync (a write, or an
+		 * earlier fsync) gave the thread no descriptor to sync: the
+		 * group's entries may be missing, so it is not acknowledged.
+		 */
+		submit_finish(b, audit_has_failed());
 	}
 	submit_resume();
 }
@@ -467,8 +478,14 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	submit_head = NULL;
 	submit_tail = &submit_head;
 	submit_queued = 0;
-	if (batch == NULL && !deliver_writes_queued())
+	/*
+	 * Acknowledgements and marks alone wait for the next sync: losing
+	 * them to a crash only means a delivery is sent again.
+	 */
+	if (batch == NULL) {
+		submit_write_acks();
 		return;
+	}
 	if (store_begin(hub->store, &cause) == -1)
 		failed = 1;
 	for (it = batch; it != NULL && !failed; it = it->next)
@@ -486,12 +503,6 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	free(cause);
-	/*
-	 * Acknowledgements and marks alone wait for the next sync: losing
-	 * them to a crash only means a delivery is sent again.
-	 */
-	if (batch == NULL)
-		return;
 	for (it = batch; it != NULL; it = it->next) {
 		submit_log(it, n);
 		if (it->duplicate || it->conflict)
@@ -509,7 +520,6 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	b->items = batch;
-	b->n = n;
 	/*
 	 * An acknowledged submit is in the durable audit trail too: the
 	 * thread syncs the trail with the store.  If that fails the hub

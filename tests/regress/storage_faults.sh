@@ -91,6 +91,43 @@ check_delivered "space again"
 stop_hub
 expect_eq "$(sqlite3 "$WORK/full/hub.db" 'PRAGMA integrity_check;')" ok \
     "the store on the full filesystem is intact"
+
+# The audit trail on the full filesystem, the store elsewhere: once an
+# entry cannot be written the hub refuses what it had not acknowledged,
+# stops, and exits with status 1; every acknowledged submit is in the
+# trail.
+rm -f "$WORK/full/"* "$WORK/acked.txt" "$WORK/refused.txt"
+start_hub "audit_log: $WORK/full/audit.log"
+TITLE="Audited" submit_some 1
+[ -s "$WORK/acked.txt" ] || fail "the audited submit was not acknowledged"
+avail=$(df -k --output=avail "$WORK/full" | tail -n 1)
+dd if=/dev/zero of="$WORK/full/filler" bs=1k count="$avail" 2>/dev/null || true
+refused=
+for ((i = 0; i < 60; i++)); do
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	make_report "$WORK/s.json" "$uuid" "Audit trail full"
+	cli_json bank-a submit "$WORK/s.json"
+	if [ "$RC" -eq 0 ]; then
+		echo "$uuid" >>"$WORK/acked.txt"
+	else
+		refused=$ERR
+		break
+	fi
+done
+[ -n "$refused" ] || fail "no submit was refused with the audit trail full"
+expect_contains "$refused" "not acknowledged" \
+    "the submit whose entry could not be written is refused"
+wait_gone "$HUB_PID" 20 || fail "the hub did not stop when its audit trail failed"
+status=0
+wait "$HUB_PID" 2>/dev/null || status=$?
+HUB_PID=
+expect_eq "$status" 1 "the hub exits with status 1 after audit.failed"
+expect_log "audit.failed path=$WORK/full/audit.log op=write"
+while read -r uuid; do
+	grep -q "uuid=$uuid " "$WORK/full/audit.log" ||
+	    fail "acknowledged submit $uuid is not in the audit trail"
+done <"$WORK/acked.txt"
+
 umount "$WORK/full"
 CLEANUP_EXTRA=
-pass "storage faults: fsync, write, full filesystem"
+pass "storage faults: fsync, write, full filesystem, full audit trail"
