@@ -171,10 +171,8 @@ config_resolve_list(const char *conf_path, const char *name, const char *text,
 		for (e = end; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
 			;
 		if (e == p) {
-			if (asprintf(cause, "%s: \"%s\" has an empty entry; "
-			    "separate paths with single commas", name,
-			    text) == -1)
-				*cause = NULL;
+			cause_set(cause, "%s: \"%s\" has an empty entry; "
+			    "separate paths with single commas", name, text);
 			free(out);
 			return NULL;
 		}
@@ -228,9 +226,9 @@ config_set(struct config *c, const struct config_option *o, const char *text,
 		free(*sp);
 		if ((*sp = config_resolve_list(c->path, o->name, text,
 		    cause)) == NULL) {
-			if (*cause == NULL && asprintf(cause, "%s: out of "
-			    "memory", o->name) == -1)
-				*cause = NULL;
+			if (*cause == NULL)
+				cause_set(cause, "%s: out of memory",
+				    o->name);
 			return -1;
 		}
 		return 0;

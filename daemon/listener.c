@@ -140,9 +140,7 @@ listener_parse(const char *addr, struct sockaddr_storage *ss, int *lenp,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
-		if (asprintf(cause, "listen \"%s\": %s", addr, gai_strerror(rc))
-		    == -1)
-			*cause = NULL;
+		cause_set(cause, "listen \"%s\": %s", addr, gai_strerror(rc));
 		return -1;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -150,9 +148,7 @@ listener_parse(const char *addr, struct sockaddr_storage *ss, int *lenp,
 	freeaddrinfo(res);
 	return 0;
 bad:
-	if (asprintf(cause, "listen \"%s\": not host:port or [v6]:port", addr)
-	    == -1)
-		*cause = NULL;
+	cause_set(cause, "listen \"%s\": not host:port or [v6]:port", addr);
 	return -1;
 }
 
@@ -174,9 +170,7 @@ listener_new(struct event_base *base, const char *addr, char **cause)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    1024, (struct sockaddr *)&ss, len);
 	if (l->evl == NULL) {
-		if (asprintf(cause, "listen %s: %s", addr, strerror(errno))
-		    == -1)
-			*cause = NULL;
+		cause_set(cause, "listen %s: %s", addr, strerror(errno));
 		free(l);
 		return NULL;
 	}

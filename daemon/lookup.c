@@ -79,18 +79,16 @@ lookup_held(const char *org, const char *hub_id, struct lookup *l,
 	}
 	if (l->held == NULL) {
 		lookup_free(l);
-		if (asprintf(cause, "stored message %s does not decode", hub_id)
-		    == -1)
-			*cause = NULL;
+		cause_set(cause, "stored message %s does not decode", hub_id);
 		return -1;
 	}
 	rc = store_message(hub->store, l->origin, lookup_original_row, l,
 	    cause);
 	if (rc != 0 || l->original == NULL) {
 		lookup_free(l);
-		if (rc == 0 && asprintf(cause, "the original of %s does not "
-		    "decode", hub_id) == -1)
-			*cause = NULL;
+		if (rc == 0)
+			cause_set(cause, "the original of %s does not decode",
+			    hub_id);
 		return rc == 1 ? 1 : -1;
 	}
 	if (l->held->relay != NULL)

@@ -351,9 +351,7 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 nomem:
 	if (m != NULL)
 		ceptoar__message__free_unpacked(m, NULL);
-	if (asprintf(cause, "out of memory making the form of hop %u", hop)
-	    == -1)
-		*cause = NULL;
+	cause_set(cause, "out of memory making the form of hop %u", hop);
 	return NULL;
 }
 
@@ -592,11 +590,9 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 				 */
 				ceptoar__message__free_unpacked(m, NULL);
 				if (first) {
-					if (asprintf(cause, "the anonymised "
+					cause_set(cause, "the anonymised "
 					    "text still needs review (%s); "
-					    "forward it with reviewed text", why)
-					    == -1)
-						*cause = NULL;
+					    "forward it with reviewed text", why);
 					return -1;
 				}
 				relay_hold(b, hop - 1, e->via, why);

@@ -75,9 +75,10 @@ tls_conf_error(const struct config *conf, const char *option, char **cause,
 	if (conf->path == NULL)
 		*cause = msg;
 	else {
-		if ((line > 0 ? asprintf(cause, "%s:%lu: %s", conf->path, line,
-		    msg) : asprintf(cause, "%s: %s", conf->path, msg)) == -1)
-			*cause = NULL;
+		if (line > 0)
+			cause_set(cause, "%s:%lu: %s", conf->path, line, msg);
+		else
+			cause_set(cause, "%s: %s", conf->path, msg);
 		free(msg);
 	}
 	return NULL;
