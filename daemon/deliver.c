@@ -122,8 +122,8 @@ deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
     Ceptoar__Message **mp)
 {
 	deliver_view(d, sd);
-	d->chain_id = sd->chain_id ? strdup(sd->chain_id) : NULL;
-	d->in_reply_to = sd->in_reply_to ? strdup(sd->in_reply_to) : NULL;
+	d->chain_id = d->chain_id ? strdup(d->chain_id) : NULL;
+	d->in_reply_to = d->in_reply_to ? strdup(d->in_reply_to) : NULL;
 	d->hub_id = strdup(d->hub_id);
 	d->sender = strdup(d->sender);
 	d->reason = strdup(d->reason);
@@ -674,18 +674,18 @@ deliver_ack(struct session *s, uint64_t request_id,
 
 	if (ack->n_seqs == 0)
 		return;
-	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->seqs = calloc(ack->n_seqs, sizeof(*q->seqs))) == NULL ||
-	    (q->sent = calloc(ack->n_seqs, sizeof(*q->sent))) == NULL) {
-		if (q != NULL)
-			free(q->seqs);
-		free(q);
+	/* One allocation: the seqs and their sent times follow the entry. */
+	if (ack->n_seqs > (SIZE_MAX - sizeof(*q)) / (sizeof(*q->seqs) +
+	    sizeof(*q->sent)) || (q = calloc(1, sizeof(*q) + ack->n_seqs *
+	    (sizeof(*q->seqs) + sizeof(*q->sent)))) == NULL) {
 		session_error(s, request_id,
 		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
 		    "the hub is out of memory; %zu acknowledgements were not "
 		    "recorded and will be delivered again", ack->n_seqs);
 		return;
 	}
+	q->seqs = (uint64_t *)(q + 1);
+	q->sent = (int64_t *)(q->seqs + ack->n_seqs);
 	snprintf(q->org, sizeof(q->org), "%s", s->org);
 	snprintf(q->sid, sizeof(q->sid), "%s", s->sid);
 	q->at = (int64_t)time(NULL);
@@ -756,8 +756,6 @@ deliver_writes_done(bool committed)
 	for (q = ackq; q != NULL; q = next) {
 		next = q->next;
 		n += q->n;
-		free(q->seqs);
-		free(q->sent);
 		free(q);
 	}
 	if (!committed && (n > 0 || nmarks > 0))
