@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -270,6 +273,19 @@ main(int argc, char *argv[])
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
 	signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+	/*
+	 * TLS buffers are released whenever a connection falls quiet, so
+	 * that idle connections cost little; the next burst takes them back.
+	 * glibc's default would hand the top of the heap back to the kernel
+	 * between bursts and fault it in again for each one, a sixth of the
+	 * hub's time at light load.  Keep up to 8 MiB of freed heap, and
+	 * serve frames of up to 1 MiB from it rather than from a mapping of
+	 * their own.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+#endif
 
 	if (config_load(conffile, &hub->conf, &cause) == -1)
 		return main_refuse(cause, conffile, NULL);

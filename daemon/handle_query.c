@@ -229,6 +229,9 @@ handle_receipts(struct session *s, Ceptoar__Envelope *env)
 		    id ? id : "(none)");
 		return;
 	}
+	/* Acknowledgements that arrived before this read as acknowledged. */
+	if (rc == 0)
+		submit_write_acks();
 	if (rc == -1 || store_receipts(hub->store, id, handle_receipt_row, &st,
 	    &cause) == -1 || st.failed) {
 		if (rc == 0)
@@ -343,6 +346,8 @@ handle_check_status(struct session *s, Ceptoar__Envelope *env)
 		    "you started", id ? id : "(none)");
 		return;
 	}
+	if (rc == 0)
+		submit_write_acks();
 	if (rc == -1 || store_receipts(hub->store, id, handle_check_party, &st,
 	    &cause) == -1)
 		goto storefail;

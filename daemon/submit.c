@@ -27,6 +27,14 @@
 #define SUBMIT_WAITING_MAX	256
 /* Messages removed per transaction after a failed sync. */
 #define SUBMIT_UNDO_CHUNK	256
+/*
+ * How long acknowledgements and delivery marks with no submit to travel
+ * with wait for one before they are committed alone.  A commit of their
+ * own rewrites the inboxes' busy pages into the log once more; waiting a
+ * few milliseconds lets them share the next group's, and losing them to
+ * a crash only means those deliveries are sent again.
+ */
+#define SUBMIT_ACK_LINGER_USEC	10000
 
 struct submit_item {
 	struct submit_item	*next;
@@ -44,15 +52,19 @@ struct submit_item {
 static struct submit_item	*submit_head;
 static struct submit_item	**submit_tail = &submit_head;
 static struct event		*submit_ev;
+static struct event		*ack_linger_ev;
+static bool			 ack_linger_done;	/* commit them now */
 static size_t			 submit_queued;
 
 static void	submit_commit_cb(evutil_socket_t, short, void *);
+static void	submit_ack_linger_cb(evutil_socket_t, short, void *);
 
 int
 submit_init(struct event_base *base)
 {
 	if ((submit_ev = event_new(base, -1, 0, submit_commit_cb, NULL)) ==
-	    NULL)
+	    NULL || (ack_linger_ev = evtimer_new(base, submit_ack_linger_cb,
+	    NULL)) == NULL)
 		return -1;
 	return 0;
 }
@@ -479,11 +491,18 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	submit_tail = &submit_head;
 	submit_queued = 0;
 	/*
-	 * Acknowledgements and marks alone wait for the next sync: losing
-	 * them to a crash only means a delivery is sent again.
+	 * Acknowledgements and marks alone wait for the next group, or for
+	 * the linger to end.
 	 */
 	if (batch == NULL) {
-		submit_write_acks();
+		if (ack_linger_done)
+			submit_write_acks();
+		else if (deliver_writes_queued() &&
+		    !evtimer_pending(ack_linger_ev, NULL)) {
+			struct timeval tv = { 0, SUBMIT_ACK_LINGER_USEC };
+
+			evtimer_add(ack_linger_ev, &tv);
+		}
 		return;
 	}
 	if (store_begin(hub->store, &cause) == -1)
@@ -531,6 +550,15 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	inflight_tail = &b->next;
 }
 
+/* The linger is over: what is still queued goes in on its own. */
+static void
+submit_ack_linger_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	ack_linger_done = true;
+	submit_commit_cb(-1, 0, NULL);
+	ack_linger_done = false;
+}
+
 void
 submit_write_acks(void)
 {
@@ -571,4 +599,7 @@ submit_shutdown(void)
 	if (submit_ev != NULL)
 		event_free(submit_ev);
 	submit_ev = NULL;
+	if (ack_linger_ev != NULL)
+		event_free(ack_linger_ev);
+	ack_linger_ev = NULL;
 }
