@@ -53,7 +53,6 @@ static struct submit_item	*submit_head;
 static struct submit_item	**submit_tail = &submit_head;
 static struct event		*submit_ev;
 static struct event		*ack_linger_ev;
-static bool			 ack_linger_done;	/* commit them now */
 static size_t			 submit_queued;
 
 static void	submit_commit_cb(evutil_socket_t, short, void *);
@@ -343,14 +342,6 @@ submit_finish(struct submit_batch *b, bool audit_failed)
 	free(b);
 }
 
-/*
- * A sync failed.  Every group not yet acknowledged is refused and its
- * messages removed from the store, so that what the senders are told
- * was not accepted is never delivered; a later group could also have
- * been built on one of them (a repeat found as a duplicate).  The next
- * sync copies the whole log into the database before anything more is
- * acknowledged.
- */
 /* Remove n messages a failed sync left unacknowledged; log a failure. */
 static void
 submit_undo(const uint64_t *seqs, size_t n)
@@ -364,6 +355,14 @@ submit_undo(const uint64_t *seqs, size_t n)
 	free(cause);
 }
 
+/*
+ * A sync failed.  Every group not yet acknowledged is refused and its
+ * messages removed from the store, so that what the senders are told
+ * was not accepted is never delivered; a later group could also have
+ * been built on one of them (a repeat found as a duplicate).  The next
+ * sync copies the whole log into the database before anything more is
+ * acknowledged.
+ */
 static void
 submit_fail_inflight(const char *cause)
 {
@@ -495,9 +494,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	 * the linger to end.
 	 */
 	if (batch == NULL) {
-		if (ack_linger_done)
-			submit_write_acks();
-		else if (deliver_writes_queued() &&
+		if (deliver_writes_queued() &&
 		    !evtimer_pending(ack_linger_ev, NULL)) {
 			struct timeval tv = { 0, SUBMIT_ACK_LINGER_USEC };
 
@@ -550,13 +547,16 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	inflight_tail = &b->next;
 }
 
-/* The linger is over: what is still queued goes in on its own. */
+/*
+ * The linger is over: what is still queued goes in on its own, unless a
+ * group is about to take it (one queued, or one syncing, after which
+ * the loop looks again).
+ */
 static void
 submit_ack_linger_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	ack_linger_done = true;
-	submit_commit_cb(-1, 0, NULL);
-	ack_linger_done = false;
+	if (inflight == NULL && submit_head == NULL)
+		submit_write_acks();
 }
 
 void
@@ -586,8 +586,10 @@ void
 submit_flush(void)
 {
 	durable_wait();
-	if (submit_head != NULL || deliver_writes_queued())
+	if (submit_head != NULL)
 		submit_commit_cb(-1, 0, NULL);
+	/* No later group will take what lingers: it goes in now. */
+	submit_write_acks();
 	durable_wait();
 }
 

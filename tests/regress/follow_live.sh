@@ -57,3 +57,30 @@ expect_eq "$RC" 0 "nisc reads its inbox from the store ($ERR)"
 expect_eq "$OUT" "$(cat "$WORK/nisc-live.out")" \
     "live deliveries are byte for byte what the store gives"
 pass "live and stored deliveries agree"
+
+# A clean stop writes what still waits for a group: here the sent time of
+# a delivery that a connected follower never acknowledged.
+make_report "$WORK/r4.json" "" "Live report 4"
+cli_json bank-a submit "$WORK/r4.json"
+expect_eq "$RC" 0 "submit 4 ($ERR)"
+r4=$(json_field hub_id)
+timeout 60 "$CEPTOAR" -c "$WORK/clients/nisc.conf" --json inbox \
+    --follow --no-ack >"$WORK/nisc-stop.out" 2>"$WORK/nisc-stop.err" &
+stopping_follower=$!
+BG_PIDS+=("$stopping_follower")
+# The three it left unacknowledged come again, then report 4's form.
+for ((i = 0; i < 200; i++)); do
+	[ "$(grep -c hub_id "$WORK/nisc-stop.out" || true)" -ge 4 ] && break
+	sleep 0.05
+done
+expect_eq "$(grep -c hub_id "$WORK/nisc-stop.out")" 4 "nisc follows report 4"
+stop_hub
+stop_bg "$stopping_follower"
+start_hub
+cli_json bank-a receipts "$r4"
+expect_eq "$RC" 0 "receipts of report 4 ($ERR)"
+nisc_sent=$(grep '"recipient": "nisc"' <<<"$OUT" | python3 -c \
+    'import json,sys; print(json.loads(sys.stdin.readline())["delivered_at"])')
+expect_eq "$([ "$nisc_sent" != None ] && echo yes || echo no)" yes \
+    "the sent time queued as the hub stopped is stored ($nisc_sent)"
+pass "a clean stop stores queued delivery marks"

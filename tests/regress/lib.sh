@@ -210,7 +210,7 @@ start_hub() {
 # (one run of follow_live in ten to twenty; none in 80 since).
 stop_bg() {
 	local pid=$1 secs=${2:-45} what child
-	child=$(pgrep -P "$pid" | head -n 1)
+	child=$(pgrep -P "$pid" | head -n 1 || true)
 	kill -TERM "${child:-$pid}" 2>/dev/null || true
 	if ! wait_gone "$pid" "$secs"; then
 		what=$(ps -o pid=,stat=,wchan:20=,args= --ppid "$pid" -p "$pid" \
