@@ -205,24 +205,36 @@ run_case(const struct directory *dir, const struct route_case *c)
 	route_result_free(&rr);
 }
 
+/* Route an empty report from bank-a, legally mandated or voluntary. */
+static int
+route_bank_report(const struct directory *dir, bool mandated,
+    struct route_result *rr)
+{
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	Ceptoar__ErrorCode	code;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(rr, 0, sizeof(*rr));
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m.report = &r;
+	r.has_legally_mandated = 1;
+	r.legally_mandated = mandated;
+	rc = route_message(&m, directory_org(dir, "bank-a"), dir, rr, &code,
+	    &cause);
+	free(cause);
+	return rc;
+}
+
 /* Reasons say why: the liaison's names the sector and ministry. */
 static void
 test_reasons(const struct directory *dir)
 {
-	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
-	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
 	struct route_result	rr;
-	Ceptoar__ErrorCode	code;
-	char			*cause = NULL;
-	size_t			 i;
+	size_t			i;
 
-	memset(&rr, 0, sizeof(rr));
-	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
-	m.report = &r;
-	r.has_legally_mandated = 1;
-	r.legally_mandated = 1;
-	CHECK(route_message(&m, directory_org(dir, "bank-a"), dir, &rr, &code,
-	    &cause) == 0);
+	CHECK(route_bank_report(dir, true, &rr) == 0);
 	for (i = 0; i < rr.n; i++) {
 		if (strcmp(rr.v[i].org, "fsa-liaison") == 0)
 			CHECK_CONTAINS(rr.v[i].reason,
@@ -232,9 +244,7 @@ test_reasons(const struct directory *dir)
 	}
 	route_result_free(&rr);
 	/* A voluntary report names its CEPTOAR, and only its members count. */
-	r.legally_mandated = 0;
-	CHECK(route_message(&m, directory_org(dir, "bank-a"), dir, &rr, &code,
-	    &cause) == 0);
+	CHECK(route_bank_report(dir, false, &rr) == 0);
 	CHECK(rr.ceptoar != NULL && strcmp(rr.ceptoar->id, "banks") == 0);
 	CHECK(rr.anonymity_set == 2);
 	route_result_free(&rr);
@@ -248,21 +258,11 @@ test_reasons(const struct directory *dir)
 static void
 test_restrict(const struct directory *dir)
 {
-	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
-	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
 	struct route_result	rr;
-	Ceptoar__ErrorCode	code;
-	char			*cause = NULL;
 	const char		*keep[1];
 	size_t			 i, n;
 
-	memset(&rr, 0, sizeof(rr));
-	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
-	m.report = &r;
-	r.has_legally_mandated = 1;
-	r.legally_mandated = 1;
-	CHECK(route_message(&m, directory_org(dir, "bank-a"), dir, &rr, &code,
-	    &cause) == 0);
+	CHECK(route_bank_report(dir, true, &rr) == 0);
 	CHECK(rr.n >= 2);
 	if (rr.n < 2) {
 		route_result_free(&rr);
