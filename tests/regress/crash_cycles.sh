@@ -22,7 +22,8 @@ submitter() {
 		fi
 	done
 }
-# Follow the liaison's inbox into a file per cycle.
+# Follow the liaison's inbox into a file per cycle.  Each follower is
+# stopped with stop_bg, never by signalling timeout(1) (see lib.sh).
 consume() {
 	timeout 120 "$CEPTOAR" -c "$WORK/clients/fsa-liaison.conf" --json inbox \
 	    --follow >>"$WORK/consumed.txt" 2>>"$WORK/consume.err" &
@@ -49,15 +50,14 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
 	await_ack "$(wc -l <"$WORK/acked.txt")"
 	sleep "0.$((RANDOM % 9 + 2))"
 	kill_hub
-	kill -TERM "$consumer" 2>/dev/null || true
+	stop_bg "$consumer"
 	start_hub "$HUB_OPTS"
 	consume
 done
 sleep 1
 kill -TERM "$submitter_pid" 2>/dev/null || true
 wait "$submitter_pid" 2>/dev/null || true
-kill -TERM "$consumer" 2>/dev/null || true
-wait "$consumer" 2>/dev/null || true
+stop_bg "$consumer"
 
 # What is still unacknowledged comes now.
 cli_json fsa-liaison inbox
