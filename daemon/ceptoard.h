@@ -33,6 +33,8 @@ int	 log_parse_level(const char *s, enum log_level *out);
  */
 void	 log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* Whether an event at lvl goes anywhere: the log or the audit trail. */
+bool	 log_wanted(enum log_level lvl, const char *event);
 /* Escape a peer-supplied string into buf for a log line (quoted). */
 const char *log_escape(const char *s, char *buf, size_t len);
 __attribute__((noreturn)) void fatalx(const char *fmt, ...)

@@ -107,6 +107,12 @@ log_write(enum log_level lvl, const char *line)
 	fflush(stderr);
 }
 
+bool
+log_wanted(enum log_level lvl, const char *event)
+{
+	return lvl <= log_level_max || audit_wanted(event);
+}
+
 /*
  * The line is built once; it goes to the log if its level is shown, and
  * to the audit trail if audit.c keeps such events, whatever the level.

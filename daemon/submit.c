@@ -264,7 +264,9 @@ submit_log(const struct submit_item *it, size_t batch)
 	    (unsigned long long)p->msg.seq, p->uuid, p->msg.kind,
 	    names_lookup(names_tlp, it->tlp), it->drill ? "yes" : "no",
 	    it->batch.nw, n, it->batch.held ? "yes" : "no", batch);
-	if (it->duplicate || it->conflict)
+	/* A line per recipient: escaping each reason is wasted if unseen. */
+	if (it->duplicate || it->conflict ||
+	    !log_wanted(LOG_LVL_DEBUG, "route.recipient"))
 		return;
 	for (i = 0; i < it->batch.nw; i++) {
 		const struct relay_write *w = &it->batch.w[i];

@@ -4,7 +4,8 @@
 # a clean stop ceptoard -A finds the chain intact, with the head the hub
 # logged.  A torn last line (a crash while writing) is kept and recorded
 # at the next start.  One byte flipped in an entry is named by -A, by -n,
-# and by the hub, which refuses to start.
+# and by the hub, which refuses to start.  What is audited is recorded
+# whatever the log level.
 . "$(dirname "$0")/lib.sh"
 
 AUDIT=$WORK/audit.log
@@ -86,6 +87,24 @@ verify_trail
 expect_eq "$RC" 0 "-A after the torn line was recorded: $OUT"
 expect_contains "$OUT" "chain intact" "intact again"
 expect_contains "$OUT" "1 torn line(s)" "-A reports the torn line"
+
+# What is audited reaches the trail whatever the log shows: at log_level
+# info the hub logs no route.recipient line, and the trail still has one
+# for each recipient.
+logged=$(wc -l <"$HUB_LOG")
+HUB_LOG_LEVEL=info start_hub "audit_log: $AUDIT"
+make_report "$WORK/r3.json"
+cli_json bank-a submit "$WORK/r3.json"
+expect_eq "$RC" 0 "submit at log_level info ($ERR)"
+id3=$(json_field hub_id)
+for org in fsa-liaison nisc; do
+	grep -Eq "^[0-9]+ [0-9]+ route.recipient .*(hub_id|origin)=$id3 .*org=$org " \
+	    "$AUDIT" || fail "the trail has no route.recipient of $id3 for $org"
+done
+expect_not_contains "$(tail -n +"$((logged + 1))" "$HUB_LOG")" \
+    "route.recipient" \
+    "log_level info keeps route.recipient out of the log"
+stop_hub
 
 # Flip one byte in the middle of an entry: the first acceptance.
 target=$(python3 - "$AUDIT" <<-'PY'

@@ -174,7 +174,7 @@ start_hub() {
 	store_key: ${STORE_KEY:-$PKI/store.key}
 	directory: ${HUB_DIRECTORY:-$DIRECTORY}
 	store: ${HUB_STORE:-$WORK/store/hub.db}
-	log_level: debug
+	log_level: ${HUB_LOG_LEVEL:-debug}
 	hello_timeout: 5
 	CONF
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$WORK/ceptoard.conf"
