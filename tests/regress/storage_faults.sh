@@ -4,20 +4,27 @@
 # nothing stored is corrupted; once the fault is gone, submits work again.
 . "$(dirname "$0")/lib.sh"
 
-# Submit n reports as bank-a; record acked and refused uuids.
+# Submit one report titled $1 as bank-a: its uuid in $UUID, added to
+# acked.txt if the hub acknowledged it; status and stderr in $RC, $ERR.
+submit_one() {
+	UUID=$(cat /proc/sys/kernel/random/uuid)
+	make_report "$WORK/s.json" "$UUID" "$1"
+	cli_json bank-a submit "$WORK/s.json"
+	if [ "$RC" -eq 0 ]; then
+		echo "$UUID" >>"$WORK/acked.txt"
+	fi
+}
+
+# Submit n reports as bank-a; a refusal must be a clear store-failed.
 submit_some() {
-	local n=$1 i uuid
+	local n=$1 i
 	for ((i = 0; i < n; i++)); do
-		uuid=$(cat /proc/sys/kernel/random/uuid)
-		make_report "$WORK/s.json" "$uuid" "${TITLE:-Fault test report}"
-		cli_json bank-a submit "$WORK/s.json"
-		if [ "$RC" -eq 0 ]; then
-			echo "$uuid" >>"$WORK/acked.txt"
-		else
+		submit_one "${TITLE:-Fault test report}"
+		if [ "$RC" -ne 0 ]; then
 			expect_eq "$RC" 1 "a refused submit ($ERR)"
 			expect_contains "$ERR" "store-failed" "the refusal names the code"
 			expect_contains "$ERR" "NOT accepted" "and says it was not taken"
-			echo "$uuid" >>"$WORK/refused.txt"
+			echo "$UUID" >>"$WORK/refused.txt"
 		fi
 	done
 }
@@ -104,12 +111,8 @@ avail=$(df -k --output=avail "$WORK/full" | tail -n 1)
 dd if=/dev/zero of="$WORK/full/filler" bs=1k count="$avail" 2>/dev/null || true
 refused=
 for ((i = 0; i < 60; i++)); do
-	uuid=$(cat /proc/sys/kernel/random/uuid)
-	make_report "$WORK/s.json" "$uuid" "Audit trail full"
-	cli_json bank-a submit "$WORK/s.json"
-	if [ "$RC" -eq 0 ]; then
-		echo "$uuid" >>"$WORK/acked.txt"
-	else
+	submit_one "Audit trail full"
+	if [ "$RC" -ne 0 ]; then
 		refused=$ERR
 		break
 	fi
