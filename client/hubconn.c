@@ -353,6 +353,15 @@ hubconn_tls_setup(struct hubconn *hc)
 		    "PEM private key from %s: %s", c->path, c->key,
 		    hubconn_ssl_reason());
 	}
+	/*
+	 * Send the chain without its root: the hub has the root, and would
+	 * otherwise parse a certificate it does not need at every connection.
+	 */
+	if (SSL_CTX_build_cert_chain(hc->ctx, SSL_BUILD_CHAIN_FLAG_UNTRUSTED |
+	    SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+	    SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) == 0)
+		return hubconn_fail(hc, EX_CONFIG, "%s: cert: cannot build the "
+		    "chain of %s: %s", c->path, c->cert, hubconn_ssl_reason());
 	SSL_CTX_set_verify(hc->ctx, SSL_VERIFY_PEER, NULL);
 
 	if ((hc->ssl = SSL_new(hc->ctx)) == NULL ||

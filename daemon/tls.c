@@ -471,6 +471,19 @@ tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
 		    conf->tls_ca, tls_ssl_reason());
 		goto fail;
 	}
+	/*
+	 * Fix the chain we send once, here: left to itself OpenSSL rebuilds
+	 * and verifies it at every handshake, a signature check per
+	 * connection.  The root is left out; every peer has it already.
+	 */
+	if (SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_UNTRUSTED |
+	    SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+	    SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) == 0) {
+		tls_conf_error(conf, "tls_cert", cause, "tls_cert %s: cannot "
+		    "build its chain from tls_ca %s: %s", conf->tls_cert,
+		    conf->tls_ca, tls_ssl_reason());
+		goto fail;
+	}
 	if ((names = SSL_load_client_CA_file(conf->tls_ca)) == NULL) {
 		tls_conf_error(conf, "tls_ca", cause, "tls_ca %s: %s",
 		    conf->tls_ca, tls_ssl_reason());

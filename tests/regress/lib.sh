@@ -167,8 +167,8 @@ start_hub() {
 	mkdir -p "$WORK/store"
 	cat >"$WORK/ceptoard.conf" <<-CONF
 	listen: 127.0.0.1:$HUB_PORT
-	tls_cert: $PKI/hub.crt
-	tls_key: $PKI/hub.key
+	tls_cert: ${HUB_TLS_CERT:-$PKI/hub.crt}
+	tls_key: ${HUB_TLS_KEY:-$PKI/hub.key}
 	tls_ca: $PKI/ca.crt
 	anon_key: $PKI/anon.key
 	store_key: ${STORE_KEY:-$PKI/store.key}

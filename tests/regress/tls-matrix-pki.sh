@@ -27,6 +27,12 @@
 #   lookalike-crl.pem      a CRL with the real CA's name, signed by the
 #                          look-alike: the hub must refuse it as tls_crl
 #   expired-crl.pem        the real CA's CRL, due 2020-02-01: refused too
+#   sub-ca.crt, .key       an intermediate CA issued by the real CA
+#   sub-hub.crt            a hub certificate (localhost, 127.0.0.1, ::1)
+#                          issued by the intermediate; sub-hub-chain.crt
+#                          is it followed by sub-ca.crt
+#   sub-client.crt         CN=bank-a issued by the intermediate;
+#                          sub-client-chain.crt is it followed by sub-ca.crt
 #
 # Each .crt has its .key beside it (mode 0600).  The result is made once:
 # a lock on OUTDIR.lock keeps parallel scenarios from racing, and
@@ -36,7 +42,7 @@ set -euo pipefail
 
 prog=${0##*/}
 # Bump when what is generated changes, to remake cached copies.
-version=2
+version=3
 
 die() {
 	echo "$prog: $*" >&2
@@ -73,6 +79,22 @@ ca_issue() {
 	    -cert "$cadir/ca.crt" -keyfile "$cadir/ca.key" -extensions "$ext" \
 	    -in "$name.csr" -out "$out/$name.crt" -notext "$@") >>"$out/ca/log" 2>&1 ||
 	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
+}
+
+# Issue NAME in folder $out from the intermediate CA: subject SUBJ,
+# extension section EXT; NAME-chain.crt is the certificate followed by
+# the intermediate's.
+sub_issue() {
+	local name=$1 subj=$2 ext=$3
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$out/$name.key" -subj "$subj" \
+	    -config "$out/ca/openssl.cnf" -out "$out/ca/$name.csr" 2>>"$out/ca/log"
+	openssl x509 -req -in "$out/ca/$name.csr" -CA "$out/sub-ca.crt" \
+	    -CAkey "$out/sub-ca.key" -set_serial "0x7$(openssl rand -hex 15)" \
+	    -days 30 -sha256 -extfile "$out/ca/openssl.cnf" -extensions "$ext" \
+	    -out "$out/$name.crt" 2>>"$out/ca/log" ||
+	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
+	cat "$out/$name.crt" "$out/sub-ca.crt" >"$out/$name-chain.crt"
 }
 
 generate() {
@@ -133,6 +155,18 @@ generate() {
 	keyUsage = critical, keyCertSign, cRLSign
 	subjectKeyIdentifier = $ski
 	[crl_ext]
+	authorityKeyIdentifier = keyid
+	[subca_ext]
+	basicConstraints = critical, CA:TRUE, pathlen:0
+	keyUsage = critical, keyCertSign, cRLSign
+	subjectKeyIdentifier = hash
+	authorityKeyIdentifier = keyid
+	[hub_ext]
+	basicConstraints = critical, CA:FALSE
+	keyUsage = critical, digitalSignature
+	extendedKeyUsage = serverAuth
+	subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+	subjectKeyIdentifier = hash
 	authorityKeyIdentifier = keyid
 	EOF
 	umask 077
@@ -196,6 +230,12 @@ generate() {
 	    -cert "$out/lookalike-ca.crt" -keyfile "$out/lookalike-ca.key" \
 	    -gencrl -out "$out/lookalike-crl.pem") >>"$out/ca/log" 2>&1 ||
 	    { cat "$out/ca/log" >&2; die "making lookalike-crl.pem failed"; }
+
+	# An intermediate CA, and a hub and a client certificate it issued.
+	ca_issue sub-ca "/O=CEPTOAR regress/CN=CEPTOAR regress intermediate CA" \
+	    subca_ext
+	sub_issue sub-hub "/O=CEPTOAR regress/CN=localhost" hub_ext
+	sub_issue sub-client "/O=bank-a/CN=bank-a" client_ext
 
 	chmod 0644 "$out"/*.crt "$out"/*.pem
 	chmod 0600 "$out"/*.key
