@@ -275,7 +275,8 @@ mbench_tls_ctx(const struct mbench *b, const char *ca, const char *cert,
 		return NULL;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+	/* Idle buffers released, as in the context libmosquitto makes. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN | SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 }
 
