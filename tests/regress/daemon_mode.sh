@@ -6,8 +6,7 @@ pki_ensure
 mkdir -p "$WORK/store"
 
 # A free loopback port: the detached hub logs to syslog, not to us.
-HUB_PORT=$(python3 -c 'import socket
-s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HUB_PORT=$(free_port)
 cat >"$WORK/ceptoard.conf" <<CONF
 listen: 127.0.0.1:$HUB_PORT
 tls_cert: $PKI/hub.crt

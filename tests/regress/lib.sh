@@ -143,6 +143,15 @@ pki_ensure() {
 	) 9>"$CEPTOAR_BUILDDIR/regress-pki.lock"
 }
 
+# A loopback port free now, for a process that cannot report the one it
+# was given (it may be taken again before use: retry on failure).
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 # Write a client configuration for org $1 with certificate $2 (default:
 # the org's own) and CA $3 (default: the hub's CA).
 client_conf() {

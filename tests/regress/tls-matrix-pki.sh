@@ -18,6 +18,7 @@
 #   notyet.crt             CN=bank-a, valid from 2099-01-01
 #   revoked.crt            CN=bank-a, revoked (keyCompromise) in crl.pem
 #   serverauth.crt         CN=bank-a, extendedKeyUsage serverAuth only
+#                          (and the hub's addresses as its names)
 #   selfsigned.crt         CN=bank-a, signed by its own key
 #   lookalike-ca.crt, .key a CA with the real CA's subject DN and subject
 #                          key identifier but another key
@@ -81,20 +82,26 @@ ca_issue() {
 	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
 }
 
-# Issue NAME in folder $out from the intermediate CA: subject SUBJ,
-# extension section EXT; NAME-chain.crt is the certificate followed by
-# the intermediate's.
-sub_issue() {
-	local name=$1 subj=$2 ext=$3
+# Issue NAME in folder $out from the CA whose certificate and key are
+# $4 and $5 (not the real CA: "openssl x509 -req", no database):
+# subject SUBJ, extension section EXT.
+issue_by() {
+	local name=$1 subj=$2 ext=$3 cacert=$4 cakey=$5
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 	    -nodes -keyout "$out/$name.key" -subj "$subj" \
 	    -config "$out/ca/openssl.cnf" -out "$out/ca/$name.csr" 2>>"$out/ca/log"
-	openssl x509 -req -in "$out/ca/$name.csr" -CA "$out/sub-ca.crt" \
-	    -CAkey "$out/sub-ca.key" -set_serial "0x7$(openssl rand -hex 15)" \
+	openssl x509 -req -in "$out/ca/$name.csr" -CA "$cacert" \
+	    -CAkey "$cakey" -set_serial "0x7$(openssl rand -hex 15)" \
 	    -days 30 -sha256 -extfile "$out/ca/openssl.cnf" -extensions "$ext" \
 	    -out "$out/$name.crt" 2>>"$out/ca/log" ||
 	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
-	cat "$out/$name.crt" "$out/sub-ca.crt" >"$out/$name-chain.crt"
+}
+
+# Issue NAME from the intermediate CA (issue_by); NAME-chain.crt is the
+# certificate followed by the intermediate's.
+sub_issue() {
+	issue_by "$1" "$2" "$3" "$out/sub-ca.crt" "$out/sub-ca.key"
+	cat "$out/$1.crt" "$out/sub-ca.crt" >"$out/$1-chain.crt"
 }
 
 generate() {
@@ -143,6 +150,7 @@ generate() {
 	basicConstraints = critical, CA:FALSE
 	keyUsage = critical, digitalSignature
 	extendedKeyUsage = serverAuth
+	subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
 	subjectKeyIdentifier = hash
 	authorityKeyIdentifier = keyid
 	[selfsigned_ext]
@@ -159,13 +167,6 @@ generate() {
 	[subca_ext]
 	basicConstraints = critical, CA:TRUE, pathlen:0
 	keyUsage = critical, keyCertSign, cRLSign
-	subjectKeyIdentifier = hash
-	authorityKeyIdentifier = keyid
-	[hub_ext]
-	basicConstraints = critical, CA:FALSE
-	keyUsage = critical, digitalSignature
-	extendedKeyUsage = serverAuth
-	subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
 	subjectKeyIdentifier = hash
 	authorityKeyIdentifier = keyid
 	EOF
@@ -212,15 +213,8 @@ generate() {
 	    -extfile "$out/ca/openssl.cnf" -extensions lookalike_ca_ext \
 	    -out "$out/lookalike-ca.crt" 2>>"$out/ca/log" ||
 	    { cat "$out/ca/log" >&2; die "making lookalike-ca.crt failed"; }
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-	    -nodes -keyout "$out/lookalike.key" -subj "/O=nisc/CN=nisc" \
-	    -config "$out/ca/openssl.cnf" -out "$out/ca/lookalike.csr" \
-	    2>>"$out/ca/log"
-	openssl x509 -req -in "$out/ca/lookalike.csr" -CA "$out/lookalike-ca.crt" \
-	    -CAkey "$out/lookalike-ca.key" -set_serial "0x7$(openssl rand -hex 15)" \
-	    -days 30 -sha256 -extfile "$out/ca/openssl.cnf" -extensions client_ext \
-	    -out "$out/lookalike.crt" 2>>"$out/ca/log" ||
-	    { cat "$out/ca/log" >&2; die "making lookalike.crt failed"; }
+	issue_by lookalike "/O=nisc/CN=nisc" client_ext "$out/lookalike-ca.crt" \
+	    "$out/lookalike-ca.key"
 	# A CRL in the real CA's name, signed by the look-alike.
 	mkdir -p "$out/ca/lookalike"
 	cp "$out/ca/openssl.cnf" "$out/ca/lookalike/openssl.cnf"
@@ -234,7 +228,7 @@ generate() {
 	# An intermediate CA, and a hub and a client certificate it issued.
 	ca_issue sub-ca "/O=CEPTOAR regress/CN=CEPTOAR regress intermediate CA" \
 	    subca_ext
-	sub_issue sub-hub "/O=CEPTOAR regress/CN=localhost" hub_ext
+	sub_issue sub-hub "/O=CEPTOAR regress/CN=localhost" serverauth_ext
 	sub_issue sub-client "/O=bank-a/CN=bank-a" client_ext
 
 	chmod 0644 "$out"/*.crt "$out"/*.pem

@@ -28,14 +28,6 @@ hub_chain() {
 	grep -E '^ *[0-9]+ s:' "$WORK/s_client.trace" >"$WORK/s_client.out" || true
 }
 
-# A free loopback port, for a stand-in hub.
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # ceptoar as organisation $1 with certificate file $2 and key $3 pings a
 # stand-in hub (openssl s_server, which answers no frame); how many
 # certificates the client sent is left in $SENT.  The stand-in ends when
