@@ -112,6 +112,31 @@ const struct name_entry names_severity[] = {
 	{ 0, NULL, NULL }
 };
 
+const struct name_entry *
+names_for_enum(const ProtobufCEnumDescriptor *d)
+{
+	static const struct {
+		const ProtobufCEnumDescriptor	*desc;
+		const struct name_entry		*names;
+	} tables[] = {
+		{ &ceptoar__tlp__descriptor, names_tlp },
+		{ &ceptoar__cause__descriptor, names_cause },
+		{ &ceptoar__event_type__descriptor, names_event_type },
+		{ &ceptoar__stage__descriptor, names_stage },
+		{ &ceptoar__report_kind__descriptor, names_report_kind },
+		{ &ceptoar__sharing_scope__descriptor, names_sharing_scope },
+		{ &ceptoar__attribution__descriptor, names_attribution },
+		{ &ceptoar__error_code__descriptor, names_error_code },
+		{ &ceptoar__form__descriptor, names_form },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (tables[i].desc == d)
+			return tables[i].names;
+	return NULL;
+}
+
 const char *
 names_lookup(const struct name_entry *t, int v)
 {

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 struct name_entry {
 	int		 value;
 	const char	*name;		/* canonical spelling, used for output */
@@ -23,6 +25,12 @@ extern const struct name_entry names_attribution[];
 extern const struct name_entry names_error_code[];
 extern const struct name_entry names_form[];
 extern const struct name_entry names_severity[];	/* 0..4 */
+
+/*
+ * The names table of enumeration d, or NULL when it has none: lets a test
+ * walk the messages' descriptors and find every enumeration without one.
+ */
+const struct name_entry	*names_for_enum(const ProtobufCEnumDescriptor *d);
 
 /* The canonical name of value v in table t, or "unknown". */
 const char	*names_lookup(const struct name_entry *t, int v);
