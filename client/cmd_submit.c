@@ -16,13 +16,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "ceptoar.h"
 #include "validate.h"
 
 static int	cmd_submit_exec(struct client *, int, char **);
 
 const struct cmd_entry cmd_submit_entry = {
-	"submit", "[--dry-run] [--accept-warnings] [--uuid uuid] file|-",
+	"submit", "[--dry-run] [--accept-warnings] [--uuid uuid | --new] "
+	    "file|-",
 	cmd_submit_exec,
 	"check a JSON message and send it (--dry-run: check only)"
 };
@@ -60,6 +63,37 @@ cmd_submit_dry_run(const struct client *c, const char *file,
 		    report_json_type(m), names_lookup(names_tlp, m->tlp), line,
 		    m->has_drill && m->drill ? ", [DRILL]" : "");
 	}
+	return 0;
+}
+
+/*
+ * The uuid of m, which has none, when org sends it: a hash of the sender
+ * and of the message as it goes on the wire, so that the same file sent
+ * again by the same organisation is the same submit.  0, or -1 when out
+ * of memory.
+ */
+static int
+cmd_submit_derived_uuid(const char *org, Ceptoar__Message *m, char *buf,
+    size_t len)
+{
+	crypto_generichash_state	 st;
+	unsigned char			 h[16], *packed;
+	size_t				 n;
+
+	n = ceptoar__message__get_packed_size(m);
+	if ((packed = malloc(n ? n : 1)) == NULL)
+		return -1;
+	ceptoar__message__pack(m, packed);
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)
+	    "ceptoar-submit|", 15);
+	crypto_generichash_update(&st, (const unsigned char *)org,
+	    strlen(org));
+	crypto_generichash_update(&st, (const unsigned char *)"|", 1);
+	crypto_generichash_update(&st, packed, n);
+	crypto_generichash_final(&st, h, sizeof(h));
+	free(packed);
+	validate_uuid_format(h, buf, len);
 	return 0;
 }
 
@@ -109,6 +143,7 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "accept-warnings", no_argument, NULL, 'A' },
+		{ "new", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	Ceptoar__Envelope	*in = NULL;
@@ -117,7 +152,8 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 	const char		*file, *name, *uuid = NULL;
 	char			 fresh[40], *cause;
 	bool			 dry_run = false, generated = false;
-	bool			 accept = false;
+	bool			 accept = false, fresh_copy = false;
+	bool			 derive = false;
 	int			 ch, status;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -131,6 +167,9 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 		case 'A':
 			accept = true;
 			break;
+		case 'N':
+			fresh_copy = true;
+			break;
 		default:
 			return client_usage(&cmd_submit_entry);
 		}
@@ -139,6 +178,8 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 		return client_usage(&cmd_submit_entry);
 	file = argv[optind];
 	name = strcmp(file, "-") == 0 ? "<stdin>" : file;
+	if (uuid != NULL && fresh_copy)
+		return client_fail(EX_USAGE, "--uuid and --new: give only one");
 	if (uuid != NULL && !validate_uuid(uuid))
 		return client_fail(EX_USAGE, "--uuid: \"%s\" is not a UUID "
 		    "(8-4-4-4-12 hex digits)", uuid);
@@ -149,6 +190,12 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 		free(cause);
 		return status;
 	}
+	if (fresh_copy && m->uuid != NULL) {
+		status = client_fail(EX_USAGE, "%s has uuid %s, and --new "
+		    "would file it as a new copy: remove the uuid from the "
+		    "file, or leave out --new", name, m->uuid);
+		goto out;
+	}
 	if (uuid != NULL && m->uuid != NULL && strcasecmp(uuid, m->uuid) != 0) {
 		status = client_fail(EX_USAGE, "%s has uuid %s but --uuid says "
 		    "%s; give only one", name, m->uuid, uuid);
@@ -156,9 +203,11 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 	}
 	if (m->uuid == NULL) {
 		if (uuid == NULL) {
+			/* A stand-in for the checks; see derive below. */
 			report_json_uuid(fresh, sizeof(fresh));
 			uuid = fresh;
 			generated = true;
+			derive = !fresh_copy;
 		}
 		if ((m->uuid = strdup(uuid)) == NULL) {
 			status = client_fail(EX_UNAVAILABLE, "out of memory");
@@ -180,9 +229,21 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 	if (!accept && cmd_submit_voluntary(m) &&
 	    (status = cmd_submit_check_anonymity(hc, m)) != 0)
 		goto out;
+	if (derive) {
+		free(m->uuid);
+		m->uuid = NULL;
+		if (cmd_submit_derived_uuid(hubconn_welcome(hc)->organisation,
+		    m, fresh, sizeof(fresh)) == -1 ||
+		    (m->uuid = strdup(fresh)) == NULL) {
+			status = client_fail(EX_UNAVAILABLE, "out of memory");
+			goto out;
+		}
+	}
 	if (generated && !c->quiet)
-		fprintf(stderr, "ceptoar: %s has no uuid; sending it as %s\n",
-		    name, m->uuid);
+		fprintf(stderr, "ceptoar: %s has no uuid; sending it as %s "
+		    "(%s)\n", name, m->uuid, derive ? "derived from its "
+		    "content: sent again, it files nothing new" : "--new: a "
+		    "new copy");
 	if ((status = compose_submit(hc, m, &in)) != 0) {
 		/*
 		 * Without an answer we cannot know whether the hub stored it.
