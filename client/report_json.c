@@ -737,7 +737,8 @@ report_json_validate(const Ceptoar__Message *m, char **cause)
 
 	*cause = NULL;
 	memset(&err, 0, sizeof(err));
-	if (validate_message(m, &err) == 0)
+	if (validate_message(m, &err) == 0 &&
+	    validate_times(m, (int64_t)time(NULL), &err) == 0)
 		return 0;
 	if (asprintf(cause, "%s%s%s", err.field, err.field[0] ? ": " : "",
 	    err.reason[0] ? err.reason : "is not valid") == -1)

@@ -44,7 +44,8 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&ar, 0, sizeof(ar));
-	if (m == NULL || validate_message(m, &verr) == -1) {
+	if (m == NULL || validate_message(m, &verr) == -1 ||
+	    validate_times(m, (int64_t)time(NULL), &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    m ? verr.field : "message", false, "%s: %s",
 		    m ? verr.field : "message", m ? verr.reason : "is missing");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "ceptoard.h"
@@ -257,7 +258,8 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    s->org, (unsigned long long)hub->conf.rate_org_submits);
 		return;
 	}
-	if (validate_message(m, &verr) == -1) {
+	if (validate_message(m, &verr) == -1 ||
+	    validate_times(m, (int64_t)time(NULL), &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);
 		return;

@@ -470,6 +470,34 @@ validate_report(struct validate_error *err, const Ceptoar__Report *r)
 	    r->detected_at > VALIDATE_MAX_TIME))
 		return validate_fail(err, "report.detected_at",
 		    "must be between 1970 and 9999");
+	/* Something is detected when or after it happens, never before. */
+	if (r->has_occurred_at && r->has_detected_at &&
+	    r->detected_at < r->occurred_at)
+		return validate_fail(err, "report.detected_at",
+		    "is %lld seconds before report.occurred_at: an event is "
+		    "detected when or after it occurs",
+		    (long long)(r->occurred_at - r->detected_at));
+	return 0;
+}
+
+int
+validate_times(const Ceptoar__Message *m, int64_t now,
+    struct validate_error *err)
+{
+	const Ceptoar__Report	*r;
+
+	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT ||
+	    (r = m->report) == NULL)
+		return 0;
+	if (r->has_occurred_at && r->occurred_at > now + VALIDATE_MAX_SKEW)
+		return validate_fail(err, "report.occurred_at",
+		    "is %lld hours in the future: a report states what has "
+		    "happened (a failure expected later goes in the text)",
+		    (long long)((r->occurred_at - now) / 3600));
+	if (r->has_detected_at && r->detected_at > now + VALIDATE_MAX_SKEW)
+		return validate_fail(err, "report.detected_at",
+		    "is %lld hours in the future",
+		    (long long)((r->detected_at - now) / 3600));
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define VALIDATE_MAX_SEVERITY	4
 #define VALIDATE_MAX_FIGURE	9223372036854775807ULL	/* INT64_MAX: JSON integers */
 #define VALIDATE_MAX_TIME	253402300799LL		/* 9999-12-31 */
+#define VALIDATE_MAX_SKEW	86400	/* seconds a time may lie ahead of now */
 
 struct validate_error {
 	char	field[128];
@@ -29,6 +30,14 @@ struct validate_error {
  * otherwise -1 with err naming the first offending field and why.
  */
 int	validate_message(const Ceptoar__Message *m, struct validate_error *err);
+
+/*
+ * Check what needs a clock: a report's times may not lie more than
+ * VALIDATE_MAX_SKEW seconds after now (seconds since the epoch), which
+ * covers time zones written wrong and clocks a little off.  0 or -1.
+ */
+int	validate_times(const Ceptoar__Message *m, int64_t now,
+	    struct validate_error *err);
 
 /* Check a Forward's fields: its uuid, label, note, text and recipients. */
 int	validate_forward(const Ceptoar__Forward *f, struct validate_error *err);

@@ -254,6 +254,7 @@ cli() {
 	set +e
 	OUT=$(timeout 60 "$CEPTOAR" -c "$WORK/clients/$org.conf" "$@" 2>&1)
 	RC=$?
+	ERR=$OUT
 	set -e
 }
 
@@ -299,6 +300,7 @@ make_report() {
 # Count the JSON lines of $OUT carrying message uuid $1: every hop's form
 # of an original keeps the sender's uuid, while each hop has its own hub id.
 count_uuid() {
+	client_worked
 	grep -c "\"uuid\": *\"$1\"" <<<"$OUT" || true
 }
 
@@ -351,6 +353,7 @@ for line in sys.stdin:
 
 # Count the JSON lines of $OUT whose hub_id is $1 (0 if none).
 count_hub_id() {
+	client_worked
 	grep -c "\"hub_id\": *\"$1\"" <<<"$OUT" || true
 }
 
@@ -363,8 +366,17 @@ for line in sys.stdin:
         v=json.loads(line).get(sys.argv[1]); print("" if v is None else v); break' "$1" <<<"$OUT"
 }
 
+# Counting what a client call received means something only if the call
+# worked: an absence ("nobody else got it") must not pass because the
+# client could not connect.  Every count_* checks the last call first.
+client_worked() {
+	[ "${RC:-0}" -eq 0 ] || fail "counting the answer of a client call \
+that failed (status $RC): ${ERR:-$OUT}"
+}
+
 # Count the non-empty lines of $OUT.
 count_lines() {
+	client_worked
 	grep -c . <<<"$OUT" || true
 }
 

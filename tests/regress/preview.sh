@@ -24,4 +24,33 @@ for org in banks-sec fsa-liaison nisc; do
 	cli_json "$org" inbox
 	expect_eq "$(count_lines)" 0 "$org received nothing from a preview"
 done
+
+# Facts that cannot be true are refused with the field named, by preview
+# and by submit alike, before anything is sent.
+python3 - "$WORK/facts.json" <<'PY'
+import json, sys
+r = {"type": "report", "tlp": "TLP:AMBER", "report": {
+    "kind": "incident",
+    "contact": {"name": "Sato Hanako", "phone": "+81-3-0000-0000"},
+    "legally_mandated": True, "legal_basis": "Banking Act",
+    "cause": "intentional", "event_type": "attack_detected",
+    "severity": {"continuity": 3}, "title": "Outage",
+    "occurred_at": "2026-11-21T03:17:00+09:00",
+    "detected_at": "2026-11-21T03:00:00+09:00"}}
+json.dump(r, open(sys.argv[1], "w"))
+r["report"]["detected_at"] = "2026-11-21T03:20:00+09:00"
+r["report"]["occurred_at"] = "2099-01-01T00:00:00Z"
+r["report"]["detected_at"] = "2099-01-01T00:00:00Z"
+json.dump(r, open(sys.argv[1] + ".future", "w"))
+PY
+for cmd in preview submit; do
+	cli bank-a "$cmd" "$WORK/facts.json"
+	expect_eq "$RC" 65 "$cmd: detected before it occurred"
+	expect_contains "$OUT" "report.detected_at" "$cmd names the field"
+	expect_contains "$OUT" "before report.occurred_at" "$cmd says why"
+	cli bank-a "$cmd" "$WORK/facts.json.future"
+	expect_eq "$RC" 65 "$cmd: a report from the future"
+	expect_contains "$OUT" "report.occurred_at" "$cmd names the field"
+	expect_contains "$OUT" "in the future" "$cmd says why"
+done
 pass "routing preview"

@@ -412,9 +412,37 @@ test_names(void)
 	CHECK(!validate_uuid("0f8c1d52x3a5e-4b7a-9c1e-2d3f4a5b6c7d"));
 }
 
+/* detected_at is never before occurred_at; neither far in the future. */
+static void
+test_times(void)
+{
+	struct validate_error	err;
+	int64_t			now = 1796000000;	/* 2026-11 */
+
+	fresh();
+	rep.has_occurred_at = rep.has_detected_at = 1;
+	rep.occurred_at = rep.detected_at = now - 600;
+	expect_ok();
+	rep.detected_at = rep.occurred_at - 1;
+	expect_field("report.detected_at", "1 seconds before");
+	rep.detected_at = rep.occurred_at;
+	CHECK(validate_times(&msg, now, &err) == 0);
+	rep.occurred_at = rep.detected_at = now + VALIDATE_MAX_SKEW;
+	CHECK(validate_times(&msg, now, &err) == 0);
+	rep.occurred_at = now + VALIDATE_MAX_SKEW + 1;
+	rep.detected_at = rep.occurred_at;
+	CHECK(validate_times(&msg, now, &err) == -1);
+	CHECK_STR(err.field, "report.occurred_at");
+	CHECK_CONTAINS(err.reason, "in the future");
+	rep.has_occurred_at = 0;
+	CHECK(validate_times(&msg, now, &err) == -1);
+	CHECK_STR(err.field, "report.detected_at");
+}
+
 int
 main(void)
 {
+	test_times();
 	test_envelope_fields();
 	test_contact();
 	test_cause_event();
