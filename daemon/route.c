@@ -10,8 +10,12 @@
  *     anonymised to the liaisons, then to NISC;
  *   - an advisory goes from NISC to the chosen sectors' liaisons, then to
  *     those sectors' CEPTOAR secretariats, then to their members;
- *   - an early warning goes from NISC to named CEPTOARs or operators with
- *     a handling agreement, with a copy to the liaisons of their sectors;
+ *   - an early warning goes from NISC, or from a related agency by prior
+ *     agreement, to named CEPTOARs or operators with a handling
+ *     agreement, with a copy to the liaisons of their sectors (and to
+ *     NISC, from an agency);
+ *   - an agency's advisory goes to NISC; a CEPTOAR's goes through the
+ *     CEPTOAR Council to the other CEPTOARs that take part;
  *   - what goes beyond the path is a share, checked against TLP 2.0, the
  *     reporter's sharing range and its attribution consent.
  */
@@ -506,11 +510,141 @@ route_sector_chains(struct route_result *out, const struct dir_org *sender,
 	return 0;
 }
 
+/* The CEPTOAR whose secretariat org is, taking part in the Council. */
+static const struct dir_ceptoar *
+route_council_ceptoar(const struct directory *dir, const struct dir_org *org,
+    const struct dir_ceptoar **any)
+{
+	size_t	i;
+
+	*any = NULL;
+	for (i = 0; i < dir->nceptoars; i++) {
+		if (strcmp(dir->ceptoars[i].secretariat, org->id) != 0)
+			continue;
+		*any = &dir->ceptoars[i];
+		if (dir->ceptoars[i].council)
+			return &dir->ceptoars[i];
+	}
+	return NULL;
+}
+
+/*
+ * Sharing between CEPTOARs through the CEPTOAR Council (DOMAIN.md flow
+ * 6): a CEPTOAR that takes part sends to the Council (hop 0), which
+ * passes it to the secretariats of the other CEPTOARs that take part in
+ * the sectors named (hop 1); the Council itself sends to them at hop 0.
+ * The CEPTOARs pass it to their members with forward, as for any
+ * provision.  The label must allow the onward sharing at hop 1.
+ */
+static int
+route_council(const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct directory *dir, struct route_result *out,
+    Ceptoar__ErrorCode *code, char **cause)
+{
+	const Ceptoar__Advisory		*a = m->advisory;
+	const struct dir_ceptoar	*own = NULL, *any, *c;
+	const struct dir_org		*council = NULL, *s;
+	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
+	size_t				 i, j, n0;
+	unsigned			 hop = 0;
+
+	/* Every refusal before anything is added: a refused plan is empty. */
+	if (m->tlp == CEPTOAR__TLP__TLP_RED ||
+	    m->tlp == CEPTOAR__TLP__TLP_AMBER_STRICT)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED,
+		    "tlp: %s does not allow the onward sharing the CEPTOAR "
+		    "Council passes it through; label it TLP:AMBER or wider",
+		    names_lookup(names_tlp, m->tlp));
+	for (i = 0; i < a->n_sectors; i++)
+		if (directory_sector(dir, a->sectors[i]) == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "advisory.sectors[%zu]: no sector \"%s\" in the "
+			    "directory", i, a->sectors[i]);
+	if ((sender->roles & ROLE_COUNCIL) == 0) {
+		if ((own = route_council_ceptoar(dir, sender, &any)) == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+			    "CEPTOAR %s does not take part in the CEPTOAR "
+			    "Council (council: false in the directory); only "
+			    "NISC sends advisories to sectors", any ? any->id :
+			    sender->id);
+		for (i = 0; i < dir->norgs; i++)
+			if (dir->orgs[i].roles & ROLE_COUNCIL) {
+				council = &dir->orgs[i];
+				break;
+			}
+		if (council == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+			    "the directory names no CEPTOAR Council "
+			    "(an organisation with role council)");
+		if (route_add(out, sender, council, 0, orig, false,
+		    "shared through the CEPTOAR Council by CEPTOAR %s",
+		    own->id) == -1)
+			return route_nomem(code, cause);
+		route_tag(out, 0, NULL, "council", NULL);
+		hop = 1;
+	}
+	n0 = out->n;
+	for (i = 0; i < a->n_sectors; i++) {
+		for (j = 0; j < dir->nceptoars; j++) {
+			c = &dir->ceptoars[j];
+			if (!c->council || c == own ||
+			    strcmp(c->sector, a->sectors[i]) != 0)
+				continue;
+			s = directory_org(dir, c->secretariat);
+			if (route_add(out, sender, s, hop, orig, hop > 0 &&
+			    council->forward_down == FORWARD_REVIEW,
+			    "shared through the CEPTOAR Council: secretariat of "
+			    "CEPTOAR %s (sector %s)", c->id, c->sector) == -1)
+				return route_nomem(code, cause);
+		}
+	}
+	route_tag(out, n0, council ? council->id : NULL, "ceptoar:", NULL);
+	if (out->n == n0) {
+		out->n = 0;
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    "advisory.sectors: no other CEPTOAR of the sectors named "
+		    "takes part in the CEPTOAR Council");
+	}
+	return 0;
+}
+
+/*
+ * A related agency feeds what it learns to NISC, which decides what goes
+ * further: its advisory reaches NISC alone.
+ */
+static int
+route_agency_feed(const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct directory *dir, struct route_result *out,
+    Ceptoar__ErrorCode *code, char **cause)
+{
+	const Ceptoar__Advisory	*a = m->advisory;
+	size_t			 i;
+
+	for (i = 0; i < a->n_sectors; i++)
+		if (directory_sector(dir, a->sectors[i]) == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "advisory.sectors[%zu]: no sector \"%s\" in the "
+			    "directory", i, a->sectors[i]);
+	if (route_add_nisc(out, sender, dir, 0, CEPTOAR__FORM__FORM_ORIGINAL,
+	    false, "information from a related agency, for NISC") == -1)
+		return route_nomem(code, cause);
+	route_tag(out, 0, NULL, "nisc", NULL);
+	return 0;
+}
+
 /*
  * Normal provision: NISC to the chosen sectors' liaisons, then the
  * CEPTOARs of those sectors (their secretariats), then the CEPTOARs'
  * member operators.  Each hop past the first is onward sharing, so only
- * labels that allow it travel this path.
+ * labels that allow it travel this path.  From a CEPTOAR or the Council
+ * an advisory goes through the Council instead, and from a related
+ * agency to NISC.
  */
 static int
 route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
@@ -519,6 +653,12 @@ route_advisory(const Ceptoar__Message *m, const struct dir_org *sender,
 {
 	const Ceptoar__Advisory		*a = m->advisory;
 
+	if ((sender->roles & ROLE_NISC) == 0 &&
+	    (sender->roles & (ROLE_CEPTOAR | ROLE_COUNCIL)) != 0)
+		return route_council(m, sender, dir, out, code, cause);
+	if ((sender->roles & ROLE_NISC) == 0 &&
+	    (sender->roles & ROLE_AGENCY) != 0)
+		return route_agency_feed(m, sender, dir, out, code, cause);
 	if ((sender->roles & ROLE_NISC) == 0)
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
@@ -552,11 +692,22 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 	const int			 orig = CEPTOAR__FORM__FORM_ORIGINAL;
 	size_t				 i, j;
 
-	if ((sender->roles & ROLE_NISC) == 0)
+	bool				 agency;
+
+	/* Related agencies warn by prior agreement recorded in the directory. */
+	agency = (sender->roles & ROLE_NISC) == 0 &&
+	    (sender->roles & ROLE_AGENCY) != 0;
+	if (agency && !sender->handling_agreement)
 		return route_refuse(code, cause,
 		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-		    "%s is not NISC; only NISC sends early warnings",
-		    sender->id);
+		    "%s is a related agency with no agreement with NISC on "
+		    "record (handling_agreement in the directory) to send "
+		    "early warnings", sender->id);
+	if ((sender->roles & ROLE_NISC) == 0 && !agency)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		    "%s is neither NISC nor a related agency; only they send "
+		    "early warnings", sender->id);
 	for (i = 0; i < w->n_recipients; i++) {
 		if ((o = directory_org(dir, w->recipients[i])) == NULL)
 			return route_refuse(code, cause,
@@ -585,6 +736,11 @@ route_early_warning(const Ceptoar__Message *m, const struct dir_org *sender,
 		    " with a handling agreement") == -1)
 			return route_nomem(code, cause);
 	}
+	route_tag(out, 0, NULL, "recipient", NULL);
+	/* NISC hears of every warning an agency sends, whatever its label. */
+	if (agency && route_add_nisc(out, sender, dir, 0, orig, false,
+	    "copy of an early warning from a related agency") == -1)
+		return route_nomem(code, cause);
 	route_tag(out, 0, NULL, "recipient", NULL);
 	if (m->tlp == CEPTOAR__TLP__TLP_RED) {
 		snprintf(out->warning, sizeof(out->warning), "TLP:RED: the "

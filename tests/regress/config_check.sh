@@ -37,5 +37,5 @@ expect_contains "$out" "readable by group or others" "says why"
 
 out=$("$CEPTOARD" -L "$DIRECTORY")
 expect_contains "$out" "fsa-liaison fsa-liaison liaison" "listing"
-expect_eq "$(wc -l <<<"$out" | tr -d ' ')" 12 "one line per organisation"
+expect_eq "$(wc -l <<<"$out" | tr -d ' ')" 14 "one line per organisation"
 pass "configuration check"

@@ -139,6 +139,12 @@ pki_ensure() {
 			    -out "$PKI/orgs/stranger.crt" 2>/dev/null
 			chmod 600 "$PKI/orgs/stranger.key"
 			touch "$PKI/.complete-2"
+		elif [ "$DIRECTORY" -nt "$PKI/.complete-2" ]; then
+			# An organisation added to the test directory: add its
+			# certificate (the script keeps what exists).
+			"$CEPTOAR_SRCDIR/config/dev-pki.sh" --other-ca "$PKI" \
+			    "$DIRECTORY" "$CEPTOARD" >/dev/null
+			touch "$PKI/.complete-2"
 		fi
 	) 9>"$CEPTOAR_BUILDDIR/regress-pki.lock"
 }

@@ -88,7 +88,36 @@ static const struct route_case cases[] = {
 	{ "early warning to an agency is refused", "nisc", "early_warning",
 	    "jpcert", 0, 0, NULL, ERR(NOT_PERMITTED), "neither a CEPTOAR" },
 	{ "operators do not send early warnings", "bank-a", "early_warning",
-	    "tel-a", 0, 0, NULL, ERR(NOT_PERMITTED), "only NISC" },
+	    "tel-a", 0, 0, NULL, ERR(NOT_PERMITTED), "only they send" },
+	{ "an agency with an agreement warns, NISC gets a copy", "ipa",
+	    "early_warning", "bank-a banks-sec", 0, 0,
+	    "bank-a@0 banks-sec@0 fsa-liaison@0 nisc@0", 0, NULL },
+	{ "an agency's warning still needs the recipient's agreement", "ipa",
+	    "early_warning", "bank-b", 0, 0, NULL, ERR(NOT_PERMITTED),
+	    "bank-b has no handling agreement" },
+	{ "an agency without an agreement does not warn", "jpcert",
+	    "early_warning", "bank-a", 0, 0, NULL, ERR(NOT_PERMITTED),
+	    "no agreement with NISC on record" },
+	{ "an agency's TLP:RED warning: NISC still gets a copy", "ipa",
+	    "early_warning", "bank-a", 0, TLP(RED), "bank-a@0 nisc@0", 0,
+	    NULL },
+	{ "an agency's advisory feeds NISC", "jpcert", "advisory", "finance",
+	    0, 0, "nisc@0", 0, NULL },
+	{ "through the Council: to the other CEPTOARs that take part",
+	    "banks-sec", "advisory", "finance telecom", 0, TLP(AMBER),
+	    "council@0 tel-sec@1", 0, NULL },
+	{ "the Council sends to the CEPTOARs that take part", "council",
+	    "advisory", "finance telecom", 0, 0, "banks-sec@0 tel-sec@0", 0,
+	    NULL },
+	{ "a CEPTOAR outside the Council does not share through it",
+	    "sec-sec", "advisory", "telecom", 0, 0, NULL, ERR(NOT_PERMITTED),
+	    "does not take part in the CEPTOAR Council" },
+	{ "through the Council, nobody else of the sectors named", "tel-sec",
+	    "advisory", "telecom", 0, 0, NULL, ERR(NO_RECIPIENTS),
+	    "no other CEPTOAR" },
+	{ "TLP:AMBER+STRICT through the Council refused", "banks-sec",
+	    "advisory", "telecom", 0, TLP(AMBER_STRICT), NULL,
+	    ERR(TLP_REFUSED), "CEPTOAR Council" },
 };
 
 /* Split a space-separated list into v (at most max entries). */
@@ -565,6 +594,39 @@ test_share_matrix(const struct directory *dir)
 	CHECK(ncases == 900);
 }
 
+/*
+ * Whether org s may send an advisory about sector at label tlp, from
+ * DOMAIN.md: NISC to sectors; a related agency to NISC (any label); a
+ * CEPTOAR that takes part in the Council, or the Council, to the other
+ * CEPTOARs of the sector that take part (a label that allows onward
+ * sharing).
+ */
+static bool
+oracle_advisory(const struct directory *dir, const struct dir_org *s,
+    const char *sector, int tlp)
+{
+	const struct dir_ceptoar	*c;
+	bool				 own_in = false, other = false;
+	size_t				 i;
+
+	if (s->roles & ROLE_NISC)
+		return tlp <= TLP(AMBER);
+	if (s->roles & (ROLE_CEPTOAR | ROLE_COUNCIL)) {
+		for (i = 0; i < dir->nceptoars; i++) {
+			c = &dir->ceptoars[i];
+			if (strcmp(c->secretariat, s->id) == 0) {
+				own_in = own_in || c->council;
+				continue;
+			}
+			if (c->council && strcmp(c->sector, sector) == 0)
+				other = true;
+		}
+		return tlp <= TLP(AMBER) && other &&
+		    (own_in || (s->roles & ROLE_COUNCIL));
+	}
+	return (s->roles & ROLE_AGENCY) != 0;
+}
+
 /* Who may send what: every organisation x kind x label. */
 static void
 test_sender_matrix(const struct directory *dir)
@@ -609,13 +671,15 @@ test_sender_matrix(const struct directory *dir)
 		} else if (k == 2) {
 			m.content_case = CEPTOAR__MESSAGE__CONTENT_ADVISORY;
 			m.advisory = &a;
-			want = (s->roles & ROLE_NISC) &&
-			    matrix_tlps[t] <= TLP(AMBER);
+			want = oracle_advisory(dir, s, "finance",
+			    matrix_tlps[t]);
 		} else {
 			m.content_case =
 			    CEPTOAR__MESSAGE__CONTENT_EARLY_WARNING;
 			m.early_warning = &w;
-			want = (s->roles & ROLE_NISC) != 0;
+			want = (s->roles & ROLE_NISC) != 0 ||
+			    ((s->roles & ROLE_AGENCY) &&
+			    s->handling_agreement);
 		}
 		rc = route_message(&m, s, dir, &rr, &code, &cause);
 		CHECK((rc == 0) == want);
