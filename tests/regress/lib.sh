@@ -13,7 +13,7 @@ set -euo pipefail
 
 REGRESS_DIR=$CEPTOAR_SRCDIR/tests/regress
 DIRECTORY=${DIRECTORY:-$CEPTOAR_SRCDIR/tests/fixtures/route/directory.yaml}
-PKI=$CEPTOAR_BUILDDIR/regress-pki
+PKI=${PKI:-$CEPTOAR_BUILDDIR/regress-pki}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ceptoar-regress.XXXXXX")
 HUB_LOG=$WORK/hub.log
 HUB_PID=
