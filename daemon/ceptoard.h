@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "ceptoar.pb-c.h"
 
 #define CEPTOARD_VERSION	"0.1.0"
@@ -173,6 +175,7 @@ struct dir_sector {
 	char	*name;
 	char	*name_ja;
 	char	*ministry;		/* ministry id */
+	char	*stix_sector;		/* STIX industry-sector-ov value, or NULL */
 	char	**ceptoars;		/* CEPTOAR ids of the sector, derived */
 	size_t	 nceptoars;
 	char	**liaisons;		/* liaison org ids for it, derived */
@@ -439,6 +442,38 @@ int64_t	 anon_coarsen_time(const struct anon_policy *, int64_t t);
 uint64_t anon_bucket(uint64_t v);
 /* Load the pseudonym key from a file of 32 random bytes (mode 0600). */
 int	 anon_load_key(const char *path, struct anon_policy *, char **cause);
+
+/* stix.c: a delivered form as STIX 2.1 objects, pure. */
+struct stix_form {
+	const Ceptoar__Message	*msg;		/* the form as the reader got it */
+	int			 form;		/* Ceptoar__Form it was delivered in */
+	const char		*hub_id;	/* the reader's hub id of it */
+	const char		*creator;	/* its author's org id (original form) */
+	int64_t			 created_ms;	/* first version: the chain's start */
+	int64_t			 modified_ms;	/* this version: when it was delivered */
+};
+/*
+ * Append the STIX objects of form f to the JSON array objs: the creator's
+ * identity, then for a report an incident, for an advisory or an early
+ * warning a report object, with its indicators and their observables.
+ * Returns 0, 1 when the content has no STIX form (replies, checks ...),
+ * or -1 with a cause.  An anonymised form's creator is its CEPTOAR.
+ */
+int	 stix_objects(const struct stix_form *f, const struct directory *dir,
+	    json_t *objs, char **cause);
+/* The TLP 2.0 marking-definition object of label tlp, or NULL. */
+json_t	*stix_tlp_marking(int tlp);
+/* The marking-definition id of label tlp, or NULL. */
+const char *stix_tlp_marking_id(int tlp);
+/* The label a marking-definition id stands for (TLP 2.0, TLP 1.0, and
+ * OpenCTI's AMBER+STRICT), or 0 when it is none of them. */
+int	 stix_tlp_from_marking(const char *id);
+/* The extension-definition of the hub's own property extension. */
+json_t	*stix_hub_extension(void);
+/* The identity of the hub, which created that definition. */
+json_t	*stix_hub_identity(void);
+/* ms since the epoch as a STIX timestamp, to the millisecond, with Z. */
+void	 stix_timestamp(int64_t ms, char *out, size_t len);
 
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40

@@ -51,7 +51,8 @@ static const char *const directory_ministry_keys[] = {
 	"id", "name", "name_ja", NULL
 };
 static const char *const directory_sector_keys[] = {
-	"id", "name", "name_ja", "ministry", "thresholds", NULL
+	"id", "name", "name_ja", "ministry", "thresholds", "stix_sector",
+	NULL
 };
 static const char *const directory_threshold_keys[] = {
 	"label", "users_affected", "duration_minutes", "kw_lost", "households",
@@ -485,6 +486,8 @@ directory_parse_sector(struct dir_parse *p, const yaml_node_t *n,
 	    &s->name_ja) == -1 ||
 	    directory_get_id(p, n, "ministry", what, true,
 	    &s->ministry) == -1 ||
+	    directory_get_text(p, n, "stix_sector", what, false,
+	    &s->stix_sector) == -1 ||
 	    directory_parse_thresholds(p, n, what, s) == -1)
 		return -1;
 	return 0;
@@ -1200,6 +1203,7 @@ directory_free(struct directory *d)
 		free(d->sectors[i].name);
 		free(d->sectors[i].name_ja);
 		free(d->sectors[i].ministry);
+		free(d->sectors[i].stix_sector);
 		for (size_t t = 0; t < d->sectors[i].nthresholds; t++)
 			free(d->sectors[i].thresholds[t].label);
 		free(d->sectors[i].thresholds);
