@@ -729,6 +729,33 @@ report_json_load(const char *path, Ceptoar__Message **out, char **cause)
 	return rc;
 }
 
+/* "N mistakes:" and each of err's, indented on a line of its own. */
+static int
+report_json_mistakes(const struct validate_error *err, char **cause)
+{
+	const char	*p;
+	char		*out, *w;
+	size_t		 lines = 1;
+
+	for (p = err->all; *p != '\0'; p++)
+		lines += *p == '\n';
+	if ((out = malloc(strlen(err->all) + lines * 2 + 64)) == NULL) {
+		*cause = NULL;
+		return -1;
+	}
+	w = out + sprintf(out, "%u mistakes:\n  ", err->count);
+	for (p = err->all; *p != '\0'; p++) {
+		*w++ = *p;
+		if (*p == '\n') {
+			*w++ = ' ';
+			*w++ = ' ';
+		}
+	}
+	*w = '\0';
+	*cause = out;
+	return -1;
+}
+
 /* The shared validator's verdict as one sentence. */
 int
 report_json_validate(const Ceptoar__Message *m, char **cause)
@@ -740,6 +767,9 @@ report_json_validate(const Ceptoar__Message *m, char **cause)
 	if (validate_message(m, &err) == 0 &&
 	    validate_times(m, (int64_t)time(NULL), &err) == 0)
 		return 0;
+	/* Every mistake at once, so that one run of the editor fixes all. */
+	if (err.count > 1)
+		return report_json_mistakes(&err, cause);
 	if (asprintf(cause, "%s%s%s", err.field, err.field[0] ? ": " : "",
 	    err.reason[0] ? err.reason : "is not valid") == -1)
 		*cause = NULL;

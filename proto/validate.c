@@ -13,17 +13,30 @@
 #include "names.h"
 #include "validate.h"
 
-/* Fill err with field and a printf-style reason; return -1. */
+/*
+ * Note an error of field with a printf-style reason; return -1.  The
+ * first one fills err's field and reason; every one is also added to
+ * err's list, so that a report's mistakes can be named all at once.
+ */
 static int __attribute__((format(printf, 3, 4)))
 validate_fail(struct validate_error *err, const char *field, const char *fmt,
     ...)
 {
 	va_list	ap;
+	char	reason[sizeof(err->reason)];
+	size_t	len;
 
-	snprintf(err->field, sizeof(err->field), "%s", field);
 	va_start(ap, fmt);
-	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	if (err->count++ == 0) {
+		snprintf(err->field, sizeof(err->field), "%s", field);
+		snprintf(err->reason, sizeof(err->reason), "%s", reason);
+	}
+	len = strlen(err->all);
+	if (len + 1 < sizeof(err->all))
+		snprintf(err->all + len, sizeof(err->all) - len, "%s%s: %s",
+		    len ? "\n" : "", field, reason);
 	return -1;
 }
 
@@ -329,155 +342,163 @@ validate_strings(struct validate_error *err, const char *base, char **v,
 	return 0;
 }
 
-/* An incident, near-miss or early-sign report. */
-static int
-validate_report(struct validate_error *err, const Ceptoar__Report *r)
+/* A report's contact: a person, and a phone or an email to reach them. */
+static void
+validate_contact(struct validate_error *err, const Ceptoar__Contact *c)
 {
-	const Ceptoar__Contact	*c = r->contact;
-
-	if (r->has_kind && validate_enum(err, "report.kind",
-	    names_report_kind, r->kind) == -1)
-		return -1;
-	if (c == NULL)
-		return validate_fail(err, "report.contact",
-		    "is required: a contact person and a way to reach them");
 	if (c->name == NULL || *c->name == '\0')
-		return validate_fail(err, "report.contact.name",
+		validate_fail(err, "report.contact.name",
 		    "is required: the person to contact about this report");
 	if ((c->phone == NULL || *c->phone == '\0') &&
 	    (c->email == NULL || *c->email == '\0'))
-		return validate_fail(err, "report.contact",
+		validate_fail(err, "report.contact",
 		    "needs a phone or an email so the reporter can be reached");
-	if (validate_text(err, "report.contact.name", c->name,
-	    VALIDATE_MAX_SHORT, 0) == -1 ||
-	    validate_text(err, "report.contact.phone", c->phone, 64, 0) == -1 ||
-	    validate_text(err, "report.contact.email", c->email,
-	    VALIDATE_MAX_SHORT, 0) == -1 ||
-	    validate_text(err, "report.contact.unit", c->unit,
-	    VALIDATE_MAX_SHORT, 0) == -1)
-		return -1;
+	validate_text(err, "report.contact.name", c->name, VALIDATE_MAX_SHORT,
+	    0);
+	validate_text(err, "report.contact.phone", c->phone, 64, 0);
+	validate_text(err, "report.contact.email", c->email,
+	    VALIDATE_MAX_SHORT, 0);
+	validate_text(err, "report.contact.unit", c->unit, VALIDATE_MAX_SHORT,
+	    0);
 	if (c->email != NULL && *c->email != '\0' &&
 	    strchr(c->email, '@') == NULL)
-		return validate_fail(err, "report.contact.email",
+		validate_fail(err, "report.contact.email",
 		    "\"%.64s\" is not an email address", c->email);
+}
+
+/*
+ * Whether r's occurrence may lie after its detection, or ahead of now: a
+ * failure expected from secondary damage, or an attack announced.
+ */
+static bool
+validate_may_lie_ahead(const Ceptoar__Report *r)
+{
+	return r->has_event_type &&
+	    (r->event_type == CEPTOAR__EVENT_TYPE__EVENT_FAILURE_EXPECTED ||
+	    r->event_type == CEPTOAR__EVENT_TYPE__EVENT_ATTACK_DETECTED);
+}
+
+/*
+ * An incident, near-miss or early-sign report.  Every check runs, so
+ * that err lists all of a report's mistakes at once (validate_fail);
+ * a check is skipped only where what it reads is missing.
+ */
+static int
+validate_report(struct validate_error *err, const Ceptoar__Report *r)
+{
+	const Ceptoar__SharingRange	*s = r->sharing;
+	const Ceptoar__Impact		*im = r->impact;
+	unsigned			 before = err->count;
+
+	if (r->has_kind)
+		validate_enum(err, "report.kind", names_report_kind, r->kind);
+	if (r->contact == NULL)
+		validate_fail(err, "report.contact",
+		    "is required: a contact person and a way to reach them");
+	else
+		validate_contact(err, r->contact);
 	if (r->has_legally_mandated && r->legally_mandated &&
 	    (r->legal_basis == NULL || *r->legal_basis == '\0'))
-		return validate_fail(err, "report.legal_basis",
+		validate_fail(err, "report.legal_basis",
 		    "is required when legally_mandated is true: name the law");
-	if (validate_text(err, "report.legal_basis", r->legal_basis,
-	    VALIDATE_MAX_SHORT, 0) == -1)
-		return -1;
-	if (r->has_cause && validate_enum(err, "report.cause", names_cause,
-	    r->cause) == -1)
-		return -1;
-	if (r->has_event_type && validate_enum(err, "report.event_type",
-	    names_event_type, r->event_type) == -1)
-		return -1;
+	validate_text(err, "report.legal_basis", r->legal_basis,
+	    VALIDATE_MAX_SHORT, 0);
+	if (r->has_cause)
+		validate_enum(err, "report.cause", names_cause, r->cause);
+	if (r->has_event_type)
+		validate_enum(err, "report.event_type", names_event_type,
+		    r->event_type);
 	if (r->has_event_type && !r->has_cause)
-		return validate_fail(err, "report.event_type",
+		validate_fail(err, "report.event_type",
 		    "needs report.cause: an event type belongs to a cause");
 	if (r->has_cause && r->has_event_type &&
 	    !validate_cause_event(r->cause, r->event_type))
-		return validate_fail(err, "report.event_type",
+		validate_fail(err, "report.event_type",
 		    "\"%s\" is not an event type of cause \"%s\"",
 		    names_lookup(names_event_type, r->event_type),
 		    names_lookup(names_cause, r->cause));
-	if (validate_severity(err, "report.severity", r->severity) == -1)
-		return -1;
-	if (r->sharing != NULL) {
-		const Ceptoar__SharingRange *s = r->sharing;
-
+	validate_severity(err, "report.severity", r->severity);
+	if (s != NULL) {
 		if (!s->has_scope)
-			return validate_fail(err, "report.sharing.scope",
+			validate_fail(err, "report.sharing.scope",
 			    "is required when sharing is given");
-		if (validate_enum(err, "report.sharing.scope",
-		    names_sharing_scope, s->scope) == -1)
-			return -1;
+		else
+			validate_enum(err, "report.sharing.scope",
+			    names_sharing_scope, s->scope);
 		if (s->scope == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS &&
 		    s->n_sectors == 0)
-			return validate_fail(err, "report.sharing.sectors",
+			validate_fail(err, "report.sharing.sectors",
 			    "must name at least one sector for scope "
 			    "named_sectors");
 		if (s->scope ==
 		    CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS &&
 		    s->n_organisations == 0)
-			return validate_fail(err,
-			    "report.sharing.organisations",
+			validate_fail(err, "report.sharing.organisations",
 			    "must name at least one organisation for scope "
 			    "named_organisations");
-		if (validate_ids(err, "report.sharing.sectors", s->sectors,
-		    s->n_sectors) == -1 ||
-		    validate_ids(err, "report.sharing.organisations",
-		    s->organisations, s->n_organisations) == -1)
-			return -1;
+		validate_ids(err, "report.sharing.sectors", s->sectors,
+		    s->n_sectors);
+		validate_ids(err, "report.sharing.organisations",
+		    s->organisations, s->n_organisations);
 	}
-	if (r->has_attribution && validate_enum(err, "report.attribution",
-	    names_attribution, r->attribution) == -1)
-		return -1;
-	if (r->has_stage && validate_enum(err, "report.stage", names_stage,
-	    r->stage) == -1)
-		return -1;
+	if (r->has_attribution)
+		validate_enum(err, "report.attribution", names_attribution,
+		    r->attribution);
+	if (r->has_stage)
+		validate_enum(err, "report.stage", names_stage, r->stage);
 	if (r->chain_id != NULL && !validate_uuid(r->chain_id))
-		return validate_fail(err, "report.chain_id",
+		validate_fail(err, "report.chain_id",
 		    "\"%.64s\" is not a UUID", r->chain_id);
 	if (r->has_revision && r->revision == 0)
-		return validate_fail(err, "report.revision",
-		    "starts at 1 (got 0)");
+		validate_fail(err, "report.revision", "starts at 1 (got 0)");
 	if (r->has_revision && r->revision > 1 && r->chain_id == NULL)
-		return validate_fail(err, "report.chain_id",
+		validate_fail(err, "report.chain_id",
 		    "is required for revision %u: it links the update to the "
 		    "first report", r->revision);
-	if (r->sector != NULL && validate_id(err, "report.sector",
-	    r->sector) == -1)
-		return -1;
-	if (validate_text(err, "report.title", r->title, VALIDATE_MAX_SHORT,
-	    0) == -1 ||
-	    validate_text(err, "report.affected_service", r->affected_service,
-	    VALIDATE_MAX_SHORT, 0) == -1 ||
-	    validate_strings(err, "report.affected_systems",
-	    r->affected_systems, r->n_affected_systems) == -1 ||
-	    validate_indicators(err, "report.indicators", r->indicators,
-	    r->n_indicators) == -1 ||
-	    validate_text(err, "report.free_text", r->free_text,
-	    VALIDATE_MAX_TEXT, 1) == -1)
-		return -1;
-	if (r->impact != NULL) {
+	if (r->sector != NULL)
+		validate_id(err, "report.sector", r->sector);
+	validate_text(err, "report.title", r->title, VALIDATE_MAX_SHORT, 0);
+	validate_text(err, "report.affected_service", r->affected_service,
+	    VALIDATE_MAX_SHORT, 0);
+	validate_strings(err, "report.affected_systems", r->affected_systems,
+	    r->n_affected_systems);
+	validate_indicators(err, "report.indicators", r->indicators,
+	    r->n_indicators);
+	validate_text(err, "report.free_text", r->free_text, VALIDATE_MAX_TEXT,
+	    1);
+	if (im != NULL) {
 		/* Figures must fit a signed 64-bit JSON integer. */
-		if ((r->impact->has_users_affected &&
-		    r->impact->users_affected > VALIDATE_MAX_FIGURE) ||
-		    (r->impact->has_kw_lost &&
-		    r->impact->kw_lost > VALIDATE_MAX_FIGURE) ||
-		    (r->impact->has_households &&
-		    r->impact->households > VALIDATE_MAX_FIGURE))
-			return validate_fail(err, "report.impact",
+		if ((im->has_users_affected &&
+		    im->users_affected > VALIDATE_MAX_FIGURE) ||
+		    (im->has_kw_lost && im->kw_lost > VALIDATE_MAX_FIGURE) ||
+		    (im->has_households && im->households > VALIDATE_MAX_FIGURE))
+			validate_fail(err, "report.impact",
 			    "a figure above %llu is not plausible",
 			    (unsigned long long)VALIDATE_MAX_FIGURE);
-		if (r->impact->has_duration_minutes &&
-		    r->impact->duration_minutes > 10u * 366 * 24 * 60)
-			return validate_fail(err,
-			    "report.impact.duration_minutes",
+		if (im->has_duration_minutes &&
+		    im->duration_minutes > 10u * 366 * 24 * 60)
+			validate_fail(err, "report.impact.duration_minutes",
 			    "%u minutes is more than ten years",
-			    r->impact->duration_minutes);
-		if (validate_text(err, "report.impact.description",
-		    r->impact->description, VALIDATE_MAX_TEXT, 1) == -1)
-			return -1;
+			    im->duration_minutes);
+		validate_text(err, "report.impact.description",
+		    im->description, VALIDATE_MAX_TEXT, 1);
 	}
 	if (r->has_occurred_at && (r->occurred_at < 0 ||
 	    r->occurred_at > VALIDATE_MAX_TIME))
-		return validate_fail(err, "report.occurred_at",
+		validate_fail(err, "report.occurred_at",
 		    "must be between 1970 and 9999");
 	if (r->has_detected_at && (r->detected_at < 0 ||
 	    r->detected_at > VALIDATE_MAX_TIME))
-		return validate_fail(err, "report.detected_at",
+		validate_fail(err, "report.detected_at",
 		    "must be between 1970 and 9999");
 	/* Something is detected when or after it happens, never before. */
 	if (r->has_occurred_at && r->has_detected_at &&
-	    r->detected_at < r->occurred_at)
-		return validate_fail(err, "report.detected_at",
+	    r->detected_at < r->occurred_at && !validate_may_lie_ahead(r))
+		validate_fail(err, "report.detected_at",
 		    "is %lld seconds before report.occurred_at: an event is "
 		    "detected when or after it occurs",
 		    (long long)(r->occurred_at - r->detected_at));
-	return 0;
+	return err->count > before ? -1 : 0;
 }
 
 int
@@ -486,13 +507,16 @@ validate_times(const Ceptoar__Message *m, int64_t now,
 {
 	const Ceptoar__Report	*r;
 
+	memset(err, 0, sizeof(*err));
 	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT ||
 	    (r = m->report) == NULL)
 		return 0;
-	if (r->has_occurred_at && r->occurred_at > now + VALIDATE_MAX_SKEW)
+	if (r->has_occurred_at && r->occurred_at > now + VALIDATE_MAX_SKEW &&
+	    !validate_may_lie_ahead(r))
 		return validate_fail(err, "report.occurred_at",
 		    "is %lld hours in the future: a report states what has "
-		    "happened (a failure expected later goes in the text)",
+		    "happened (use event type failure_expected or "
+		    "attack_detected for what is expected or announced)",
 		    (long long)((r->occurred_at - now) / 3600));
 	if (r->has_detected_at && r->detected_at > now + VALIDATE_MAX_SKEW)
 		return validate_fail(err, "report.detected_at",

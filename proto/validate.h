@@ -21,20 +21,24 @@
 #define VALIDATE_MAX_SKEW	86400	/* seconds a time may lie ahead of now */
 
 struct validate_error {
-	char	field[128];
-	char	reason[256];
+	char		field[128];	/* the first offending field */
+	char		reason[256];	/* and why */
+	unsigned	count;		/* mistakes found */
+	char		all[2048];	/* every "field: reason", one a line */
 };
 
 /*
  * Check m for completeness and values in range.  Returns 0 when valid;
- * otherwise -1 with err naming the first offending field and why.
+ * otherwise -1 with err naming the first offending field and why, and,
+ * for a report, every other mistake found in err->all.
  */
 int	validate_message(const Ceptoar__Message *m, struct validate_error *err);
 
 /*
  * Check what needs a clock: a report's times may not lie more than
  * VALIDATE_MAX_SKEW seconds after now (seconds since the epoch), which
- * covers time zones written wrong and clocks a little off.  0 or -1.
+ * covers time zones written wrong and clocks a little off; occurred_at
+ * may, for a failure expected or an attack announced.  0 or -1.
  */
 int	validate_times(const Ceptoar__Message *m, int64_t now,
 	    struct validate_error *err);

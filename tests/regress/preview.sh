@@ -33,7 +33,7 @@ r = {"type": "report", "tlp": "TLP:AMBER", "report": {
     "kind": "incident",
     "contact": {"name": "Sato Hanako", "phone": "+81-3-0000-0000"},
     "legally_mandated": True, "legal_basis": "Banking Act",
-    "cause": "intentional", "event_type": "attack_detected",
+    "cause": "intentional", "event_type": "attack_damage",
     "severity": {"continuity": 3}, "title": "Outage",
     "occurred_at": "2026-11-21T03:17:00+09:00",
     "detected_at": "2026-11-21T03:00:00+09:00"}}
@@ -52,5 +52,20 @@ for cmd in preview submit; do
 	expect_eq "$RC" 65 "$cmd: a report from the future"
 	expect_contains "$OUT" "report.occurred_at" "$cmd names the field"
 	expect_contains "$OUT" "in the future" "$cmd says why"
+done
+# Every mistake of a file is named at once.
+python3 - "$WORK/facts.json" "$WORK/many.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["report"]["contact"] = {"name": "", "email": "not-a-mail"}
+del r["report"]["legal_basis"]
+json.dump(r, open(sys.argv[2], "w"))
+PY
+cli bank-a submit "$WORK/many.json"
+expect_eq "$RC" 65 "a file with four mistakes"
+expect_contains "$OUT" "4 mistakes:" "the count"
+for f in report.contact.name report.contact.email report.legal_basis \
+    report.detected_at; do
+	expect_contains "$OUT" "  $f: " "each mistake on a line: $f"
 done
 pass "routing preview"

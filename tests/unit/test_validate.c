@@ -439,10 +439,45 @@ test_times(void)
 	CHECK_STR(err.field, "report.detected_at");
 }
 
+/* A report's mistakes are listed all at once, the first one first. */
+static void
+test_all_mistakes(void)
+{
+	struct validate_error	err;
+
+	fresh();
+	contact.name = NULL;
+	rep.has_legally_mandated = 1;
+	rep.legally_mandated = 1;
+	rep.has_revision = 1;
+	rep.revision = 0;
+	CHECK(validate_message(&msg, &err) == -1);
+	CHECK(err.count == 3);
+	CHECK_STR(err.field, "report.contact.name");
+	CHECK_CONTAINS(err.all, "report.contact.name: is required");
+	CHECK_CONTAINS(err.all, "\nreport.legal_basis: is required");
+	CHECK_CONTAINS(err.all, "\nreport.revision: starts at 1");
+	/* A failure expected, or an attack announced, may lie ahead. */
+	fresh();
+	rep.has_cause = rep.has_event_type = 1;
+	rep.cause = CEPTOAR__CAUSE__CAUSE_DISASTER;
+	rep.event_type = CEPTOAR__EVENT_TYPE__EVENT_FAILURE_EXPECTED;
+	rep.has_occurred_at = rep.has_detected_at = 1;
+	rep.detected_at = 1796000000;
+	rep.occurred_at = rep.detected_at + 7 * 86400;
+	expect_ok();
+	CHECK(validate_times(&msg, rep.detected_at, &err) == 0);
+	rep.cause = CEPTOAR__CAUSE__CAUSE_UNINTENTIONAL;
+	rep.event_type = CEPTOAR__EVENT_TYPE__EVENT_FAILURE_OCCURRED;
+	expect_field("report.detected_at", "before report.occurred_at");
+	CHECK(validate_times(&msg, rep.detected_at, &err) == -1);
+}
+
 int
 main(void)
 {
 	test_times();
+	test_all_mistakes();
 	test_envelope_fields();
 	test_contact();
 	test_cause_event();
