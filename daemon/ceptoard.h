@@ -475,6 +475,79 @@ json_t	*stix_hub_identity(void);
 /* ms since the epoch as a STIX timestamp, to the millisecond, with Z. */
 void	 stix_timestamp(int64_t ms, char *out, size_t len);
 
+/* taxii.c: TAXII 2.1's read side, pure: queries in, pages out. */
+#define TAXII_KEY_LEN		32
+#define TAXII_MEDIA_TYPE	"application/taxii+json;version=2.1"
+#define TAXII_STIX_MEDIA_TYPE	"application/stix+json;version=2.1"
+
+/* Who reads which collection, and what the hub pages with. */
+struct taxii_reader {
+	const char		*org;		/* authenticated organisation */
+	const char		*collection;	/* collection id it reads */
+	const unsigned char	*key;		/* TAXII_KEY_LEN bytes for next */
+	unsigned		 max_limit;	/* objects a page holds at most */
+};
+
+enum taxii_version { TAXII_VERSION_LAST, TAXII_VERSION_FIRST,
+    TAXII_VERSION_ALL };
+
+struct taxii_query {
+	bool		 has_added_after;
+	int64_t		 added_after_ms;
+	unsigned	 limit;		/* objects, at most the reader's max */
+	bool		 has_next;	/* a next of this collection was given */
+	uint64_t	 after_seq;	/* its position: read after it */
+	char		**ids, **types;	/* match[id], match[type] */
+	size_t		 n_ids, n_types;
+	enum taxii_version version;	/* match[version] */
+	bool		 spec_ok;	/* match[spec_version] allows 2.1 */
+};
+
+/* One delivery of the reader's inbox, as STIX objects. */
+struct taxii_item {
+	uint64_t	 seq;		/* inbox sequence number */
+	int64_t		 date_added_ms;	/* when the reader could first see it */
+	json_t		*objects;	/* its STIX objects, borrowed */
+};
+
+struct taxii_page {
+	json_t		*envelope;	/* {more, next, objects}; caller decrefs */
+	bool		 more;
+	uint64_t	 last_seq;	/* the position next names */
+	char		 next[64];
+	char		 date_added_first[40];	/* "" when no objects */
+	char		 date_added_last[40];
+};
+
+/*
+ * Parse a request's query string for reader r into q.  A next of
+ * another collection is ignored; one the hub did not give this reader
+ * is refused.  Returns 0, or -1 with *field the parameter at fault and a
+ * cause (HTTP 400).  taxii_query_free releases q.
+ */
+int	 taxii_query_parse(const char *query, const struct taxii_reader *r,
+	    struct taxii_query *q, char **field, char **cause);
+void	 taxii_query_free(struct taxii_query *);
+/*
+ * The page of the n deliveries items (in inbox order, all after
+ * q->after_seq, all the reader may see; more_after when the inbox holds
+ * more than items) under q's filters.  Returns 0 with page filled, 1
+ * when every item was filtered out and more remain (read further from
+ * page->last_seq and call again: a page with more never comes empty),
+ * or -1 with a cause.
+ */
+int	 taxii_page(const struct taxii_reader *r, const struct taxii_query *q,
+	    const struct taxii_item *items, size_t n, bool more_after,
+	    struct taxii_page *page, char **cause);
+/* The next token of reader at inbox position seq of collection. */
+void	 taxii_next_token(const unsigned char key[TAXII_KEY_LEN],
+	    const char *reader, const char *collection, uint64_t seq,
+	    char *out, size_t len);
+/* ms since the epoch as TAXII writes it: microseconds and Z. */
+void	 taxii_timestamp(int64_t ms, char *out, size_t len);
+/* A TAXII or STIX timestamp to ms (finer digits dropped); 0 or -1. */
+int	 taxii_timestamp_parse(const char *s, int64_t *ms);
+
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40
 #define STORE_KEY_LEN		KEYFILE_LEN	/* bytes in a store key file */
