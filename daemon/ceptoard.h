@@ -472,6 +472,20 @@ int	 stix_tlp_from_marking(const char *id);
 json_t	*stix_hub_extension(void);
 /* The identity of the hub, which created that definition. */
 json_t	*stix_hub_identity(void);
+/*
+ * The report an operator's STIX incident stands for (TAXII's write side):
+ * name, description, the TLP marking (the strictest of several) and the
+ * hub's extension (kind, cause, event type, legal mandate, stage,
+ * revision, range, attribution, drill, severity, impact, times,
+ * contact); the incident's id is the uuid, so posting it again files
+ * nothing new.  0 with *out (ceptoar__message__free_unpacked), or -1
+ * with *property (malloc'd, may be NULL) the STIX property at fault and
+ * a cause.  The result still goes through validate_message.
+ */
+int	 stix_to_report(json_t *incident, Ceptoar__Message **out,
+	    char **property, char **cause);
+/* The STIX property a validation error's report field stands for. */
+const char *stix_property_of(const char *field, char *buf, size_t len);
 /* ms since the epoch as a STIX timestamp, to the millisecond, with Z. */
 void	 stix_timestamp(int64_t ms, char *out, size_t len);
 

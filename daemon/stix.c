@@ -781,3 +781,295 @@ nomem:
 	    f->hub_id);
 	return -1;
 }
+
+/* The time of STIX timestamp v, in seconds; 0, or -1 when not one. */
+static int
+stix_time_in(json_t *v, int64_t *out)
+{
+	int64_t	ms;
+
+	if (!json_is_string(v) ||
+	    taxii_timestamp_parse(json_string_value(v), &ms) == -1)
+		return -1;
+	*out = ms / 1000;
+	return 0;
+}
+
+/* A copy of string member key of o into *dst; absent is fine. */
+static int
+stix_str_in(json_t *o, const char *key, char **dst, const char *path,
+    char **property)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v)) {
+		*property = strdup(path);
+		return -1;
+	}
+	return (*dst = strdup(json_string_value(v))) == NULL ? -1 : 0;
+}
+
+/* Enum member key of o, named in table t, into *v and *has. */
+static int
+stix_enum_in(json_t *o, const char *key, const struct name_entry *t,
+    protobuf_c_boolean *has, int *v, const char *path, char **property)
+{
+	json_t	*j = json_object_get(o, key);
+
+	if (j == NULL)
+		return 0;
+	if (!json_is_string(j) || names_parse(t, json_string_value(j), v) ==
+	    -1) {
+		*property = strdup(path);
+		return -1;
+	}
+	*has = 1;
+	return 0;
+}
+
+/* An unsigned member key of o into *v and *has, at most max. */
+static int
+stix_uint_in(json_t *o, const char *key, uint64_t max, protobuf_c_boolean *has,
+    uint64_t *v, const char *path, char **property)
+{
+	json_t	*j = json_object_get(o, key);
+
+	if (j == NULL)
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    (uint64_t)json_integer_value(j) > max) {
+		*property = strdup(path);
+		return -1;
+	}
+	*has = 1;
+	*v = (uint64_t)json_integer_value(j);
+	return 0;
+}
+
+int
+stix_to_report(json_t *inc, Ceptoar__Message **out, char **property,
+    char **cause)
+{
+	Ceptoar__Message	*m;
+	Ceptoar__Report		*r;
+	json_t			*ext, *x, *marks, *v;
+	uint64_t		 u = 0;
+	size_t			 i;
+	int			 tlp = 0, t, e = 0;
+	const char		*id;
+	char			 path[160];
+
+	*out = NULL;
+	*property = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL) {
+		free(m);
+		goto nomem;
+	}
+	ceptoar__message__init(m);
+	ceptoar__report__init(r);
+	m->content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m->report = r;
+#define BAD(p, ...) do {						\
+	if (*property == NULL)						\
+		*property = strdup(p);					\
+	cause_set(cause, __VA_ARGS__);					\
+	goto fail;							\
+} while (0)
+	if (!json_is_object(inc) || !json_is_string(json_object_get(inc,
+	    "type")) || strcmp(json_string_value(json_object_get(inc, "type")),
+	    "incident") != 0)
+		BAD("type", "type: only an incident can be submitted as a "
+		    "report");
+	if (!json_is_string(json_object_get(inc, "spec_version")) ||
+	    strcmp(json_string_value(json_object_get(inc, "spec_version")),
+	    "2.1") != 0)
+		BAD("spec_version", "spec_version: must be \"2.1\"");
+	id = json_string_value(json_object_get(inc, "id"));
+	if (id == NULL || strncmp(id, "incident--", 10) != 0 ||
+	    strlen(id) != 10 + 36)
+		BAD("id", "id: must be incident-- and a UUID");
+	/* The incident's id is the idempotency key: a repeat files once. */
+	if ((m->uuid = strdup(id + 10)) == NULL)
+		goto nomem;
+	marks = json_object_get(inc, "object_marking_refs");
+	json_array_foreach(marks, i, v) {
+		if (!json_is_string(v) ||
+		    (t = stix_tlp_from_marking(json_string_value(v))) == 0)
+			continue;
+		/* Several labels: the strictest holds. */
+		if (t > tlp)
+			tlp = t;
+	}
+	if (tlp == 0)
+		BAD("object_marking_refs", "object_marking_refs: a TLP marking "
+		    "definition is required (TLP 2.0 or 1.0 ids)");
+	m->has_tlp = 1;
+	m->tlp = tlp;
+	if (stix_str_in(inc, "name", &r->title, "name", property) == -1 ||
+	    stix_str_in(inc, "description", &r->free_text, "description",
+	    property) == -1)
+		BAD(*property ? *property : "name", "%s: must be a string",
+		    *property ? *property : "name");
+	ext = json_object_get(json_object_get(inc, "extensions"),
+	    STIX_HUB_EXT);
+	if (!json_is_object(ext))
+		BAD("extensions", "extensions: the report needs the hub's "
+		    "extension %s, with at least its contact", STIX_HUB_EXT);
+#define HUB(k)	(snprintf(path, sizeof(path), "extensions.%s.%s",	\
+	STIX_HUB_EXT, (k)), path)
+	if (stix_enum_in(ext, "kind", names_report_kind, &r->has_kind, &e,
+	    HUB("kind"), property) == -1)
+		BAD(path, "%s: not a report kind", path);
+	if (r->has_kind)
+		r->kind = e;
+	if (stix_enum_in(ext, "cause", names_cause, &r->has_cause, &e,
+	    HUB("cause"), property) == -1)
+		BAD(path, "%s: not a cause", path);
+	if (r->has_cause)
+		r->cause = e;
+	if (stix_enum_in(ext, "event_type", names_event_type,
+	    &r->has_event_type, &e, HUB("event_type"), property) == -1)
+		BAD(path, "%s: not an event type", path);
+	if (r->has_event_type)
+		r->event_type = e;
+	if (stix_enum_in(ext, "stage", names_stage, &r->has_stage, &e,
+	    HUB("stage"), property) == -1)
+		BAD(path, "%s: not a stage", path);
+	if (r->has_stage)
+		r->stage = e;
+	if (stix_enum_in(ext, "attribution", names_attribution,
+	    &r->has_attribution, &e, HUB("attribution"), property) == -1)
+		BAD(path, "%s: not an attribution", path);
+	if (r->has_attribution)
+		r->attribution = e;
+	if ((v = json_object_get(ext, "legally_mandated")) != NULL) {
+		if (!json_is_boolean(v))
+			BAD(HUB("legally_mandated"), "%s: must be true or false",
+			    path);
+		r->has_legally_mandated = 1;
+		r->legally_mandated = json_is_true(v);
+	}
+	if ((v = json_object_get(ext, "drill")) != NULL) {
+		if (!json_is_boolean(v))
+			BAD(HUB("drill"), "%s: must be true or false", path);
+		m->has_drill = json_is_true(v);
+		m->drill = json_is_true(v);
+	}
+	if (stix_str_in(ext, "legal_basis", &r->legal_basis,
+	    HUB("legal_basis"), property) == -1 ||
+	    stix_str_in(ext, "sector", &r->sector, HUB("sector"), property) ==
+	    -1)
+		BAD(path, "%s: must be a string", path);
+	if (stix_uint_in(ext, "revision", UINT32_MAX, &r->has_revision, &u,
+	    HUB("revision"), property) == -1)
+		BAD(path, "%s: must be a whole number", path);
+	r->revision = (uint32_t)u;
+	if ((v = json_object_get(ext, "sharing_scope")) != NULL) {
+		if ((r->sharing = calloc(1, sizeof(*r->sharing))) == NULL)
+			goto nomem;
+		ceptoar__sharing_range__init(r->sharing);
+		if (stix_enum_in(ext, "sharing_scope", names_sharing_scope,
+		    &r->sharing->has_scope, &e, HUB("sharing_scope"),
+		    property) == -1)
+			BAD(path, "%s: not a sharing scope", path);
+		if (r->sharing->has_scope)
+			r->sharing->scope = e;
+	}
+	if ((x = json_object_get(ext, "severity")) != NULL) {
+		if ((r->severity = calloc(1, sizeof(*r->severity))) == NULL)
+			goto nomem;
+		ceptoar__severity__init(r->severity);
+		if (stix_uint_in(x, "continuity", 4, &r->severity->has_continuity,
+		    &u, HUB("severity.continuity"), property) == -1)
+			BAD(path, "%s: must be 0 to 4", path);
+		r->severity->continuity = (uint32_t)u;
+		if (stix_uint_in(x, "safety", 4, &r->severity->has_safety, &u,
+		    HUB("severity.safety"), property) == -1)
+			BAD(path, "%s: must be 0 to 4", path);
+		r->severity->safety = (uint32_t)u;
+		if (stix_uint_in(x, "trust", 4, &r->severity->has_trust, &u,
+		    HUB("severity.trust"), property) == -1)
+			BAD(path, "%s: must be 0 to 4", path);
+		r->severity->trust = (uint32_t)u;
+	}
+	if ((x = json_object_get(ext, "impact")) != NULL) {
+		if ((r->impact = calloc(1, sizeof(*r->impact))) == NULL)
+			goto nomem;
+		ceptoar__impact__init(r->impact);
+		if (stix_uint_in(x, "users_affected", INT64_MAX,
+		    &r->impact->has_users_affected, &r->impact->users_affected,
+		    HUB("impact.users_affected"), property) == -1 ||
+		    stix_uint_in(x, "kw_lost", INT64_MAX,
+		    &r->impact->has_kw_lost, &r->impact->kw_lost,
+		    HUB("impact.kw_lost"), property) == -1 ||
+		    stix_uint_in(x, "households", INT64_MAX,
+		    &r->impact->has_households, &r->impact->households,
+		    HUB("impact.households"), property) == -1)
+			BAD(path, "%s: must be a whole number", path);
+		if (stix_uint_in(x, "duration_minutes", UINT32_MAX,
+		    &r->impact->has_duration_minutes, &u,
+		    HUB("impact.duration_minutes"), property) == -1)
+			BAD(path, "%s: must be a whole number", path);
+		r->impact->duration_minutes = (uint32_t)u;
+	}
+	if ((v = json_object_get(ext, "occurred_at")) != NULL) {
+		if (stix_time_in(v, &r->occurred_at) == -1)
+			BAD(HUB("occurred_at"), "%s: not a timestamp", path);
+		r->has_occurred_at = 1;
+	}
+	if ((v = json_object_get(ext, "detected_at")) != NULL) {
+		if (stix_time_in(v, &r->detected_at) == -1)
+			BAD(HUB("detected_at"), "%s: not a timestamp", path);
+		r->has_detected_at = 1;
+	}
+	if ((x = json_object_get(ext, "contact")) != NULL) {
+		if ((r->contact = calloc(1, sizeof(*r->contact))) == NULL)
+			goto nomem;
+		ceptoar__contact__init(r->contact);
+		if (stix_str_in(x, "name", &r->contact->name,
+		    HUB("contact.name"), property) == -1 ||
+		    stix_str_in(x, "phone", &r->contact->phone,
+		    HUB("contact.phone"), property) == -1 ||
+		    stix_str_in(x, "email", &r->contact->email,
+		    HUB("contact.email"), property) == -1 ||
+		    stix_str_in(x, "unit", &r->contact->unit,
+		    HUB("contact.unit"), property) == -1)
+			BAD(path, "%s: must be a string", path);
+	}
+#undef HUB
+#undef BAD
+	*out = m;
+	return 0;
+nomem:
+	cause_set(cause, "out of memory reading the incident");
+fail:
+	if (m != NULL)
+		ceptoar__message__free_unpacked(m, NULL);
+	return -1;
+}
+
+const char *
+stix_property_of(const char *field, char *buf, size_t len)
+{
+	static const struct {
+		const char	*field, *property;
+	} top[] = {
+		{ "uuid", "id" },
+		{ "tlp", "object_marking_refs" },
+		{ "report.title", "name" },
+		{ "report.free_text", "description" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (strcmp(field, top[i].field) == 0)
+			return top[i].property;
+	if (strncmp(field, "report.", 7) == 0) {
+		snprintf(buf, len, "extensions.%s.%s", STIX_HUB_EXT, field + 7);
+		return buf;
+	}
+	return field;
+}

@@ -13,6 +13,7 @@
 #include "ceptoard.h"
 #include "ceptoar.h"
 #include "check.h"
+#include "validate.h"
 
 #define T0	1795000000000LL		/* 2026-11-18T... in ms */
 
@@ -271,6 +272,87 @@ test_markings(void)
 	    "8000-000000000000") == 0);
 }
 
+/* The incident among objs. */
+static json_t *
+incident_of(json_t *objs)
+{
+	json_t	*o;
+	size_t	 i;
+
+	json_array_foreach(objs, i, o)
+		if (strcmp(json_string_value(json_object_get(o, "type")),
+		    "incident") == 0)
+			return o;
+	return NULL;
+}
+
+/* What the hub emits for a report reads back as the same report. */
+static void
+test_round_trip(void)
+{
+	Ceptoar__Message	*m = load("report-mandatory.json"), *back;
+	struct validate_error	 verr;
+	json_t			*objs, *inc, *bad;
+	char			*prop = NULL, *cause = NULL, buf[160];
+
+	if (m == NULL)
+		return;
+	objs = objects_of("round trip", m, CEPTOAR__FORM__FORM_ORIGINAL,
+	    "telco-hikari", T0, T0, 0);
+	inc = incident_of(objs);
+	CHECK(inc != NULL);
+	CHECK(stix_to_report(inc, &back, &prop, &cause) == 0);
+	if (back != NULL) {
+		CHECK(validate_message(back, &verr) == 0);
+		CHECK(back->tlp == m->tlp);
+		CHECK_STR(back->report->title, m->report->title);
+		CHECK_STR(back->report->free_text, m->report->free_text);
+		CHECK_STR(back->report->contact->name, m->report->contact->name);
+		CHECK(back->report->severity->continuity ==
+		    m->report->severity->continuity);
+		CHECK(back->report->impact->users_affected ==
+		    m->report->impact->users_affected);
+		CHECK(back->report->occurred_at == m->report->occurred_at);
+		CHECK(back->report->legally_mandated);
+		CHECK_STR(back->report->legal_basis, m->report->legal_basis);
+		/* The id is the uuid: posting again is the same submit. */
+		CHECK_STR(back->uuid, json_string_value(json_object_get(inc,
+		    "id")) + 10);
+		ceptoar__message__free_unpacked(back, NULL);
+	}
+	/* Each mistake names its property. */
+	bad = json_deep_copy(inc);
+	json_object_del(bad, "object_marking_refs");
+	CHECK(stix_to_report(bad, &back, &prop, &cause) == -1);
+	CHECK_STR(prop, "object_marking_refs");
+	free(prop);
+	free(cause);
+	json_decref(bad);
+	bad = json_deep_copy(inc);
+	json_object_set_new(json_object_get(json_object_get(json_object_get(
+	    bad, "extensions"), "extension-definition--6d3c1f0e-8a57-4b0f-"
+	    "9c2e-5f1d7a9b3e41"), "severity"), "trust", json_integer(9));
+	CHECK(stix_to_report(bad, &back, &prop, &cause) == -1);
+	CHECK_CONTAINS(prop, ".severity.trust");
+	CHECK_CONTAINS(cause, "0 to 4");
+	free(prop);
+	free(cause);
+	json_decref(bad);
+	bad = json_pack("{s:s, s:s, s:s}", "type", "indicator",
+	    "spec_version", "2.1", "id", "indicator--x");
+	CHECK(stix_to_report(bad, &back, &prop, &cause) == -1);
+	CHECK_STR(prop, "type");
+	free(prop);
+	free(cause);
+	json_decref(bad);
+	/* A validation error's field as the STIX property it came from. */
+	CHECK_STR(stix_property_of("report.title", buf, sizeof(buf)), "name");
+	CHECK_CONTAINS(stix_property_of("report.contact.name", buf,
+	    sizeof(buf)), ".contact.name");
+	json_decref(objs);
+	report_json_free(m);
+}
+
 int
 main(void)
 {
@@ -286,6 +368,7 @@ main(void)
 	test_anonymised();
 	test_notices();
 	test_markings();
+	test_round_trip();
 	directory_free(dir);
 	return CHECK_DONE();
 }
