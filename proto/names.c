@@ -103,6 +103,13 @@ const struct name_entry names_form[] = {
 	{ 0, NULL, NULL }
 };
 
+const struct name_entry names_review_notice[] = {
+	{ CEPTOAR__REVIEW_NOTICE__NOTICE_REJECTED, "rejected", NULL },
+	{ CEPTOAR__REVIEW_NOTICE__NOTICE_REMINDER, "reminder", NULL },
+	{ CEPTOAR__REVIEW_NOTICE__NOTICE_STILL_WAITING, "still_waiting", NULL },
+	{ 0, NULL, NULL }
+};
+
 const struct name_entry names_severity[] = {
 	{ 0, "none", NULL },
 	{ 1, "low", NULL },
