@@ -831,6 +831,9 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 		    false, "the hub is out of memory; nothing was decided");
 		goto done;
 	}
+	/* Above the relay, the acknowledgement must not name the sender. */
+	if (strcmp(from, s->org) != 0)
+		b.w[0].rcpt[0].hidden = true;
 	log_event(LOG_LVL_INFO, "route.review.reject", "session=%s org=%s "
 	    "hub_id=%s origin=%s hop=%u notice_to=%s reason=%s", s->sid,
 	    s->org, l.hub_id, l.origin, l.hop, l.originator,
