@@ -100,6 +100,23 @@ review_title(const Ceptoar__Message *m)
 	}
 }
 
+/* Drop a last character that a cut left incomplete. */
+static void
+review_utf8_cut(char *buf)
+{
+	size_t		 len = strlen(buf), i = len, need;
+	unsigned char	 lead;
+
+	while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char)buf[i - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (len - (i - 1) < need)
+		buf[i - 1] = '\0';
+}
+
 /* One held delivery as an item of the list (strings malloc'd). */
 static int
 review_list_row(const struct store_delivery *d, void *arg)
@@ -139,12 +156,7 @@ review_list_row(const struct store_delivery *d, void *arg)
 		/* The first line, cut short on a character boundary. */
 		snprintf(buf, sizeof(buf), "%.120s", title);
 		buf[strcspn(buf, "\r\n")] = '\0';
-		for (size_t k = strlen(buf); k > 0 &&
-		    ((unsigned char)buf[k - 1] & 0xc0) == 0x80; k--)
-			if (((unsigned char)buf[k - 1] & 0xc0) == 0xc0) {
-				buf[k - 1] = '\0';
-				break;
-			}
+		review_utf8_cut(buf);
 	}
 	it->hub_id = strdup(d->hub_id);
 	it->sender = strdup(d->sender ? d->sender : "");
