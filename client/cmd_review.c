@@ -3,8 +3,9 @@
  * above all.  Without arguments, everything that waits for our review,
  * oldest first; it stays listed until it is released or rejected, however
  * often it is read.  "show ID" puts the message beside exactly what
- * would go up if it were released now, marking what the scrubber
- * replaced and what it could not vouch for.  "release ID" passes it on
+ * would go up if it were released now (with --text-file: released with
+ * that text), marking what the scrubber replaced and what it could not
+ * vouch for.  "release ID" passes it on
  * (as it is, or with --text-file, which the hub scrubs again), "reject
  * ID --reason" declines it and tells its sender why.
  *
@@ -24,9 +25,9 @@
 static int	cmd_review_exec(struct client *, int, char **);
 
 const struct cmd_entry cmd_review_entry = {
-	"review", "[show hub-id | release hub-id [--note text] "
-	    "[--text-file file] [--uuid uuid] |\n        reject hub-id "
-	    "--reason text [--uuid uuid]]",
+	"review", "[show hub-id [--text-file file] |\n        release hub-id "
+	    "[--note text] [--text-file file] [--uuid uuid] |\n        reject "
+	    "hub-id --reason text [--uuid uuid]]",
 	cmd_review_exec,
 	"the review desk: what waits for our review, shown, released, rejected"
 };
@@ -277,19 +278,41 @@ cmd_review_show_text(const char *id, const Ceptoar__ReviewResult *rr)
 	}
 }
 
-/* review show ID */
+/* review show ID [--text-file FILE] */
 static int
-cmd_review_show(struct client *c, const char *id)
+cmd_review_show(struct client *c, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "text-file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in = NULL;
 	Ceptoar__Review		 req = CEPTOAR__REVIEW__INIT;
 	struct hubconn		*hc = NULL;
+	const char		*id, *text_file = NULL;
+	char			*text = NULL;
 	json_t			*j;
-	int			 status;
+	int			 ch, status;
 
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			text_file = optarg;
+			break;
+		default:
+			return client_usage(&cmd_review_entry);
+		}
+	}
+	if (optind != argc - 1)
+		return client_usage(&cmd_review_entry);
+	id = argv[optind];
 	if ((status = compose_hub_id(&cmd_review_entry, id)) != 0)
 		return status;
+	if (text_file != NULL && (status = compose_read_text("--text-file",
+	    text_file, &text)) != 0)
+		return status;
 	req.hub_id = (char *)id;
+	req.free_text = text;
 	env.body_case = CEPTOAR__ENVELOPE__BODY_REVIEW;
 	env.review = &req;
 	if ((status = cmd_review_ask(c, &env,
@@ -307,6 +330,7 @@ cmd_review_show(struct client *c, const char *id)
 	if (in != NULL)
 		ceptoar__envelope__free_unpacked(in, NULL);
 	hubconn_free(hc);
+	free(text);
 	return status;
 }
 
@@ -464,8 +488,8 @@ cmd_review_exec(struct client *c, int argc, char **argv)
 		hubconn_free(hc);
 		return status;
 	}
-	if (strcmp(argv[1], "show") == 0 && argc == 3)
-		return cmd_review_show(c, argv[2]);
+	if (strcmp(argv[1], "show") == 0)
+		return cmd_review_show(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "release") == 0)
 		return cmd_review_release(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "reject") == 0)

@@ -573,7 +573,8 @@ review_ceptoar_of(const char *relay)
 
 /* Answer with one item beside the form that would go up. */
 static void
-review_show(struct session *s, uint64_t rid, const char *hub_id)
+review_show(struct session *s, uint64_t rid, const char *hub_id,
+    const char *text)
 {
 	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__ReviewResult	 rr = CEPTOAR__REVIEW_RESULT__INIT;
@@ -611,7 +612,7 @@ review_show(struct session *s, uint64_t rid, const char *hub_id)
 	src.holder_hop = l.hop;
 	if (src.ceptoar == NULL)
 		src.ceptoar = review_ceptoar_of(l.relay);
-	next = relay_preview(&src, holder, NULL, form, &vouched, why,
+	next = relay_preview(&src, holder, text, form, &vouched, why,
 	    sizeof(why), &cause);
 	if (next == NULL) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
@@ -676,7 +677,8 @@ done:
 void
 handle_review(struct session *s, Ceptoar__Envelope *env)
 {
-	const char	*id = env->review->hub_id;
+	const char		*id = env->review->hub_id;
+	struct validate_error	 verr;
 
 	if (id == NULL || *id == '\0') {
 		review_list(s, env->request_id);
@@ -689,7 +691,14 @@ handle_review(struct session *s, Ceptoar__Envelope *env)
 		    "your review, as you received it");
 		return;
 	}
-	review_show(s, env->request_id, id);
+	if (env->review->free_text != NULL &&
+	    validate_review_text(env->review->free_text, &verr) == -1) {
+		session_error(s, env->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, verr.field, false,
+		    "%s: %s", verr.field, verr.reason);
+		return;
+	}
+	review_show(s, env->request_id, id, env->review->free_text);
 }
 
 /*

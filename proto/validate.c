@@ -709,3 +709,11 @@ validate_review_reject(const Ceptoar__ReviewReject *r,
 	return validate_text(err, "review_reject.reason", r->reason,
 	    VALIDATE_MAX_TEXT, 1);
 }
+
+int
+validate_review_text(const char *text, struct validate_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	return validate_text(err, "review.free_text", text, VALIDATE_MAX_TEXT,
+	    1);
+}

@@ -37,6 +37,9 @@ int	validate_forward(const Ceptoar__Forward *f, struct validate_error *err);
 int	validate_review_reject(const Ceptoar__ReviewReject *r,
 	    struct validate_error *err);
 
+/* Check the reviewed text a review show is asked to try. */
+int	validate_review_text(const char *text, struct validate_error *err);
+
 /* Whether event type ev is one of cause c's event types. */
 bool	validate_cause_event(int c, int ev);
 

@@ -127,10 +127,21 @@ expect_eq "$RC" 1 "unvouched text is not released as is"
 expect_contains "$ERR" "needs review" "the refusal says why"
 printf 'A vendor of Bank A Holdings left the VPN open after a visit.\n' \
     >"$WORK/edited.txt"
+cli_json banks-sec review show "$id2" --text-file "$WORK/edited.txt"
+expect_eq "$RC" 0 "show as it would go up with the edited text ($ERR)"
+printf '%s\n' "$OUT" >"$WORK/show2e.json"
 cli_json banks-sec review release "$id2" --text-file "$WORK/edited.txt"
 expect_eq "$RC" 0 "release with edited text ($ERR)"
 cli_json fsa-liaison inbox
 expect_eq "$(count_lines)" 1 "the liaison receives v2"
+printf '%s\n' "$OUT" >"$WORK/got2.json"
+python3 - "$WORK/show2e.json" "$WORK/got2.json" <<'PY' || fail "the edited text went up as show showed it"
+import json, sys
+shown = json.load(open(sys.argv[1]))["next_form"]
+got = json.load(open(sys.argv[2]))["message"]
+assert shown["report"]["free_text"] == got["report"]["free_text"], (shown, got)
+assert "[organisation]" in got["report"]["free_text"], got
+PY
 expect_contains "$OUT" "left the VPN open after a visit" "the edited text"
 expect_not_contains "$OUT" "Bank A Holdings" "the edited text was scrubbed again"
 expect_not_contains "$OUT" "株式会社" "the unvouched original text is gone"
