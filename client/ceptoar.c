@@ -21,6 +21,7 @@ static const struct cmd_entry *ceptoar_commands[] = {
 	&cmd_inbox_entry,
 	&cmd_show_entry,
 	&cmd_forward_entry,
+	&cmd_review_entry,
 	&cmd_receipts_entry,
 	&cmd_reply_entry,
 	&cmd_consult_entry,

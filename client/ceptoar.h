@@ -346,6 +346,7 @@ extern const struct cmd_entry cmd_preview_entry;
 extern const struct cmd_entry cmd_inbox_entry;
 extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_forward_entry;
+extern const struct cmd_entry cmd_review_entry;
 extern const struct cmd_entry cmd_receipts_entry;
 extern const struct cmd_entry cmd_reply_entry;
 extern const struct cmd_entry cmd_consult_entry;

@@ -46,6 +46,19 @@ cmd_receipts_json(const Ceptoar__Receipt *r)
 	    r->reason : ""));
 	json_object_set_new(j, "hub_id", r->hub_id != NULL ?
 	    json_string(r->hub_id) : json_null());
+	/* Only a hop its recipient holds for review has these. */
+	if (r->has_waiting_since)
+		json_object_set_new(j, "waiting_since",
+		    cmd_receipts_time(true, r->waiting_since));
+	if (r->has_released_at)
+		json_object_set_new(j, "released_at",
+		    cmd_receipts_time(true, r->released_at));
+	if (r->has_rejected_at) {
+		json_object_set_new(j, "rejected_at",
+		    cmd_receipts_time(true, r->rejected_at));
+		json_object_set_new(j, "rejected_reason", json_string(
+		    r->rejected_reason ? r->rejected_reason : ""));
+	}
 	output_json(j);
 	json_decref(j);
 }
@@ -80,6 +93,23 @@ cmd_receipts_text(const Ceptoar__ReceiptsResult *rr)
 		    sizeof(a)));
 		output_safe(stdout, r->reason != NULL ? r->reason : "");
 		putchar('\n');
+		/* What the holder of the next hop did with it. */
+		if (r->has_waiting_since)
+			printf("     %*s  waiting for review since %s\n",
+			    (int)width, "", report_json_time(r->waiting_since,
+			    d, sizeof(d)));
+		else if (r->has_released_at)
+			printf("     %*s  released by its review at %s\n",
+			    (int)width, "", report_json_time(r->released_at, d,
+			    sizeof(d)));
+		else if (r->has_rejected_at) {
+			printf("     %*s  not passed on: rejected at %s: ",
+			    (int)width, "", report_json_time(r->rejected_at, d,
+			    sizeof(d)));
+			output_safe(stdout, r->rejected_reason ?
+			    r->rejected_reason : "");
+			putchar('\n');
+		}
 	}
 }
 

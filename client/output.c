@@ -333,10 +333,16 @@ output_action(const Ceptoar__Delivery *d)
 	const char		*id = d->hub_id != NULL ? d->hub_id : "?";
 
 	if (d->has_review && d->review) {
-		printf("  ACTION: review, then `ceptoar forward ");
+		printf("  ACTION: review: `ceptoar review show ");
 		output_safe(stdout, id);
-		printf("`\n          (it goes no further until you do; "
-		    "--note adds a note for the next hops)\n");
+		printf("` shows what would go up;\n          release it with "
+		    "`ceptoar review release ");
+		output_safe(stdout, id);
+		printf("` (as `ceptoar forward` does)\n          or reject it "
+		    "with `ceptoar review reject ");
+		output_safe(stdout, id);
+		printf(" --reason TEXT`\n          (it goes no further until "
+		    "you decide; --note adds a note for the next hops)\n");
 	}
 	if (m != NULL && m->content_case == CEPTOAR__MESSAGE__CONTENT_COMM_CHECK) {
 		printf("  ACTION: answer with `ceptoar check answer ");
@@ -357,6 +363,7 @@ output_body(const Ceptoar__Delivery *d)
 	const Ceptoar__SharingRange	*r;
 	const char			*id = d->hub_id != NULL ? d->hub_id :
 					    "?";
+	char				 when[64];
 	size_t				 i;
 
 	switch (m->content_case) {
@@ -369,7 +376,23 @@ output_body(const Ceptoar__Delivery *d)
 		printf(" TEXT`\n");
 		break;
 	case CEPTOAR__MESSAGE__CONTENT_REPLY:
-		output_text("text", m->reply->text);
+		if (m->reply->has_notice) {
+			/* The hub's notice of a review: what, by whom, since. */
+			output_label("notice");
+			fputs(m->reply->notice ==
+			    CEPTOAR__REVIEW_NOTICE__NOTICE_REJECTED ?
+			    "not passed on: rejected by " :
+			    "still waits for the review of ", stdout);
+			output_safe(stdout, m->reply->held_by ?
+			    m->reply->held_by : "?");
+			printf(", held since %s\n", output_time(
+			    m->reply->has_held_since, m->reply->held_since, "?",
+			    when, sizeof(when)));
+			output_text("about", m->reply->in_reply_to);
+		}
+		output_text(m->reply->has_notice && m->reply->notice ==
+		    CEPTOAR__REVIEW_NOTICE__NOTICE_REJECTED ? "reason" : "text",
+		    m->reply->text);
 		output_label("answer");
 		printf("`ceptoar reply ");
 		output_safe(stdout, id);

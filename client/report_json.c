@@ -99,6 +99,7 @@ report_json_enum_names(const ProtobufCEnumDescriptor *e)
 		{ &ceptoar__attribution__descriptor, names_attribution },
 		{ &ceptoar__error_code__descriptor, names_error_code },
 		{ &ceptoar__form__descriptor, names_form },
+		{ &ceptoar__review_notice__descriptor, names_review_notice },
 	};
 	size_t	i;
 

@@ -345,6 +345,8 @@ main(int argc, char *argv[])
 		fatalx("%s", cause ? cause : "listen");
 	if (submit_init(hub->base) == -1)
 		fatalx("cannot set up group commit");
+	if (review_init(hub->base) == -1)
+		fatalx("cannot set up the review desk's reminders");
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
 			fatalx("daemon: %s", strerror(errno));
@@ -398,6 +400,7 @@ main(int argc, char *argv[])
 	 * unacknowledged deliveries, which the last commit then writes.
 	 */
 	session_close_all("hub stopped");
+	review_shutdown();
 	submit_shutdown();
 	deliver_shutdown();
 	rate_shutdown();

@@ -127,6 +127,8 @@ struct config {
 	char		*anon_key;		/* pseudonym key file */
 	uint64_t	 anon_time_granularity;	/* seconds */
 	uint64_t	 anon_k;		/* smallest comfortable anonymity set */
+	uint64_t	 review_reminder;	/* seconds; see review.c */
+	uint64_t	 review_notify_sender;	/* seconds */
 	char		*audit_log;		/* audit trail file; NULL: none */
 	uint64_t	 rate_frames;		/* per connection, per second */
 	uint64_t	 rate_org_submits;	/* per organisation, per second */
@@ -194,6 +196,9 @@ struct dir_ceptoar {
 	char	**members;		/* organisation ids, derived */
 	size_t	 nmembers;
 	bool	 council;		/* takes part in the CEPTOAR Council */
+	/* Seconds before a held item is re-announced, the sender told; 0: hub's. */
+	uint64_t review_reminder;
+	uint64_t review_notify_sender;
 	unsigned long line;
 };
 
@@ -785,6 +790,13 @@ int	 store_delivery_of(struct store *, const char *org, const char *hub_id,
 int	 store_receipts(struct store *, const char *hub_id,
 	    store_delivery_cb cb, void *arg, char **cause);
 /*
+ * What waits for org's review: its deliveries that hold the next hop
+ * (review) and were neither forwarded nor declined, oldest first, with
+ * their bodies.
+ */
+int	 store_held(struct store *, const char *org, store_delivery_cb cb,
+	    void *arg, char **cause);
+/*
  * Distinct recipients (org, hop, form, review=false, reason) of every
  * message of sender's chain chain_id, including derived forms: who got
  * the first report, for follow-ups.  By hop, then org; the reason is the
@@ -863,6 +875,8 @@ struct store_backend {
 		    store_delivery_cb cb, void *arg, char **cause);
 	int	 (*receipts)(void *be, const char *hub_id,
 		    store_delivery_cb cb, void *arg, char **cause);
+	int	 (*held)(void *be, const char *org, store_delivery_cb cb,
+		    void *arg, char **cause);
 	int	 (*chain_recipients)(void *be, const char *sender,
 		    const char *chain_id, store_recipient_ex_cb cb, void *arg,
 		    char **cause);
@@ -1010,6 +1024,14 @@ int	 relay_forward(const struct relay_source *src,
 	    const struct dir_org *holder, const Ceptoar__Forward *fw,
 	    const struct route_result *plan, struct relay_batch *b,
 	    char **cause);
+/*
+ * The form the next hop would receive in form if src's holder released
+ * it now (reviewed_text NULL: as it is), exactly as relay_forward makes
+ * it, also when the scrubber cannot vouch for it (*vouched, why).
+ */
+Ceptoar__Message *relay_preview(const struct relay_source *src,
+	    const struct dir_org *holder, const char *reviewed_text, int form,
+	    bool *vouched, char *why, size_t whylen, char **cause);
 void	 relay_batch_free(struct relay_batch *);
 /* "report", "advisory", ...: the kind of a message, as stored. */
 const char *relay_kind(const Ceptoar__Message *m);
@@ -1210,6 +1232,30 @@ void	 handle_forward(struct session *, Ceptoar__Envelope *);
 void	 handle_preview(struct session *, Ceptoar__Envelope *);
 void	 handle_receipts(struct session *, Ceptoar__Envelope *);
 void	 handle_check_status(struct session *, Ceptoar__Envelope *);
+/*
+ * handle_review.c: the review desk.  Review lists what waits for the
+ * asker's review or shows one item beside what would go up; a
+ * ReviewReject declines an item and tells its sender why.
+ */
+void	 handle_review(struct session *, Ceptoar__Envelope *);
+void	 handle_review_reject(struct session *, Ceptoar__Envelope *);
+/*
+ * A batch of one notice of the review desk (a Reply the hub writes with
+ * notice set) from "from" to "to", answering "about" (a hub id "to" can
+ * open).  0, or -1 with a cause.
+ */
+struct relay_batch;
+struct lookup;
+int	 review_notice_batch(const char *from, const char *to,
+	    const char *about, const char *held_by, int64_t held_since,
+	    int notice, const char *text, const char *reason, int tlp,
+	    bool drill, const char *uuid, struct relay_batch *b, char **cause);
+/*
+ * Who sends a notice to the sender of what holder holds as l: the holder,
+ * or for an anonymised form the chain's relay (NULL: none), so that
+ * nobody above the relay learns where it went.
+ */
+const char *review_notice_from(const struct lookup *l, const char *holder);
 /* The hub id an answer refers to (and its field), or NULL if m is none. */
 const char *handle_answer_ref(const Ceptoar__Message *m, const char **field);
 /*
@@ -1223,6 +1269,13 @@ void	 handle_clear_hub_fields(Ceptoar__Message *m);
 /* The hub's overall severity and threshold flags, set in m. */
 int	 handle_hub_fields(Ceptoar__Message *m, const struct dir_org *sender);
 
+/*
+ * review.c: what waits for review too long is announced to its holder
+ * again, and later its sender is told; a timer, from review_init.
+ */
+int	 review_init(struct event_base *);
+void	 review_shutdown(void);
+
 /* submit.c: accepted submits are committed together, then acknowledged. */
 int	 submit_init(struct event_base *);
 /*
@@ -1233,6 +1286,8 @@ int	 submit_init(struct event_base *);
 void	 submit_enqueue(struct session *, uint64_t request_id,
 	    struct relay_batch *b, bool same_digest, int tlp, bool drill,
 	    const char *warning);
+/* The same for writes the hub makes on its own: answered to nobody. */
+void	 submit_enqueue_hub(struct relay_batch *b, int tlp, bool drill);
 /* Start the sync thread: after detaching, before confinement. */
 int	 submit_start(char **cause);
 /* Commit at the end of this turn: deliver.c queued a write. */

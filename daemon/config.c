@@ -102,6 +102,14 @@ static const struct config_option config_options[] = {
 	    "seconds to which anonymised times are rounded down" },
 	{ "anon_k", CONFIG_UINT, OPT(anon_k), "5", 1, 1000, 0,
 	    "warn a reporter whose CEPTOAR has fewer members than this" },
+	{ "review_reminder", CONFIG_UINT, OPT(review_reminder), "14400", 1,
+	    2592000, 0, "seconds an item may wait for a holder's review before "
+	    "it is announced to the holder again (a CEPTOAR's review_reminder "
+	    "in the directory wins)" },
+	{ "review_notify_sender", CONFIG_UINT, OPT(review_notify_sender),
+	    "86400", 1, 2592000, 0, "seconds an item may wait for review "
+	    "before its sender is told it still waits (a CEPTOAR's "
+	    "review_notify_sender wins)" },
 	{ "audit_log", CONFIG_PATH, OPT(audit_log), NULL, 0, 0, 0,
 	    "hash-chained audit trail of acceptances, routing, deliveries, "
 	    "acknowledgements and refusals (mode 0600); unset: none" },

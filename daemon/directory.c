@@ -59,7 +59,8 @@ static const char *const directory_threshold_keys[] = {
 	NULL
 };
 static const char *const directory_ceptoar_keys[] = {
-	"id", "name", "name_ja", "sector", "secretariat", "council", NULL
+	"id", "name", "name_ja", "sector", "secretariat", "council",
+	"review_reminder", "review_notify_sender", NULL
 };
 static const char *const directory_org_keys[] = {
 	"id", "name", "name_ja", "certificate", "roles", "sectors",
@@ -564,6 +565,48 @@ directory_get_mode(struct dir_parse *p, const yaml_node_t *m,
 	return 0;
 }
 
+/*
+ * An optional duration key of mapping m: seconds, or a number with s, m,
+ * h or d after it; 1 second to 30 days.  *out keeps 0 if absent.
+ */
+static int
+directory_get_duration(struct dir_parse *p, const yaml_node_t *m,
+    const char *key, const char *what, uint64_t *out)
+{
+	yaml_node_t	*v;
+	const char	*s;
+	char		*end;
+	unsigned long long n;
+	uint64_t	 unit = 1;
+
+	if ((v = yconf_get(&p->y, m, key)) == NULL)
+		return 0;
+	if (yconf_scalar(&p->y, v, &s, p->cause) == -1)
+		return -1;
+	if (*s < '0' || *s > '9')
+		goto bad;
+	n = strtoull(s, &end, 10);
+	if (*end != '\0') {
+		if (end[1] != '\0')
+			goto bad;
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: goto bad;
+		}
+	}
+	if (n == 0 || n > 30ULL * 86400 / unit)
+		goto bad;
+	*out = n * unit;
+	return 0;
+bad:
+	return directory_fail(p, v, "%s: %s must be a duration from 1s to 30d "
+	    "(seconds, or a number with s, m, h or d), not '%s'", what, key,
+	    directory_valid_text(s) ? s : "?");
+}
+
 /* One entry of ceptoars; members are derived later. */
 static int
 directory_parse_ceptoar(struct dir_parse *p, const yaml_node_t *n,
@@ -583,7 +626,11 @@ directory_parse_ceptoar(struct dir_parse *p, const yaml_node_t *n,
 	    directory_get_id(p, n, "secretariat", what, true,
 	    &c->secretariat) == -1)
 		return -1;
-	if (directory_get_bool(p, n, "council", what, &c->council) == -1)
+	if (directory_get_bool(p, n, "council", what, &c->council) == -1 ||
+	    directory_get_duration(p, n, "review_reminder", what,
+	    &c->review_reminder) == -1 ||
+	    directory_get_duration(p, n, "review_notify_sender", what,
+	    &c->review_notify_sender) == -1)
 		return -1;
 	return 0;
 }

@@ -271,6 +271,13 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	log_event(LOG_LVL_INFO, "route.forward", "session=%s org=%s hub_id=%s "
 	    "hop=%u share=%s tlp=%s", s->sid, s->org, fw->hub_id, l.hop,
 	    fw->n_recipients ? "yes" : "no", names_lookup(names_tlp, tlp));
+	/* The review desk's decision, for the audit trail. */
+	if (fw->n_recipients == 0)
+		log_event(LOG_LVL_INFO, "route.review.release", "session=%s "
+		    "org=%s hub_id=%s origin=%s hop=%u text=%s note=%s",
+		    s->sid, s->org, fw->hub_id, l.origin, l.hop,
+		    fw->free_text ? "edited" : "as-sent",
+		    fw->note ? "yes" : "no");
 	submit_enqueue(s, rid, &b, false, tlp, l.held->has_drill &&
 	    l.held->drill, NULL);
 done:

@@ -142,12 +142,58 @@ done:
 	route_result_free(&plan);
 }
 
+/* A review desk's rejection notice about the message asked for. */
+struct handle_rejection {
+	char	*held_by;
+	char	*reason;
+	int64_t	 at;
+};
+
 struct handle_receipts_state {
 	Ceptoar__Receipt	*v;
 	size_t			 n, cap;
 	const char		*asker;
 	bool			 failed;
+	struct handle_rejection	*rej;
+	size_t			 nrej;
 };
+
+/* Collect a rejection notice among the answers to the message. */
+static int
+handle_rejection_row(const struct store_delivery *d, void *arg)
+{
+	struct handle_receipts_state	*st = arg;
+	struct handle_rejection		*nv;
+	Ceptoar__Message		*m;
+
+	if (d->body == NULL || d->kind == NULL || strcmp(d->kind, "reply") != 0)
+		return 0;
+	if ((m = ceptoar__message__unpack(NULL, d->body_len, d->body)) == NULL)
+		return 0;
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPLY &&
+	    m->reply->has_notice && m->reply->notice ==
+	    CEPTOAR__REVIEW_NOTICE__NOTICE_REJECTED && m->reply->held_by) {
+		nv = reallocarray(st->rej, st->nrej + 1, sizeof(*nv));
+		if (nv == NULL) {
+			st->failed = true;
+		} else {
+			st->rej = nv;
+			nv[st->nrej].held_by = strdup(m->reply->held_by);
+			nv[st->nrej].reason = strdup(m->reply->text ?
+			    m->reply->text : "");
+			nv[st->nrej].at = d->received_at;
+			if (nv[st->nrej].held_by == NULL ||
+			    nv[st->nrej].reason == NULL) {
+				free(nv[st->nrej].held_by);
+				free(nv[st->nrej].reason);
+				st->failed = true;
+			} else
+				st->nrej++;
+		}
+	}
+	ceptoar__message__free_unpacked(m, NULL);
+	return 0;
+}
 
 /* Collect one delivery as a receipt, withholding what the asker may not see. */
 static int
@@ -187,6 +233,27 @@ handle_receipt_row(const struct store_delivery *d, void *arg)
 	r->delivered_at = d->delivered_at;
 	r->has_acked_at = d->acked_at != 0;
 	r->acked_at = d->acked_at;
+	/* A hop this recipient holds: waiting, released or rejected. */
+	if (d->review && !d->hidden && d->forwarded_at == 0) {
+		r->has_waiting_since = 1;
+		r->waiting_since = d->received_at;
+	} else if (d->review && !d->hidden) {
+		size_t k;
+
+		for (k = 0; k < st->nrej; k++)
+			if (d->recipient != NULL &&
+			    strcmp(st->rej[k].held_by, d->recipient) == 0)
+				break;
+		if (k < st->nrej) {
+			r->has_rejected_at = 1;
+			r->rejected_at = st->rej[k].at;
+			r->rejected_reason = st->rej[k].reason;
+			st->rej[k].reason = NULL;	/* now the receipt's */
+		} else {
+			r->has_released_at = 1;
+			r->released_at = d->forwarded_at;
+		}
+	}
 	st->n++;
 	return 0;
 }
@@ -201,8 +268,14 @@ handle_receipts_free(struct handle_receipts_state *st)
 		free(st->v[i].recipient);
 		free(st->v[i].reason);
 		free(st->v[i].hub_id);
+		free(st->v[i].rejected_reason);
 	}
 	free(st->v);
+	for (i = 0; i < st->nrej; i++) {
+		free(st->rej[i].held_by);
+		free(st->rej[i].reason);
+	}
+	free(st->rej);
 }
 
 void
@@ -233,8 +306,9 @@ handle_receipts(struct session *s, Ceptoar__Envelope *env)
 	/* Acknowledgements that arrived before this read as acknowledged. */
 	if (rc == 0)
 		submit_write_acks();
-	if (rc == -1 || store_receipts(hub->store, id, handle_receipt_row, &st,
-	    &cause) == -1 || st.failed) {
+	if (rc == -1 || store_replies(hub->store, id, handle_rejection_row,
+	    &st, &cause) == -1 || store_receipts(hub->store, id,
+	    handle_receipt_row, &st, &cause) == -1 || st.failed) {
 		if (rc == 0)
 			lookup_free(&l);
 		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=receipts "

@@ -34,6 +34,13 @@ handle_clear_hub_fields(Ceptoar__Message *m)
 		m->report->flags = NULL;
 		m->report->n_flags = 0;
 	}
+	/* Only the hub writes the review desk's notices. */
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPLY) {
+		m->reply->has_notice = 0;
+		free(m->reply->held_by);
+		m->reply->held_by = NULL;
+		m->reply->has_held_since = 0;
+	}
 }
 
 int

@@ -748,3 +748,43 @@ relay_batch_free(struct relay_batch *b)
 	free(b->sharing_hub_id);
 	memset(b, 0, sizeof(*b));
 }
+
+/*
+ * The review desk's view of a release: the form the hop after src's
+ * holder would receive in form if the holder released it now, with
+ * reviewed_text (NULL: as it is), made by relay_form itself so that it
+ * is exactly what relay_forward would store, the note and hub id aside.
+ * Unlike a forward, it is made also when the scrubber cannot vouch for
+ * it: *vouched and why say so.  NULL with a cause on failure.
+ */
+Ceptoar__Message *
+relay_preview(const struct relay_source *src, const struct dir_org *holder,
+    const char *reviewed_text, int form, bool *vouched, char *why,
+    size_t whylen, char **cause)
+{
+	struct relay_ctx	 ctx;
+	Ceptoar__Message	*m;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.original = src->original;
+	ctx.originator = src->originator;
+	ctx.origin_hub_id = src->origin_hub_id;
+	ctx.chain_id = src->chain_id;
+	ctx.in_reply_to = src->in_reply_to;
+	ctx.kind = relay_kind(src->original);
+	ctx.ceptoar = src->ceptoar;
+	ctx.held_form = src->held_form;
+	ctx.held_form_kind = src->held_form_kind;
+	ctx.forwarder = holder->id;
+	ctx.forwarder_hop = src->holder_hop;
+	ctx.reviewed_text = reviewed_text;
+	ctx.forward_uuid = "";
+	ctx.now = (int64_t)time(NULL);
+	ctx.forced = true;
+	ctx.answer_reply_to = src->answer_reply_to;
+	why[0] = '\0';
+	m = relay_form(&ctx, form, src->holder_hop + 1, holder->id, vouched,
+	    why, whylen, cause);
+	relay_ctx_free(&ctx);
+	return m;
+}

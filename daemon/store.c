@@ -1170,6 +1170,27 @@ store_delivery_of(struct store *s, const char *org, const char *hub_id,
 	return (rv);
 }
 
+/* Walk what waits for org's review, oldest first. */
+int
+store_held(struct store *s, const char *org, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
+
+	if (store_enter(s, "store_held", cause) == -1)
+		return (-1);
+	if (!store_nonempty(org) || cb == NULL) {
+		cause_set(cause, "store_held: empty organisation or no "
+		    "callback");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->held(s->be_data, org, store_view, &v, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
 /* Walk every delivery of an original and its derived forms, by hop. */
 int
 store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,

@@ -33,7 +33,7 @@
 #include "ceptoard.h"
 #include "strhash.h"
 
-#define STORE_SQLITE_VERSION	4		/* PRAGMA user_version */
+#define STORE_SQLITE_VERSION	5		/* PRAGMA user_version */
 #define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
 #define STORE_SQLITE_BUSY_MS	10000
 #define STORE_SQLITE_DIGEST_LEN	32
@@ -149,12 +149,23 @@ static const char store_sqlite_schema_v4[] =
 	"	ORDER BY d.seq LIMIT 1), last_seq);\n"
 	"DROP INDEX deliveries_pending;\n";
 
+/*
+ * Version 5: what waits for a holder's review, indexed alone.  The review
+ * desk and its reminders read it for every organisation; the index holds
+ * an entry only while a delivery is held, so deliveries that are never
+ * held cost it nothing.
+ */
+static const char store_sqlite_schema_v5[] =
+	"CREATE INDEX deliveries_held ON deliveries (recipient, seq)\n"
+	"	WHERE review = 1 AND forwarded_at IS NULL;\n";
+
 /* Step i takes the schema from version i to version i + 1. */
 static const char *const store_sqlite_steps[STORE_SQLITE_VERSION] = {
 	store_sqlite_schema_v1,
 	store_sqlite_schema_v2,
 	store_sqlite_schema_v3,
 	store_sqlite_schema_v4,
+	store_sqlite_schema_v5,
 };
 
 enum store_sqlite_st {
@@ -191,6 +202,7 @@ enum store_sqlite_st {
 	ST_STALE_UNSEALED,
 	ST_STALE_OTHER,
 	ST_RESEAL,
+	ST_HELD,
 	ST_MAX
 };
 
@@ -345,6 +357,14 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	 * One row per (recipient, hop, form); SQLite takes the bare reason
 	 * from the row that gives min(m.seq), the earliest delivery.
 	 */
+	/* What waits for a holder's review: not forwarded, not declined. */
+	[ST_HELD] =
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
+	    " FROM deliveries AS d INDEXED BY deliveries_held"
+	    " JOIN messages AS m ON m.seq = d.message_seq"
+	    STORE_SQLITE_ORIGIN
+	    " WHERE d.recipient = ?1 AND d.review = 1"
+	    " AND d.forwarded_at IS NULL ORDER BY d.seq",
 	[ST_CHAIN_RECIPIENTS] =
 	    "SELECT d.recipient, d.hop, d.form, d.reason, min(m.seq)"
 	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
@@ -1778,6 +1798,20 @@ store_sqlite_receipts(void *be, const char *hub_id, store_delivery_cb cb,
 	    hub_id, cause));
 }
 
+/* What waits for org's review, oldest first. */
+static int
+store_sqlite_held(void *be, const char *org, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_HELD];
+	size_t			 n;
+
+	store_sqlite_bind_text(st, 1, org);
+	return (store_sqlite_each(sq, st, cb, arg, &n, "read what waits for "
+	    "the review of", org, cause));
+}
+
 /* Who received sender's chain chain_id, one row per (org, hop, form). */
 static int
 store_sqlite_chain_recipients(void *be, const char *sender,
@@ -2231,6 +2265,7 @@ const struct store_backend store_backend_sqlite = {
 	.message = store_sqlite_message,
 	.delivery_of = store_sqlite_delivery_of,
 	.receipts = store_sqlite_receipts,
+	.held = store_sqlite_held,
 	.chain_recipients = store_sqlite_chain_recipients,
 	.replies = store_sqlite_replies,
 	.set_sharing = store_sqlite_set_sharing,

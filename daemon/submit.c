@@ -115,6 +115,32 @@ submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
 		event_active(submit_ev, 0, 0);
 }
 
+/*
+ * Queue the writes of b (taken over) that the hub makes on its own (the
+ * review desk's reminders): committed with the next group, answered to
+ * nobody.
+ */
+void
+submit_enqueue_hub(struct relay_batch *b, int tlp, bool drill)
+{
+	struct submit_item	*it;
+
+	if ((it = calloc(1, sizeof(*it))) == NULL) {
+		log_event(LOG_LVL_ERROR, "submit.nomem", "op=hub kind=%s",
+		    b->nw > 0 ? b->w[0].msg.kind : "-");
+		relay_batch_free(b);
+		return;
+	}
+	it->batch = *b;
+	memset(b, 0, sizeof(*b));
+	it->tlp = tlp;
+	it->drill = drill;
+	*submit_tail = it;
+	submit_tail = &it->next;
+	if (submit_queued++ == 0)
+		event_active(submit_ev, 0, 0);
+}
+
 /* Acknowledge one committed item to its session, if it is still there. */
 static void
 submit_answer(struct submit_item *it)
@@ -128,6 +154,8 @@ submit_answer(struct submit_item *it)
 	char			*cause = NULL, *warnings[2];
 	size_t			 i, j, n = 0, total = 0;
 
+	if (s == NULL)		/* the hub's own: nobody waits for it */
+		return;
 	if (it->conflict) {
 		session_error(s, it->request_id,
 		    CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT, "uuid",
@@ -260,7 +288,8 @@ submit_log(const struct submit_item *it, size_t batch)
 	    it->conflict ? "submit.conflict" : "submit.accepted",
 	    "session=%s org=%s hub_id=%s seq=%llu uuid=%s kind=%s tlp=%s "
 	    "drill=%s forms=%zu recipients=%zu held=%s batch=%zu",
-	    it->session->sid, it->session->org, p->msg.hub_id,
+	    it->session ? it->session->sid : "hub",
+	    it->session ? it->session->org : p->sender, p->msg.hub_id,
 	    (unsigned long long)p->msg.seq, p->uuid, p->msg.kind,
 	    names_lookup(names_tlp, it->tlp), it->drill ? "yes" : "no",
 	    it->batch.nw, n, it->batch.held ? "yes" : "no", batch);
@@ -313,7 +342,8 @@ submit_refuse(struct submit_item *batch, const char *why)
 	struct submit_item	*it;
 
 	for (it = batch; it != NULL; it = it->next)
-		session_error(it->session, it->request_id,
+		if (it->session != NULL)
+			session_error(it->session, it->request_id,
 		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
 		    "%s", why);
 }
@@ -326,6 +356,8 @@ submit_finish(struct submit_batch *b, bool audit_failed)
 	size_t			 i;
 
 	for (it = b->items; it != NULL; it = it->next) {
+		if (audit_failed && it->session == NULL)
+			continue;
 		if (audit_failed)
 			session_error(it->session, it->request_id,
 			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,

@@ -103,6 +103,13 @@ const struct name_entry names_form[] = {
 	{ 0, NULL, NULL }
 };
 
+const struct name_entry names_review_notice[] = {
+	{ CEPTOAR__REVIEW_NOTICE__NOTICE_REJECTED, "rejected", NULL },
+	{ CEPTOAR__REVIEW_NOTICE__NOTICE_REMINDER, "reminder", NULL },
+	{ CEPTOAR__REVIEW_NOTICE__NOTICE_STILL_WAITING, "still_waiting", NULL },
+	{ 0, NULL, NULL }
+};
+
 const struct name_entry names_severity[] = {
 	{ 0, "none", NULL },
 	{ 1, "low", NULL },
@@ -128,6 +135,7 @@ names_for_enum(const ProtobufCEnumDescriptor *d)
 		{ &ceptoar__attribution__descriptor, names_attribution },
 		{ &ceptoar__error_code__descriptor, names_error_code },
 		{ &ceptoar__form__descriptor, names_form },
+		{ &ceptoar__review_notice__descriptor, names_review_notice },
 	};
 	size_t	i;
 

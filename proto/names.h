@@ -24,6 +24,7 @@ extern const struct name_entry names_sharing_scope[];
 extern const struct name_entry names_attribution[];
 extern const struct name_entry names_error_code[];
 extern const struct name_entry names_form[];
+extern const struct name_entry names_review_notice[];
 extern const struct name_entry names_severity[];	/* 0..4 */
 
 /*

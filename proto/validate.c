@@ -742,3 +742,30 @@ validate_round_trip(const Ceptoar__Message *m)
 	ceptoar__message__free_unpacked(back, NULL);
 	return true;
 }
+
+int
+validate_review_reject(const Ceptoar__ReviewReject *r,
+    struct validate_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	if (r->hub_id == NULL || !validate_hub_id(r->hub_id))
+		return validate_fail(err, "review_reject.hub_id", "name the "
+		    "message that waits for your review, as you received it");
+	if (r->uuid != NULL && !validate_uuid(r->uuid))
+		return validate_fail(err, "review_reject.uuid",
+		    "\"%.64s\" is not a UUID", r->uuid);
+	if (r->reason == NULL || r->reason[0] == '\0')
+		return validate_fail(err, "review_reject.reason", "is "
+		    "required: the sender is told why its message was not "
+		    "passed on");
+	return validate_text(err, "review_reject.reason", r->reason,
+	    VALIDATE_MAX_TEXT, 1);
+}
+
+int
+validate_review_text(const char *text, struct validate_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	return validate_text(err, "review.free_text", text, VALIDATE_MAX_TEXT,
+	    1);
+}

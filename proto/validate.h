@@ -46,6 +46,13 @@ int	validate_times(const Ceptoar__Message *m, int64_t now,
 /* Check a Forward's fields: its uuid, label, note, text and recipients. */
 int	validate_forward(const Ceptoar__Forward *f, struct validate_error *err);
 
+/* Check a ReviewReject: its hub id, uuid and the reason, required. */
+int	validate_review_reject(const Ceptoar__ReviewReject *r,
+	    struct validate_error *err);
+
+/* Check the reviewed text a review show is asked to try. */
+int	validate_review_text(const char *text, struct validate_error *err);
+
 /* Whether event type ev is one of cause c's event types. */
 bool	validate_cause_event(int c, int ev);
 

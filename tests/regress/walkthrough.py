@@ -19,7 +19,10 @@ Usage: walkthrough.py README RUNDIR
 Exits 1 with the first difference, naming the README's line.
 """
 import os
+import pty
 import re
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +32,7 @@ PSEUDONYM = re.compile(r"anon-[a-z2-7]{10}")
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 # Lines whose values differ on every run: the rest of the line is kept.
 VOLATILE = [
+    (re.compile(r"waiting [0-9][0-9a-z ]* \(since "), "waiting AGE (since "),
     (re.compile(r"^(hub\s+)\S+$"), r"\1ADDR"),
     (re.compile(r"^(session\s+)\S+$"), r"\1N"),
     (re.compile(r"^(round trip\s+)[0-9.]+ ms$"), r"\1T ms"),
@@ -191,11 +195,8 @@ def main():
                 wait_follower(follower, ids)
                 continue
             else:
-                r = subprocess.run(["bash", "-c", cmd], cwd=rundir,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, timeout=TIMEOUT)
-                status = r.returncode
-                got = r.stdout.decode("utf-8", "replace").split("\n")
+                status, text_out = run_in_terminal(cmd, rundir, no)
+                got = text_out.split("\n")
             diff = compare(want, got, ids)
             if diff is not None:
                 k, printed = diff
@@ -211,6 +212,39 @@ def main():
             except subprocess.TimeoutExpired:
                 follower["proc"].kill()
     print("ok [walkthrough]: %d commands of the README ran as it shows" % ncmd)
+
+
+def run_in_terminal(cmd, cwd, no):
+    """Run cmd with bash in a terminal, as the README's reader does, so
+    that standard output and error interleave as they show there (to a
+    pipe, standard output would be buffered until the end).  Returns the
+    exit status and what the terminal showed."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execvp("bash", ["bash", "-c", cmd])
+    out = b""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            fail(no, "`%s` did not end within %d s" % (cmd, TIMEOUT))
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    os.close(fd)
+    _, st = os.waitpid(pid, 0)
+    status = os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128
+    return status, out.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def wait_follower(f, ids):

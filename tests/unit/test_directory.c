@@ -95,6 +95,10 @@ static const struct bad_case bad_cases[] = {
 		"organisation 'bank-a' contact: 'csirt@' is not an email "
 		    "address",
 	} },
+	{ "bad-duration.yaml", 11, {
+		"CEPTOAR 'banks': review_reminder must be a duration from 1s "
+		    "to 30d", "not '2w'",
+	} },
 	{ "bad-bool.yaml", 20, {
 		"organisation 'bank-a': handling_agreement must be true or "
 		    "false, not 'maybe'",
@@ -354,6 +358,10 @@ test_sample(void)
 		}
 	}
 	CHECK(directory_ceptoar(d, "banks")->nmembers >= 3);
+	/* Review times: the sample's water CEPTOAR sets them, banks not. */
+	CHECK(directory_ceptoar(d, "water")->review_reminder == 7200);
+	CHECK(directory_ceptoar(d, "water")->review_notify_sender == 86400);
+	CHECK(directory_ceptoar(d, "banks")->review_reminder == 0);
 	CHECK(directory_ceptoar(d, "securities") != NULL);
 	CHECK(directory_ceptoar(d, "life-insurance") != NULL);
 	CHECK(directory_ceptoar(d, "non-life-insurance") != NULL);

@@ -271,13 +271,14 @@ test_create(void)
 	    (sb.st_mode & 0777) == 0600);
 	store_close(s);
 
-	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 4);
+	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 5);
 	CHECK(test_pragma(dbpath, "PRAGMA application_id") == 0x43455054);
 	CHECK(test_pragma(dbpath, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name IN ('messages', 'deliveries', 'inboxes')") == 3);
 	CHECK(test_pragma(dbpath, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND name IN ('messages_origin', "
-	    "'messages_chain', 'messages_reply', 'messages_key')") == 4);
+	    "'messages_chain', 'messages_reply', 'messages_key', "
+	    "'deliveries_held')") == 5);
 
 	/* The explicit prefix names the same backend. */
 	{
@@ -752,7 +753,7 @@ test_refusals(void)
 	sqlite3_close(db);
 	CHECK(test_store_open(test_path("v99.db"), &cause) == NULL);
 	CHECK_CONTAINS(cause, "has schema version 99; this ceptoard "
-	    "understands up to 4");
+	    "understands up to 5");
 	CHECK_CONTAINS(cause, "v99.db");
 	free(cause);
 	cause = NULL;
@@ -1731,7 +1732,7 @@ test_migrate(void)
 	CHECK_STR(rs.v[0].hub_id, "M-3");
 	store_close(s);
 
-	CHECK(test_pragma(v1, "PRAGMA user_version") == 4);
+	CHECK(test_pragma(v1, "PRAGMA user_version") == 5);
 	CHECK(test_pragma(v1, "PRAGMA application_id") == 0x43455054);
 	/* The same schema as a file that started at version 2. */
 	if ((s = test_open_path(test_path("fresh.db"))) != NULL)
@@ -2350,7 +2351,7 @@ test_migrate_seal(void)
 		CHECK(0);
 		return;
 	}
-	CHECK(test_pragma(path, "PRAGMA user_version") == 4);
+	CHECK(test_pragma(path, "PRAGMA user_version") == 5);
 	CHECK(!test_store_has(path, "PLAINTEXT-MARKER"));
 	CHECK(!test_store_has(path, "hospital network"));
 	memset(&o, 0, sizeof(o));
