@@ -83,7 +83,7 @@ anon_gate_init(struct anon_gate *g, const struct dir_org *reporter,
 	const Ceptoar__Message	*cur = m;
 	const Ceptoar__Contact	*ct = NULL;
 	const char		*ref, *field;
-	char			 who[72], *cause = NULL;
+	char			 who[72], id[STORE_HUB_ID_LEN], *cause = NULL;
 	bool			 have = false, ok;
 	int			 depth;
 
@@ -104,11 +104,13 @@ anon_gate_init(struct anon_gate *g, const struct dir_org *reporter,
 			break;
 		}
 		if ((ref = handle_answer_ref(cur, &field)) == NULL ||
-		    *ref == '\0')
+		    *ref == '\0' || strlen(ref) >= sizeof(id))
 			break;
+		/* ref lives in the lookup that is freed next. */
+		memcpy(id, ref, strlen(ref) + 1);
 		if (have)
 			lookup_free(&l);
-		if ((have = lookup_held(who, ref, &l, &cause) == 0)) {
+		if ((have = lookup_held(who, id, &l, &cause) == 0)) {
 			snprintf(who, sizeof(who), "%s", l.originator);
 			cur = l.original;
 		} else
