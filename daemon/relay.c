@@ -327,8 +327,9 @@ relay_edit(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
 		ceptoar__edit__free_unpacked(e, NULL);
 		return -1;
 	}
+	/* Coarse, like every time on an anonymised form. */
 	e->has_at = 1;
-	e->at = ctx->now;
+	e->at = anon_coarsen_time(&hub->anon, ctx->now);
 	e->has_hop = 1;
 	e->hop = hop;
 	m->edits = nv;
