@@ -915,9 +915,20 @@ void	 tls_reload(void);
 void	 tls_ctx_free(void *ctx);
 /* A bufferevent doing the server side of a handshake on fd. */
 struct bufferevent *tls_accept(struct event_base *, void *ctx, int fd);
-/* CN and SHA-256 fingerprint of the verified peer certificate. */
+/*
+ * CN (decoded to UTF-8) and SHA-256 fingerprint of the verified peer
+ * certificate; -1 with why set if it has none usable.
+ */
 int	 tls_peer_identity(struct bufferevent *, char *cn, size_t cnlen,
-	    char *fingerprint, size_t fplen);
+	    char *fingerprint, size_t fplen, const char **why);
+/*
+ * The one CN of an X509_NAME as UTF-8 text into buf: NULL, or why it
+ * cannot name an organisation (no CN, several, not text, not UTF-8, a
+ * NUL, empty, longer than len - 1).
+ */
+struct X509_name_st;
+const char *tls_name_identity(const struct X509_name_st *, char *buf,
+	    size_t len);
 /* The last TLS error on bev as a sentence, or NULL. */
 const char *tls_error_string(struct bufferevent *, char *buf, size_t len);
 const char *tls_version(struct bufferevent *);

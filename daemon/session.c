@@ -588,9 +588,13 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	char		 why[300], tlserr[200];
 
 	if (what & BEV_EVENT_CONNECTED) {
+		const char	*bad;
+
 		if (tls_peer_identity(bev, s->cert_cn, sizeof(s->cert_cn),
-		    s->fingerprint, sizeof(s->fingerprint)) == -1) {
-			session_close(s, "tls: no usable client certificate");
+		    s->fingerprint, sizeof(s->fingerprint), &bad) == -1) {
+			snprintf(why, sizeof(why), "tls: client certificate "
+			    "refused: %s", bad);
+			session_close(s, why);
 			return;
 		}
 		log_event(LOG_LVL_INFO, "session.tls",

@@ -183,6 +183,24 @@ expect_one_refusal "client certificate refused: certificate signature failure (c
 refused=$((refused + 1))
 pass "look-alike: exit $RC; hub: certificate signature failure"
 
+# Names are text, not bytes: a BMPString CN whose UTF-16 bytes spell
+# "nisc" is the text U+6E69 U+7363, which names no organisation.
+client_conf bmp-cn "$MATRIX/bmp-cn.crt"
+mark_log
+cli bmp-cn ping
+expect_eq "$RC" 77 "bmp-cn: exit status ($OUT)"
+expect_contains "$OUT" "unknown-organisation: certificate CN=$(printf '\346\271\251\347\215\243')" \
+    "bmp-cn: the CN is decoded, and is not nisc"
+expect_not_contains "$OUT" "round trip" "bmp-cn: no ping answer"
+wait_new "code=unknown-organisation"
+expect_not_contains "$(new_log)" "org=nisc" "bmp-cn: never taken for nisc"
+refused=$((refused + 1))
+pass "bmp-cn: a BMPString CN spelling nisc's bytes is not nisc"
+
+# A subject with two CNs names nobody: refused in the handshake.
+refuse_cert two-cn "$MATRIX/two-cn.crt" "bad certificate" \
+    "its subject has more than one common name (CN); exactly one names the organisation (certificate subject O=nisc, CN=nisc, CN=bank-a)"
+
 # No client certificate at all (the real client always sends one).
 mark_log
 out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
