@@ -501,6 +501,8 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	uint32_t		 n;
 	size_t			 used;
 	uint8_t			*p;
+	char			 nulpath[256];
+	bool			 nul;
 
 	session_ref(s);
 	while ((s->state == SESSION_HELLO || s->state == SESSION_READY) &&
@@ -530,6 +532,9 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		}
 		st = frame_unpack(p, FRAME_HEADER_LEN + (size_t)n, s->max_frame,
 		    &env, &used);
+		nul = st == FRAME_OK && frame_string_nul(
+		    &ceptoar__envelope__descriptor, p + FRAME_HEADER_LEN, n,
+		    nulpath, sizeof(nulpath));
 		evbuffer_drain(in, FRAME_HEADER_LEN + (size_t)n);
 		s->frames_in++;
 		s->last_active = (int64_t)time(NULL);
@@ -549,6 +554,15 @@ session_read_cb(struct bufferevent *bev, void *arg)
 			    CEPTOAR_PROTOCOL_VERSION);
 			ceptoar__envelope__free_unpacked(env, NULL);
 			break;
+		}
+		if (nul) {
+			/* Unpacked, it would read as its text up to the NUL. */
+			session_error(s, env->request_id,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, nulpath,
+			    false, "%s: a string holding a NUL character is "
+			    "refused; strings are text", nulpath);
+			ceptoar__envelope__free_unpacked(env, NULL);
+			continue;
 		}
 		handle_envelope(s, env);
 		ceptoar__envelope__free_unpacked(env, NULL);
