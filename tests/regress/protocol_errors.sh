@@ -56,9 +56,9 @@ print((len(env).to_bytes(4, "big") + env + len(ping).to_bytes(4, "big") +
        ping).hex())
 PY
 }
-out=$(raw bank-a "$(fetch_hex "$hub_id" "")" --hello --timeout 3)
+out=$(raw bank-a "$(fetch_hex "$hub_id" "")" --hello --timeout 60 --expect 3)
 expect_contains "$out" "body 19" "the clean fetch is answered with the report"
-out=$(raw bank-a "$(fetch_hex "$hub_id" 006576696c)" --hello --timeout 3)
+out=$(raw bank-a "$(fetch_hex "$hub_id" 006576696c)" --hello --timeout 60 --expect 3)
 expect_not_contains "$out" "body 19" "a fetch with a NUL in hub_id is not read as the id"
 expect_contains "$out" "error 7 0 fetch.hub_id: a string holding a NUL character is refused" \
     "a NUL in a string is invalid-field, naming the field"

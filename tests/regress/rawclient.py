@@ -87,6 +87,9 @@ def main():
     ap.add_argument("--byte-delay", type=float, default=0.0,
                     help="seconds between single bytes")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--expect", type=int, default=0,
+                    help="stop after this many answer frames, so that a "
+                    "session the hub keeps open costs no timeout")
     ap.add_argument("--tls12", action="store_true",
                     help="offer TLS 1.2 only, and print the version "
                     "agreed as \"tls VERSION\"")
@@ -135,6 +138,7 @@ def main():
     if a.stall > 0:
         time.sleep(a.stall)
     buf = b""
+    frames = 0
     deadline = time.time() + a.timeout
     while time.time() < deadline:
         try:
@@ -156,6 +160,9 @@ def main():
             print(describe(buf[4:4 + n]))
             sys.stdout.flush()
             buf = buf[4 + n:]
+            frames += 1
+            if a.expect and frames >= a.expect:
+                return 0
     print("timeout")
     return 0
 
