@@ -184,7 +184,7 @@ start_hub() {
 	directory: ${HUB_DIRECTORY:-$DIRECTORY}
 	store: ${HUB_STORE:-$WORK/store/hub.db}
 	log_level: ${HUB_LOG_LEVEL:-debug}
-	hello_timeout: 5
+	hello_timeout: ${HUB_HELLO_TIMEOUT:-5}
 	CONF
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$WORK/ceptoard.conf"
 	touch "$HUB_LOG"

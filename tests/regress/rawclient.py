@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--file", help="hex from a fixture file (# comments)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="send the bytes this many times")
+    ap.add_argument("--source", help="local address to connect from "
+                    "(another loopback address plays another host)")
     ap.add_argument("--rcvbuf", type=int, default=0,
                     help="socket receive buffer, to play a slow reader")
     ap.add_argument("--stall", type=float, default=0.0,
@@ -112,6 +114,8 @@ def main():
     if a.rcvbuf:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     raw.settimeout(a.timeout)
+    if a.source:
+        raw.bind((a.source, 0))
     raw.connect((a.host, a.port))
     try:
         s = ctx.wrap_socket(raw, server_hostname="localhost")
