@@ -112,6 +112,17 @@ session_enter_state(struct session *s, enum session_state st)
 	case SESSION_READY:
 		s->max_frame = (uint32_t)hub->conf.max_frame;
 		listener_addr_hello(s);
+		/*
+		 * From now on a peer that reads nothing of what is queued for
+		 * slow_consumer seconds is dropped (session_event_cb), whatever
+		 * it waits for: a follower, a one-off inbox, a fetch.  libevent
+		 * restarts the clock at every byte written and stops it while
+		 * nothing is queued.  Not before: the handshake and the hello
+		 * have hello_timeout, and the handshake's own events would
+		 * start this clock early.
+		 */
+		bufferevent_set_timeouts(s->bev, NULL, &(struct timeval){
+		    (time_t)hub->conf.slow_consumer, 0 });
 		break;
 	case SESSION_CLOSING:
 		/* Read nothing more; flush what is queued, then close. */
@@ -155,14 +166,6 @@ session_new(int fd, const char *peer)
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    (size_t)hub->conf.max_frame + FRAME_HEADER_LEN);
 	bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUTPUT_LOW, 0);
-	/*
-	 * A peer that reads nothing of what is queued for slow_consumer
-	 * seconds is dropped (session_event_cb), whatever it is waiting
-	 * for: a follower, a one-off inbox, a fetch.  libevent restarts the
-	 * clock at every byte written and stops it when nothing is queued.
-	 */
-	bufferevent_set_timeouts(s->bev, NULL, &(struct timeval){
-	    (time_t)hub->conf.slow_consumer, 0 });
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	s->next = session_list;
 	if (session_list != NULL)
