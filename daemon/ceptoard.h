@@ -1026,6 +1026,11 @@ struct session {
 };
 
 struct session *session_new(int fd, const char *peer);
+#ifdef CEPTOARD_FUZZING
+/* A session on a plain bufferevent, as if TLS had verified CN cn. */
+struct session *session_new_plain(struct bufferevent *bev, const char *peer,
+	    const char *cn);
+#endif
 /* The one close path: logs once, tears down, frees when unreferenced. */
 void	 session_close(struct session *, const char *reason);
 void	 session_ref(struct session *);
