@@ -105,6 +105,12 @@ static const struct config_option config_options[] = {
 	{ "audit_log", CONFIG_PATH, OPT(audit_log), NULL, 0, 0, 0,
 	    "hash-chained audit trail of acceptances, routing, deliveries, "
 	    "acknowledgements and refusals (mode 0600); unset: none" },
+	{ "metrics_listen", CONFIG_STRING, OPT(metrics_listen), NULL, 0, 0, 0,
+	    "serve /metrics, /healthz and /readyz over plain HTTP on this "
+	    "host:port (loopback); unset: off" },
+	{ "metrics_remote", CONFIG_UINT, OPT(metrics_remote), "0", 0, 1, 0,
+	    "1: let metrics_listen be a non-loopback address (plain HTTP, "
+	    "no authentication: firewall it)" },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))
