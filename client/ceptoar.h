@@ -137,6 +137,12 @@ const Ceptoar__Welcome *hubconn_welcome(const struct hubconn *);
 int	 hubconn_exit(const struct hubconn *);
 const char *hubconn_strerror(const struct hubconn *);
 /*
+ * Whether the last failure was the connection's loss (refused, reset,
+ * closed after the hub had spoken) rather than a refusal or bad data:
+ * a follower reconnects after those.
+ */
+bool	 hubconn_lost(const struct hubconn *);
+/*
  * Make waits interruptible: they return HUBCONN_INTERRUPTED once *flag
  * is non-zero.  The caller keeps the signals that raise flag blocked
  * and passes in waitmask the mask to wait with, so that no signal is

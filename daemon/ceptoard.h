@@ -22,6 +22,30 @@ struct session;
 struct config;
 int	 sandbox_enter(const struct config *, char **cause);
 
+/*
+ * privsep.c: the privileged parent (TLS private key, supervision) and
+ * the unprivileged worker that does everything else.
+ */
+/*
+ * Parent: keep tls_key, start the worker on listen_fd (and again when it
+ * dies), pass SIGHUP and SIGTERM on; pidfile() is called once detached.
+ * Returns the exit status once the worker stopped.
+ */
+int	 privsep_parent(const struct config *, const char *conffile,
+	    int listen_fd, int foreground, int verbose, void (*pidfile)(void));
+/* Worker: fd is the channel to the parent; 0, or -1 with a cause. */
+int	 privsep_worker_init(int fd, char **cause);
+/*
+ * Worker: a key (EVP_PKEY *) for cert whose private operations the
+ * parent does; NULL with a cause if the parent holds no such key.
+ */
+void	*privsep_remote_key(void *cert, char **cause);
+/* Worker: confined and serving; stop() is called if the parent goes. */
+int	 privsep_worker_ready(struct event_base *, void (*stop)(void));
+/* Worker: ask the parent to stop the hub with status, not restart us. */
+void	 privsep_worker_fatal(int status);
+void	 privsep_worker_done(void);
+
 /* log.c */
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void	 log_init(int foreground, enum log_level level);
@@ -937,12 +961,22 @@ struct hub {
 	size_t			 nsessions;
 	bool			 shutting_down;
 	int			 exit_status;	/* 1 if stopped by a failure */
+	bool			 privsep_worker; /* the parent holds tls_key */
 };
 extern struct hub	*hub;
 
 /* listener.c */
 struct listener *listener_new(struct event_base *, const char *addr,
 	    char **cause);
+/*
+ * Bind and listen on addr ("host:port", port 0 picks one), with the
+ * address actually bound in address; the socket, or -1 with a cause.
+ * The privileged parent binds; the worker serves the socket it inherits.
+ */
+int	 listener_bind(const char *addr, char *address, size_t len,
+	    char **cause);
+/* Accept on a listening socket bound elsewhere; takes fd over. */
+struct listener *listener_new_fd(struct event_base *, int fd, char **cause);
 void	 listener_free(struct listener *);
 /* The address actually bound, "host:port". */
 const char *listener_address(const struct listener *);

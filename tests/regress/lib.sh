@@ -208,6 +208,13 @@ start_hub() {
 	done
 }
 
+# The pid of the hub's current worker (privsep.c), from its last
+# ceptoard.ready line; the hub itself ($HUB_PID) is its parent.
+worker_pid() {
+	grep 'ceptoard.ready' "$HUB_LOG" | tail -n 1 |
+	    sed -nE 's/.* worker=([0-9]+).*/\1/p'
+}
+
 # Stop background process $1 (a client under timeout(1), say) with
 # SIGTERM and wait for it, at most $2 seconds (default 45: longer than a
 # client's own timeout, which a following inbox may wait out for a last
