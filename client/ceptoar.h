@@ -46,6 +46,7 @@ struct client {
 	bool			 json;		/* --json */
 	bool			 quiet;		/* -q */
 	struct clientconf	*conf;		/* loaded on first use */
+	bool			 lost;		/* last connect: hubconn_lost */
 };
 
 /*

@@ -430,7 +430,11 @@ cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
 		case CEPTOAR__ENVELOPE__BODY_ERROR:
 			/* A fatal error closes the connection; others warn. */
 			status = hubconn_hub_error(hc, in->error);
-			if (in->error->has_fatal && in->error->fatal)
+			if (in->error->has_fatal && in->error->fatal &&
+			    hubconn_lost(hc)) {
+				client_warn("%s", hubconn_strerror(hc));
+				status = CMD_INBOX_LOST;
+			} else if (in->error->has_fatal && in->error->fatal)
 				client_fail(status, "%s", hubconn_strerror(hc));
 			else {
 				client_warn("%s", hubconn_strerror(hc));
@@ -462,8 +466,7 @@ cmd_inbox_session(struct client *c, Ceptoar__Subscribe *sub, bool follow,
 	int			 status;
 
 	if ((status = client_connect(c, &hc)) != 0)
-		return reconnecting && status == EX_UNAVAILABLE ?
-		    CMD_INBOX_LOST : status;
+		return reconnecting && c->lost ? CMD_INBOX_LOST : status;
 	w = hubconn_welcome(hc);
 	ans->org = w != NULL && w->organisation != NULL ? w->organisation : "";
 

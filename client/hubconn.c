@@ -739,6 +739,11 @@ hubconn_hub_error(struct hubconn *hc, const Ceptoar__Error *e)
 	}
 	if (e->has_fatal && e->fatal)
 		hc->dead = true;
+	/* The hub restarting or too busy for us now: worth another try. */
+	if (e->has_code && (e->code == CEPTOAR__ERROR_CODE__ERROR_SHUTTING_DOWN ||
+	    e->code == CEPTOAR__ERROR_CODE__ERROR_TIMEOUT ||
+	    e->code == CEPTOAR__ERROR_CODE__ERROR_OVERLOADED))
+		hc->lost = true;
 	/* A code newer than our table is shown as its number. */
 	name = names_lookup(names_error_code, e->has_code ? (int)e->code : 0);
 	if (strcmp(name, "unknown") == 0)

@@ -481,6 +481,8 @@ privsep_spawn(void)
 		evtimer_add(ps.restart_timer, &tv);
 		return;
 	}
+	if (ps.ready_once)
+		ps.restarts++;
 	snprintf(spec, sizeof(spec), "%d,%d,%c,%u", sv[1], ps.listen_fd,
 	    ps.foreground ? 'f' : ps.ready_once ? 's' : 'd', ps.restarts);
 	argv[i++] = ps.self;
@@ -517,8 +519,6 @@ privsep_spawn(void)
 	ps.worker_ready = false;
 	ps.ctl = sv[0];
 	ps.started = time(NULL);
-	if (ps.ready_once)
-		ps.restarts++;
 	ps.ctl_ev = event_new(ps.base, ps.ctl, EV_READ | EV_PERSIST,
 	    privsep_ctl_cb, NULL);
 	event_add(ps.ctl_ev, NULL);
