@@ -274,11 +274,9 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 		return main_refuse(cause, "tls", keys);
 	hub->anon.time_granularity = (uint32_t)hub->conf.anon_time_granularity;
 	hub->anon.k_min = (uint32_t)hub->conf.anon_k;
-	if (hub->conf.anon_key != NULL) {
-		if (anon_load_key(hub->conf.anon_key, &hub->anon, &cause) == -1)
-			return main_refuse(cause, "anon_key", keys);
-		hub->anon_ready = true;
-	}
+	/* The parent loaded anon_key: it computes the keyed hashes. */
+	hub->anon.remote = privsep_anon_hash;
+	hub->anon_ready = hub->conf.anon_key != NULL;
 	if ((hub->store = store_open(hub->conf.store_path, keys, &cause)) ==
 	    NULL)
 		fatalx("%s", cause ? cause : "store");
@@ -481,12 +479,14 @@ main(int argc, char *argv[])
 		cause_set(&cause, "user %s: no such user", hub->conf.user);
 		return main_refuse(cause, "user", keys);
 	}
-	/* The parent keeps only the TLS key; the rest is the worker's. */
+	/* The parent keeps the TLS and anon keys; the rest is the worker's. */
 	store_keys_free(keys);
 	tls_ctx_free(hub->tls_ctx);
 	hub->tls_ctx = NULL;
 	directory_free(hub->dir);
 	hub->dir = NULL;
+	if (hub->anon_ready)
+		privsep_parent_anon(&hub->anon);
 	sodium_memzero(&hub->anon, sizeof(hub->anon));
 	if ((lfd = listener_bind(hub->conf.listen, address, sizeof(address),
 	    &cause)) == -1)

@@ -15,6 +15,7 @@
 
 #define CEPTOARD_VERSION	"0.1.0"
 
+struct anon_policy;
 struct event_base;
 struct session;
 
@@ -42,6 +43,14 @@ int	 privsep_worker_init(int fd, char **cause);
 void	*privsep_remote_key(void *cert, char **cause);
 /* Worker: confined and serving; stop() is called if the parent goes. */
 int	 privsep_worker_ready(struct event_base *, void (*stop)(void));
+/*
+ * Worker: anon_keyed_hash by the parent, which holds anon_key; 0, or -1
+ * if it could not be had (the parent gone, inputs too long).
+ */
+int	 privsep_anon_hash(const char *tag, const char *reporter,
+	    const char *value, unsigned char *out, size_t outlen);
+/* Parent: keep anon_key (or none) to answer privsep_anon_hash. */
+void	 privsep_parent_anon(const struct anon_policy *);
 /* Worker: ask the parent to stop the hub with status, not restart us. */
 void	 privsep_worker_fatal(int status);
 void	 privsep_worker_done(void);
@@ -416,6 +425,10 @@ struct anon_policy {
 	unsigned char	 key[KEYFILE_LEN];	/* keys pseudonyms; never logged */
 	uint32_t	 time_granularity;	/* seconds; times round down to it */
 	uint32_t	 k_min;			/* warn below this anonymity set */
+	/* privsep: the parent has key, and this asks it (0, or -1) */
+	int		(*remote)(const char *tag, const char *reporter,
+			    const char *value, unsigned char *out,
+			    size_t outlen);
 };
 
 struct anon_result {
@@ -463,6 +476,14 @@ int64_t	 anon_coarsen_time(const struct anon_policy *, int64_t t);
 uint64_t anon_bucket(uint64_t v);
 /* Load the pseudonym key from a file of 32 random bytes (mode 0600). */
 int	 anon_load_key(const char *path, struct anon_policy *, char **cause);
+/*
+ * BLAKE2b keyed with pol's key over tag, reporter and value: what every
+ * pseudonym and anonymised uuid is made of.  With pol->remote (the
+ * worker) the parent computes it (privsep_anon_hash).
+ */
+void	 anon_keyed_hash(const struct anon_policy *, const char *tag,
+	    const char *reporter, const char *value, unsigned char *out,
+	    size_t outlen);
 
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40

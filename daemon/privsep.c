@@ -19,9 +19,10 @@
  * reach the worker through the parent.  Clients reconnect and resume
  * from their cursors; what was acknowledged was fsynced before.
  *
- * Still held by the worker: the store key (it seals each body inside the
- * group commit) and the anon key (pseudonyms are computed in anon.c and
- * relay.c during routing).  Moving them to the parent is the next step.
+ * The anon key stays with the parent too: every pseudonym and anonymised
+ * uuid is one keyed hash (anon_keyed_hash), which the worker asks for.
+ * Still held by the worker: the store key, which seals each body inside
+ * the group commit; moving it to the parent is the next step.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -76,6 +77,13 @@ enum privsep_type {
 	PRIVSEP_HASKEY,		/* worker: do you hold the key of hash? */
 	PRIVSEP_SIGN,		/* worker: sign data with that key */
 	PRIVSEP_ANSWER,		/* parent: arg 0 and data, or arg -1 */
+	PRIVSEP_ANON_HASH,	/* worker: keyed hash of tag\0reporter\0value */
+};
+
+/* The keyed hashes the parent computes: anon.c's, and nothing else. */
+static const char *const privsep_anon_tags[] = {
+	"ceptoar-anon-uuid",
+	"ceptoar-anon-pseudonym",
 };
 
 enum privsep_kind {
@@ -110,6 +118,9 @@ static struct {
 	struct event		*sig_hup, *sig_term, *sig_int, *sig_chld;
 	struct event		*restart_timer, *kill_timer;
 	EVP_PKEY		*keys[2];	/* current, previous */
+	struct anon_policy	 anon;		/* with anon_key, if any */
+	bool			 anon_ready;
+	uint64_t		 hashes;
 	unsigned char		 keyhash[2][32];
 	uint64_t		 signs;
 	unsigned int		 restarts;
@@ -221,6 +232,55 @@ privsep_sign(EVP_PKEY *pkey, const struct privsep_msg *req,
 	return rc;
 }
 
+/*
+ * Parent: the keyed hash a worker asks for.  data is tag, NUL, reporter,
+ * NUL, value (without its NUL); the tag must be one of anon.c's.  The
+ * hash length or -1.
+ */
+static int
+privsep_anon_answer(const struct privsep_msg *req, unsigned char *out,
+    size_t outlen)
+{
+	char	 buf[sizeof(req->data) + 1];
+	char	*reporter, *value;
+	size_t	 i, n = req->len;
+	bool	 known = false;
+
+	if (!ps.anon_ready || req->arg < 16 || req->arg > 64 ||
+	    (size_t)req->arg > outlen)
+		return -1;
+	memcpy(buf, req->data, n);
+	buf[n] = '\0';
+	if ((reporter = memchr(buf, '\0', n)) == NULL)
+		return -1;
+	reporter++;
+	if ((value = memchr(reporter, '\0', n - (size_t)(reporter - buf))) ==
+	    NULL)
+		return -1;
+	value++;
+	/* The value is a string: no NUL of its own. */
+	if (strlen(value) != n - (size_t)(value - buf))
+		return -1;
+	for (i = 0; i < sizeof(privsep_anon_tags) / sizeof(*privsep_anon_tags);
+	    i++)
+		known = known || strcmp(buf, privsep_anon_tags[i]) == 0;
+	if (!known)
+		return -1;
+	anon_keyed_hash(&ps.anon, buf, reporter, value, out, (size_t)req->arg);
+	sodium_memzero(buf, sizeof(buf));
+	return req->arg;
+}
+
+void
+privsep_parent_anon(const struct anon_policy *pol)
+{
+	if (pol == NULL)
+		return;
+	ps.anon = *pol;
+	ps.anon.remote = NULL;
+	ps.anon_ready = true;
+}
+
 /* Send one message whole; -1 if the channel is gone. */
 static int
 privsep_send(int fd, const struct privsep_msg *m)
@@ -329,6 +389,20 @@ privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		log_event(LOG_LVL_DEBUG, "privsep.sign", "result=ok kind=%s "
 		    "worker=%ld count=%llu", m.kind == PRIVSEP_KEY_EC ? "ec" :
 		    "rsa", (long)ps.worker, (unsigned long long)ps.signs);
+		break;
+	case PRIVSEP_ANON_HASH:
+		len = privsep_anon_answer(&m, a.data, sizeof(a.data));
+		ps.hashes++;
+		if (len < 0) {
+			log_event(LOG_LVL_WARN, "privsep.anon", "result=refused "
+			    "count=%llu", (unsigned long long)ps.hashes);
+			break;
+		}
+		a.arg = 0;
+		a.len = (uint32_t)len;
+		log_event(LOG_LVL_DEBUG, "privsep.anon", "result=ok worker=%ld "
+		    "count=%llu", (long)ps.worker,
+		    (unsigned long long)ps.hashes);
 		break;
 	default:
 		privsep_worker_refused("a message of unknown type");
@@ -618,9 +692,11 @@ privsep_parent(const struct config *conf, const char *conffile,
 	event_base_free(ps.base);
 	for (i = 0; i < 2; i++)
 		EVP_PKEY_free(ps.keys[i]);
+	sodium_memzero(&ps.anon, sizeof(ps.anon));
 	log_event(LOG_LVL_INFO, "privsep.parent", "event=stopped status=%d "
-	    "signs=%llu restarts=%u", ps.exit_status,
-	    (unsigned long long)ps.signs, ps.restarts);
+	    "signs=%llu hashes=%llu restarts=%u", ps.exit_status,
+	    (unsigned long long)ps.signs, (unsigned long long)ps.hashes,
+	    ps.restarts);
 	if (ps.cwd_fd != -1)
 		close(ps.cwd_fd);
 	close(ps.listen_fd);
@@ -650,6 +726,38 @@ privsep_call(struct privsep_msg *m)
 	    m->len > sizeof(m->data) || m->arg != 0)
 		return -1;
 	return 0;
+}
+
+int
+privsep_anon_hash(const char *tag, const char *reporter, const char *value,
+    unsigned char *out, size_t outlen)
+{
+	struct privsep_msg	m;
+	size_t			lt = strlen(tag), lr = strlen(reporter);
+	size_t			lv = strlen(value);
+	int			rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	if (lt + 1 + lr + 1 + lv > sizeof(m.data) || outlen > sizeof(m.data)) {
+		log_event(LOG_LVL_ERROR, "privsep.anon", "result=failed "
+		    "reason=\"inputs of %zu bytes, more than %zu\"",
+		    lt + lr + lv + 2, sizeof(m.data));
+		return -1;
+	}
+	m.type = PRIVSEP_ANON_HASH;
+	m.arg = (int32_t)outlen;
+	memcpy(m.data, tag, lt + 1);
+	memcpy(m.data + lt + 1, reporter, lr + 1);
+	memcpy(m.data + lt + 1 + lr + 1, value, lv);
+	m.len = (uint32_t)(lt + 1 + lr + 1 + lv);
+	if (privsep_call(&m) == 0 && m.len == outlen) {
+		memcpy(out, m.data, outlen);
+		rc = 0;
+	} else
+		log_event(LOG_LVL_ERROR, "privsep.anon", "result=failed "
+		    "reason=\"the parent did not answer\"");
+	sodium_memzero(&m, sizeof(m));
+	return rc;
 }
 
 /* Worker: have the parent sign in with the key of hash; length or -1. */

@@ -4,9 +4,10 @@
 # liaison follows its inbox.  The parent, whose pid stays the hub's,
 # starts a new worker; the follower connects again by itself; every
 # report acknowledged before or after is delivered, none is filed twice.
-# The worker holds no TLS private key: the parent signs each handshake
-# (its log counts the requests), and the key is nowhere in the worker's
-# memory, while it is in the parent's (the check can see it).  As root
+# The worker holds no TLS private key and no anon key: the parent signs
+# each handshake and computes each pseudonym (its log counts the
+# requests), and the keys are nowhere in the worker's memory, while they
+# are in the parent's (the check can see them).  As root
 # the worker is also confined and cannot reach the key file.
 . "$(dirname "$0")/lib.sh"
 OPTS="rate_org_submits: 100000"
@@ -88,9 +89,13 @@ d = bytes.fromhex(hexs).lstrip(b"\0")
 assert len(d) >= 32, "no private scalar found"
 print(d.hex())
 PY
-# Whether process $1's writable memory holds the key's private scalar.
+# Whether process $1's writable memory holds the key's private scalar,
+# or with $2 "anon", the anon key.
 holds_key() {
-	python3 - "$1" "$(cat "$WORK/scalar.txt")" <<'PY'
+	local needle
+	needle=$(cat "$WORK/scalar.txt")
+	[ "${2:-}" != anon ] || needle=$(od -An -tx1 -v "$PKI/anon.key" | tr -d ' \n')
+	python3 - "$1" "$needle" <<'PY'
 import re, sys
 pid, d = sys.argv[1], bytes.fromhex(sys.argv[2])
 needles = (d, d[::-1])
@@ -117,9 +122,17 @@ PY
 await_acks 5
 signs_before=$(grep -c 'privsep.sign result=ok' "$HUB_LOG" || true)
 [ "$signs_before" -gt 0 ] || fail "the parent signed no handshake"
+# A voluntary report is anonymised with pseudonyms the parent computes
+# (here to judge its anonymity set, which stops it with a warning).
+make_voluntary "$WORK/v.json"
+cli_json bank-a submit "$WORK/v.json"
+expect_eq "$RC" 3 "a voluntary report, stopped on its warning ($ERR)"
+wait_log "privsep.anon result=ok"
 if [ "$(id -u)" -eq 0 ]; then
 	holds_key "$parent" || fail "the key is not found in the parent's memory: the check cannot see it"
 	! holds_key "$worker" || fail "the worker's memory holds the TLS private key"
+	holds_key "$parent" anon || fail "the anon key is not found in the parent's memory"
+	! holds_key "$worker" anon || fail "the worker's memory holds the anon key"
 	expect_eq "$(readlink "/proc/$worker/root")" "$JAIL" "the worker is chrooted"
 	[ ! -e "/proc/$worker/root$PKI/hub.key" ] || fail "the worker can reach hub.key"
 	[ "$(awk '/^Uid:/ {print $2}' "/proc/$worker/status")" != 0 ] ||
