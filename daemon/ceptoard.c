@@ -491,10 +491,8 @@ main(int argc, char *argv[])
 	if ((lfd = listener_bind(hub->conf.listen, address, sizeof(address),
 	    &cause)) == -1)
 		return main_refuse(cause, "listen", NULL);
-	log_event(LOG_LVL_INFO, "privsep.parent", "event=started listen=%s "
-	    "pid=%ld", address, (long)getpid());
-	ch = privsep_parent(&hub->conf, conffile, lfd, foreground, verbose,
-	    write_pidfile);
+	ch = privsep_parent(&hub->conf, conffile, lfd, address, foreground,
+	    verbose, lvl, write_pidfile);
 	if (hub->conf.pidfile != NULL)
 		unlink(hub->conf.pidfile);
 	config_free(&hub->conf);

@@ -23,17 +23,37 @@ struct session;
 struct config;
 int	 sandbox_enter(const struct config *, char **cause);
 
+/* log.c */
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+void	 log_init(int foreground, enum log_level level);
+void	 log_set_level(enum log_level level);
+int	 log_parse_level(const char *s, enum log_level *out);
+/*
+ * One line per event: "<event> key=value ...".  fmt is the key=value
+ * tail; use log_escape for any string a peer supplied.
+ */
+void	 log_event(enum log_level lvl, const char *event, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Whether an event at lvl goes anywhere: the log or the audit trail. */
+bool	 log_wanted(enum log_level lvl, const char *event);
+/* Escape a peer-supplied string into buf for a log line (quoted). */
+const char *log_escape(const char *s, char *buf, size_t len);
+__attribute__((noreturn)) void fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
 /*
  * privsep.c: the privileged parent (TLS private key, supervision) and
  * the unprivileged worker that does everything else.
  */
 /*
- * Parent: keep tls_key, start the worker on listen_fd (and again when it
- * dies), pass SIGHUP and SIGTERM on; pidfile() is called once detached.
+ * Parent: keep tls_key, start the worker on listen_fd, bound to address
+ * (and again when it dies), pass SIGHUP and SIGTERM on; pidfile() is
+ * called once detached.
  * Returns the exit status once the worker stopped.
  */
 int	 privsep_parent(const struct config *, const char *conffile,
-	    int listen_fd, int foreground, int verbose, void (*pidfile)(void));
+	    int listen_fd, const char *address, int foreground, int verbose,
+	    enum log_level, void (*pidfile)(void));
 /* Worker: fd is the channel to the parent; 0, or -1 with a cause. */
 int	 privsep_worker_init(int fd, char **cause);
 /*
@@ -54,24 +74,6 @@ void	 privsep_parent_anon(const struct anon_policy *);
 /* Worker: ask the parent to stop the hub with status, not restart us. */
 void	 privsep_worker_fatal(int status);
 void	 privsep_worker_done(void);
-
-/* log.c */
-enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
-void	 log_init(int foreground, enum log_level level);
-void	 log_set_level(enum log_level level);
-int	 log_parse_level(const char *s, enum log_level *out);
-/*
- * One line per event: "<event> key=value ...".  fmt is the key=value
- * tail; use log_escape for any string a peer supplied.
- */
-void	 log_event(enum log_level lvl, const char *event, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-/* Whether an event at lvl goes anywhere: the log or the audit trail. */
-bool	 log_wanted(enum log_level lvl, const char *event);
-/* Escape a peer-supplied string into buf for a log line (quoted). */
-const char *log_escape(const char *s, char *buf, size_t len);
-__attribute__((noreturn)) void fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2)));
 
 /* audit.c: the hash-chained audit trail; the format is described there. */
 #define AUDIT_HASH_LEN		32	/* BLAKE2b-256 */

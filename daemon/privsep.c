@@ -97,6 +97,7 @@ struct privsep_msg {
 	int32_t		arg;		/* FATAL: status; ANSWER: 0 or -1 */
 	int32_t		padding;	/* RSA padding of a SIGN */
 	uint32_t	len;		/* bytes of data in use */
+	uint32_t	seq;		/* an answer repeats its request's */
 	unsigned char	key[32];	/* SHA-256 of the public key (SPKI) */
 	unsigned char	data[1024];
 };
@@ -108,6 +109,7 @@ static struct {
 	char			 self[PATH_MAX];	/* our executable */
 	const char		*conffile;
 	int			 verbose;
+	enum log_level		 level;
 	int			 foreground;
 	int			 listen_fd;
 	int			 cwd_fd;	/* where relative paths start */
@@ -330,6 +332,7 @@ static void
 privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct privsep_msg	 m, a;
+	struct timeval		 stop_tv = { PRIVSEP_STOP_SECS, 0 };
 	EVP_PKEY		*pkey;
 	ssize_t			 n;
 	int			 len;
@@ -349,15 +352,16 @@ privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 	memset(&a, 0, sizeof(a));
 	a.type = PRIVSEP_ANSWER;
 	a.arg = -1;
+	a.seq = m.seq;
 	switch (m.type) {
 	case PRIVSEP_READY:
 		ps.worker_ready = true;
-		log_event(LOG_LVL_INFO, "privsep.worker", "event=ready pid=%ld "
-		    "restarts=%u", (long)ps.worker, ps.restarts);
 		if (!ps.ready_once) {
 			ps.ready_once = true;
 			privsep_detach_done();
 		}
+		log_event(LOG_LVL_INFO, "privsep.worker", "event=ready pid=%ld "
+		    "restarts=%u", (long)ps.worker, ps.restarts);
 		return;
 	case PRIVSEP_FATAL:
 		log_event(LOG_LVL_ERROR, "privsep.worker", "event=fatal pid=%ld "
@@ -365,6 +369,8 @@ privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		    (int)m.arg);
 		ps.stopping = true;
 		ps.exit_status = m.arg != 0 ? (int)m.arg & 0xff : 1;
+		evtimer_del(ps.restart_timer);
+		evtimer_add(ps.kill_timer, &stop_tv);
 		return;
 	case PRIVSEP_HASKEY:
 		if (privsep_keys_find(m.key) != NULL)
@@ -462,7 +468,7 @@ privsep_chld_cb(evutil_socket_t sig, short ev, void *arg)
 			close(ps.ctl);
 			ps.ctl = -1;
 		}
-		if (!ps.ready_once) {
+		if (!ps.ready_once && !ps.stopping) {
 			/* The first start failed: the starting command learns. */
 			log_event(LOG_LVL_ERROR, "privsep.worker", "event=failed "
 			    "pid=%ld %s action=\"not starting\"", (long)pid, how);
@@ -475,8 +481,12 @@ privsep_chld_cb(evutil_socket_t sig, short ev, void *arg)
 			return;
 		}
 		if (ps.stopping) {
-			if (ps.exit_status == 0)
+			if (ps.exit_status == 0 && ps.ready_once)
 				ps.exit_status = code;
+			if (ps.ready_fd != -1) {
+				unsigned char c = (unsigned char)ps.exit_status;
+				(void)!write(ps.ready_fd, &c, 1);
+			}
 			log_event(LOG_LVL_INFO, "privsep.worker", "event=stopped "
 			    "pid=%ld %s", (long)pid, how);
 			event_base_loopexit(ps.base, NULL);
@@ -627,7 +637,8 @@ privsep_detach(void)
 
 int
 privsep_parent(const struct config *conf, const char *conffile,
-    int listen_fd, int foreground, int verbose, void (*pidfile)(void))
+    int listen_fd, const char *address, int foreground, int verbose,
+    enum log_level level, void (*pidfile)(void))
 {
 	ssize_t		 n;
 	unsigned char	 hash[32];
@@ -640,6 +651,7 @@ privsep_parent(const struct config *conf, const char *conffile,
 	ps.listen_fd = listen_fd;
 	ps.foreground = foreground;
 	ps.verbose = verbose;
+	ps.level = verbose ? LOG_LVL_DEBUG : level;
 	if ((n = readlink("/proc/self/exe", ps.self, sizeof(ps.self) - 1)) <= 0)
 		fatalx("cannot find our own executable: %s", strerror(errno));
 	ps.self[n] = '\0';
@@ -652,7 +664,11 @@ privsep_parent(const struct config *conf, const char *conffile,
 		privsep_detach();
 		if (chdir("/") == -1)
 			fatalx("chdir /: %s", strerror(errno));
+		/* The worker tells its own start-up errors on stderr. */
+		log_init(0, ps.level);
 	}
+	log_event(LOG_LVL_INFO, "privsep.parent", "event=started listen=%s "
+	    "pid=%ld", address, (long)getpid());
 	/* Core dumps and ptrace of the parent would expose the key. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((ps.base = event_base_new()) == NULL)
@@ -710,22 +726,37 @@ privsep_parent(const struct config *conf, const char *conffile,
 static int
 privsep_call(struct privsep_msg *m)
 {
-	struct pollfd	pfd = { .fd = privsep_fd, .events = POLLIN };
-	ssize_t		n;
-	int		rc;
+	static uint32_t	 seq;
+	struct pollfd	 pfd = { .fd = privsep_fd, .events = POLLIN };
+	struct timespec	 now, end;
+	ssize_t		 n;
+	int		 rc, ms;
 
-	if (privsep_fd == -1 || privsep_send(privsep_fd, m) == -1)
+	if (privsep_fd == -1)
 		return -1;
-	do
-		rc = poll(&pfd, 1, PRIVSEP_SIGN_SECS * 1000);
-	while (rc == -1 && errno == EINTR);
-	if (rc != 1)
+	m->seq = ++seq;
+	if (privsep_send(privsep_fd, m) == -1)
 		return -1;
-	n = recv(privsep_fd, m, sizeof(*m), MSG_TRUNC);
-	if (n != (ssize_t)sizeof(*m) || m->type != PRIVSEP_ANSWER ||
-	    m->len > sizeof(m->data) || m->arg != 0)
-		return -1;
-	return 0;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += PRIVSEP_SIGN_SECS;
+	/* An answer to an earlier request that timed out is skipped. */
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (int)((end.tv_sec - now.tv_sec) * 1000 +
+		    (end.tv_nsec - now.tv_nsec) / 1000000);
+		if (ms <= 0)
+			return -1;
+		if ((rc = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
+			continue;
+		if (rc != 1)
+			return -1;
+		n = recv(privsep_fd, m, sizeof(*m), MSG_TRUNC);
+		if (n != (ssize_t)sizeof(*m) || m->type != PRIVSEP_ANSWER ||
+		    m->len > sizeof(m->data))
+			return -1;
+		if (m->seq == seq)
+			return m->arg == 0 ? 0 : -1;
+	}
 }
 
 int
