@@ -88,7 +88,7 @@ static const char *const privsep_anon_tags[] = {
 
 enum privsep_kind {
 	PRIVSEP_KEY_EC = 1,	/* data is a digest; answer a DER ECDSA sig */
-	PRIVSEP_KEY_RSA,	/* data is padded as arg2 says; raw RSA */
+	PRIVSEP_KEY_RSA,	/* data padded as padding says; raw RSA */
 };
 
 struct privsep_msg {
