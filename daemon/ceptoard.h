@@ -368,6 +368,30 @@ bool	 route_anonymises(const struct route_result *);
 /* Keep only entries whose organisation is in orgs (a follow-up's reach). */
 void	 route_restrict(struct route_result *, const char *const *orgs,
 	    size_t n);
+/* One delivery of a chain's first report (or of a form made from it). */
+struct route_chain_row {
+	const char	*org;
+	unsigned	 hop;
+	int		 form;
+	const char	*via;		/* who relayed it; NULL at hop 0 */
+	bool		 hidden;
+	bool		 holding;	/* org still holds it for review */
+};
+/*
+ * The plan of follow-up m, sent by sender, of the chain whose first
+ * message is first, delivered as rows: exactly those rows, at their hop,
+ * from their relaying holder, in the stricter form of the row's and of
+ * m's consent; review as m's own route (fresh, from route_message) has
+ * it; and where a holder still holds the first, m's own route beyond it,
+ * held with it.  Refused (-1, code, cause naming report.chain_id) when
+ * first is not a report, or m would turn a mandatory chain voluntary or
+ * the reverse, or move it to another CEPTOAR, or nobody remains at hop 0.
+ */
+int	 route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
+	    const Ceptoar__Message *first, const struct route_result *fresh,
+	    const struct route_chain_row *rows, size_t nrows,
+	    const struct directory *dir, struct route_result *out,
+	    Ceptoar__ErrorCode *code, char **cause);
 void	 route_result_free(struct route_result *);
 
 /* cause.c: a malloc'd sentence in *cause (NULL cause: nothing). */

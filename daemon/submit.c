@@ -90,6 +90,17 @@ submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
 {
 	struct submit_item	*it;
 
+	/* Every answer names the primary write: a batch without one is refused. */
+	if (b->nw == 0) {
+		relay_batch_free(b);
+		log_event(LOG_LVL_ERROR, "submit.empty", "session=%s "
+		    "request=%llu", s->sid, (unsigned long long)request_id);
+		session_error(s, request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS, NULL, false,
+		    "nothing of this request would reach anyone; it was not "
+		    "accepted");
+		return;
+	}
 	if ((it = calloc(1, sizeof(*it))) == NULL) {
 		relay_batch_free(b);
 		session_error(s, request_id, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
@@ -507,7 +518,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	if (store_begin(hub->store, &cause) == -1)
 		failed = 1;
 	for (it = batch; it != NULL && !failed; it = it->next)
-		if (it->batch.nw > 0 && submit_write(it, &cause) == -1)
+		if (submit_write(it, &cause) == -1)
 			failed = 1;
 	failed = submit_end_group(failed, &cause);
 	if (failed) {
