@@ -605,6 +605,17 @@ int	 store_lookup_uuid(struct store *, const char *sender, const char *uuid,
  */
 int	 store_insert(struct store *, struct store_message *m,
 	    struct store_recipient *r, size_t nr, char **cause);
+/*
+ * One request inside a group: store_item_begin before its writes (with
+ * isolate, a savepoint: needed when it writes more than one message or
+ * mark; a single insert is refused whole by the backend on its own),
+ * store_item_end after them.  On a failed write, store_item_undo takes
+ * back what the request wrote and returns 0 if the group goes on without
+ * it, -1 if the group is lost (an I/O error) and must be rolled back.
+ */
+int	 store_item_begin(struct store *, bool isolate, char **cause);
+int	 store_item_end(struct store *, char **cause);
+int	 store_item_undo(struct store *);
 /* Commit: on return 0 everything inserted is fsynced. */
 int	 store_commit(struct store *, char **cause);
 void	 store_rollback(struct store *);
@@ -737,6 +748,12 @@ struct store_backend {
 	int	 (*insert)(void *be, struct store_message *m,
 		    const unsigned char digest[32], uint32_t key_id,
 		    struct store_recipient *r, size_t nr, char **cause);
+	/*
+	 * A request inside the open group (see store_item_begin): op 0
+	 * begins it (isolate: through a savepoint), 1 ends it, 2 undoes it
+	 * and returns 0 if the group goes on, -1 if it is lost.
+	 */
+	int	 (*item)(void *be, int op, bool isolate, char **cause);
 	/* On -1 the transaction has been rolled back. */
 	int	 (*commit)(void *be, char **cause);
 	void	 (*rollback)(void *be);
@@ -877,6 +894,7 @@ struct relay_batch {
 	bool			 held;		/* stopped at a hop awaiting review */
 	bool			 from_submit;	/* w[0] is a new original */
 	char			 held_why[256];
+	char			*request_uuid;	/* a forward's uuid, for errors */
 	char			*mark_holder;	/* a forward marks its delivery */
 	char			*mark_hub_id;
 	char			*sharing_hub_id; /* a consent widens this range */

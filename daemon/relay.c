@@ -712,6 +712,9 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	relay_ctx_free(&ctx);
 	if (rc == -1)
 		return -1;
+	if (fw->uuid != NULL && *fw->uuid != '\0' &&
+	    (b->request_uuid = strdup(fw->uuid)) == NULL)
+		return -1;
 	if (fw->n_recipients == 0 && (b->mark_holder = strdup(holder->id)) ==
 	    NULL)
 		return -1;
@@ -742,6 +745,7 @@ relay_batch_free(struct relay_batch *b)
 		free(w->in_reply_to);
 	}
 	free(b->w);
+	free(b->request_uuid);
 	free(b->mark_holder);
 	free(b->mark_hub_id);
 	free(b->sharing);
