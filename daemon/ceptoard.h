@@ -893,6 +893,7 @@ struct relay_batch {
 	size_t			 nw;
 	bool			 held;		/* stopped at a hop awaiting review */
 	bool			 from_submit;	/* w[0] is a new original */
+	bool			 oversized;	/* refused: a form past the limit */
 	char			 held_why[256];
 	char			*request_uuid;	/* a forward's uuid, for errors */
 	char			*mark_holder;	/* a forward marks its delivery */

@@ -377,7 +377,8 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    (unsigned long long)hub->conf.anon_k);
 	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
 	    &b, &cause) == -1) {
-		code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
+		code = b.oversized ? CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD :
+		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 		goto refused;
 	}
 	/* A plan can hold entries that no hop 0 leads to: nothing to write. */
