@@ -932,6 +932,12 @@ int	 relay_forward(const struct relay_source *src,
 	    const struct route_result *plan, struct relay_batch *b,
 	    char **cause);
 void	 relay_batch_free(struct relay_batch *);
+/*
+ * The uuid under which holder's release of the hop after its own stores
+ * the form (original or anonymised) of the original origin_hub_id.
+ */
+void	 relay_release_uuid(const char *origin_hub_id, unsigned hop,
+	    int form, const char *holder, char out[40]);
 /* "report", "advisory", ...: the kind of a message, as stored. */
 const char *relay_kind(const Ceptoar__Message *m);
 /*

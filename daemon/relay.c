@@ -21,6 +21,9 @@
 
 static void	relay_batch_free_writes(struct relay_batch *);
 
+/* What keys a release's forms in place of the client's uuid. */
+#define RELAY_RELEASE_KEY	"release"
+
 /* Everything the walk needs to make the form of a hop. */
 struct relay_ctx {
 	const Ceptoar__Message		*original;	/* as sent, hub fields set */
@@ -128,6 +131,18 @@ relay_derived_uuid(const struct relay_ctx *ctx, unsigned hop, int form,
 	validate_uuid_format(h, out, 40);
 }
 
+
+void
+relay_release_uuid(const char *origin_hub_id, unsigned hop, int form,
+    const char *holder, char out[40])
+{
+	struct relay_ctx	ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.origin_hub_id = origin_hub_id;
+	ctx.forward_uuid = RELAY_RELEASE_KEY;
+	relay_derived_uuid(&ctx, hop, form, holder, out);
+}
 
 /* Replace a string field of an unpacked message (freed by free_unpacked). */
 static int
@@ -791,7 +806,14 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	ctx.forwarder_hop = src->holder_hop;
 	ctx.tlp = fw->has_tlp ? fw->tlp : 0;
 	ctx.reviewed_text = fw->free_text;
-	ctx.forward_uuid = fw->uuid ? fw->uuid : "";
+	/*
+	 * A hop is released once: every release of it makes the same forms
+	 * under the same keys, whatever uuid, label or note it carries, so
+	 * a second one (pipelined or later) is found as a repeat of the
+	 * first and answered with its hub ids.  A share keeps its uuid.
+	 */
+	ctx.forward_uuid = fw->n_recipients == 0 ? RELAY_RELEASE_KEY :
+	    fw->uuid ? fw->uuid : "";
 	ctx.now = (int64_t)time(NULL);
 	ctx.forced = true;
 	ctx.answer_reply_to = src->answer_reply_to;
