@@ -19,6 +19,7 @@
 
 #include "ceptoard.h"
 #include "names.h"
+#include "fields.h"
 #include "validate.h"
 
 #define REVIEW_MAX_ITEMS	1000	/* listed at once, oldest first */
@@ -360,36 +361,6 @@ review_align(struct review_spans *sp, const char *field, const char *orig,
 	}
 }
 
-/* The text field at path of m (as the anonymiser names it), or NULL. */
-static const char *
-review_field(const Ceptoar__Message *m, const char *path)
-{
-	const Ceptoar__Report	*r;
-	size_t			 i;
-
-	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPLY)
-		return strcmp(path, "reply.text") == 0 ? m->reply->text : NULL;
-	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT)
-		return NULL;
-	r = m->report;
-	if (strcmp(path, "report.title") == 0)
-		return r->title;
-	if (strcmp(path, "report.affected_service") == 0)
-		return r->affected_service;
-	if (strcmp(path, "report.free_text") == 0)
-		return r->free_text;
-	if (strcmp(path, "report.legal_basis") == 0)
-		return r->legal_basis;
-	if (strcmp(path, "report.impact.description") == 0)
-		return r->impact ? r->impact->description : NULL;
-	if (sscanf(path, "report.affected_systems[%zu]", &i) == 1)
-		return i < r->n_affected_systems ? r->affected_systems[i] :
-		    NULL;
-	if (sscanf(path, "report.indicators[%zu].comment", &i) == 1)
-		return i < r->n_indicators ? r->indicators[i]->comment : NULL;
-	return NULL;
-}
-
 /* The fields review_align compares, as static strings. */
 static const char *const review_fields[] = {
 	"report.title", "report.affected_service", "report.free_text",
@@ -427,7 +398,7 @@ review_unvouched(struct review_spans *sp, const Ceptoar__Message *next,
 			memcpy(field, p, flen);
 			field[flen] = '\0';
 			off = strtoul(at + 8, NULL, 10);
-			text = review_field(next, field);
+			text = fields_text(next, field);
 			q1 = memchr(colon, '"', n - flen);
 			q2 = q1 ? memchr(q1 + 1, '"', (size_t)(p + n - q1 - 1)) :
 			    NULL;
@@ -624,16 +595,16 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	    l.form != CEPTOAR__FORM__FORM_ANONYMISED) {
 		for (i = 0; review_fields[i] != NULL; i++)
 			review_align(sp, review_fields[i],
-			    review_field(l.held, review_fields[i]),
-			    review_field(next, review_fields[i]));
+			    fields_text(l.held, review_fields[i]),
+			    fields_text(next, review_fields[i]));
 		if (l.held->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
 		    next->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
 		    l.held->report->n_affected_systems ==
 		    next->report->n_affected_systems)
 			for (i = 0; review_systems[i] != NULL; i++)
 				review_align(sp, review_systems[i],
-				    review_field(l.held, review_systems[i]),
-				    review_field(next, review_systems[i]));
+				    fields_text(l.held, review_systems[i]),
+				    fields_text(next, review_systems[i]));
 		if (!vouched)
 			review_unvouched(sp, next, why);
 	}
