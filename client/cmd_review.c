@@ -332,10 +332,8 @@ cmd_review_release(struct client *c, int argc, char **argv)
 			text_file = optarg;
 			break;
 		case 'u':
-			if (!validate_uuid(optarg))
-				return client_fail(EX_USAGE, "--uuid: \"%s\" is "
-				    "not a UUID (8-4-4-4-12 hex digits)",
-				    optarg);
+			if ((status = compose_uuid("--uuid", optarg)) != 0)
+				return status;
 			fw.uuid = optarg;
 			break;
 		default:
@@ -397,10 +395,8 @@ cmd_review_reject(struct client *c, int argc, char **argv)
 			rj.reason = optarg;
 			break;
 		case 'u':
-			if (!validate_uuid(optarg))
-				return client_fail(EX_USAGE, "--uuid: \"%s\" is "
-				    "not a UUID (8-4-4-4-12 hex digits)",
-				    optarg);
+			if ((status = compose_uuid("--uuid", optarg)) != 0)
+				return status;
 			rj.uuid = optarg;
 			break;
 		default:
