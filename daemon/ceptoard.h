@@ -1541,6 +1541,19 @@ int	 review_notice_batch(const char *from, const char *to,
  * nobody above the relay learns where it went.
  */
 const char *review_notice_from(const struct lookup *l, const char *holder);
+/*
+ * Room for element n of v (*cap allocated, elements of size bytes), the
+ * review desk's lists doubling from 16: v or its reallocation, *cap
+ * updated; NULL when out of memory, v then untouched.
+ */
+void	*review_grow(void *v, size_t *cap, size_t n, size_t size);
+/*
+ * Fill in src what a holder holds as l (the original, its originator,
+ * the held form, its hop and chain), as relay.c wants it for a preview
+ * or a forward; the rest of src is the caller's.
+ */
+void	 review_source(struct relay_source *src, const struct lookup *l,
+	    const struct dir_org *originator);
 /* The hub id an answer refers to (and its field), or NULL if m is none. */
 const char *handle_answer_ref(const Ceptoar__Message *m, const char **field);
 /*

@@ -273,14 +273,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	    handle_forward_gate(s, rid, fw, originator, l.original) != 0)
 		goto done;
 	memset(&src, 0, sizeof(src));
-	src.original = l.original;
-	src.originator = originator;
-	src.origin_hub_id = l.origin;
-	src.chain_id = l.chain_id[0] ? l.chain_id : NULL;
-	src.held_form = l.held;
-	src.held_form_kind = l.form;
-	src.held_hub_id = l.hub_id;
-	src.holder_hop = l.hop;
+	review_source(&src, &l, originator);
 	src.in_reply_to = have_ref ? ref_l.hub_id : NULL;
 	src.answer_reply_to = have_ref ? ref_l.origin : NULL;
 	if (l.relay[0] != '\0') {

@@ -135,15 +135,11 @@ review_list_row(const struct store_delivery *d, void *arg)
 		st->more++;
 		return 0;
 	}
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 16;
-		if ((nv = reallocarray(st->v, cap, sizeof(*nv))) == NULL) {
-			st->failed = true;
-			return 1;
-		}
-		st->v = nv;
-		st->cap = cap;
+	if ((nv = review_grow(st->v, &st->cap, st->n, sizeof(*nv))) == NULL) {
+		st->failed = true;
+		return 1;
 	}
+	st->v = nv;
 	if ((m = ceptoar__message__unpack(NULL, d->body_len, d->body)) ==
 	    NULL)
 		return 0;
@@ -573,14 +569,7 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	    &src.ceptoar) == -1 ||
 	    (sp = calloc(1, sizeof(*sp))) == NULL)
 		goto nomem;
-	src.original = l.original;
-	src.originator = originator;
-	src.origin_hub_id = l.origin;
-	src.chain_id = l.chain_id[0] ? l.chain_id : NULL;
-	src.held_form = l.held;
-	src.held_form_kind = l.form;
-	src.held_hub_id = l.hub_id;
-	src.holder_hop = l.hop;
+	review_source(&src, &l, originator);
 	if (src.ceptoar == NULL)
 		src.ceptoar = review_ceptoar_of(l.relay);
 	next = relay_preview(&src, holder, text, form, &vouched, why,
@@ -768,6 +757,33 @@ review_notice_from(const struct lookup *l, const char *holder)
 	if (l->form != CEPTOAR__FORM__FORM_ANONYMISED)
 		return holder;
 	return l->relay[0] != '\0' ? l->relay : NULL;
+}
+
+void
+review_source(struct relay_source *src, const struct lookup *l,
+    const struct dir_org *originator)
+{
+	src->original = l->original;
+	src->originator = originator;
+	src->origin_hub_id = l->origin;
+	src->chain_id = l->chain_id[0] ? l->chain_id : NULL;
+	src->held_form = l->held;
+	src->held_form_kind = l->form;
+	src->held_hub_id = l->hub_id;
+	src->holder_hop = l->hop;
+}
+
+void *
+review_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t	 c;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : 16;
+	if ((v = reallocarray(v, c, size)) != NULL)
+		*cap = c;
+	return v;
 }
 
 void
