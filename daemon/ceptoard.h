@@ -1509,6 +1509,12 @@ void	 durable_stop(void);
 
 /* handle.c: one handler per wire message, as a table. */
 void	 handle_envelope(struct session *, Ceptoar__Envelope *);
+/*
+ * Whether s's organisation may submit once more now; if not, s is told
+ * it is over its limit and then undone (what it should know and do).
+ */
+bool	 handle_rate_submit(struct session *s, uint64_t rid,
+	    const char *undone);
 /* handle_submit.c: new messages, and answers to received ones. */
 void	 handle_submit(struct session *, Ceptoar__Envelope *);
 /* handle_forward.c: a hop holder passes on what it holds. */

@@ -123,13 +123,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	memset(&plan, 0, sizeof(plan));
 	memset(&path, 0, sizeof(path));
 	memset(&b, 0, sizeof(b));
-	if (!rate_org_submit(s->org)) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED,
-		    NULL, false, "%s is over its limit of %llu submits per "
-		    "second; nothing was forwarded: retry later", s->org,
-		    (unsigned long long)hub->conf.rate_org_submits);
+	if (!handle_rate_submit(s, rid, "nothing was forwarded: retry later"))
 		return;
-	}
 	if (validate_forward(fw, &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);

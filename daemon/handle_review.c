@@ -801,13 +801,8 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 	bool				 drill;
 
 	memset(&b, 0, sizeof(b));
-	if (!rate_org_submit(s->org)) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED,
-		    NULL, false, "%s is over its limit of %llu submits per "
-		    "second; nothing was decided: retry later", s->org,
-		    (unsigned long long)hub->conf.rate_org_submits);
+	if (!handle_rate_submit(s, rid, "nothing was decided: retry later"))
 		return;
-	}
 	if (validate_review_reject(rj, &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);
