@@ -386,6 +386,18 @@ submit_held() {
 	[ -n "$held" ] || fail "the secretariat holds nothing"
 }
 
+# Read org $1's inbox without acknowledging until it holds at least $2
+# (default 1) messages or the client fails, for up to 10 seconds; OUT,
+# ERR and RC are the last read's.
+wait_inbox() {
+	local org=$1 n=${2:-1} i
+	for ((i = 0; i < 100; i++)); do
+		cli_json "$org" inbox --no-ack
+		[ "$RC" != 0 ] || [ "$(count_lines)" -lt "$n" ] || break
+		sleep 0.1
+	done
+}
+
 # As root, make the user and chroot a confined hub runs as, point the
 # store into the chroot and set JAIL_CONF to the configuration lines that
 # confine it; returns 1 (and sets nothing) when not root.
