@@ -295,6 +295,8 @@ int	 compose_scope(const char *opt, const char *arg,
 int	 compose_hub_id(const struct cmd_entry *cmd, const char *arg);
 /* Check a directory id given to option opt; EX_USAGE after saying why. */
 int	 compose_id(const char *opt, const char *arg);
+/* Check a message uuid given to option opt; EX_USAGE after saying why. */
+int	 compose_uuid(const char *opt, const char *arg);
 /*
  * Read a text file (or "-" for stdin) into a malloc'd string, checked
  * as the protocol checks free text; 0, or an exit status after saying

@@ -87,10 +87,8 @@ cmd_forward_options(int argc, char **argv, Ceptoar__Forward *fw,
 			orgs[range->n_organisations++] = optarg;
 			break;
 		case 'u':
-			if (!validate_uuid(optarg))
-				return client_fail(EX_USAGE, "--uuid: \"%s\" is "
-				    "not a UUID (8-4-4-4-12 hex digits)",
-				    optarg);
+			if ((status = compose_uuid("--uuid", optarg)) != 0)
+				return status;
 			fw->uuid = optarg;
 			break;
 		default:

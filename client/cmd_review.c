@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "ceptoar.h"
+#include "fields.h"
 #include "validate.h"
 
 static int	cmd_review_exec(struct client *, int, char **);
@@ -123,38 +124,6 @@ cmd_review_list_print(const struct client *c, const Ceptoar__ReviewResult *rr)
 		    "HUB-ID` shows what would go up" : "");
 }
 
-/* The text of field path in m, for the side-by-side view. */
-static const char *
-cmd_review_field(const Ceptoar__Message *m, const char *path)
-{
-	const Ceptoar__Report	*r;
-	size_t			 i;
-
-	if (m == NULL)
-		return NULL;
-	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPLY)
-		return strcmp(path, "reply.text") == 0 ? m->reply->text : NULL;
-	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT)
-		return NULL;
-	r = m->report;
-	if (strcmp(path, "report.title") == 0)
-		return r->title;
-	if (strcmp(path, "report.affected_service") == 0)
-		return r->affected_service;
-	if (strcmp(path, "report.free_text") == 0)
-		return r->free_text;
-	if (strcmp(path, "report.legal_basis") == 0)
-		return r->legal_basis;
-	if (strcmp(path, "report.impact.description") == 0)
-		return r->impact ? r->impact->description : NULL;
-	if (sscanf(path, "report.affected_systems[%zu]", &i) == 1)
-		return i < r->n_affected_systems ? r->affected_systems[i] :
-		    NULL;
-	if (sscanf(path, "report.indicators[%zu].comment", &i) == 1)
-		return i < r->n_indicators ? r->indicators[i]->comment : NULL;
-	return NULL;
-}
-
 /* Print s of field on side with the markers of its spans, indented. */
 static void
 cmd_review_marked(const Ceptoar__ReviewResult *rr, const char *field,
@@ -249,8 +218,8 @@ cmd_review_show_text(const char *id, const Ceptoar__ReviewResult *rr)
 			    "report.affected_systems[%zu]", i - 6);
 			f = path;
 		}
-		o = cmd_review_field(rr->original, f);
-		a = cmd_review_field(rr->next_form, f);
+		o = fields_text(rr->original, f);
+		a = fields_text(rr->next_form, f);
 		if (o == NULL && a == NULL) {
 			if (i >= 6)
 				break;
@@ -363,10 +332,8 @@ cmd_review_release(struct client *c, int argc, char **argv)
 			text_file = optarg;
 			break;
 		case 'u':
-			if (!validate_uuid(optarg))
-				return client_fail(EX_USAGE, "--uuid: \"%s\" is "
-				    "not a UUID (8-4-4-4-12 hex digits)",
-				    optarg);
+			if ((status = compose_uuid("--uuid", optarg)) != 0)
+				return status;
 			fw.uuid = optarg;
 			break;
 		default:
@@ -428,10 +395,8 @@ cmd_review_reject(struct client *c, int argc, char **argv)
 			rj.reason = optarg;
 			break;
 		case 'u':
-			if (!validate_uuid(optarg))
-				return client_fail(EX_USAGE, "--uuid: \"%s\" is "
-				    "not a UUID (8-4-4-4-12 hex digits)",
-				    optarg);
+			if ((status = compose_uuid("--uuid", optarg)) != 0)
+				return status;
 			rj.uuid = optarg;
 			break;
 		default:

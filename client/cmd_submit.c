@@ -180,9 +180,8 @@ cmd_submit_exec(struct client *c, int argc, char **argv)
 	name = strcmp(file, "-") == 0 ? "<stdin>" : file;
 	if (uuid != NULL && fresh_copy)
 		return client_fail(EX_USAGE, "--uuid and --new: give only one");
-	if (uuid != NULL && !validate_uuid(uuid))
-		return client_fail(EX_USAGE, "--uuid: \"%s\" is not a UUID "
-		    "(8-4-4-4-12 hex digits)", uuid);
+	if (uuid != NULL && (status = compose_uuid("--uuid", uuid)) != 0)
+		return status;
 
 	if ((status = report_json_load(file, &m, &cause)) != 0) {
 		status = client_fail(status, "%s", cause != NULL ? cause :

@@ -98,6 +98,16 @@ compose_id(const char *opt, const char *arg)
 	return 0;
 }
 
+/* A message uuid: what the validator accepts, so the hub never refuses it. */
+int
+compose_uuid(const char *opt, const char *arg)
+{
+	if (!validate_uuid(arg))
+		return client_fail(EX_USAGE, "%s: \"%s\" is not a UUID "
+		    "(8-4-4-4-12 hex digits)", opt, arg);
+	return 0;
+}
+
 /*
  * Check text as the protocol checks free text (UTF-8, no control bytes
  * but line breaks and tabs, at most 256 KiB), by asking the shared

@@ -1509,6 +1509,12 @@ void	 durable_stop(void);
 
 /* handle.c: one handler per wire message, as a table. */
 void	 handle_envelope(struct session *, Ceptoar__Envelope *);
+/*
+ * Whether s's organisation may submit once more now; if not, s is told
+ * it is over its limit and then undone (what it should know and do).
+ */
+bool	 handle_rate_submit(struct session *s, uint64_t rid,
+	    const char *undone);
 /* handle_submit.c: new messages, and answers to received ones. */
 void	 handle_submit(struct session *, Ceptoar__Envelope *);
 /* handle_forward.c: a hop holder passes on what it holds. */
@@ -1541,6 +1547,19 @@ int	 review_notice_batch(const char *from, const char *to,
  * nobody above the relay learns where it went.
  */
 const char *review_notice_from(const struct lookup *l, const char *holder);
+/*
+ * Room for element n of v (*cap allocated, elements of size bytes), the
+ * review desk's lists doubling from 16: v or its reallocation, *cap
+ * updated; NULL when out of memory, v then untouched.
+ */
+void	*review_grow(void *v, size_t *cap, size_t n, size_t size);
+/*
+ * Fill in src what a holder holds as l (the original, its originator,
+ * the held form, its hop and chain), as relay.c wants it for a preview
+ * or a forward; the rest of src is the caller's.
+ */
+void	 review_source(struct relay_source *src, const struct lookup *l,
+	    const struct dir_org *originator);
 /* The hub id an answer refers to (and its field), or NULL if m is none. */
 const char *handle_answer_ref(const Ceptoar__Message *m, const char **field);
 /*

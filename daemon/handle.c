@@ -98,6 +98,17 @@ handle_envelope(struct session *s, Ceptoar__Envelope *env)
 	metrics_request(NULL);
 }
 
+bool
+handle_rate_submit(struct session *s, uint64_t rid, const char *undone)
+{
+	if (rate_org_submit(s->org))
+		return true;
+	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED, NULL,
+	    false, "%s is over its limit of %llu submits per second; %s",
+	    s->org, (unsigned long long)hub->conf.rate_org_submits, undone);
+	return false;
+}
+
 /* Identify the peer from its certificate; what the hello says is noted only. */
 static void
 handle_hello(struct session *s, Ceptoar__Envelope *env)

@@ -123,13 +123,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	memset(&plan, 0, sizeof(plan));
 	memset(&path, 0, sizeof(path));
 	memset(&b, 0, sizeof(b));
-	if (!rate_org_submit(s->org)) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED,
-		    NULL, false, "%s is over its limit of %llu submits per "
-		    "second; nothing was forwarded: retry later", s->org,
-		    (unsigned long long)hub->conf.rate_org_submits);
+	if (!handle_rate_submit(s, rid, "nothing was forwarded: retry later"))
 		return;
-	}
 	if (validate_forward(fw, &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);
@@ -273,14 +268,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	    handle_forward_gate(s, rid, fw, originator, l.original) != 0)
 		goto done;
 	memset(&src, 0, sizeof(src));
-	src.original = l.original;
-	src.originator = originator;
-	src.origin_hub_id = l.origin;
-	src.chain_id = l.chain_id[0] ? l.chain_id : NULL;
-	src.held_form = l.held;
-	src.held_form_kind = l.form;
-	src.held_hub_id = l.hub_id;
-	src.holder_hop = l.hop;
+	review_source(&src, &l, originator);
 	src.in_reply_to = have_ref ? ref_l.hub_id : NULL;
 	src.answer_reply_to = have_ref ? ref_l.origin : NULL;
 	if (l.relay[0] != '\0') {

@@ -19,6 +19,7 @@
 
 #include "ceptoard.h"
 #include "names.h"
+#include "fields.h"
 #include "validate.h"
 
 #define REVIEW_MAX_ITEMS	1000	/* listed at once, oldest first */
@@ -134,15 +135,11 @@ review_list_row(const struct store_delivery *d, void *arg)
 		st->more++;
 		return 0;
 	}
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 16;
-		if ((nv = reallocarray(st->v, cap, sizeof(*nv))) == NULL) {
-			st->failed = true;
-			return 1;
-		}
-		st->v = nv;
-		st->cap = cap;
+	if ((nv = review_grow(st->v, &st->cap, st->n, sizeof(*nv))) == NULL) {
+		st->failed = true;
+		return 1;
 	}
+	st->v = nv;
 	if ((m = ceptoar__message__unpack(NULL, d->body_len, d->body)) ==
 	    NULL)
 		return 0;
@@ -360,36 +357,6 @@ review_align(struct review_spans *sp, const char *field, const char *orig,
 	}
 }
 
-/* The text field at path of m (as the anonymiser names it), or NULL. */
-static const char *
-review_field(const Ceptoar__Message *m, const char *path)
-{
-	const Ceptoar__Report	*r;
-	size_t			 i;
-
-	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPLY)
-		return strcmp(path, "reply.text") == 0 ? m->reply->text : NULL;
-	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT)
-		return NULL;
-	r = m->report;
-	if (strcmp(path, "report.title") == 0)
-		return r->title;
-	if (strcmp(path, "report.affected_service") == 0)
-		return r->affected_service;
-	if (strcmp(path, "report.free_text") == 0)
-		return r->free_text;
-	if (strcmp(path, "report.legal_basis") == 0)
-		return r->legal_basis;
-	if (strcmp(path, "report.impact.description") == 0)
-		return r->impact ? r->impact->description : NULL;
-	if (sscanf(path, "report.affected_systems[%zu]", &i) == 1)
-		return i < r->n_affected_systems ? r->affected_systems[i] :
-		    NULL;
-	if (sscanf(path, "report.indicators[%zu].comment", &i) == 1)
-		return i < r->n_indicators ? r->indicators[i]->comment : NULL;
-	return NULL;
-}
-
 /* The fields review_align compares, as static strings. */
 static const char *const review_fields[] = {
 	"report.title", "report.affected_service", "report.free_text",
@@ -427,7 +394,7 @@ review_unvouched(struct review_spans *sp, const Ceptoar__Message *next,
 			memcpy(field, p, flen);
 			field[flen] = '\0';
 			off = strtoul(at + 8, NULL, 10);
-			text = review_field(next, field);
+			text = fields_text(next, field);
 			q1 = memchr(colon, '"', n - flen);
 			q2 = q1 ? memchr(q1 + 1, '"', (size_t)(p + n - q1 - 1)) :
 			    NULL;
@@ -602,14 +569,7 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	    &src.ceptoar) == -1 ||
 	    (sp = calloc(1, sizeof(*sp))) == NULL)
 		goto nomem;
-	src.original = l.original;
-	src.originator = originator;
-	src.origin_hub_id = l.origin;
-	src.chain_id = l.chain_id[0] ? l.chain_id : NULL;
-	src.held_form = l.held;
-	src.held_form_kind = l.form;
-	src.held_hub_id = l.hub_id;
-	src.holder_hop = l.hop;
+	review_source(&src, &l, originator);
 	if (src.ceptoar == NULL)
 		src.ceptoar = review_ceptoar_of(l.relay);
 	next = relay_preview(&src, holder, text, form, &vouched, why,
@@ -624,16 +584,16 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	    l.form != CEPTOAR__FORM__FORM_ANONYMISED) {
 		for (i = 0; review_fields[i] != NULL; i++)
 			review_align(sp, review_fields[i],
-			    review_field(l.held, review_fields[i]),
-			    review_field(next, review_fields[i]));
+			    fields_text(l.held, review_fields[i]),
+			    fields_text(next, review_fields[i]));
 		if (l.held->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
 		    next->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
 		    l.held->report->n_affected_systems ==
 		    next->report->n_affected_systems)
 			for (i = 0; review_systems[i] != NULL; i++)
 				review_align(sp, review_systems[i],
-				    review_field(l.held, review_systems[i]),
-				    review_field(next, review_systems[i]));
+				    fields_text(l.held, review_systems[i]),
+				    fields_text(next, review_systems[i]));
 		if (!vouched)
 			review_unvouched(sp, next, why);
 	}
@@ -800,6 +760,33 @@ review_notice_from(const struct lookup *l, const char *holder)
 }
 
 void
+review_source(struct relay_source *src, const struct lookup *l,
+    const struct dir_org *originator)
+{
+	src->original = l->original;
+	src->originator = originator;
+	src->origin_hub_id = l->origin;
+	src->chain_id = l->chain_id[0] ? l->chain_id : NULL;
+	src->held_form = l->held;
+	src->held_form_kind = l->form;
+	src->held_hub_id = l->hub_id;
+	src->holder_hop = l->hop;
+}
+
+void *
+review_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t	 c;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : 16;
+	if ((v = reallocarray(v, c, size)) != NULL)
+		*cap = c;
+	return v;
+}
+
+void
 handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 {
 	const Ceptoar__ReviewReject	*rj = env->review_reject;
@@ -814,13 +801,8 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 	bool				 drill;
 
 	memset(&b, 0, sizeof(b));
-	if (!rate_org_submit(s->org)) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED,
-		    NULL, false, "%s is over its limit of %llu submits per "
-		    "second; nothing was decided: retry later", s->org,
-		    (unsigned long long)hub->conf.rate_org_submits);
+	if (!handle_rate_submit(s, rid, "nothing was decided: retry later"))
 		return;
-	}
 	if (validate_review_reject(rj, &verr) == -1) {
 		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);

@@ -103,15 +103,11 @@ review_scan_row(const struct store_delivery *d, void *arg)
 
 	if (st->n >= REVIEW_SCAN_MAX)
 		return 1;
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 16;
-		if ((nv = reallocarray(st->v, cap, sizeof(*nv))) == NULL) {
-			st->failed = true;
-			return 1;
-		}
-		st->v = nv;
-		st->cap = cap;
+	if ((nv = review_grow(st->v, &st->cap, st->n, sizeof(*nv))) == NULL) {
+		st->failed = true;
+		return 1;
 	}
+	st->v = nv;
 	snprintf(st->v[st->n++].hub_id, STORE_HUB_ID_LEN, "%s", d->hub_id);
 	return 0;
 }

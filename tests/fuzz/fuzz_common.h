@@ -143,14 +143,12 @@ fuzz_scratch_sweep(const char *tmp)
 }
 
 /*
- * Make a private folder (mkdtemp, once per process) under
- * $CEPTOAR_FUZZ_TMPDIR, else /dev/shm, else $TMPDIR, else /tmp, and name
- * the file name inside it; each input is then written there by
- * fuzz_scratch_write.  The folder outlives a crash, so that the file can
- * be looked at; a normal exit removes it.
+ * Make a private folder in dir (len bytes) under $CEPTOAR_FUZZ_TMPDIR,
+ * else /dev/shm, else $TMPDIR, else /tmp, after sweeping what dead runs
+ * left there; exits when it cannot.
  */
 static inline void
-fuzz_scratch_init(const char *name)
+fuzz_scratch_mkdir(char *dir, size_t len)
 {
 	const char	*tmp = getenv("CEPTOAR_FUZZ_TMPDIR");
 
@@ -161,12 +159,24 @@ fuzz_scratch_init(const char *name)
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	fuzz_scratch_sweep(tmp);
-	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/ceptoar-fuzz-%ld.XXXXXX", tmp,
-	    (long)getpid());
-	if (mkdtemp(fuzz_dir) == NULL) {
-		fprintf(stderr, "mkdtemp %s: %s\n", fuzz_dir, strerror(errno));
+	snprintf(dir, len, "%s/ceptoar-fuzz-%ld.XXXXXX", tmp, (long)getpid());
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
 		exit(1);
 	}
+}
+
+/*
+ * Make a private folder (mkdtemp, once per process) under
+ * $CEPTOAR_FUZZ_TMPDIR, else /dev/shm, else $TMPDIR, else /tmp, and name
+ * the file name inside it; each input is then written there by
+ * fuzz_scratch_write.  The folder outlives a crash, so that the file can
+ * be looked at; a normal exit removes it.
+ */
+static inline void
+fuzz_scratch_init(const char *name)
+{
+	fuzz_scratch_mkdir(fuzz_dir, sizeof(fuzz_dir));
 	snprintf(fuzz_file, sizeof(fuzz_file), "%s/%s", fuzz_dir, name);
 	atexit(fuzz_scratch_cleanup);
 }

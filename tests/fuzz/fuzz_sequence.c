@@ -240,7 +240,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char	*dirpath = getenv("CEPTOAR_FUZZ_DIRECTORY");
 	const char	*lvl = getenv("CEPTOAR_FUZZ_LOG");
-	const char	*tmp = getenv("CEPTOAR_FUZZ_TMPDIR");
 	char		 conf[4200], skey[4200], akey[4200];
 	char		*cause = NULL;
 	enum log_level	 level = LOG_LVL_ERROR;
@@ -254,18 +253,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	if (dirpath == NULL || *dirpath == '\0')
 		dirpath = FUZZ_ROUTE_DIRECTORY;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" :
-		    getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	fuzz_scratch_sweep(tmp);
-	snprintf(seq_dir, sizeof(seq_dir), "%s/ceptoar-fuzz-%ld.XXXXXX", tmp,
-	    (long)getpid());
-	if (mkdtemp(seq_dir) == NULL) {
-		fprintf(stderr, "mkdtemp %s: %s\n", seq_dir, strerror(errno));
-		exit(1);
-	}
+	fuzz_scratch_mkdir(seq_dir, sizeof(seq_dir));
 	atexit(seq_cleanup);
 	seq_keyfile("store.key", skey, sizeof(skey));
 	seq_keyfile("anon.key", akey, sizeof(akey));

@@ -6,22 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 start_hub
 
-cat >"$WORK/v.json" <<JSON
-{
-  "type": "report", "uuid": "$(cat /proc/sys/kernel/random/uuid)",
-  "tlp": "TLP:AMBER",
-  "report": {
-    "kind": "near_miss",
-    "contact": { "name": "Kato Ichiro", "phone": "+81-3-5555-0177",
-                 "email": "ichiro.kato@bank-a.example" },
-    "legally_mandated": false, "cause": "unintentional",
-    "event_type": "threat_worth_sharing",
-    "severity": { "continuity": 1, "safety": 0, "trust": 1 },
-    "title": "Firewall rule pushed to the wrong cluster",
-    "free_text": "Caught within 4 minutes."
-  }
-}
-JSON
+make_contact_report "$WORK/v.json" "Caught within 4 minutes."
 cli_json bank-a submit --accept-warnings "$WORK/v.json"
 expect_eq "$RC" 0 "submit ($ERR)"
 cli_json banks-sec inbox

@@ -352,6 +352,71 @@ make_voluntary() {
 	JSON
 }
 
+# Write a voluntary near miss from bank-a to file $1 whose contact (the
+# report's, not the directory's) names the reporter, with free text $2:
+# what the anonymiser must keep from going up.
+make_contact_report() {
+	cat >"$1" <<-JSON
+	{
+	  "type": "report", "uuid": "$(cat /proc/sys/kernel/random/uuid)",
+	  "tlp": "TLP:AMBER",
+	  "report": {
+	    "kind": "near_miss",
+	    "contact": { "name": "Kato Ichiro", "phone": "+81-3-5555-0177",
+	                 "email": "ichiro.kato@bank-a.example" },
+	    "legally_mandated": false, "cause": "unintentional",
+	    "event_type": "threat_worth_sharing",
+	    "severity": { "continuity": 1, "safety": 0, "trust": 1 },
+	    "title": "Firewall rule pushed to the wrong cluster",
+	    "free_text": "$2"
+	  }
+	}
+	JSON
+}
+
+# Have bank-a submit a voluntary report for the sector and set held to
+# the hub id the secretariat holds it under.
+submit_held() {
+	SCOPE=sector_ceptoar make_voluntary "$WORK/v.json"
+	cli_json bank-a submit --accept-warnings "$WORK/v.json"
+	expect_eq "$RC" 0 "voluntary report ($ERR)"
+	cli_json banks-sec inbox
+	expect_eq "$RC" 0 "the secretariat's inbox ($ERR)"
+	held=$(json_field hub_id)
+	[ -n "$held" ] || fail "the secretariat holds nothing"
+}
+
+# Read org $1's inbox without acknowledging until it holds at least $2
+# (default 1) messages or the client fails, for up to 10 seconds; OUT,
+# ERR and RC are the last read's.
+wait_inbox() {
+	local org=$1 n=${2:-1} i
+	for ((i = 0; i < 100; i++)); do
+		cli_json "$org" inbox --no-ack
+		[ "$RC" != 0 ] || [ "$(count_lines)" -lt "$n" ] || break
+		sleep 0.1
+	done
+}
+
+# As root, make the user and chroot a confined hub runs as, point the
+# store into the chroot and set JAIL_CONF to the configuration lines that
+# confine it; returns 1 (and sets nothing) when not root.
+jail_prepare() {
+	[ "$(id -u)" -eq 0 ] || return 1
+	HUBUSER=ceptoard-test
+	id "$HUBUSER" >/dev/null 2>&1 ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    "$HUBUSER" || fail "cannot create the user $HUBUSER"
+	JAIL=$WORK/jail
+	mkdir -p "$JAIL/store"
+	chmod 755 "$JAIL"
+	chown "$HUBUSER" "$JAIL/store"
+	chmod 700 "$JAIL/store"
+	export HUB_STORE=$JAIL/store/hub.db
+	JAIL_CONF="user: $HUBUSER
+chroot: $JAIL"
+}
+
 # The first value of key $1 anywhere in the JSON lines of $OUT.
 json_any() {
 	python3 -c 'import json,sys

@@ -43,19 +43,8 @@ wait_line() {
 }
 
 CONFINE=
-if [ "$(id -u)" -eq 0 ]; then
-	HUBUSER=ceptoard-test
-	id "$HUBUSER" >/dev/null 2>&1 ||
-	    useradd --system --no-create-home --shell /usr/sbin/nologin \
-	    "$HUBUSER" || fail "cannot create the user $HUBUSER"
-	JAIL=$WORK/jail
-	mkdir -p "$JAIL/store"
-	chmod 755 "$JAIL"
-	chown "$HUBUSER" "$JAIL/store"
-	chmod 700 "$JAIL/store"
-	export HUB_STORE=$JAIL/store/hub.db
-	CONFINE="user: $HUBUSER
-chroot: $JAIL"
+if jail_prepare; then
+	CONFINE=$JAIL_CONF
 else
 	echo "note [$SCENARIO]: not root, so the hub runs unconfined"
 fi

@@ -7,13 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 start_hub
 
-SCOPE=sector_ceptoar make_voluntary "$WORK/v.json"
-cli_json bank-a submit --accept-warnings "$WORK/v.json"
-expect_eq "$RC" 0 "voluntary report ($ERR)"
-cli_json banks-sec inbox
-expect_eq "$RC" 0 "the secretariat's inbox ($ERR)"
-held=$(json_field hub_id)
-[ -n "$held" ] || fail "the secretariat holds nothing"
+submit_held
 
 labels=(TLP:AMBER TLP:AMBER+STRICT TLP:RED "" TLP:AMBER+STRICT)
 pids=()

@@ -30,11 +30,7 @@ cli_json bank-a receipts "$mid"
 expect_contains "$OUT" '"waiting_since": "' "the held hop shows as waiting"
 wait_log "route.review.remind holder=fsa-liaison hub_id=$mid " 20
 wait_log "route.review.notify_sender holder=fsa-liaison hub_id=$mid .*to=bank-a" 20
-for ((i = 0; i < 100; i++)); do
-	cli_json bank-a inbox --no-ack
-	[ "$RC" != 0 ] || [ "$(count_lines)" = 0 ] || break
-	sleep 0.1
-done
+wait_inbox bank-a
 expect_eq "$RC" 0 "reporter inbox ($ERR)"
 expect_eq "$(json_any notice)" still_waiting "the reporter is told it waits"
 expect_eq "$(json_any held_by)" fsa-liaison "at the liaison"
@@ -74,11 +70,7 @@ expect_eq "$RC" 0 "the liaison rejects ($ERR)"
 for leak in bank-a "$vid"; do
 	expect_not_contains "$OUT$ERR" "$leak" "the acknowledgement must not show '$leak'"
 done
-for ((i = 0; i < 100; i++)); do
-	cli_json bank-a inbox --no-ack
-	[ "$RC" != 0 ] || [ "$(count_lines)" = 0 ] || break
-	sleep 0.1
-done
+wait_inbox bank-a
 expect_eq "$RC" 0 "reporter inbox ($ERR)"
 expect_contains "$OUT" '"notice": "rejected"' "the reporter is told"
 expect_contains "$OUT" "Not relevant for NISC." "with the reason"

@@ -27,11 +27,7 @@ expect_contains "$OUT" '"waiting_since": "' "the held hop shows as waiting"
 
 # The reminder comes to the secretariat's inbox, after the report.
 wait_log "route.review.remind holder=banks-sec hub_id=$id " 20
-for ((i = 0; i < 100; i++)); do
-	cli_json banks-sec inbox --no-ack
-	[ "$RC" != 0 ] || [ "$(count_lines)" -lt 2 ] || break
-	sleep 0.1
-done
+wait_inbox banks-sec 2
 expect_eq "$RC" 0 "secretariat inbox ($ERR)"
 expect_eq "$(count_lines)" 2 "the report and one reminder"
 cli_json banks-sec inbox
@@ -43,11 +39,7 @@ expect_eq "$(count_lines)" 1 "it is still on the desk"
 
 # Later the reporter is told it still waits; nobody else.
 wait_log "route.review.notify_sender holder=banks-sec hub_id=$id .*to=bank-a" 20
-for ((i = 0; i < 100; i++)); do
-	cli_json bank-a inbox --no-ack
-	[ "$RC" != 0 ] || [ "$(count_lines)" = 0 ] || break
-	sleep 0.1
-done
+wait_inbox bank-a
 expect_eq "$RC" 0 "reporter inbox ($ERR)"
 expect_eq "$(count_lines)" 1 "the reporter is told"
 expect_eq "$(json_any notice)" still_waiting "a still-waiting notice"

@@ -11,20 +11,9 @@
 # the worker is also confined and cannot reach the key file.
 . "$(dirname "$0")/lib.sh"
 OPTS="rate_org_submits: 100000"
-if [ "$(id -u)" -eq 0 ]; then
-	HUBUSER=ceptoard-test
-	id "$HUBUSER" >/dev/null 2>&1 ||
-	    useradd --system --no-create-home --shell /usr/sbin/nologin \
-	    "$HUBUSER" || fail "cannot create the user $HUBUSER"
-	JAIL=$WORK/jail
-	mkdir -p "$JAIL/store"
-	chmod 755 "$JAIL"
-	chown "$HUBUSER" "$JAIL/store"
-	chmod 700 "$JAIL/store"
-	export HUB_STORE=$JAIL/store/hub.db
+if jail_prepare; then
 	OPTS="$OPTS
-user: $HUBUSER
-chroot: $JAIL"
+$JAIL_CONF"
 fi
 start_hub "$OPTS"
 parent=$HUB_PID
