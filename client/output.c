@@ -323,6 +323,34 @@ output_notes(const Ceptoar__Delivery *d)
 }
 
 /*
+ * The words a holder replaced on the way: they are that holder's, not
+ * the author's, and the reader is told so before reading them.
+ */
+static void
+output_edits(const Ceptoar__Message *m)
+{
+	const Ceptoar__Edit	*e;
+	char			 when[64];
+	size_t			 i, j;
+
+	for (i = 0; m != NULL && i < m->n_edits; i++) {
+		e = m->edits[i];
+		output_label("edited");
+		fputs("by ", stdout);
+		output_safe(stdout, e->by != NULL ? e->by : "?");
+		if (e->has_hop)
+			printf(" at hop %u", e->hop);
+		printf("  %s  ", output_time(e->has_at, e->at, "-", when,
+		    sizeof(when)));
+		for (j = 0; j < e->n_fields; j++) {
+			fputs(j ? ", " : "", stdout);
+			output_safe(stdout, e->fields[j]);
+		}
+		fputs(": the holder's words, not the author's\n", stdout);
+	}
+}
+
+/*
  * What the reader has to do, where the hub waits for it: a hop held for
  * review, a communication check to answer.
  */
@@ -521,6 +549,7 @@ output_delivery(const struct client *c, const Ceptoar__Delivery *d)
 		output_text("retracted", "yes: the reporter withdraws this "
 		    "chain");
 	output_notes(d);
+	output_edits(m);
 	if (m != NULL)
 		output_body(d);
 	output_text("reply to", d->in_reply_to);

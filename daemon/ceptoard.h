@@ -348,11 +348,22 @@ int	 route_forward(const struct route_fwd *f, const struct directory *dir,
 const char *route_tlp_check(int tlp, const struct dir_org *holder,
 	    const struct dir_org *recipient, const struct directory *dir,
 	    char *buf, size_t len);
-/* Whether recipient lies within a report's sharing range; as above. */
+/*
+ * Whether recipient lies within a report's sharing range; as above.
+ * blind: asked for a holder of the anonymised form, to whom the
+ * originator is a member like any other (no oracle).
+ */
 const char *route_range_check(const Ceptoar__SharingRange *range,
 	    const struct dir_org *originator, const char *sector,
 	    const struct dir_ceptoar *c, const struct dir_org *recipient,
-	    const struct directory *dir, char *buf, size_t len);
+	    const struct directory *dir, bool blind, char *buf, size_t len);
+/*
+ * Whether range want is no wider than range have (a holder narrowing a
+ * range on forward); blind as above, originator its organisation id.
+ */
+bool	 route_range_narrower(const Ceptoar__SharingRange *want,
+	    const Ceptoar__SharingRange *have, const char *originator,
+	    bool blind);
 /* The form recipient may receive of report r under attribution consent. */
 int	 route_form_for(const Ceptoar__Report *r, const struct dir_org *originator,
 	    const struct dir_org *recipient);
@@ -566,6 +577,61 @@ void	 taxii_next_token(const unsigned char key[TAXII_KEY_LEN],
 void	 taxii_timestamp(int64_t ms, char *out, size_t len);
 /* A TAXII or STIX timestamp to ms (finer digits dropped); 0 or -1. */
 int	 taxii_timestamp_parse(const char *s, int64_t *ms);
+/*
+ * anon_gate.c: the one gate every string of an anonymised form passes,
+ * field by field through the protobuf-c descriptors.
+ */
+#define ANON_GATE_MAX_EXTRA	3
+
+/* Whom the gate protects: the reporter, and its report's contact. */
+struct anon_gate {
+	const struct dir_org	*reporter;
+	const struct directory	*dir;
+	char			*extra[ANON_GATE_MAX_EXTRA];
+	size_t			 nextra;
+};
+
+/* What the gate found; reasons name fields and spans, never text. */
+struct anon_gate_verdict {
+	bool		 vouched;	/* false: hold for the secretariat */
+	char		 why[320];	/* why not vouched */
+	bool		 refused;	/* a holder's words name the reporter */
+	char		 field[64];	/* the refused field */
+	size_t		 offset, length; /* its offending span, in bytes */
+	char		 kind[24];	/* what the scrubber saw: "[person]" ... */
+	unsigned	 replaced;	/* strings the scrubber replaced */
+	size_t		 strings;	/* string fields passed */
+	bool		 nomem;
+};
+
+/*
+ * The gate for reporter's forms of m (a report or an answer on its way
+ * up): its contact, found by walking an answer back to its report in the
+ * store.  -1 when out of memory.  Free with anon_gate_free.
+ */
+int	 anon_gate_init(struct anon_gate *g, const struct dir_org *reporter,
+	    const Ceptoar__Message *m);
+void	 anon_gate_free(struct anon_gate *g);
+/*
+ * Scrub every string of m in place (hub-set identifier fields are
+ * compared, not rewritten) and judge it: v->vouched false holds the form.
+ * -1 when out of memory.
+ */
+int	 anon_gate_message(Ceptoar__Message *m, const struct anon_gate *g,
+	    struct anon_gate_verdict *v);
+/*
+ * Words a holder that knows the reporter adds to a form that goes up
+ * anonymised: 0 clean, 1 refused (v names the field and the first span
+ * the scrubber would replace), -1 out of memory.
+ */
+int	 anon_gate_holder_text(const struct anon_gate *g, const char *field,
+	    const char *text, struct anon_gate_verdict *v);
+/* anon_gate_holder_text for a forward's note and reviewed text. */
+int	 anon_gate_forward(const Ceptoar__Forward *fw,
+	    const struct anon_gate *g, struct anon_gate_verdict *v);
+/* The refusal as a sentence for the wire (no text of the message). */
+const char *anon_gate_refusal(const struct anon_gate_verdict *v, char *buf,
+	    size_t len);
 
 /* store.c: the store interface; backends in store_*.c. */
 #define STORE_HUB_ID_LEN	40

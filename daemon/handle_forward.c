@@ -13,65 +13,41 @@
 #include "names.h"
 #include "validate.h"
 
-/* Scopes from the narrowest; named lists are compared by inclusion. */
+/*
+ * Refuse a forward whose note or reviewed text, written by a holder that
+ * knows the reporter, would carry something the scrubber replaces up on
+ * an anonymised form: the field and the span are named so that the
+ * person can edit; the text itself is never logged.  0 to go on.
+ */
 static int
-handle_scope_rank(int scope)
+handle_forward_gate(struct session *s, uint64_t rid,
+    const Ceptoar__Forward *fw, const struct dir_org *originator,
+    const Ceptoar__Message *original)
 {
-	switch (scope) {
-	case CEPTOAR__SHARING_SCOPE__SHARING_NISC_ONLY:
+	struct anon_gate		g;
+	struct anon_gate_verdict	v;
+	char				buf[512];
+	int				rc;
+
+	if (anon_gate_init(&g, originator, original) == -1)
+		rc = -1;
+	else {
+		rc = anon_gate_forward(fw, &g, &v);
+		anon_gate_free(&g);
+	}
+	if (rc == -1) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
+		    false, "the hub is out of memory; nothing was forwarded");
+		return -1;
+	}
+	if (rc == 0)
 		return 0;
-	case CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC:
-		return 1;
-	case CEPTOAR__SHARING_SCOPE__SHARING_SECTOR_CEPTOAR:
-	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS:
-		return 2;
-	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS:
-		return 3;
-	}
-	return 4;
-}
-
-/* Whether every entry of a is in b. */
-static bool
-handle_subset(char **a, size_t na, char **b, size_t nb)
-{
-	size_t	i, j;
-
-	for (i = 0; i < na; i++) {
-		for (j = 0; j < nb; j++)
-			if (strcmp(a[i], b[j]) == 0)
-				break;
-		if (j == nb)
-			return false;
-	}
-	return true;
-}
-
-/* Whether range want is no wider than range have. */
-static bool
-handle_narrower(const Ceptoar__SharingRange *want,
-    const Ceptoar__SharingRange *have)
-{
-	int	w = want->has_scope ? want->scope :
-		    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
-	int	h = have != NULL && have->has_scope ? have->scope :
-		    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
-
-	if (w == h) {
-		if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS)
-			return handle_subset(want->sectors, want->n_sectors,
-			    have->sectors, have->n_sectors);
-		if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
-			return handle_subset(want->organisations,
-			    want->n_organisations, have->organisations,
-			    have->n_organisations);
-		return true;
-	}
-	if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS ||
-	    h == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
-		return handle_scope_rank(w) < handle_scope_rank(h) &&
-		    handle_scope_rank(w) <= 1;
-	return handle_scope_rank(w) < handle_scope_rank(h);
+	log_event(LOG_LVL_INFO, "anon.refused", "session=%s org=%s field=%s "
+	    "offset=%zu length=%zu kind=%s", s->sid, s->org, v.field,
+	    v.offset, v.length, v.kind);
+	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+	    v.field, false, "%s", anon_gate_refusal(&v, buf, sizeof(buf)));
+	return 1;
 }
 
 void
@@ -160,7 +136,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	if (fw->sharing != NULL) {
 		if (l.original->content_case !=
 		    CEPTOAR__MESSAGE__CONTENT_REPORT ||
-		    !handle_narrower(fw->sharing, range)) {
+		    !route_range_narrower(fw->sharing, range, l.originator,
+		    l.form == CEPTOAR__FORM__FORM_ANONYMISED)) {
 			session_error(s, rid,
 			    CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED,
 			    "forward.sharing", false, "forward.sharing: it must "
@@ -240,6 +217,10 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    cause ? cause : "refused by the routing policy");
 		goto done;
 	}
+	/* What a holder that knows the reporter writes goes up checked. */
+	if (route_anonymises(&plan) && l.form == CEPTOAR__FORM__FORM_ORIGINAL &&
+	    handle_forward_gate(s, rid, fw, originator, l.original) != 0)
+		goto done;
 	memset(&src, 0, sizeof(src));
 	src.original = l.original;
 	src.originator = originator;

@@ -25,6 +25,11 @@ handle_clear_hub_fields(Ceptoar__Message *m)
 	anon_clear_trail(m);
 	free(m->author);
 	m->author = NULL;
+	for (i = 0; i < m->n_edits; i++)
+		ceptoar__edit__free_unpacked(m->edits[i], NULL);
+	free(m->edits);
+	m->edits = NULL;
+	m->n_edits = 0;
 	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
 		free(m->report->pseudonym);
 		m->report->pseudonym = NULL;

@@ -249,6 +249,95 @@ relay_answer_fields(const struct relay_ctx *ctx, Ceptoar__Message *m,
 }
 
 /*
+ * Pass a form just made anonymised through the one gate: every string,
+ * the notes it carries from the hops before included.  -1 when out of
+ * memory; text the gate cannot vouch for clears *vouched.
+ */
+static int
+relay_gate(const struct relay_ctx *ctx, Ceptoar__Message *m, bool *vouched,
+    char *why, size_t whylen)
+{
+	struct anon_gate		g;
+	struct anon_gate_verdict	v;
+	int				rc;
+
+	if (anon_gate_init(&g, ctx->originator, ctx->original) == -1)
+		return -1;
+	rc = anon_gate_message(m, &g, &v);
+	anon_gate_free(&g);
+	if (rc == -1)
+		return -1;
+	if (!v.vouched) {
+		if (*vouched)
+			snprintf(why, whylen, "%.250s", v.why);
+		*vouched = false;
+	}
+	return 0;
+}
+
+/* The words of m a holder's reviewed text replaces, and their path. */
+static char **
+relay_main_text(Ceptoar__Message *m, const char **path)
+{
+	switch (m->content_case) {
+	case CEPTOAR__MESSAGE__CONTENT_REPORT:
+		*path = "report.free_text";
+		return &m->report->free_text;
+	case CEPTOAR__MESSAGE__CONTENT_REPLY:
+		*path = "reply.text";
+		return &m->reply->text;
+	case CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER:
+		*path = "consent_answer.note";
+		return &m->consent_answer->note;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A holder's reviewed text replaces the message's words, and the form
+ * says so: the text is the holder's from this hop on, never the
+ * author's.  The words are the holder's as written: a holder that knows
+ * the reporter had them checked (handle_forward.c); one that does not
+ * cannot name it but by guessing, and checking its guess would tell it
+ * whether it guessed right.
+ */
+static int
+relay_edit(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop)
+{
+	Ceptoar__Edit	**nv, *e;
+	const char	 *path = NULL;
+	char		**text;
+
+	if ((text = relay_main_text(m, &path)) == NULL)
+		return 0;
+	if (relay_set_string(text, ctx->reviewed_text) == -1)
+		return -1;
+	if (ctx->forwarder == NULL)
+		return 0;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	ceptoar__edit__init(e);
+	if ((e->fields = calloc(1, sizeof(char *))) != NULL &&
+	    (e->fields[0] = strdup(path)) != NULL)
+		e->n_fields = 1;
+	if (e->n_fields == 0 || (e->by = strdup(ctx->forwarder)) == NULL ||
+	    (nv = reallocarray(m->edits, m->n_edits + 1, sizeof(*nv))) ==
+	    NULL) {
+		ceptoar__edit__free_unpacked(e, NULL);
+		return -1;
+	}
+	/* Coarse, like every time on an anonymised form. */
+	e->has_at = 1;
+	e->at = anon_coarsen_time(&hub->anon, ctx->now);
+	e->has_hop = 1;
+	e->hop = hop;
+	m->edits = nv;
+	m->edits[m->n_edits++] = e;
+	return 0;
+}
+
+/*
  * The message a recipient of form receives at hop.  *vouched is false
  * when an anonymised form carries text the scrubber could not vouch for.
  * The caller frees the result with ceptoar__message__free_unpacked.
@@ -261,9 +350,7 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 	struct dir_ceptoar	 stand_in;
 	Ceptoar__Message	*m = NULL;
 	const Ceptoar__Message	*base;
-	char			*text, *w = NULL;
-	unsigned		 replaced = 0;
-	bool			 ok = true;
+	bool			 gate = false;
 
 	*vouched = true;
 	base = ctx->held_form != NULL ? ctx->held_form : ctx->original;
@@ -290,6 +377,7 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 		m = ar.msg;
 		ar.msg = NULL;
 		*vouched = ar.vouched;
+		gate = true;
 		if (!ar.vouched)
 			snprintf(why, whylen, "%s", ar.why ? ar.why :
 			    "text the scrubber cannot vouch for");
@@ -307,38 +395,17 @@ relay_form(const struct relay_ctx *ctx, int form, unsigned hop,
 			withnotes->n_hop_notes = 0;
 			ceptoar__message__free_unpacked(withnotes, NULL);
 		}
-	} else if (ctx->original->content_case ==
-	    CEPTOAR__MESSAGE__CONTENT_REPLY) {
-		/* A member's answer going up: its words, scrubbed. */
-		if ((m = frame_message_copy(base)) == NULL)
-			goto nomem;
-		text = anon_scrub(m->reply->text, ctx->originator, hub->dir,
-		    &ok, &w, &replaced);
-		if (text == NULL)
-			goto nomem;
-		free(m->reply->text);
-		m->reply->text = text;
-		if (!ok) {
-			*vouched = false;
-			snprintf(why, whylen, "%s", w ? w : "unvouched text");
-		}
-		free(w);
 	} else {
+		/* An answer going up: the reporter's words, through the gate. */
 		if ((m = frame_message_copy(base)) == NULL)
 			goto nomem;
+		gate = true;
 	}
+	if (gate && relay_gate(ctx, m, vouched, why, whylen) == -1)
+		goto nomem;
 	if (form == CEPTOAR__FORM__FORM_ANONYMISED && ctx->reviewed_text &&
-	    m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
-		/* The secretariat's reviewed words; a person vouched for them. */
-		text = anon_scrub(ctx->reviewed_text, ctx->originator, hub->dir,
-		    &ok, &w, &replaced);
-		free(w);
-		if (text == NULL)
-			goto nomem;
-		free(m->report->free_text);
-		m->report->free_text = text;
-		*vouched = true;
-	}
+	    relay_edit(ctx, m, hop) == -1)
+		goto nomem;
 	if (hop > 0 && relay_answer_fields(ctx, m, form, hop) == -1)
 		goto nomem;
 	/* An original passed on names its author; an anonymised one never. */

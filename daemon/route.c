@@ -1060,12 +1060,19 @@ const char *
 route_range_check(const Ceptoar__SharingRange *range,
     const struct dir_org *originator, const char *sector,
     const struct dir_ceptoar *c, const struct dir_org *recipient,
-    const struct directory *dir, char *buf, size_t len)
+    const struct directory *dir, bool blind, char *buf, size_t len)
 {
 	int	scope;
 	size_t	i;
 
-	if (recipient == originator || (recipient->roles & ROLE_NISC))
+	/*
+	 * The originator may always have its own report back, but only a
+	 * holder that knows it may be told so: for the holder of the
+	 * anonymised form it is a member like any other, or "forward --to
+	 * CANDIDATE" would tell it who reported.
+	 */
+	if ((!blind && recipient == originator) ||
+	    (recipient->roles & ROLE_NISC))
 		return NULL;
 	/* The relaying secretariat acts for the reporter. */
 	if (c != NULL && strcmp(c->secretariat, recipient->id) == 0)
@@ -1101,8 +1108,10 @@ route_range_check(const Ceptoar__SharingRange *range,
 				return NULL;
 		break;
 	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS:
+		/* The anonymised form lists no originator (anon_sharing). */
 		for (i = 0; i < range->n_organisations; i++)
-			if (strcmp(range->organisations[i], recipient->id) == 0)
+			if (strcmp(range->organisations[i], recipient->id) == 0 &&
+			    !(blind && recipient == originator))
 				return NULL;
 		break;
 	default:
@@ -1113,6 +1122,71 @@ refuse:
 	    "allowed; only the reporter can widen it",
 	    names_lookup(names_sharing_scope, scope), recipient->id);
 	return buf;
+}
+
+/* Scopes from the narrowest; named lists are compared by inclusion. */
+static int
+route_scope_rank(int scope)
+{
+	switch (scope) {
+	case CEPTOAR__SHARING_SCOPE__SHARING_NISC_ONLY:
+		return 0;
+	case CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC:
+		return 1;
+	case CEPTOAR__SHARING_SCOPE__SHARING_SECTOR_CEPTOAR:
+	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS:
+		return 2;
+	case CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS:
+		return 3;
+	}
+	return 4;
+}
+
+/*
+ * Whether every entry of a is in b; skip (may be NULL) is in neither, as
+ * the originator is not, for a holder of the anonymised form.
+ */
+static bool
+route_subset(char **a, size_t na, char **b, size_t nb, const char *skip)
+{
+	size_t	i, j;
+
+	for (i = 0; i < na; i++) {
+		if (skip != NULL && strcmp(a[i], skip) == 0)
+			return false;
+		for (j = 0; j < nb; j++)
+			if (strcmp(a[i], b[j]) == 0)
+				break;
+		if (j == nb)
+			return false;
+	}
+	return true;
+}
+
+bool
+route_range_narrower(const Ceptoar__SharingRange *want,
+    const Ceptoar__SharingRange *have, const char *originator, bool blind)
+{
+	int	w = want->has_scope ? want->scope :
+		    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+	int	h = have != NULL && have->has_scope ? have->scope :
+		    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+
+	if (w == h) {
+		if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS)
+			return route_subset(want->sectors, want->n_sectors,
+			    have->sectors, have->n_sectors, NULL);
+		if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
+			return route_subset(want->organisations,
+			    want->n_organisations, have->organisations,
+			    have->n_organisations, blind ? originator : NULL);
+		return true;
+	}
+	if (w == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS ||
+	    h == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
+		return route_scope_rank(w) < route_scope_rank(h) &&
+		    route_scope_rank(w) <= 1;
+	return route_scope_rank(w) < route_scope_rank(h);
 }
 
 /* A copy of a plan, entries and all. */
@@ -1239,7 +1313,8 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 			    "forward.recipients[%zu]: %s; nothing was sent", i,
 			    why);
 		if (r != NULL && sec != NULL && (why = route_range_check(
-		    f->range, f->originator, sec->id, c, o, dir, buf,
+		    f->range, f->originator, sec->id, c, o, dir,
+		    f->holder_form == CEPTOAR__FORM__FORM_ANONYMISED, buf,
 		    sizeof(buf))) != NULL)
 			return route_refuse(code, cause,
 			    CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED,

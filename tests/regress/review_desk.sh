@@ -121,11 +121,18 @@ for m in (shown, got):
 assert shown == got, (shown, got)
 PY
 
-# v2 cannot go up as it is; with edited text, scrubbed again, it can.
+# v2 cannot go up as it is; with edited text, checked again, it can.
 cli_json banks-sec review release "$id2"
 expect_eq "$RC" 1 "unvouched text is not released as is"
 expect_contains "$ERR" "needs review" "the refusal says why"
+# Edited text that still names the reporter is refused, the span named.
 printf 'A vendor of Bank A Holdings left the VPN open after a visit.\n' \
+    >"$WORK/naming.txt"
+cli_json banks-sec review release "$id2" --text-file "$WORK/naming.txt"
+expect_eq "$RC" 1 "edited text naming the reporter is refused"
+expect_contains "$ERR" "forward.free_text: bytes 12 to 27" "the span is named"
+expect_contains "$ERR" "[organisation]" "and what the scrubber saw"
+printf 'A vendor of one member left the VPN open after a visit.\n' \
     >"$WORK/edited.txt"
 cli_json banks-sec review show "$id2" --text-file "$WORK/edited.txt"
 expect_eq "$RC" 0 "show as it would go up with the edited text ($ERR)"
@@ -140,10 +147,9 @@ import json, sys
 shown = json.load(open(sys.argv[1]))["next_form"]
 got = json.load(open(sys.argv[2]))["message"]
 assert shown["report"]["free_text"] == got["report"]["free_text"], (shown, got)
-assert "[organisation]" in got["report"]["free_text"], got
 PY
 expect_contains "$OUT" "left the VPN open after a visit" "the edited text"
-expect_not_contains "$OUT" "Bank A Holdings" "the edited text was scrubbed again"
+expect_not_contains "$OUT" "Bank A Holdings" "the refused text never went up"
 expect_not_contains "$OUT" "株式会社" "the unvouched original text is gone"
 
 # Reject: the reporter is told why, nobody above the secretariat anything.

@@ -487,10 +487,16 @@ oracle_tlp(int tlp, const char *holder, const char *to)
 	}
 }
 
-/* The sharing range, restated, for bank-a's report. */
+/*
+ * The sharing range, restated, for bank-a's report.  To a holder of the
+ * anonymised form (blind) the reporter is a member of banks like bank-b:
+ * no answer may tell it which member reported.
+ */
 static bool
-oracle_range(int scope, const char *to)
+oracle_range(int scope, const char *to, bool blind)
 {
+	if (blind && strcmp(to, "bank-a") == 0)
+		to = "bank-b";
 	if (in_list("bank-a nisc banks-sec", to))
 		return true;
 	if (scope == SC(NISC_ONLY))
@@ -507,6 +513,41 @@ oracle_range(int scope, const char *to)
 	default:
 		return false;
 	}
+}
+
+/*
+ * Narrowing a range on forward: a named list must be a subset of the
+ * reporter's; for a holder of the anonymised form the reporter is not in
+ * it (the form does not list it), whether or not the reporter named
+ * itself.
+ */
+static void
+test_narrower(void)
+{
+	Ceptoar__SharingRange	have = CEPTOAR__SHARING_RANGE__INIT;
+	Ceptoar__SharingRange	want = CEPTOAR__SHARING_RANGE__INIT;
+	char			*named[] = { "bank-a", "broker-a" };
+	char			*a[] = { "bank-a" }, *b[] = { "broker-a" };
+	char			*c[] = { "bank-b" };
+
+	have.has_scope = want.has_scope = 1;
+	have.scope = want.scope = SC(NAMED_ORGANISATIONS);
+	have.organisations = named;
+	have.n_organisations = 2;
+	want.n_organisations = 1;
+	want.organisations = b;
+	CHECK(route_range_narrower(&want, &have, "bank-a", false));
+	CHECK(route_range_narrower(&want, &have, "bank-a", true));
+	want.organisations = a;
+	CHECK(route_range_narrower(&want, &have, "bank-a", false));
+	/* Blind: the reporter is refused like bank-b, which is not named. */
+	CHECK(!route_range_narrower(&want, &have, "bank-a", true));
+	want.organisations = c;
+	CHECK(!route_range_narrower(&want, &have, "bank-a", true));
+	want.scope = SC(NISC_ONLY);
+	CHECK(route_range_narrower(&want, &have, "bank-a", true));
+	want.scope = SC(NAMED_SECTORS);
+	CHECK(!route_range_narrower(&want, &have, "bank-a", true));
 }
 
 static void
@@ -559,7 +600,8 @@ test_share_matrix(const struct directory *dir)
 		rc = route_forward(&f, dir, &rr, &code, &cause);
 		want_tlp = oracle_tlp(matrix_tlps[t], matrix_holders[h],
 		    matrix_orgs[o]);
-		want_range = oracle_range(matrix_scopes[k], matrix_orgs[o]);
+		want_range = oracle_range(matrix_scopes[k], matrix_orgs[o],
+		    h > 0);
 		ncases++;
 		if (want_tlp && want_range) {
 			want_form = strcmp(matrix_orgs[o], "bank-a") == 0 &&
@@ -756,6 +798,7 @@ main(void)
 	test_thresholds(dir);
 	test_sample_thresholds();
 	test_share_matrix(dir);
+	test_narrower();
 	test_sender_matrix(dir);
 	test_next_hop(dir);
 	directory_free(dir);
