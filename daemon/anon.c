@@ -1520,7 +1520,7 @@ anon_phone_len(const char *s, size_t n)
 	enum anon_punit	 u, start;
 	bool		 zero, zero_start, only_hyphen = true, in_group = false;
 	bool		 gap_other = false;
-	size_t		 seps = 0, k;
+	size_t		 seps = 0, k, close_at = 0;
 
 	start = anon_phone_unit(s, n, &l, &zero_start);
 	if (start != PU_DIGIT && start != PU_PLUS && start != PU_OPEN)
@@ -1557,6 +1557,8 @@ anon_phone_len(const char *s, size_t n)
 			break;
 		if (u != PU_HYPHEN)
 			gap_other = true;
+		if (u == PU_CLOSE && close_at == 0)
+			close_at = i;
 		i += l;
 	}
 	if (in_group) {
@@ -1585,6 +1587,9 @@ anon_phone_len(const char *s, size_t n)
 		return 0;
 	digits = dig_at[groups - 1];
 	if (digits < 9 || digits > 15)
+		return 0;
+	/* "(03-0000-0034)": the number starts after the parenthesis. */
+	if (start == PU_OPEN && (close_at == 0 || close_at >= ends[groups - 1]))
 		return 0;
 	if (start == PU_PLUS || start == PU_OPEN || zero_start) {
 		/* Without separators only the lengths of real numbers. */
