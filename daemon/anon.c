@@ -49,8 +49,18 @@
  *               grows): strings are scrubbed, other values dropped, and
  *               unknown wire fields are always dropped.
  *
- * The scrubber replaces, case-insensitively for ASCII and exactly for
- * other UTF-8, longest first:
+ * The scrubber reads every text, and every identifier it matches, after
+ * Unicode NFKC normalisation and case folding (libunistring), without
+ * default-ignorable code points (zero-width spaces, variation
+ * selectors): full-width Latin (ＡＥＢ), half-width katakana (ｱﾙﾌｧ),
+ * compatibility characters (㈱, ①) and case variants all match.  It
+ * also reads defanged forms as what they stand for after a letter or
+ * digit: [.] (.) {.} [dot] (dot) as ".", [:] as ":", [@] (@) [at] (at)
+ * as "@", and any scheme such as hxxp:// is a URL.  A match in the
+ * normalised text is mapped back to the span of the original it came
+ * from (whole characters, see "Normalisation" below), and only that
+ * span is replaced: everything else is copied as written.  Longest
+ * first, it replaces:
  *   [organisation]  the reporter's names (name, name_ja, names), and its
  *                   id and certificate CN when longer than 3 characters;
  *   [domain]        a host under one of its domains, a URL on such a host,
@@ -59,24 +69,48 @@
  *   [email]         every mail address: a person's address identifies
  *                   them, whoever's domain it is in;
  *   [phone]         phone numbers: 9 to 15 digits starting with 0, + or
- *                   "(", with - space ( ) separators (full-width ones too),
- *                   10 or 11 digits when there is no separator; or, from
- *                   another digit, three or more groups of at most four
- *                   digits, the first of at most three, joined by '-' only
- *                   (202-555-0143).  Dates, times, IP addresses, versions,
- *                   CVE ids and counts like 45,000 are left alone;
+ *                   "(", with - space ( ) separators, 10 or 11 digits when
+ *                   there is no separator; or, from another digit, three
+ *                   or more groups of at most four digits, the first of at
+ *                   most three, joined by '-' only (202-555-0143).  Dates,
+ *                   times, IP addresses, versions, CVE ids and counts like
+ *                   45,000 are left alone;
  *   [address]       IPv4 and IPv6 addresses and CIDRs inside its networks
- *                   (a wider CIDR too, down to /16 and /32), private-use
- *                   addresses (10/8, 172.16/12, 192.168/16, fc00::/7,
- *                   fe80::/10) and MAC addresses;
+ *                   (a wider CIDR too, down to /16 and /32), in any
+ *                   notation inet_pton reads (compressed or expanded IPv6,
+ *                   IPv4-mapped, leading zeros), private-use addresses
+ *                   (10/8, 172.16/12, 192.168/16, fc00::/7, fe80::/10) and
+ *                   MAC addresses;
  *   [person]        the report's contact person and the directory's one,
- *                   as a whole and, for a name of two or three name-like
- *                   words ("Sato Hanako", "佐藤 花子"), each word; the
- *                   report's contact phone and mail are replaced as written.
+ *                   as a whole and, for a name of two to four name-like
+ *                   words ("Sato Hanako", "KATO Hiroshi", "佐藤 花子",
+ *                   titles such as "Dr." aside), each word of three
+ *                   letters or two characters and up: a lone surname
+ *                   ("Kato at the CSIRT") identifies as well; the report's
+ *                   contact phone and mail are replaced as written.
+ * A space in a name matches any run of white space, line breaks
+ * included, and between two characters of a Japanese name a run of white
+ * space is skipped, so a name split by a line break still matches.
+ *
+ * Size: a replacement must never make a text, or a form, larger than a
+ * bound, or a short name repeated through a 1 MB near miss would grow
+ * the anonymised form past the frame limit of every client (issue 13).
+ * The scrubber uses the short markers [o] [p] [d] [e] [t] [a] (or as
+ * many '*' as the span, for a span of one or two bytes) when the long
+ * ones would not fit: those are never longer than what they replace, so
+ * nothing is lost and the text is still vouched for on its merits.  The
+ * bound of one text is its length plus an eighth plus 64 bytes, and for
+ * a report's field also the field's limit; anon_scrub_within takes the
+ * caller's bound, and cuts the text there, not vouched, if even the
+ * short markers do not fit.  anon_report redoes the whole form with the
+ * short markers when the long ones make it larger than the report plus
+ * an eighth plus ANON_FORM_SLACK, or than the policy's max_form, and
+ * refuses with the sizes when even that exceeds max_form.
  *
  * Then it vouches for the result, or not, with heuristics that err on
  * the side of holding the text for the secretariat (a person reads held
- * text, which is safe):
+ * text, which is safe); they read the scrubbed text after NFKC, not
+ * folded (case tells a name), and report offsets in the text as it is:
  *   - 株式会社, 有限会社, 合同会社, (株), ㈱ and (有) anywhere;
  *   - 銀行, 信用金庫, 信金, 証券, 電力, ガス, 鉄道, 病院, 市役所 ... and
  *     the honorifics 様, さん, 氏, 殿 right after a word (kanji, kana,
@@ -97,7 +131,11 @@
  *     alpha-bank-login.evil.example: the attacker's domain is worth
  *     sharing, but it names the target, so a person decides.
  * Anything that came from a replacement does not count: "[organisation]
- * Bank" and "[person]様" are fine.  Reasons name the rule, the marker
+ * Bank" and "[person]様" are fine.
+ *
+ * anon_find_identifiers uses the same matching to report, rather than
+ * replace, the reporter's registered identifiers in a text, for a gate
+ * that refuses a human's text naming the reporter.  Reasons name the rule, the marker
  * and a byte offset, never the text around it, so a reason can be
  * logged.
  */
