@@ -219,6 +219,8 @@ struct anon_ctx {
 	struct anon_net		*nets;
 	size_t			 nnets;
 	bool			 registered_only; /* no generic rules */
+	char			 phones[4][24];	/* registered, national digits */
+	size_t			 nphones;
 };
 
 /* A growing string; an allocation failure sticks. */
@@ -1152,6 +1154,68 @@ anon_ctx_add_person(struct anon_ctx *ctx, const char *name)
 	return rv;
 }
 
+/*
+ * The digits of the phone number in s (n bytes, normalised) in national
+ * form (+81 3 ... as 03 ...) into out; false unless 9 to 20 of them.
+ */
+static bool
+anon_phone_digits(const char *s, size_t n, char out[24])
+{
+	size_t	i, k = 0;
+	bool	plus = false;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+' && k == 0)
+			plus = true;
+		if (!anon_digit((unsigned char)s[i]))
+			continue;
+		if (k == 20)
+			return false;
+		out[k++] = s[i];
+	}
+	out[k] = '\0';
+	if (plus && k > 2 && out[0] == '8' && out[1] == '1') {
+		out[0] = '0';
+		memmove(out + 1, out + 2, k - 1);
+		k--;
+	}
+	return k >= 9;
+}
+
+/* Remember a registered phone number, whatever way it is written. */
+static int
+anon_ctx_add_phone(struct anon_ctx *ctx, const char *s)
+{
+	struct anon_norm	nm;
+
+	if (s == NULL || ctx->nphones == 4)
+		return 0;
+	anon_norm_init(&nm, s, strlen(s), true, false);
+	if (nm.failed) {
+		anon_norm_free(&nm);
+		return -1;
+	}
+	if (anon_phone_digits(nm.t, nm.len, ctx->phones[ctx->nphones]))
+		ctx->nphones++;
+	anon_norm_free(&nm);
+	return 0;
+}
+
+/* Whether the phone number at s (n bytes) is a registered one. */
+static bool
+anon_own_phone(const struct anon_ctx *ctx, const char *s, size_t n)
+{
+	char	d[24];
+	size_t	i;
+
+	if (!anon_phone_digits(s, n, d))
+		return false;
+	for (i = 0; i < ctx->nphones; i++)
+		if (strcmp(d, ctx->phones[i]) == 0)
+			return true;
+	return false;
+}
+
 /* An extra string: a mail address, a phone number or a person's name. */
 static int
 anon_ctx_add_extra(struct anon_ctx *ctx, const char *s)
@@ -1169,7 +1233,8 @@ anon_ctx_add_extra(struct anon_ctx *ctx, const char *s)
 			break;
 	}
 	if (s[i] == '\0' && digits >= 3)
-		return anon_ctx_add(ctx, s, ANON_PHONE, 3);
+		return anon_ctx_add_phone(ctx, s) == -1 ? -1 :
+		    anon_ctx_add(ctx, s, ANON_PHONE, 3);
 	return anon_ctx_add_person(ctx, s);
 }
 
@@ -1247,6 +1312,7 @@ anon_ctx_init(struct anon_ctx *ctx, const struct dir_org *o,
 				goto fail;
 		if (anon_ctx_add(ctx, o->contact_email, ANON_EMAIL, 3) == -1 ||
 		    anon_ctx_add(ctx, o->contact_phone, ANON_PHONE, 3) == -1 ||
+		    anon_ctx_add_phone(ctx, o->contact_phone) == -1 ||
 		    anon_ctx_add_person(ctx, o->contact_name) == -1)
 			goto fail;
 		if (o->nnetworks > 0 && (ctx->nets = calloc(o->nnetworks,
@@ -1774,7 +1840,9 @@ anon_token(const struct anon_ctx *ctx, const char *s, size_t n,
 		}
 		return 0;	/* scanned on: a name may hide inside */
 	}
-	if (mode == ANON_TEXT && (l = anon_phone_len(s, n)) > 0) {
+	/* In an indicator, only its own numbers, however written. */
+	if ((l = anon_phone_len(s, n)) > 0 &&
+	    (mode == ANON_TEXT || anon_own_phone(ctx, s, l))) {
 		*ph = ANON_PHONE;
 		return l;
 	}
@@ -1817,27 +1885,46 @@ anon_pattern_at(const char *s, size_t n, const struct anon_pattern *p)
 }
 
 /*
- * The longest pattern at s[i] that stands as a word: an ASCII letter
- * or digit at either end of it must not touch another.
+ * Whether the normalised bytes a and b run together into one word: two
+ * ASCII letters or two digits, written in the same width.  A name
+ * touching a number ("Bank1234", "AEB01") or a full-width letter
+ * ("Ａalpha-bank.exampleＬ") still names; "AEBX" and "ＡＥＢＸ" do not.
+ */
+static bool
+anon_joined(const struct anon_norm *nm, size_t a, size_t b)
+{
+	unsigned char	ca = (unsigned char)nm->t[a];
+	unsigned char	cb = (unsigned char)nm->t[b];
+
+	if (!((anon_alpha(ca) && anon_alpha(cb)) ||
+	    (anon_digit(ca) && anon_digit(cb))))
+		return false;
+	return nm->segs[anon_norm_seg(nm, a)].bytewise ==
+	    nm->segs[anon_norm_seg(nm, b)].bytewise;
+}
+
+/*
+ * The longest pattern at normalised byte i that stands as a word: an
+ * ASCII letter (digit) at either end of it must not run together with
+ * another letter (digit), as above.
  */
 static size_t
-anon_patterns(const struct anon_ctx *ctx, const char *s, size_t i, size_t n,
-    const char **ph)
+anon_patterns(const struct anon_ctx *ctx, const struct anon_norm *nm,
+    size_t i, const char **ph)
 {
 	const struct anon_pattern	*p;
-	size_t				 k, l;
+	const char			*s = nm->t;
+	size_t				 k, l, n = nm->len;
 
 	for (k = 0; k < ctx->npats; k++) {
 		p = &ctx->pats[k];
 		if (s[i] != p->s[0])
 			continue;
-		if (anon_alnum((unsigned char)p->s[0]) && i > 0 &&
-		    anon_alnum((unsigned char)s[i - 1]))
-			continue;
 		if ((l = anon_pattern_at(s + i, n - i, p)) == 0)
 			continue;
-		if (anon_alnum((unsigned char)p->s[p->len - 1]) && i + l < n &&
-		    anon_alnum((unsigned char)s[i + l]))
+		if (i > 0 && anon_joined(nm, i - 1, i))
+			continue;
+		if (i + l < n && anon_joined(nm, i + l - 1, i + l))
 			continue;
 		*ph = p->ph;
 		return l;
@@ -1877,7 +1964,7 @@ anon_scan(const struct anon_ctx *ctx, const char *text, size_t n,
 			continue;
 		}
 		if (l == 0)
-			l = anon_patterns(ctx, t, i, nm.len, &ph);
+			l = anon_patterns(ctx, &nm, i, &ph);
 		if (l == 0) {
 			i++;
 			continue;

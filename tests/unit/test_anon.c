@@ -1063,6 +1063,16 @@ test_find(void)
 	    &n) == 0);
 	CHECK(n == 1 && sp[0].offset == 0 && sp[0].len == 4);
 	free(sp);
+	/* Its phone however written; a stranger's number is not its own. */
+	CHECK(anon_find_identifiers("call ０３ ００００ ００３４ or "
+	    "+81-3-0000-0034, not 03-0000-0035", bank_a, NULL, 0, &sp,
+	    &n) == 0);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK_STR(sp[0].kind, "[phone]");
+		CHECK(sp[0].offset == 5);
+	}
+	free(sp);
 	CHECK(anon_find_identifiers("nothing here", bank_a, extra, 1, &sp,
 	    &n) == 0);
 	CHECK(n == 0);
