@@ -2027,27 +2027,44 @@ anon_emit_hit(void *arg, size_t os, size_t oe, const char *ph)
 			anon_buf_add(&e->b, "*", 1);
 }
 
+/* Passes of the scrubber over its own output, at most (see below). */
+#define ANON_MAX_PASSES		4
+
 /*
  * Scrub text; NULL when out of memory.  *replaced is added to.  In
  * compact mode every marker fits the span it replaces.
+ *
+ * Taking a name out can uncover another identifier that it hid: in
+ * "192.0.2.64csirt.alpha-bank.example" the address is no address until
+ * the name after it has gone.  So the output is scrubbed again until a
+ * pass finds nothing (a few passes: each one only removes).
  */
 static char *
 anon_ctx_scrub_mode(const struct anon_ctx *ctx, const char *text,
     enum anon_mode mode, bool compact, unsigned *replaced)
 {
 	struct anon_emit	e;
-	size_t			n = strlen(text);
+	char			*prev = NULL;
+	size_t			n;
+	int			pass;
 
-	memset(&e, 0, sizeof(e));
-	e.text = text;
-	e.compact = compact;
-	if (anon_scan(ctx, text, n, mode, anon_emit_hit, &e) == -1) {
-		free(e.b.p);
-		return NULL;
+	for (pass = 0; pass < ANON_MAX_PASSES; pass++) {
+		memset(&e, 0, sizeof(e));
+		e.text = prev != NULL ? prev : text;
+		e.compact = compact;
+		n = strlen(e.text);
+		if (anon_scan(ctx, e.text, n, mode, anon_emit_hit, &e) == -1) {
+			free(e.b.p);
+			free(prev);
+			return NULL;
+		}
+		anon_buf_add(&e.b, e.text + e.done, n - e.done);
+		*replaced += e.count;
+		free(prev);
+		if ((prev = anon_buf_take(&e.b)) == NULL || e.count == 0)
+			break;
 	}
-	anon_buf_add(&e.b, text + e.done, n - e.done);
-	*replaced += e.count;
-	return anon_buf_take(&e.b);
+	return prev;
 }
 
 /* The room a scrubbed text may take when the caller gives no bound. */

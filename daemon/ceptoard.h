@@ -419,7 +419,11 @@ int	 anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
 void	 anon_result_free(struct anon_result *);
 /*
  * Scrub text of what identifies reporter; a malloc'd copy.  *vouched is
- * false, with *why set, when what remains may still identify it.
+ * false, with *why set, when what remains may still identify it.  Text
+ * and identifiers are compared after NFKC and case folding (defanged
+ * forms read as such); each match replaces the span of the original it
+ * came from, the rest is kept as written.  The copy is never longer
+ * than the text plus an eighth plus 64 bytes (see anon_scrub_within).
  */
 char	*anon_scrub(const char *text, const struct dir_org *reporter,
 	    const struct directory *dir, bool *vouched, char **why,
@@ -462,7 +466,8 @@ struct anon_span {
  * address, phone number or private address) are not reported.  Returns
  * 0 with *spans (malloc'd; free it) in order, not overlapping, each
  * widened to whole characters, and *nspans; -1 when out of memory.
- * A field's text with no span carries no registered identifier.
+ * A field's text with no span carries no registered identifier; text
+ * or reporter NULL has none.  Pure, like the rest of anon.c.
  */
 int	 anon_find_identifiers(const char *text, const struct dir_org *reporter,
 	    const char *const *extra, size_t nextra, struct anon_span **spans,

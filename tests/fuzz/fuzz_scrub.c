@@ -21,6 +21,9 @@
  *  - the output is never longer than the input plus an eighth plus 64
  *    bytes (a repeated short name must not grow a form past the frame
  *    limit);
+ *  - anon_find_identifiers returns spans inside the text, in order and
+ *    not overlapping, each starting and ending on a character boundary
+ *    of valid UTF-8, and finds nothing in the scrubbed output;
  *  - a valid report stays valid, within every length limit.
  *
  * The directory is found through $CEPTOAR_FUZZ_ANON_DIRECTORY or the
@@ -297,6 +300,38 @@ fuzz_check_folded(const char *out, const char *const *extra, size_t nextra)
 	free(f);
 }
 
+/* The contracts of anon_find_identifiers on in, and on its scrubbed out. */
+static void
+fuzz_check_find(const char *in, const char *out, bool utf8)
+{
+	struct anon_span	*sp = NULL;
+	size_t			 n = 0, i, end = 0, len = strlen(in);
+
+	FUZZ_ASSERT(anon_find_identifiers(in, fuzz_reporter, fuzz_extra, 3,
+	    &sp, &n) == 0);
+	for (i = 0; i < n; i++) {
+		FUZZ_ASSERT(sp[i].kind != NULL && sp[i].len > 0);
+		FUZZ_ASSERT(sp[i].offset >= end);
+		FUZZ_ASSERT(sp[i].offset + sp[i].len <= len);
+		end = sp[i].offset + sp[i].len;
+		if (utf8) {
+			FUZZ_ASSERT(((unsigned char)in[sp[i].offset] & 0xc0) !=
+			    0x80);
+			FUZZ_ASSERT(end == len ||
+			    ((unsigned char)in[end] & 0xc0) != 0x80);
+		}
+	}
+	free(sp);
+	sp = NULL;
+	FUZZ_ASSERT(anon_find_identifiers(out, fuzz_reporter, fuzz_extra, 3,
+	    &sp, &n) == 0);
+	if (n > 0)
+		fprintf(stderr, "%s found in the scrubbed \"%s\" at %zu\n",
+		    sp[0].kind, out, sp[0].offset);
+	FUZZ_ASSERT(n == 0);
+	free(sp);
+}
+
 /* The contracts of one anon_scrub result. */
 static void
 fuzz_check_scrub(const char *in, size_t inlen, char *out, bool vouched,
@@ -411,6 +446,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (out != NULL) {
 		fuzz_check_leak(out);
 		fuzz_check_folded(out, fuzz_extra, 3);
+		fuzz_check_find(in, out, fuzz_utf8((const unsigned char *)in,
+		    size));
 	}
 	fuzz_check_scrub(in, size, out, vouched, why, replaced);
 

@@ -871,6 +871,11 @@ static const struct scrub_case scrub_cases[] = {
 	{ "１９２．０．２．７０ and 2001:0DB8:0104:0000:0000:0000:0000:0001",
 	    "[address] and [address]", true, NULL },
 	{ "(03-0000-0034)", "([phone])", true, NULL },
+	/* A name touching a number still names; what it hid comes out. */
+	{ "Alpha Example Bank１２３４ and AEB01", "[organisation]１２３４ and "
+	    "[organisation]01", true, NULL },
+	{ "192.0.2.64csirt.alpha-bank.example8 x", "[address][organisation]8 x",
+	    true, NULL },
 };
 
 /* anon_scrub on its own, including what it refuses to vouch for. */
