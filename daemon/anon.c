@@ -1946,7 +1946,7 @@ anon_scan(const struct anon_ctx *ctx, const char *text, size_t n,
 {
 	struct anon_norm	 nm;
 	const char		*ph, *t;
-	size_t			 i = 0, l, os, oe, next, floor = 0;
+	size_t			 i = 0, l, os, oe, next, floor = 0, k, lk = 0;
 
 	anon_norm_init(&nm, text, n, true, true);
 	if (nm.failed) {
@@ -1960,8 +1960,30 @@ anon_scan(const struct anon_ctx *ctx, const char *text, size_t n,
 		if (anon_token_start(t, i) &&
 		    (l = anon_token(ctx, t + i, nm.len - i, mode, &ph)) > 0 &&
 		    ph == NULL) {
-			i += l;		/* kept whole, as written */
-			continue;
+			/*
+			 * Kept whole, as written; but a name of the reporter
+			 * or a phone number that starts inside it and runs
+			 * on past its end ("::03-0000-0034") is one.
+			 */
+			for (k = i + 1; k < i + l; k++) {
+				if ((lk = anon_patterns(ctx, &nm, k, &ph)) >
+				    0 && k + lk > i + l)
+					break;
+				if (mode == ANON_TEXT &&
+				    anon_digit((unsigned char)t[k]) &&
+				    !anon_digit((unsigned char)t[k - 1]) &&
+				    (lk = anon_phone_len(t + k, nm.len - k)) >
+				    0 && k + lk > i + l) {
+					ph = ANON_PHONE;
+					break;
+				}
+			}
+			if (k == i + l) {
+				i += l;
+				continue;
+			}
+			i = k;
+			l = lk;
 		}
 		if (l == 0)
 			l = anon_patterns(ctx, &nm, i, &ph);

@@ -874,6 +874,8 @@ static const struct scrub_case scrub_cases[] = {
 	/* A name touching a number still names; what it hid comes out. */
 	{ "Alpha Example Bank１２３４ and AEB01", "[organisation]１２３４ and "
 	    "[organisation]01", true, NULL },
+	{ "Co.,::03-0000-0034:: and ::03-1234-5678 but 2001:db8::aeb",
+	    "Co.,::[phone]:: and ::[phone] but 2001:db8::aeb", true, NULL },
 	{ "192.0.2.64csirt.alpha-bank.example8 x", "[address][organisation]8 x",
 	    true, NULL },
 };
