@@ -49,8 +49,18 @@
  *               grows): strings are scrubbed, other values dropped, and
  *               unknown wire fields are always dropped.
  *
- * The scrubber replaces, case-insensitively for ASCII and exactly for
- * other UTF-8, longest first:
+ * The scrubber reads every text, and every identifier it matches, after
+ * Unicode NFKC normalisation and case folding (libunistring), without
+ * default-ignorable code points (zero-width spaces, variation
+ * selectors): full-width Latin (ＡＥＢ), half-width katakana (ｱﾙﾌｧ),
+ * compatibility characters (㈱, ①) and case variants all match.  It
+ * also reads defanged forms as what they stand for after a letter or
+ * digit: [.] (.) {.} [dot] (dot) as ".", [:] as ":", [@] (@) [at] (at)
+ * as "@", and any scheme such as hxxp:// is a URL.  A match in the
+ * normalised text is mapped back to the span of the original it came
+ * from (whole characters, see "Normalisation" below), and only that
+ * span is replaced: everything else is copied as written.  Longest
+ * first, it replaces:
  *   [organisation]  the reporter's names (name, name_ja, names), and its
  *                   id and certificate CN when longer than 3 characters;
  *   [domain]        a host under one of its domains, a URL on such a host,
@@ -59,24 +69,48 @@
  *   [email]         every mail address: a person's address identifies
  *                   them, whoever's domain it is in;
  *   [phone]         phone numbers: 9 to 15 digits starting with 0, + or
- *                   "(", with - space ( ) separators (full-width ones too),
- *                   10 or 11 digits when there is no separator; or, from
- *                   another digit, three or more groups of at most four
- *                   digits, the first of at most three, joined by '-' only
- *                   (202-555-0143).  Dates, times, IP addresses, versions,
- *                   CVE ids and counts like 45,000 are left alone;
+ *                   "(", with - space ( ) separators, 10 or 11 digits when
+ *                   there is no separator; or, from another digit, three
+ *                   or more groups of at most four digits, the first of at
+ *                   most three, joined by '-' only (202-555-0143).  Dates,
+ *                   times, IP addresses, versions, CVE ids and counts like
+ *                   45,000 are left alone;
  *   [address]       IPv4 and IPv6 addresses and CIDRs inside its networks
- *                   (a wider CIDR too, down to /16 and /32), private-use
- *                   addresses (10/8, 172.16/12, 192.168/16, fc00::/7,
- *                   fe80::/10) and MAC addresses;
+ *                   (a wider CIDR too, down to /16 and /32), in any
+ *                   notation inet_pton reads (compressed or expanded IPv6,
+ *                   IPv4-mapped, leading zeros), private-use addresses
+ *                   (10/8, 172.16/12, 192.168/16, fc00::/7, fe80::/10) and
+ *                   MAC addresses;
  *   [person]        the report's contact person and the directory's one,
- *                   as a whole and, for a name of two or three name-like
- *                   words ("Sato Hanako", "佐藤 花子"), each word; the
- *                   report's contact phone and mail are replaced as written.
+ *                   as a whole and, for a name of two to four name-like
+ *                   words ("Sato Hanako", "KATO Hiroshi", "佐藤 花子",
+ *                   titles such as "Dr." aside), each word of three
+ *                   letters or two characters and up: a lone surname
+ *                   ("Kato at the CSIRT") identifies as well; the report's
+ *                   contact phone and mail are replaced as written.
+ * A space in a name matches any run of white space, line breaks
+ * included, and between two characters of a Japanese name a run of white
+ * space is skipped, so a name split by a line break still matches.
+ *
+ * Size: a replacement must never make a text, or a form, larger than a
+ * bound, or a short name repeated through a 1 MB near miss would grow
+ * the anonymised form past the frame limit of every client (issue 13).
+ * The scrubber uses the short markers [o] [p] [d] [e] [t] [a] (or as
+ * many '*' as the span, for a span of one or two bytes) when the long
+ * ones would not fit: those are never longer than what they replace, so
+ * nothing is lost and the text is still vouched for on its merits.  The
+ * bound of one text is its length plus an eighth plus 64 bytes, and for
+ * a report's field also the field's limit; anon_scrub_within takes the
+ * caller's bound, and cuts the text there, not vouched, if even the
+ * short markers do not fit.  anon_report redoes the whole form with the
+ * short markers when the long ones make it larger than the report plus
+ * an eighth plus ANON_FORM_SLACK, or than the policy's max_form, and
+ * refuses with the sizes when even that exceeds max_form.
  *
  * Then it vouches for the result, or not, with heuristics that err on
  * the side of holding the text for the secretariat (a person reads held
- * text, which is safe):
+ * text, which is safe); they read the scrubbed text after NFKC, not
+ * folded (case tells a name), and report offsets in the text as it is:
  *   - 株式会社, 有限会社, 合同会社, (株), ㈱ and (有) anywhere;
  *   - 銀行, 信用金庫, 信金, 証券, 電力, ガス, 鉄道, 病院, 市役所 ... and
  *     the honorifics 様, さん, 氏, 殿 right after a word (kanji, kana,
@@ -97,7 +131,11 @@
  *     alpha-bank-login.evil.example: the attacker's domain is worth
  *     sharing, but it names the target, so a person decides.
  * Anything that came from a replacement does not count: "[organisation]
- * Bank" and "[person]様" are fine.  Reasons name the rule, the marker
+ * Bank" and "[person]様" are fine.
+ *
+ * anon_find_identifiers uses the same matching to report, rather than
+ * replace, the reporter's registered identifiers in a text, for a gate
+ * that refuses a human's text naming the reporter.  Reasons name the rule, the marker
  * and a byte offset, never the text around it, so a reason can be
  * logged.
  */
@@ -118,6 +156,11 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <unigbrk.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include "ceptoard.h"
 #include "frame.h"
@@ -131,6 +174,8 @@
 #define ANON_ADDRESS	"[address]"
 
 #define ANON_DEFAULT_GRANULARITY	3600
+/* What an anonymised form may add besides 1/8 of the report (contact). */
+#define ANON_FORM_SLACK			4096
 #define ANON_PSEUDONYM_CHARS		10
 
 /* Caps on what one token may span: they keep a scan linear. */
@@ -173,6 +218,9 @@ struct anon_ctx {
 	size_t			 nowned;
 	struct anon_net		*nets;
 	size_t			 nnets;
+	bool			 registered_only; /* no generic rules */
+	char			 phones[4][24];	/* registered, national digits */
+	size_t			 nphones;
 };
 
 /* A growing string; an allocation failure sticks. */
@@ -408,6 +456,326 @@ anon_truncate(char *s, size_t max)
 	s[max] = '\0';
 }
 
+/* ---- Normalisation: what is compared, and where it came from -------- */
+
+/*
+ * Text is compared after NFKC and case folding (libunistring), so that
+ * full-width Latin, half-width katakana, compatibility characters and
+ * case variants of a name all read the same; default-ignorable code
+ * points (zero-width spaces, variation selectors) are dropped, and in
+ * matching mode defanged dots, colons and at signs ("198.51.100[.]161",
+ * "csirt[at]alpha-bank.example") are read as what they stand for.
+ *
+ * The normalised text keeps a map back to the original, as segments:
+ * a bytewise segment maps byte k of its normalised bytes to byte k of
+ * its original bytes (ASCII, folded or not, and clusters that normalise
+ * to themselves); any other segment is one grapheme cluster (or one
+ * defanged sequence) mapped as a whole.  A match is widened to whole
+ * segments, so a replacement never leaves half a character behind and
+ * everything around it is copied from the original untouched.
+ */
+
+/* Bytes normalised together at most: a cluster is cut after that. */
+#define ANON_MAX_CLUSTER	64
+
+/* One stretch of the normalised text and where it came from. */
+struct anon_seg {
+	size_t	n;		/* first byte in the normalised text */
+	size_t	o;		/* first byte in the original */
+	bool	bytewise;	/* n + k came from o + k */
+};
+
+/* A normalised text and its map. */
+struct anon_norm {
+	char		*t;		/* NUL-terminated */
+	size_t		 len;
+	size_t		 cap;
+	size_t		 olen;		/* the original's length */
+	struct anon_seg	*segs;		/* by n and by o, ascending */
+	size_t		 nsegs;
+	size_t		 capsegs;
+	bool		 failed;
+};
+
+/* Free what a normalised text holds. */
+static void
+anon_norm_free(struct anon_norm *nm)
+{
+	free(nm->t);
+	free(nm->segs);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/*
+ * Append the normalised bytes p (plen) that came from the original
+ * bytes starting at o; bytewise as in struct anon_seg.
+ */
+static void
+anon_norm_piece(struct anon_norm *nm, size_t o, const char *p, size_t plen,
+    bool bytewise)
+{
+	struct anon_seg	*ns;
+	char		*nt;
+	size_t		 ncap;
+
+	if (nm->failed)
+		return;
+	if (!bytewise || nm->nsegs == 0 || !nm->segs[nm->nsegs - 1].bytewise) {
+		if (nm->nsegs == nm->capsegs) {
+			ncap = nm->capsegs ? nm->capsegs * 2 : 16;
+			if ((ns = reallocarray(nm->segs, ncap,
+			    sizeof(*ns))) == NULL) {
+				nm->failed = true;
+				return;
+			}
+			nm->segs = ns;
+			nm->capsegs = ncap;
+		}
+		nm->segs[nm->nsegs].n = nm->len;
+		nm->segs[nm->nsegs].o = o;
+		nm->segs[nm->nsegs].bytewise = bytewise;
+		nm->nsegs++;
+	}
+	if (nm->len + plen + 1 > nm->cap) {
+		ncap = nm->cap ? nm->cap : 64;
+		while (ncap < nm->len + plen + 1)
+			ncap *= 2;
+		if ((nt = realloc(nm->t, ncap)) == NULL) {
+			nm->failed = true;
+			return;
+		}
+		nm->t = nt;
+		nm->cap = ncap;
+	}
+	memcpy(nm->t + nm->len, p, plen);
+	nm->len += plen;
+	nm->t[nm->len] = '\0';
+}
+
+/* Defanged forms, folded, and what they stand for. */
+static const struct {
+	const char	*s;
+	const char	*r;
+} anon_defanged[] = {
+	{ "[.]", "." }, { "(.)", "." }, { "{.}", "." }, { "[dot]", "." },
+	{ "(dot)", "." }, { "{dot}", "." }, { "[:]", ":" }, { "[://]", "://" },
+	{ "[@]", "@" }, { "(@)", "@" }, { "[at]", "@" }, { "(at)", "@" },
+	{ NULL, NULL }
+};
+
+/*
+ * Read a defanged form that the normalised text now ends with, right
+ * after a letter or digit, as what it stands for: the segments it came
+ * from become one.
+ */
+static void
+anon_norm_refang(struct anon_norm *nm)
+{
+	const struct anon_seg	*seg;
+	size_t			 k, l, start, idx, o;
+
+	if (nm->failed || nm->len == 0 ||
+	    strchr(")]}", nm->t[nm->len - 1]) == NULL)
+		return;
+	for (k = 0; anon_defanged[k].s != NULL; k++) {
+		l = strlen(anon_defanged[k].s);
+		if (l >= nm->len || memcmp(nm->t + nm->len - l,
+		    anon_defanged[k].s, l) != 0)
+			continue;
+		start = nm->len - l;
+		if (!anon_alnum((unsigned char)nm->t[start - 1]))
+			return;
+		for (idx = nm->nsegs; idx > 0 && nm->segs[idx - 1].n > start;
+		    idx--)
+			;
+		if (idx == 0)
+			return;
+		seg = &nm->segs[idx - 1];
+		if (!seg->bytewise && seg->n != start)
+			return;		/* starts inside a cluster */
+		o = seg->bytewise ? seg->o + (start - seg->n) : seg->o;
+		nm->nsegs = seg->n == start ? idx - 1 : idx;
+		nm->len = start;
+		nm->t[start] = '\0';
+		anon_norm_piece(nm, o, anon_defanged[k].r,
+		    strlen(anon_defanged[k].r), false);
+		return;
+	}
+}
+
+/* Whether cp normalises to itself alone: kana and unified ideographs. */
+static bool
+anon_norm_stable(ucs4_t cp)
+{
+	return (cp >= 0x3041 && cp <= 0x3096) ||
+	    (cp >= 0x30a1 && cp <= 0x30fa) ||
+	    (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff);
+}
+
+/* Normalise the cluster of len bytes at s + o and append it. */
+static void
+anon_norm_cluster(struct anon_norm *nm, const char *s, size_t o, size_t len,
+    bool fold)
+{
+	uint8_t		 b1[4 * ANON_MAX_CLUSTER], b2[4 * ANON_MAX_CLUSTER];
+	uint8_t		*r1, *r2;
+	size_t		 l1 = sizeof(b1), l2 = sizeof(b2), i, k, w = 0;
+	ucs4_t		 cp;
+	int		 cl;
+
+	r1 = u8_normalize(UNINORM_NFKC, (const uint8_t *)s + o, len, b1, &l1);
+	if (r1 == NULL) {
+		anon_norm_piece(nm, o, s + o, len, true);
+		return;
+	}
+	r2 = r1;
+	l2 = l1;
+	if (fold) {
+		l2 = sizeof(b2);
+		r2 = u8_casefold(r1, l1, NULL, UNINORM_NFKC, b2, &l2);
+		if (r2 == NULL) {
+			r2 = r1;
+			l2 = l1;
+		}
+	}
+	/* Drop what is invisible: a zero-width space hides nothing. */
+	for (i = 0; i < l2; i += (size_t)cl) {
+		if ((cl = u8_mbtouc(&cp, r2 + i, l2 - i)) <= 0)
+			cl = 1;
+		if (uc_is_property_default_ignorable_code_point(cp))
+			continue;
+		for (k = 0; k < (size_t)cl; k++)
+			r2[w++] = r2[i + k];
+	}
+	l2 = w;
+	anon_norm_piece(nm, o, (const char *)r2, l2,
+	    l2 == len && memcmp(r2, s + o, len) == 0);
+	if (r2 != r1 && r2 != b2)
+		free(r2);
+	if (r1 != b1)
+		free(r1);
+}
+
+/*
+ * Normalise text (n bytes): NFKC, then case folding when fold, then
+ * defanged forms read when refang.  Invalid UTF-8 is kept byte for
+ * byte.  On failure nm->failed is set.
+ */
+static void
+anon_norm_init(struct anon_norm *nm, const char *s, size_t n, bool fold,
+    bool refang)
+{
+	const uint8_t	*u = (const uint8_t *)s;
+	size_t		 i = 0, j;
+	ucs4_t		 cp, next;
+	int		 l, l2;
+	char		 c;
+
+	memset(nm, 0, sizeof(*nm));
+	nm->olen = n;
+	anon_norm_piece(nm, 0, "", 0, true);	/* t is never NULL */
+	while (i < n && !nm->failed) {
+		if (u[i] < 0x80 && (i + 1 == n || u[i + 1] < 0x80)) {
+			c = (char)(fold ? anon_lower(u[i]) : u[i]);
+			anon_norm_piece(nm, i, &c, 1, true);
+			i++;
+			if (refang)
+				anon_norm_refang(nm);
+			continue;
+		}
+		if ((l = u8_mblen(u + i, n - i)) <= 0) {
+			anon_norm_piece(nm, i, s + i, 1, true);
+			i++;
+			continue;
+		}
+		u8_mbtouc(&cp, u + i, n - i);
+		j = i + (size_t)l;
+		while (j < n && j - i < ANON_MAX_CLUSTER) {
+			if ((l2 = u8_mblen(u + j, n - j)) <= 0 ||
+			    j + (size_t)l2 - i > ANON_MAX_CLUSTER)
+				break;
+			u8_mbtouc(&next, u + j, n - j);
+			if (uc_is_grapheme_break(cp, next))
+				break;
+			cp = next;
+			j += (size_t)l2;
+		}
+		if (j - i == (size_t)l && anon_norm_stable(cp))
+			anon_norm_piece(nm, i, s + i, (size_t)l, true);
+		else
+			anon_norm_cluster(nm, s, i, j - i, fold);
+		i = j;
+		if (refang)
+			anon_norm_refang(nm);
+	}
+}
+
+/* The last segment that starts at or before normalised byte i. */
+static size_t
+anon_norm_seg(const struct anon_norm *nm, size_t i)
+{
+	size_t	lo = 0, hi = nm->nsegs, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (nm->segs[mid].n <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Where in the original normalised byte i came from (widened down). */
+static size_t
+anon_norm_ostart(const struct anon_norm *nm, size_t i)
+{
+	const struct anon_seg	*s;
+
+	if (nm->nsegs == 0)
+		return 0;
+	s = &nm->segs[anon_norm_seg(nm, i)];
+	return s->bytewise ? s->o + (i - s->n) : s->o;
+}
+
+/* Where in the original normalised bytes up to e end (widened up). */
+static size_t
+anon_norm_oend(const struct anon_norm *nm, size_t e)
+{
+	const struct anon_seg	*s;
+	size_t			 k;
+
+	if (nm->nsegs == 0 || e == 0)
+		return 0;
+	k = anon_norm_seg(nm, e - 1);
+	s = &nm->segs[k];
+	if (s->bytewise)
+		return s->o + (e - s->n);
+	return k + 1 < nm->nsegs ? nm->segs[k + 1].o : nm->olen;
+}
+
+/* The normalised byte where the original's byte o is read (widened up). */
+static size_t
+anon_norm_nof(const struct anon_norm *nm, size_t o)
+{
+	size_t	lo = 0, hi = nm->nsegs, mid;
+
+	if (nm->nsegs == 0)
+		return 0;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (nm->segs[mid].o <= o)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (nm->segs[lo].bytewise)
+		return nm->segs[lo].n + (o - nm->segs[lo].o);
+	if (nm->segs[lo].o == o)
+		return nm->segs[lo].n;
+	return lo + 1 < nm->nsegs ? nm->segs[lo + 1].n : nm->len;
+}
+
 /* ---- Keyed hashes: UUIDs and pseudonyms ---------------------------- */
 
 /*
@@ -534,89 +902,156 @@ anon_pattern_cmp(const void *a, const void *b)
 	return strcmp(pa->ph, pb->ph);
 }
 
-/* Add s (not copied) as a pattern replaced by ph; skip tiny ones. */
+/*
+ * Add n bytes of s as a pattern replaced by ph, normalised and folded
+ * as the text will be (the context owns the copy); white space becomes
+ * one space, which matches any run of it.  Tiny ones are skipped.
+ */
 static int
-anon_ctx_add(struct anon_ctx *ctx, const char *s, const char *ph,
+anon_ctx_add_n(struct anon_ctx *ctx, const char *s, size_t n, const char *ph,
     size_t minlen)
 {
 	struct anon_pattern	*np;
-	size_t			 len;
+	struct anon_norm	 nm;
+	char			**nv, *c;
+	size_t			 len, i;
 
 	if (s == NULL)
 		return 0;
-	while (*s == ' ')
-		s++;
-	len = strlen(s);
-	while (len > 0 && s[len - 1] == ' ')
+	anon_norm_init(&nm, s, n, true, false);
+	if (nm.failed) {
+		anon_norm_free(&nm);
+		return -1;
+	}
+	c = nm.t;
+	for (i = 0; i < nm.len; i++)
+		if (c[i] == '\t' || c[i] == '\n' || c[i] == '\r')
+			c[i] = ' ';
+	while (*c == ' ')
+		c++;
+	len = strlen(c);
+	while (len > 0 && c[len - 1] == ' ')
 		len--;
-	if (len < minlen)
+	if (len < minlen) {
+		anon_norm_free(&nm);
 		return 0;
+	}
+	c = strndup(c, len);
+	anon_norm_free(&nm);
+	if (c == NULL)
+		return -1;
+	if ((nv = reallocarray(ctx->owned, ctx->nowned + 1,
+	    sizeof(*nv))) == NULL) {
+		free(c);
+		return -1;
+	}
+	ctx->owned = nv;
+	ctx->owned[ctx->nowned++] = c;
 	np = reallocarray(ctx->pats, ctx->npats + 1, sizeof(*np));
 	if (np == NULL)
 		return -1;
 	ctx->pats = np;
-	np[ctx->npats].s = s;
+	np[ctx->npats].s = c;
 	np[ctx->npats].len = len;
 	np[ctx->npats].ph = ph;
 	ctx->npats++;
 	return 0;
 }
 
-/* Add a copy of n bytes of s as a pattern; the context owns it. */
+/* Add the string s as a pattern, as above. */
 static int
-anon_ctx_add_copy(struct anon_ctx *ctx, const char *s, size_t n,
-    const char *ph, size_t minlen)
+anon_ctx_add(struct anon_ctx *ctx, const char *s, const char *ph,
+    size_t minlen)
 {
-	char	**nv, *copy;
-
-	if ((copy = strndup(s, n)) == NULL)
-		return -1;
-	if ((nv = reallocarray(ctx->owned, ctx->nowned + 1,
-	    sizeof(*nv))) == NULL) {
-		free(copy);
-		return -1;
-	}
-	ctx->owned = nv;
-	ctx->owned[ctx->nowned++] = copy;
-	return anon_ctx_add(ctx, copy, ph, minlen);
+	return s == NULL ? 0 : anon_ctx_add_n(ctx, s, strlen(s), ph, minlen);
 }
 
-/* Words that make a contact a desk rather than a person. */
+/* Words that make a contact a desk rather than a person (any case). */
 static const char *const anon_role_words[] = {
 	"Center", "Centre", "Desk", "Team", "Office", "Security",
 	"Operations", "Department", "Division", "Section", "Unit", "Group",
 	"Duty", "Officer", "Manager", "Support", "Service", "Response",
 	"Incident", "Information", "System", "Systems", "Network", "Contact",
-	"Secretariat", "Help", "Admin", "Administrator", NULL
+	"Secretariat", "Help", "Admin", "Administrator", "CSIRT", "PSIRT",
+	"CERT", "SOC", "NOC", "Bank", "Head", "Chief", "Staff", "Dept",
+	"Hotline", "Emergency", "Mail", "Phone", "Line", "Risk",
+	"Management", "Control", "Room", "Hub", "POC", "Liaison", NULL
 };
 
+/* Endings that make a Japanese word a desk or a unit, not a name. */
+static const char *const anon_role_endings_ja[] = {
+	"部", "課", "室", "係", "局", "班", "窓口", "担当", "担当者",
+	"センター", "チーム", "グループ", "デスク", "事務局", NULL
+};
+
+/* Titles before a name, which are not part of it (any case). */
+static const char *const anon_titles[] = {
+	"Mr", "Mr.", "Ms", "Ms.", "Mrs", "Mrs.", "Dr", "Dr.", "Prof",
+	"Prof.", NULL
+};
+
+/* Whether w (n bytes) is one of the words of list, ASCII case folded. */
+static bool
+anon_word_in(const char *const *list, const char *w, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strlen(list[i]) == n && anon_ascii_eq(list[i], w, n))
+			return true;
+	return false;
+}
+
 /*
- * Whether w (n bytes) looks like one word of a person's name: "Sato"
- * (capital, then small letters, 3 to 20) or two or more characters of
- * which none is ASCII.
+ * Whether w (n bytes, NFKC) looks like one word of a person's name:
+ * "Sato", "SATO" or "O'Neil" (a capital, then letters, ' or -, 2 to 20)
+ * that is no desk word; or characters none of which is ASCII, not
+ * ending like a unit (担当, 窓口 ...).
  */
 static bool
 anon_name_word(const char *w, size_t n)
 {
-	size_t		i, chars = 0, l;
+	size_t		i, l, el;
 	uint32_t	cp;
 
 	if (n > 0 && (unsigned char)w[0] < 0x80) {
-		if (n < 3 || n > 20 || !(w[0] >= 'A' && w[0] <= 'Z'))
+		if (n < 2 || n > 20 || !(w[0] >= 'A' && w[0] <= 'Z'))
 			return false;
 		for (i = 1; i < n; i++)
-			if (!(w[i] >= 'a' && w[i] <= 'z'))
+			if (!anon_alpha((unsigned char)w[i]) && w[i] != '\'' &&
+			    w[i] != '-')
 				return false;
-		for (i = 0; anon_role_words[i] != NULL; i++)
-			if (strlen(anon_role_words[i]) == n &&
-			    memcmp(anon_role_words[i], w, n) == 0)
-				return false;
-		return true;
+		return !anon_word_in(anon_role_words, w, n);
 	}
 	for (i = 0; i < n; i += l) {
 		l = anon_utf8((const unsigned char *)w + i, n - i, &cp);
 		if (cp < 0x80)
 			return false;
+	}
+	for (i = 0; anon_role_endings_ja[i] != NULL; i++) {
+		el = strlen(anon_role_endings_ja[i]);
+		if (el <= n && memcmp(w + n - el, anon_role_endings_ja[i],
+		    el) == 0)
+			return false;
+	}
+	return n > 0;
+}
+
+/*
+ * Whether a name word may be looked for on its own: three letters or
+ * more in Latin script ("Ito", not "Li"), two characters or more in
+ * any other.
+ */
+static bool
+anon_name_word_alone(const char *w, size_t n)
+{
+	size_t		i, l, chars = 0;
+	uint32_t	cp;
+
+	if ((unsigned char)w[0] < 0x80)
+		return n >= 3;
+	for (i = 0; i < n; i += l) {
+		l = anon_utf8((const unsigned char *)w + i, n - i, &cp);
 		chars++;
 	}
 	return chars >= 2;
@@ -639,13 +1074,14 @@ anon_name_sep(const char *s, size_t n)
 
 /*
  * A person's name: the part before and the part inside parentheses
- * ("佐藤 花子 (Sato Hanako)") each whole, and their words when each
- * part is two or three name-like words.
+ * ("佐藤 花子 (Sato Hanako)") each whole and, when each part is two to
+ * four name-like words (titles aside), each of its words that can stand
+ * alone: a lone surname ("Kato at the CSIRT") identifies as well.
  */
 static int
 anon_ctx_add_person_part(struct anon_ctx *ctx, const char *s, size_t n)
 {
-	size_t	start[4], len[4], nw = 0, i = 0, l;
+	size_t	start[6], len[6], nw = 0, i = 0, l, ws;
 	bool	names = true;
 
 	while (n > 0 && (l = anon_name_sep(s, n)) > 0) {
@@ -656,61 +1092,128 @@ anon_ctx_add_person_part(struct anon_ctx *ctx, const char *s, size_t n)
 		n--;
 	if (n == 0)
 		return 0;
-	if (anon_ctx_add_copy(ctx, s, n, ANON_PERSON, 2) == -1)
+	if (anon_ctx_add_n(ctx, s, n, ANON_PERSON, 2) == -1)
 		return -1;
 	while (i < n) {
 		if ((l = anon_name_sep(s + i, n - i)) > 0) {
 			i += l;
 			continue;
 		}
-		if (nw == 4)
-			return 0;	/* too many words for a name */
-		start[nw] = i;
+		ws = i;
 		while (i < n && anon_name_sep(s + i, n - i) == 0)
 			i++;
-		len[nw] = i - start[nw];
-		if (!anon_name_word(s + start[nw], len[nw]))
+		if (anon_word_in(anon_titles, s + ws, i - ws))
+			continue;
+		if (nw == 6)
+			return 0;	/* too many words for a name */
+		start[nw] = ws;
+		len[nw] = i - ws;
+		if (!anon_name_word(s + ws, i - ws))
 			names = false;
 		nw++;
 	}
-	if (nw < 2 || nw > 3 || !names)
+	if (nw < 2 || nw > 4 || !names)
 		return 0;
 	for (i = 0; i < nw; i++)
-		if (anon_ctx_add_copy(ctx, s + start[i], len[i], ANON_PERSON,
+		if (anon_name_word_alone(s + start[i], len[i]) &&
+		    anon_ctx_add_n(ctx, s + start[i], len[i], ANON_PERSON,
 		    2) == -1)
 			return -1;
 	return 0;
 }
 
-/* Split a contact name at its parentheses and add each part. */
+/* Split a contact name (NFKC first) at its parentheses; add each part. */
 static int
 anon_ctx_add_person(struct anon_ctx *ctx, const char *name)
 {
-	static const char *const parens[] = {
-		"(", ")", "\xef\xbc\x88", "\xef\xbc\x89", NULL	/* （ ） */
-	};
-	size_t	i = 0, start = 0, k, l = 0, n;
+	struct anon_norm	 nm;
+	const char		*t;
+	size_t			 i = 0, start = 0, n;
+	int			 rv = 0;
 
 	if (name == NULL)
 		return 0;
-	n = strlen(name);
-	while (i < n) {
-		for (k = 0; parens[k] != NULL; k++) {
-			l = strlen(parens[k]);
-			if (strncmp(name + i, parens[k], l) == 0)
-				break;
-		}
-		if (parens[k] == NULL) {
+	anon_norm_init(&nm, name, strlen(name), false, false);
+	if (nm.failed) {
+		anon_norm_free(&nm);
+		return -1;
+	}
+	t = nm.t;
+	n = nm.len;
+	while (i < n && rv == 0) {
+		if (t[i] != '(' && t[i] != ')') {
 			i++;
 			continue;
 		}
-		if (anon_ctx_add_person_part(ctx, name + start, i - start) ==
-		    -1)
-			return -1;
-		i += l;
-		start = i;
+		rv = anon_ctx_add_person_part(ctx, t + start, i - start);
+		start = ++i;
 	}
-	return anon_ctx_add_person_part(ctx, name + start, n - start);
+	if (rv == 0)
+		rv = anon_ctx_add_person_part(ctx, t + start, n - start);
+	anon_norm_free(&nm);
+	return rv;
+}
+
+/*
+ * The digits of the phone number in s (n bytes, normalised) in national
+ * form (+81 3 ... as 03 ...) into out; false unless 9 to 20 of them.
+ */
+static bool
+anon_phone_digits(const char *s, size_t n, char out[24])
+{
+	size_t	i, k = 0;
+	bool	plus = false;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+' && k == 0)
+			plus = true;
+		if (!anon_digit((unsigned char)s[i]))
+			continue;
+		if (k == 20)
+			return false;
+		out[k++] = s[i];
+	}
+	out[k] = '\0';
+	if (plus && k > 2 && out[0] == '8' && out[1] == '1') {
+		out[0] = '0';
+		memmove(out + 1, out + 2, k - 1);
+		k--;
+	}
+	return k >= 9;
+}
+
+/* Remember a registered phone number, whatever way it is written. */
+static int
+anon_ctx_add_phone(struct anon_ctx *ctx, const char *s)
+{
+	struct anon_norm	nm;
+
+	if (s == NULL || ctx->nphones == 4)
+		return 0;
+	anon_norm_init(&nm, s, strlen(s), true, false);
+	if (nm.failed) {
+		anon_norm_free(&nm);
+		return -1;
+	}
+	if (anon_phone_digits(nm.t, nm.len, ctx->phones[ctx->nphones]))
+		ctx->nphones++;
+	anon_norm_free(&nm);
+	return 0;
+}
+
+/* Whether the phone number at s (n bytes) is a registered one. */
+static bool
+anon_own_phone(const struct anon_ctx *ctx, const char *s, size_t n)
+{
+	char	d[24];
+	size_t	i;
+
+	if (!anon_phone_digits(s, n, d))
+		return false;
+	for (i = 0; i < ctx->nphones; i++)
+		if (strcmp(d, ctx->phones[i]) == 0)
+			return true;
+	return false;
 }
 
 /* An extra string: a mail address, a phone number or a person's name. */
@@ -730,7 +1233,8 @@ anon_ctx_add_extra(struct anon_ctx *ctx, const char *s)
 			break;
 	}
 	if (s[i] == '\0' && digits >= 3)
-		return anon_ctx_add(ctx, s, ANON_PHONE, 3);
+		return anon_ctx_add_phone(ctx, s) == -1 ? -1 :
+		    anon_ctx_add(ctx, s, ANON_PHONE, 3);
 	return anon_ctx_add_person(ctx, s);
 }
 
@@ -808,6 +1312,7 @@ anon_ctx_init(struct anon_ctx *ctx, const struct dir_org *o,
 				goto fail;
 		if (anon_ctx_add(ctx, o->contact_email, ANON_EMAIL, 3) == -1 ||
 		    anon_ctx_add(ctx, o->contact_phone, ANON_PHONE, 3) == -1 ||
+		    anon_ctx_add_phone(ctx, o->contact_phone) == -1 ||
 		    anon_ctx_add_person(ctx, o->contact_name) == -1)
 			goto fail;
 		if (o->nnetworks > 0 && (ctx->nets = calloc(o->nnetworks,
@@ -918,11 +1423,13 @@ anon_own_addr(const struct anon_ctx *ctx, int af, const unsigned char *a,
 	if (af == AF_INET6 && memcmp(a, v4mapped, 12) == 0)
 		return anon_own_addr(ctx, AF_INET, a + 12,
 		    prefix >= 96 ? prefix - 96 : 0);
-	if (af == AF_INET && (a[0] == 10 ||
+	if (ctx->registered_only)
+		;	/* only its own networks */
+	else if (af == AF_INET && (a[0] == 10 ||
 	    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
 	    (a[0] == 192 && a[1] == 168)))
 		return true;
-	if (af == AF_INET6 && ((a[0] & 0xfe) == 0xfc ||
+	else if (af == AF_INET6 && ((a[0] & 0xfe) == 0xfc ||
 	    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)))
 		return true;
 	for (i = 0; i < ctx->nnets; i++) {
@@ -1117,7 +1624,7 @@ anon_phone_len(const char *s, size_t n)
 	enum anon_punit	 u, start;
 	bool		 zero, zero_start, only_hyphen = true, in_group = false;
 	bool		 gap_other = false;
-	size_t		 seps = 0, k;
+	size_t		 seps = 0, k, close_at = 0;
 
 	start = anon_phone_unit(s, n, &l, &zero_start);
 	if (start != PU_DIGIT && start != PU_PLUS && start != PU_OPEN)
@@ -1154,6 +1661,8 @@ anon_phone_len(const char *s, size_t n)
 			break;
 		if (u != PU_HYPHEN)
 			gap_other = true;
+		if (u == PU_CLOSE && close_at == 0)
+			close_at = i;
 		i += l;
 	}
 	if (in_group) {
@@ -1182,6 +1691,9 @@ anon_phone_len(const char *s, size_t n)
 		return 0;
 	digits = dig_at[groups - 1];
 	if (digits < 9 || digits > 15)
+		return 0;
+	/* "(03-0000-0034)": the number starts after the parenthesis. */
+	if (start == PU_OPEN && (close_at == 0 || close_at >= ends[groups - 1]))
 		return 0;
 	if (start == PU_PLUS || start == PU_OPEN || zero_start) {
 		/* Without separators only the lengths of real numbers. */
@@ -1307,7 +1819,7 @@ anon_token(const struct anon_ctx *ctx, const char *s, size_t n,
 		*ph = ANON_EMAIL;
 		return l;
 	}
-	if ((l = anon_mac_len(s, n)) > 0) {
+	if (!ctx->registered_only && (l = anon_mac_len(s, n)) > 0) {
 		*ph = ANON_ADDRESS;
 		return l;
 	}
@@ -1328,7 +1840,9 @@ anon_token(const struct anon_ctx *ctx, const char *s, size_t n,
 		}
 		return 0;	/* scanned on: a name may hide inside */
 	}
-	if (mode == ANON_TEXT && (l = anon_phone_len(s, n)) > 0) {
+	/* In an indicator, only its own numbers, however written. */
+	if ((l = anon_phone_len(s, n)) > 0 &&
+	    (mode == ANON_TEXT || anon_own_phone(ctx, s, l))) {
 		*ph = ANON_PHONE;
 		return l;
 	}
@@ -1336,18 +1850,21 @@ anon_token(const struct anon_ctx *ctx, const char *s, size_t n,
 }
 
 /*
- * Pattern p at s: the length it covers, or 0.  ASCII letters match
- * either case, other bytes exactly, and a space in p matches any run
- * of white space.
+ * Pattern p (normalised) at s (normalised): the length it covers, or 0.
+ * A space in p matches any run of white space; between two characters
+ * of which one is not ASCII (Japanese, which has no spaces between
+ * words) a run of white space in the text is skipped, so that a name
+ * split by a line break still matches.
  */
 static size_t
 anon_pattern_at(const char *s, size_t n, const struct anon_pattern *p)
 {
-	size_t	i = 0, j = 0, l;
+	const unsigned char	*ps = (const unsigned char *)p->s;
+	size_t			 i = 0, j = 0, l;
 
 	while (j < p->len) {
-		if (p->s[j] == ' ') {
-			while (j < p->len && p->s[j] == ' ')
+		if (ps[j] == ' ') {
+			while (j < p->len && ps[j] == ' ')
 				j++;
 			if (anon_space_len(s + i, n - i) == 0)
 				return 0;
@@ -1355,11 +1872,11 @@ anon_pattern_at(const char *s, size_t n, const struct anon_pattern *p)
 				i += l;
 			continue;
 		}
-		if (i >= n)
-			return 0;
-		if ((unsigned char)p->s[j] < 0x80 ?
-		    anon_lower((unsigned char)s[i]) !=
-		    anon_lower((unsigned char)p->s[j]) : s[i] != p->s[j])
+		if (j > 0 && (ps[j] & 0xc0) != 0x80 &&
+		    (ps[j - 1] >= 0x80 || ps[j] >= 0x80))
+			while ((l = anon_space_len(s + i, n - i)) > 0)
+				i += l;
+		if (i >= n || s[i] != p->s[j])
 			return 0;
 		i++;
 		j++;
@@ -1368,28 +1885,46 @@ anon_pattern_at(const char *s, size_t n, const struct anon_pattern *p)
 }
 
 /*
- * The longest pattern at s[i] that stands as a word: an ASCII letter
- * or digit at either end of it must not touch another.
+ * Whether the normalised bytes a and b run together into one word: two
+ * ASCII letters or two digits, written in the same width.  A name
+ * touching a number ("Bank1234", "AEB01") or a full-width letter
+ * ("Ａalpha-bank.exampleＬ") still names; "AEBX" and "ＡＥＢＸ" do not.
+ */
+static bool
+anon_joined(const struct anon_norm *nm, size_t a, size_t b)
+{
+	unsigned char	ca = (unsigned char)nm->t[a];
+	unsigned char	cb = (unsigned char)nm->t[b];
+
+	if (!((anon_alpha(ca) && anon_alpha(cb)) ||
+	    (anon_digit(ca) && anon_digit(cb))))
+		return false;
+	return nm->segs[anon_norm_seg(nm, a)].bytewise ==
+	    nm->segs[anon_norm_seg(nm, b)].bytewise;
+}
+
+/*
+ * The longest pattern at normalised byte i that stands as a word: an
+ * ASCII letter (digit) at either end of it must not run together with
+ * another letter (digit), as above.
  */
 static size_t
-anon_patterns(const struct anon_ctx *ctx, const char *s, size_t i, size_t n,
-    const char **ph)
+anon_patterns(const struct anon_ctx *ctx, const struct anon_norm *nm,
+    size_t i, const char **ph)
 {
 	const struct anon_pattern	*p;
-	size_t				 k, l;
+	const char			*s = nm->t;
+	size_t				 k, l, n = nm->len;
 
 	for (k = 0; k < ctx->npats; k++) {
 		p = &ctx->pats[k];
-		if (anon_lower((unsigned char)s[i]) !=
-		    anon_lower((unsigned char)p->s[0]))
-			continue;
-		if (anon_alnum((unsigned char)p->s[0]) && i > 0 &&
-		    anon_alnum((unsigned char)s[i - 1]))
+		if (s[i] != p->s[0])
 			continue;
 		if ((l = anon_pattern_at(s + i, n - i, p)) == 0)
 			continue;
-		if (anon_alnum((unsigned char)p->s[p->len - 1]) && i + l < n &&
-		    anon_alnum((unsigned char)s[i + l]))
+		if (i > 0 && anon_joined(nm, i - 1, i))
+			continue;
+		if (i + l < n && anon_joined(nm, i + l - 1, i + l))
 			continue;
 		*ph = p->ph;
 		return l;
@@ -1397,39 +1932,213 @@ anon_patterns(const struct anon_ctx *ctx, const char *s, size_t i, size_t n,
 	return 0;
 }
 
-/* Scrub text; NULL when out of memory.  *replaced is added to. */
-static char *
-anon_ctx_scrub(const struct anon_ctx *ctx, const char *text,
-    enum anon_mode mode, unsigned *replaced)
-{
-	struct anon_buf	 b = { NULL, 0, 0, false };
-	const char	*ph;
-	size_t		 i = 0, n = strlen(text), l;
+/* What to do with one identifier found: its span in the original. */
+typedef void anon_hit_cb(void *, size_t, size_t, const char *);
 
-	while (i < n) {
-		if (anon_token_start(text, i) &&
-		    (l = anon_token(ctx, text + i, n - i, mode, &ph)) > 0) {
-			if (ph != NULL) {
-				anon_buf_str(&b, ph);
-				(*replaced)++;
-			} else
-				anon_buf_add(&b, text + i, l);
-			i += l;
-			continue;
-		}
-		if ((l = anon_patterns(ctx, text, i, n, &ph)) > 0) {
-			anon_buf_str(&b, ph);
-			(*replaced)++;
-			i += l;
-			continue;
-		}
-		anon_buf_add(&b, text + i, 1);
-		i++;
+/*
+ * Find what the context identifies in text (n bytes), reading its
+ * NFKC-folded, refanged form, and call hit with each span of the
+ * original, in order and not overlapping; -1 when out of memory.
+ */
+static int
+anon_scan(const struct anon_ctx *ctx, const char *text, size_t n,
+    enum anon_mode mode, anon_hit_cb *hit, void *arg)
+{
+	struct anon_norm	 nm;
+	const char		*ph, *t;
+	size_t			 i = 0, l, os, oe, next, floor = 0, k, lk = 0;
+
+	anon_norm_init(&nm, text, n, true, true);
+	if (nm.failed) {
+		anon_norm_free(&nm);
+		return -1;
 	}
-	return anon_buf_take(&b);
+	t = nm.t;
+	while (i < nm.len) {
+		l = 0;
+		ph = NULL;
+		if (anon_token_start(t, i) &&
+		    (l = anon_token(ctx, t + i, nm.len - i, mode, &ph)) > 0 &&
+		    ph == NULL) {
+			/*
+			 * Kept whole, as written; but a name of the reporter
+			 * or a phone number that starts inside it and runs
+			 * on past its end ("::03-0000-0034") is one.
+			 */
+			for (k = i + 1; k < i + l; k++) {
+				if ((lk = anon_patterns(ctx, &nm, k, &ph)) >
+				    0 && k + lk > i + l)
+					break;
+				if (mode == ANON_TEXT &&
+				    anon_digit((unsigned char)t[k]) &&
+				    !anon_digit((unsigned char)t[k - 1]) &&
+				    (lk = anon_phone_len(t + k, nm.len - k)) >
+				    0 && k + lk > i + l) {
+					ph = ANON_PHONE;
+					break;
+				}
+			}
+			if (k == i + l) {
+				i += l;
+				continue;
+			}
+			i = k;
+			l = lk;
+		}
+		if (l == 0)
+			l = anon_patterns(ctx, &nm, i, &ph);
+		if (l == 0) {
+			i++;
+			continue;
+		}
+		os = anon_norm_ostart(&nm, i);
+		oe = anon_norm_oend(&nm, i + l);
+		if (os < floor)
+			os = floor;
+		if (oe > os)
+			hit(arg, os, oe, ph);
+		if (oe > floor)
+			floor = oe;
+		next = anon_norm_nof(&nm, oe);
+		i = next > i + l ? next : i + l;
+	}
+	anon_norm_free(&nm);
+	return 0;
+}
+
+/* Short markers, for when the long ones would not fit (see the top). */
+static const struct {
+	const char	*ph;
+	const char	*shortph;
+} anon_short[] = {
+	{ ANON_ORG, "[o]" }, { ANON_PERSON, "[p]" }, { ANON_DOMAIN, "[d]" },
+	{ ANON_EMAIL, "[e]" }, { ANON_PHONE, "[t]" }, { ANON_ADDRESS, "[a]" },
+	{ NULL, NULL }
+};
+
+/* One scrub under way: the text, the copy, how many replaced. */
+struct anon_emit {
+	const char	*text;
+	struct anon_buf	 b;
+	size_t		 done;		/* original bytes copied or replaced */
+	bool		 compact;	/* never longer than the original */
+	unsigned	 count;
+};
+
+/* Copy the original up to os, then the marker for os..oe. */
+static void
+anon_emit_hit(void *arg, size_t os, size_t oe, const char *ph)
+{
+	struct anon_emit	*e = arg;
+	size_t			 k;
+
+	anon_buf_add(&e->b, e->text + e->done, os - e->done);
+	e->done = oe;
+	e->count++;
+	if (!e->compact) {
+		anon_buf_str(&e->b, ph);
+		return;
+	}
+	for (k = 0; anon_short[k].ph != NULL; k++)
+		if (anon_short[k].ph == ph)
+			break;
+	if (anon_short[k].ph != NULL && oe - os >= strlen(anon_short[k].shortph))
+		anon_buf_str(&e->b, anon_short[k].shortph);
+	else
+		for (k = os; k < oe; k++)
+			anon_buf_add(&e->b, "*", 1);
+}
+
+/* Passes of the scrubber over its own output, at most (see below). */
+#define ANON_MAX_PASSES		4
+
+/*
+ * Scrub text; NULL when out of memory.  *replaced is added to.  In
+ * compact mode every marker fits the span it replaces.
+ *
+ * Taking a name out can uncover another identifier that it hid: in
+ * "192.0.2.64csirt.alpha-bank.example" the address is no address until
+ * the name after it has gone.  So the output is scrubbed again until a
+ * pass finds nothing (a few passes: each one only removes).
+ */
+static char *
+anon_ctx_scrub_mode(const struct anon_ctx *ctx, const char *text,
+    enum anon_mode mode, bool compact, unsigned *replaced)
+{
+	struct anon_emit	e;
+	char			*prev = NULL;
+	size_t			n;
+	int			pass;
+
+	for (pass = 0; pass < ANON_MAX_PASSES; pass++) {
+		memset(&e, 0, sizeof(e));
+		e.text = prev != NULL ? prev : text;
+		e.compact = compact;
+		n = strlen(e.text);
+		if (anon_scan(ctx, e.text, n, mode, anon_emit_hit, &e) == -1) {
+			free(e.b.p);
+			free(prev);
+			return NULL;
+		}
+		anon_buf_add(&e.b, e.text + e.done, n - e.done);
+		*replaced += e.count;
+		free(prev);
+		if ((prev = anon_buf_take(&e.b)) == NULL || e.count == 0)
+			break;
+	}
+	return prev;
+}
+
+/* The room a scrubbed text may take when the caller gives no bound. */
+static size_t
+anon_default_bound(size_t len)
+{
+	return len + len / 8 + 64;
+}
+
+/*
+ * Scrub text to at most max bytes: with the long markers when they fit,
+ * else with the short ones (never longer than the original), else cut
+ * at a character boundary with *cut set.  NULL when out of memory.
+ */
+static char *
+anon_ctx_scrub_within(const struct anon_ctx *ctx, const char *text,
+    enum anon_mode mode, bool compact, size_t max, unsigned *replaced,
+    bool *cut)
+{
+	unsigned	 count = 0;
+	char		*s;
+
+	*cut = false;
+	if (!compact) {
+		if ((s = anon_ctx_scrub_mode(ctx, text, mode, false,
+		    &count)) == NULL)
+			return NULL;
+		if (strlen(s) <= max) {
+			*replaced += count;
+			return s;
+		}
+		free(s);
+		count = 0;
+	}
+	if ((s = anon_ctx_scrub_mode(ctx, text, mode, true, &count)) == NULL)
+		return NULL;
+	*replaced += count;
+	if (strlen(s) > max) {
+		anon_truncate(s, max);
+		*cut = true;
+	}
+	return s;
 }
 
 /* ---- Vouching: what may still identify after scrubbing -------------- */
+
+/*
+ * The heuristics read the scrubbed text after NFKC (not folded: case
+ * tells a name), so that full-width "Ｂａｎｋ" is "Bank"; the offsets
+ * in reasons are those of the scrubbed text as it is.
+ */
+#define AT(x)	anon_norm_ostart(nm, (x))
 
 enum anon_marker_kind { MK_ALWAYS, MK_SUFFIX, MK_HONORIFIC };
 
@@ -1519,7 +2228,7 @@ anon_refuse(char **why, const char *fmt, ...)
  * of placeholders have been blanked to 0x01.
  */
 static bool
-anon_vouch_ja(const char *t, size_t n, char **why)
+anon_vouch_ja(const struct anon_norm *nm, const char *t, size_t n, char **why)
 {
 	const struct anon_marker	*mk;
 	size_t				 i, k, ml, gl, start;
@@ -1537,7 +2246,7 @@ anon_vouch_ja(const char *t, size_t n, char **why)
 				    (i + ml < n && t[i + ml] == 1))
 					continue;
 				return anon_refuse(why, "the company marker "
-				    "\"%s\" at byte %zu", mk->s, i);
+				    "\"%s\" at byte %zu", mk->s, AT(i));
 			}
 			for (k = 0; anon_not_honorific[k] != NULL; k++) {
 				gl = strlen(anon_not_honorific[k]);
@@ -1566,7 +2275,7 @@ anon_vouch_ja(const char *t, size_t n, char **why)
 			return anon_refuse(why, mk->kind == MK_HONORIFIC ?
 			    "the honorific \"%s\" after a name at byte %zu" :
 			    "\"%s\" after a word, which may name an "
-			    "organisation, at byte %zu", mk->s, i);
+			    "organisation, at byte %zu", mk->s, AT(i));
 		}
 	}
 	return true;
@@ -1591,7 +2300,8 @@ static const char *const anon_articles[] = {
 
 /* Latin company words after a capitalised word; "K.K." anywhere. */
 static bool
-anon_vouch_latin(const char *t, size_t n, char **why)
+anon_vouch_latin(const struct anon_norm *nm, const char *t, size_t n,
+    char **why)
 {
 	size_t		i, ws, we, k, p, pe, ps;
 	uint32_t	cp;
@@ -1605,7 +2315,7 @@ anon_vouch_latin(const char *t, size_t n, char **why)
 		if (p > 0 && t[p - 1] == 1)
 			continue;
 		return anon_refuse(why, "the company marker \"K.K.\" at byte "
-		    "%zu", i);
+		    "%zu", AT(i));
 	}
 	for (i = 0; i < n;) {
 		if (!anon_alpha((unsigned char)t[i])) {
@@ -1641,7 +2351,7 @@ anon_vouch_latin(const char *t, size_t n, char **why)
 		    !anon_company_words[k].dot)
 			return anon_refuse(why, "the company word \"%.*s\" "
 			    "before a capitalised word at byte %zu",
-			    (int)(we - ws), t + ws, ws);
+			    (int)(we - ws), t + ws, AT(ws));
 		if (p == 0 || p == ws)
 			continue;
 		pe = p;
@@ -1650,7 +2360,7 @@ anon_vouch_latin(const char *t, size_t n, char **why)
 			if (cp >= 0x80 && anon_wordish(cp))
 				return anon_refuse(why, "the company word "
 				    "\"%.*s\" after a name at byte %zu",
-				    (int)(we - ws), t + ws, ws);
+				    (int)(we - ws), t + ws, AT(ws));
 			continue;
 		}
 		ps = pe;
@@ -1666,7 +2376,8 @@ anon_vouch_latin(const char *t, size_t n, char **why)
 		if (anon_articles[k] != NULL)
 			continue;
 		return anon_refuse(why, "the company word \"%.*s\" after a "
-		    "capitalised word at byte %zu", (int)(we - ws), t + ws, ws);
+		    "capitalised word at byte %zu", (int)(we - ws), t + ws,
+		    AT(ws));
 	}
 	return true;
 }
@@ -1696,7 +2407,8 @@ static const char *const anon_tech_prefixes[] = {
  * srv-web01) among the ASCII tokens of t.
  */
 static bool
-anon_vouch_tokens(const char *t, size_t n, char **why)
+anon_vouch_tokens(const struct anon_norm *nm, const char *t, size_t n,
+    char **why)
 {
 	char	lead[16];
 	size_t	i = 0, ts, te, k, ll, letters, digits, hex;
@@ -1732,11 +2444,11 @@ anon_vouch_tokens(const char *t, size_t n, char **why)
 				    (size_t)(t + te - last)))
 					return anon_refuse(why, "an internal "
 					    "host name (.%s) at byte %zu",
-					    anon_internal_tlds[k], ts);
+					    anon_internal_tlds[k], AT(ts));
 			if (te - ts >= 10 &&
 			    anon_ascii_eq(t + te - 10, ".home.arpa", 10))
 				return anon_refuse(why, "an internal host "
-				    "name (.home.arpa) at byte %zu", ts);
+				    "name (.home.arpa) at byte %zu", AT(ts));
 			continue;	/* a public name: an observable */
 		}
 		if (!anon_alpha((unsigned char)t[ts]))
@@ -1764,21 +2476,22 @@ anon_vouch_tokens(const char *t, size_t n, char **why)
 		if (anon_tech_prefixes[k] != NULL)
 			continue;
 		return anon_refuse(why, "an employee or asset id pattern at "
-		    "byte %zu", ts);
+		    "byte %zu", AT(ts));
 	}
 	return true;
 }
 
 /* Postal addresses: 〒 or a 123-4567 code. */
 static bool
-anon_vouch_postal(const char *t, size_t n, char **why)
+anon_vouch_postal(const struct anon_norm *nm, const char *t, size_t n,
+    char **why)
 {
 	const char	*p;
 	size_t		 i, k;
 
 	if ((p = strstr(t, "〒")) != NULL)
 		return anon_refuse(why, "a postal address (\xe3\x80\x92) at "
-		    "byte %zu", (size_t)(p - t));
+		    "byte %zu", AT((size_t)(p - t)));
 	for (i = 0; i + 8 <= n; i++) {
 		if (i > 0 && (anon_alnum((unsigned char)t[i - 1]) ||
 		    t[i - 1] == '-'))
@@ -1790,7 +2503,7 @@ anon_vouch_postal(const char *t, size_t n, char **why)
 		if (k < 8 || (i + 8 < n && (anon_alnum((unsigned char)t[i + 8])
 		    || t[i + 8] == '-')))
 			continue;
-		return anon_refuse(why, "a postal code at byte %zu", i);
+		return anon_refuse(why, "a postal code at byte %zu", AT(i));
 	}
 	return true;
 }
@@ -1801,8 +2514,8 @@ anon_vouch_postal(const char *t, size_t n, char **why)
  * even when it is an attacker's, so a person decides.
  */
 static bool
-anon_vouch_lookalike(const struct anon_ctx *ctx, const char *t, size_t n,
-    char **why)
+anon_vouch_lookalike(const struct anon_ctx *ctx, const struct anon_norm *nm,
+    const char *t, size_t n, char **why)
 {
 	const struct dir_org	*o = ctx->reporter;
 	const char		*dot;
@@ -1819,9 +2532,30 @@ anon_vouch_lookalike(const struct anon_ctx *ctx, const char *t, size_t n,
 		for (i = 0; i + l <= n; i++)
 			if (anon_ascii_eq(t + i, o->domains[k], l))
 				return anon_refuse(why, "a look-alike of the "
-				    "reporter's domain at byte %zu", i);
+				    "reporter's domain at byte %zu", AT(i));
 	}
 	return true;
+}
+
+/* Whether s[i] starts a placeholder, long or short: its length. */
+static size_t
+anon_placeholder_at(const char *s, size_t i)
+{
+	size_t	k, l;
+
+	if (s[i] != '[')
+		return 0;
+	for (k = 0; anon_placeholders[k] != NULL; k++) {
+		l = strlen(anon_placeholders[k]);
+		if (strncmp(s + i, anon_placeholders[k], l) == 0)
+			return l;
+	}
+	for (k = 0; anon_short[k].ph != NULL; k++) {
+		l = strlen(anon_short[k].shortph);
+		if (strncmp(s + i, anon_short[k].shortph, l) == 0)
+			return l;
+	}
+	return 0;
 }
 
 /*
@@ -1832,41 +2566,44 @@ anon_vouch_lookalike(const struct anon_ctx *ctx, const char *t, size_t n,
 static bool
 anon_vouch(const struct anon_ctx *ctx, const char *s, char **why)
 {
-	char	*t;
-	size_t	 n = strlen(s), i, k, l;
-	bool	 ok;
+	struct anon_norm	 nm0, *nm = &nm0;
+	char			*t;
+	size_t			 n, i, l;
+	bool			 ok;
 
 	if (why != NULL)
 		*why = NULL;
-	if ((t = strdup(s)) == NULL)
+	anon_norm_init(nm, s, strlen(s), false, false);
+	if (nm->failed) {
+		anon_norm_free(nm);
 		return anon_refuse(why, "out of memory while checking");
+	}
+	t = nm->t;
+	n = nm->len;
 	for (i = 0; i < n; i++) {
-		if (t[i] != '[')
-			continue;
-		for (k = 0; anon_placeholders[k] != NULL; k++) {
-			l = strlen(anon_placeholders[k]);
-			if (strncmp(t + i, anon_placeholders[k], l) == 0) {
-				memset(t + i, 1, l);
-				i += l - 1;
-				break;
-			}
+		if ((l = anon_placeholder_at(t, i)) > 0) {
+			memset(t + i, 1, l);
+			i += l - 1;
 		}
 	}
-	ok = anon_vouch_lookalike(ctx, t, n, why) &&
-	    anon_vouch_ja(t, n, why) && anon_vouch_latin(t, n, why) &&
-	    anon_vouch_tokens(t, n, why) && anon_vouch_postal(t, n, why);
-	free(t);
+	ok = anon_vouch_lookalike(ctx, nm, t, n, why) &&
+	    anon_vouch_ja(nm, t, n, why) && anon_vouch_latin(nm, t, n, why) &&
+	    anon_vouch_tokens(nm, t, n, why) &&
+	    anon_vouch_postal(nm, t, n, why);
+	anon_norm_free(nm);
 	return ok;
 }
+#undef AT
 
 char *
-anon_scrub_extra(const char *text, const struct dir_org *reporter,
+anon_scrub_within(const char *text, const struct dir_org *reporter,
     const struct directory *dir, const char *const *extra, size_t nextra,
-    bool *vouched, char **why, unsigned *replaced)
+    size_t max, bool *vouched, char **why, unsigned *replaced)
 {
 	struct anon_ctx	 ctx;
 	unsigned	 count = 0;
 	char		*out;
+	bool		 cut;
 
 	(void)dir;
 	*vouched = false;
@@ -1878,15 +2615,35 @@ anon_scrub_extra(const char *text, const struct dir_org *reporter,
 		text = "";
 	if (anon_ctx_init(&ctx, reporter, extra, nextra) == -1)
 		return NULL;
-	out = anon_ctx_scrub(&ctx, text, ANON_TEXT, &count);
-	if (out != NULL)
+	out = anon_ctx_scrub_within(&ctx, text, ANON_TEXT, false, max, &count,
+	    &cut);
+	if (out != NULL && cut)
+		*vouched = anon_refuse(why, "scrubbed, the text does not fit "
+		    "in %zu bytes and was cut there: a person must decide",
+		    max);
+	else if (out != NULL)
 		*vouched = anon_vouch(&ctx, out, why);
 	anon_ctx_free(&ctx);
-	if (out == NULL)
+	if (out == NULL) {
+		if (why != NULL) {
+			free(*why);
+			*why = NULL;
+		}
 		return NULL;
+	}
 	if (replaced != NULL)
 		*replaced = count;
 	return out;
+}
+
+char *
+anon_scrub_extra(const char *text, const struct dir_org *reporter,
+    const struct directory *dir, const char *const *extra, size_t nextra,
+    bool *vouched, char **why, unsigned *replaced)
+{
+	return anon_scrub_within(text, reporter, dir, extra, nextra,
+	    anon_default_bound(text != NULL ? strlen(text) : 0), vouched, why,
+	    replaced);
 }
 
 char *
@@ -1898,6 +2655,62 @@ anon_scrub(const char *text, const struct dir_org *reporter,
 	    replaced);
 }
 
+/* Collects the spans anon_find_identifiers returns. */
+struct anon_found {
+	struct anon_span	*v;
+	size_t			 n;
+	bool			 nomem;
+};
+
+/* Add one span. */
+static void
+anon_found_hit(void *arg, size_t os, size_t oe, const char *ph)
+{
+	struct anon_found	*f = arg;
+	struct anon_span	*nv;
+
+	if (f->nomem)
+		return;
+	if ((nv = reallocarray(f->v, f->n + 1, sizeof(*nv))) == NULL) {
+		f->nomem = true;
+		return;
+	}
+	f->v = nv;
+	f->v[f->n].kind = ph;
+	f->v[f->n].offset = os;
+	f->v[f->n].len = oe - os;
+	f->n++;
+}
+
+int
+anon_find_identifiers(const char *text, const struct dir_org *reporter,
+    const char *const *extra, size_t nextra, struct anon_span **spans,
+    size_t *nspans)
+{
+	struct anon_ctx		ctx;
+	struct anon_found	f;
+	int			rv;
+
+	*spans = NULL;
+	*nspans = 0;
+	if (text == NULL || reporter == NULL)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	if (anon_ctx_init(&ctx, reporter, extra, nextra) == -1)
+		return -1;
+	ctx.registered_only = true;
+	rv = anon_scan(&ctx, text, strlen(text), ANON_INDICATOR,
+	    anon_found_hit, &f);
+	anon_ctx_free(&ctx);
+	if (rv == -1 || f.nomem) {
+		free(f.v);
+		return -1;
+	}
+	*spans = f.v;
+	*nspans = f.n;
+	return 0;
+}
+
 /* ---- The report ------------------------------------------------------ */
 
 /* One anonymisation under way: the copy, the context, what was found. */
@@ -1905,9 +2718,21 @@ struct anon_job {
 	struct anon_ctx		 ctx;
 	struct anon_buf		 why;
 	bool			 vouched;
+	bool			 compact;	/* short markers everywhere */
 	unsigned		 replaced;
 	bool			 nomem;
 };
+
+/* Note that the string at path cannot be vouched for, and why. */
+static void
+anon_job_refuse(struct anon_job *job, const char *path, const char *w)
+{
+	job->vouched = false;
+	if (job->why.len > 0)
+		anon_buf_str(&job->why, "; ");
+	anon_buf_printf(&job->why, "%s: %s", path,
+	    w != NULL ? w : "cannot be vouched for");
+}
 
 /* Note why the string s at path cannot be vouched for, if it cannot. */
 static void
@@ -1917,29 +2742,37 @@ anon_job_vouch(struct anon_job *job, const char *path, const char *s)
 
 	if (anon_vouch(&job->ctx, s, &w))
 		return;
-	job->vouched = false;
-	if (job->why.len > 0)
-		anon_buf_str(&job->why, "; ");
-	anon_buf_printf(&job->why, "%s: %s", path,
-	    w != NULL ? w : "cannot be vouched for");
+	anon_job_refuse(job, path, w);
 	free(w);
 }
 
-/* Scrub the string *f (owned by the copy) in place, to at most max. */
+/*
+ * Scrub the string *f (owned by the copy) in place: no longer than the
+ * field's max nor than the default bound of its length (see the top).
+ */
 static bool
-anon_job_scrub(struct anon_job *job, char **f, size_t max,
+anon_job_scrub(struct anon_job *job, const char *path, char **f, size_t max,
     enum anon_mode mode)
 {
-	char	*s;
+	char	*s, w[128];
+	size_t	 bound;
+	bool	 cut;
 
 	if (*f == NULL)
 		return false;
-	if ((s = anon_ctx_scrub(&job->ctx, *f, mode, &job->replaced)) ==
-	    NULL) {
+	bound = anon_default_bound(strlen(*f));
+	if (bound > max)
+		bound = max;
+	if ((s = anon_ctx_scrub_within(&job->ctx, *f, mode, job->compact,
+	    bound, &job->replaced, &cut)) == NULL) {
 		job->nomem = true;
 		return false;
 	}
-	anon_truncate(s, max);
+	if (cut) {
+		snprintf(w, sizeof(w), "scrubbed, it does not fit in %zu "
+		    "bytes and was cut there: a person must decide", bound);
+		anon_job_refuse(job, path, w);
+	}
 	free(*f);
 	*f = s;
 	return true;
@@ -1950,7 +2783,7 @@ static void
 anon_job_text(struct anon_job *job, const char *path, char **f, size_t max,
     enum anon_mode mode)
 {
-	if (anon_job_scrub(job, f, max, mode))
+	if (anon_job_scrub(job, path, f, max, mode))
 		anon_job_vouch(job, path, *f);
 }
 
@@ -1958,15 +2791,10 @@ anon_job_text(struct anon_job *job, const char *path, char **f, size_t max,
 static bool
 anon_only_placeholders(const char *s)
 {
-	size_t	i, k, l;
+	size_t	i, l;
 
 	for (i = 0; s[i] != '\0';) {
-		for (k = 0; anon_placeholders[k] != NULL; k++) {
-			l = strlen(anon_placeholders[k]);
-			if (strncmp(s + i, anon_placeholders[k], l) == 0)
-				break;
-		}
-		if (anon_placeholders[k] != NULL) {
+		if ((l = anon_placeholder_at(s, i)) > 0) {
 			i += l;
 			continue;
 		}
@@ -1994,7 +2822,10 @@ anon_job_indicators(struct anon_job *job, Ceptoar__Report *r)
 	for (i = 0; i < r->n_indicators; i++) {
 		ind = r->indicators[i];
 		before = job->replaced;
-		if (anon_job_scrub(job, &ind->value, 4096, ANON_INDICATOR) &&
+		snprintf(path, sizeof(path), "report.indicators[%zu].value",
+		    kept);
+		if (anon_job_scrub(job, path, &ind->value, 4096,
+		    ANON_INDICATOR) &&
 		    job->replaced != before &&
 		    anon_only_placeholders(ind->value)) {
 			/* Counted once: one identifier went. */
@@ -2246,10 +3077,12 @@ anon_fail(char **cause, const char *fmt, ...)
 	return -1;
 }
 
-int
-anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
+/* One pass of anon_report, with the long markers or the short ones. */
+static int
+anon_report_pass(const Ceptoar__Message *m, const struct dir_org *reporter,
     const struct dir_ceptoar *c, const struct directory *dir,
-    const struct anon_policy *pol, struct anon_result *out, char **cause)
+    const struct anon_policy *pol, bool compact, struct anon_result *out,
+    char **cause)
 {
 	struct anon_job		 job;
 	struct validate_error	 err;
@@ -2289,6 +3122,7 @@ anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
 	if (anon_ctx_init(&job.ctx, reporter, extra, 3) == -1)
 		goto nomem;
 	job.vouched = true;
+	job.compact = compact;
 
 	/* Identity: uuid, chain and pseudonym, all keyed. */
 	chain = m->report->chain_id != NULL && *m->report->chain_id != '\0' ?
@@ -2373,6 +3207,38 @@ fail:
 	if (cm != NULL)
 		ceptoar__message__free_unpacked(cm, NULL);
 	return -1;
+}
+
+int
+anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
+    const struct dir_ceptoar *c, const struct directory *dir,
+    const struct anon_policy *pol, struct anon_result *out, char **cause)
+{
+	size_t	insize, outsize, bound;
+
+	if (anon_report_pass(m, reporter, c, dir, pol, false, out, cause) ==
+	    -1)
+		return -1;
+	insize = ceptoar__message__get_packed_size(m);
+	bound = insize + insize / 8 + ANON_FORM_SLACK;
+	if (pol->max_form != 0 && pol->max_form < bound)
+		bound = pol->max_form;
+	if ((outsize = ceptoar__message__get_packed_size(out->msg)) <= bound)
+		return 0;
+	/* Too large with the long markers: the short ones never grow. */
+	anon_result_free(out);
+	if (anon_report_pass(m, reporter, c, dir, pol, true, out, cause) ==
+	    -1)
+		return -1;
+	outsize = ceptoar__message__get_packed_size(out->msg);
+	if (pol->max_form != 0 && outsize > pol->max_form) {
+		anon_result_free(out);
+		return anon_fail(cause, "the anonymised form would be %zu "
+		    "bytes, more than the %zu the hub can carry: the report "
+		    "(%zu bytes) must be shorter", outsize, pol->max_form,
+		    insize);
+	}
+	return 0;
 }
 
 void

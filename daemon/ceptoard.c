@@ -306,6 +306,8 @@ main(int argc, char *argv[])
 		return main_refuse(cause, "tls", keys);
 	hub->anon.time_granularity = (uint32_t)hub->conf.anon_time_granularity;
 	hub->anon.k_min = (uint32_t)hub->conf.anon_k;
+	/* No anonymised form larger than what the hub itself accepts. */
+	hub->anon.max_form = (size_t)hub->conf.max_frame;
 	if (hub->conf.anon_key != NULL) {
 		if (anon_load_key(hub->conf.anon_key, &hub->anon, &cause) == -1)
 			return main_refuse(cause, "anon_key", keys);

@@ -411,6 +411,11 @@ struct anon_policy {
 	unsigned char	 key[KEYFILE_LEN];	/* keys pseudonyms; never logged */
 	uint32_t	 time_granularity;	/* seconds; times round down to it */
 	uint32_t	 k_min;			/* warn below this anonymity set */
+	/*
+	 * The largest anonymised form, packed, the caller can carry (the
+	 * frame limit); 0: no bound but anon.c's fixed ratio.
+	 */
+	size_t		 max_form;
 };
 
 struct anon_result {
@@ -433,7 +438,11 @@ int	 anon_report(const Ceptoar__Message *m, const struct dir_org *reporter,
 void	 anon_result_free(struct anon_result *);
 /*
  * Scrub text of what identifies reporter; a malloc'd copy.  *vouched is
- * false, with *why set, when what remains may still identify it.
+ * false, with *why set, when what remains may still identify it.  Text
+ * and identifiers are compared after NFKC and case folding (defanged
+ * forms read as such); each match replaces the span of the original it
+ * came from, the rest is kept as written.  The copy is never longer
+ * than the text plus an eighth plus 64 bytes (see anon_scrub_within).
  */
 char	*anon_scrub(const char *text, const struct dir_org *reporter,
 	    const struct directory *dir, bool *vouched, char **why,
@@ -449,6 +458,39 @@ char	*anon_scrub(const char *text, const struct dir_org *reporter,
 char	*anon_scrub_extra(const char *text, const struct dir_org *reporter,
 	    const struct directory *dir, const char *const *extra,
 	    size_t nextra, bool *vouched, char **why, unsigned *replaced);
+/*
+ * anon_scrub_extra with the result at most max bytes: the long markers
+ * when they fit, else the short ones ([o] [p] [d] [e] [t] [a], never
+ * longer than what they replace), else cut at max with *vouched false
+ * and a reason.  anon_scrub and anon_scrub_extra use a fixed bound: the
+ * text's length, plus an eighth, plus 64 bytes.
+ */
+char	*anon_scrub_within(const char *text, const struct dir_org *reporter,
+	    const struct directory *dir, const char *const *extra,
+	    size_t nextra, size_t max, bool *vouched, char **why,
+	    unsigned *replaced);
+/* One registered identifier of a reporter found in a text. */
+struct anon_span {
+	const char	*kind;		/* its placeholder: "[organisation]"... */
+	size_t		 offset;	/* first byte, in the text as given */
+	size_t		 len;		/* bytes, in the text as given */
+};
+/*
+ * The reporter's registered identifiers in text: its names in any
+ * script, id, certificate CN, domains (hosts and URLs under them, also
+ * defanged), mail and phone as registered, addresses in its networks
+ * (any notation, also defanged), its contact person whole and by name
+ * word, and the extra strings as in anon_scrub_extra.  Matched after
+ * NFKC and case folding, as the scrubber does; generic finds (any mail
+ * address, phone number or private address) are not reported.  Returns
+ * 0 with *spans (malloc'd; free it) in order, not overlapping, each
+ * widened to whole characters, and *nspans; -1 when out of memory.
+ * A field's text with no span carries no registered identifier; text
+ * or reporter NULL has none.  Pure, like the rest of anon.c.
+ */
+int	 anon_find_identifiers(const char *text, const struct dir_org *reporter,
+	    const char *const *extra, size_t nextra, struct anon_span **spans,
+	    size_t *nspans);
 /* The pseudonym of a chain: the same for every report of the chain. */
 void	 anon_pseudonym(const struct anon_policy *, const char *reporter,
 	    const char *chain_id, char out[ANON_PSEUDONYM_LEN]);

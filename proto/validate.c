@@ -293,13 +293,22 @@ validate_severity(struct validate_error *err, const char *base,
 	return 0;
 }
 
-/* Indicators: a type and a value each, bounded. */
+/*
+ * The indicator types, as documented in proto/ceptoar.proto and
+ * config/examples/README.md: a type outside them is a mistake (or free
+ * text in the wrong place, which the anonymiser does not scrub).
+ */
+static const char *const validate_indicator_types[] = {
+	"ipv4", "ipv6", "domain", "url", "sha256", "email", "other", NULL
+};
+
+/* Indicators: a type of the fixed set and a value each, bounded. */
 static int
 validate_indicators(struct validate_error *err, const char *base,
     Ceptoar__Indicator **v, size_t n)
 {
 	char	path[96];
-	size_t	i;
+	size_t	i, k;
 
 	if (n > VALIDATE_MAX_LIST)
 		return validate_fail(err, base,
@@ -310,6 +319,15 @@ validate_indicators(struct validate_error *err, const char *base,
 			return validate_fail(err, path, "is required");
 		if (validate_text(err, path, v[i]->type, 32, 0) == -1)
 			return -1;
+		for (k = 0; validate_indicator_types[k] != NULL; k++)
+			if (strcmp(v[i]->type, validate_indicator_types[k]) ==
+			    0)
+				break;
+		if (validate_indicator_types[k] == NULL)
+			return validate_fail(err, path, "\"%.32s\" is not an "
+			    "indicator type: ipv4, ipv6, domain, url, sha256, "
+			    "email or other (put words in the comment)",
+			    v[i]->type);
 		snprintf(path, sizeof(path), "%s[%zu].value", base, i);
 		if (v[i]->value == NULL || *v[i]->value == '\0')
 			return validate_fail(err, path, "is required");

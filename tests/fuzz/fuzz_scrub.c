@@ -13,6 +13,17 @@
  *  - none of the reporter's ASCII names, domains or mail standing as a
  *    word in the output, nor any of its non-ASCII names anywhere, except
  *    inside a placeholder;
+ *  - after NFKC and case folding (and without default-ignorable code
+ *    points), the output of valid UTF-8 contains no registered identifier
+ *    of the reporter: organisation id, names in any script, domains, its
+ *    contact's whole name and name words, phone and mail, and the extras
+ *    (ASCII ones where they stand as a word);
+ *  - the output is never longer than the input plus an eighth plus 64
+ *    bytes (a repeated short name must not grow a form past the frame
+ *    limit);
+ *  - anon_find_identifiers returns spans inside the text, in order and
+ *    not overlapping, each starting and ending on a character boundary
+ *    of valid UTF-8, and finds nothing in the scrubbed output;
  *  - a valid report stays valid, within every length limit.
  *
  * The directory is found through $CEPTOAR_FUZZ_ANON_DIRECTORY or the
@@ -22,6 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include "fuzz_common.h"
 #include "ceptoard.h"
@@ -175,6 +191,147 @@ fuzz_check_leak(const char *out)
 	}
 }
 
+/*
+ * s after NFKC and case folding, without default-ignorable code points:
+ * malloc'd, or NULL when s is not valid UTF-8.
+ */
+static char *
+fuzz_fold(const char *s)
+{
+	uint8_t	*r;
+	size_t	 len = 0, i, w = 0;
+	ucs4_t	 cp;
+	int	 l;
+
+	if ((r = u8_casefold((const uint8_t *)s, strlen(s), NULL,
+	    UNINORM_NFKC, NULL, &len)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i += (size_t)l) {
+		if ((l = u8_mbtouc(&cp, r + i, len - i)) <= 0)
+			l = 1;
+		if (uc_is_property_default_ignorable_code_point(cp))
+			continue;
+		memmove(r + w, r + i, (size_t)l);
+		w += (size_t)l;
+	}
+	r = realloc(r, w + 1);
+	if (r != NULL)
+		r[w] = '\0';
+	return (char *)r;
+}
+
+/* The words of a name, 3 ASCII letters or 2 other characters and up. */
+static size_t
+fuzz_name_words(const char *name, char words[][64], size_t max)
+{
+	size_t	n = 0, i = 0, ws, chars, k;
+
+	if (name == NULL)
+		return 0;
+	while (name[i] != '\0' && n < max) {
+		while (name[i] != '\0' && strchr(" ()", name[i]) != NULL)
+			i++;
+		ws = i;
+		while (name[i] != '\0' && strchr(" ()", name[i]) == NULL)
+			i++;
+		for (k = ws, chars = 0; k < i; k++)
+			if (((unsigned char)name[k] & 0xc0) != 0x80)
+				chars++;
+		if (i - ws < 64 && ((unsigned char)name[ws] < 0x80 ?
+		    chars >= 3 : chars >= 2)) {
+			memcpy(words[n], name + ws, i - ws);
+			words[n++][i - ws] = '\0';
+		}
+	}
+	return n;
+}
+
+/*
+ * No registered identifier of the reporter (nor an extra) in the
+ * NFKC-folded output: ASCII ones where they stand as a word, others
+ * anywhere.
+ */
+static void
+fuzz_check_folded(const char *out, const char *const *extra, size_t nextra)
+{
+	const struct dir_org	*o = fuzz_reporter;
+	const char		*ids[96];
+	char			 words[16][64], *f, *id, *p;
+	size_t			 nids = 0, i, k, len, nw;
+
+	if ((f = fuzz_fold(out)) == NULL)
+		return;
+	for (i = 0; i < o->nnames && nids < 40; i++)
+		ids[nids++] = o->names[i];
+	for (i = 0; i < o->ndomains && nids < 60; i++)
+		ids[nids++] = o->domains[i];
+	ids[nids++] = o->id;
+	ids[nids++] = o->cert_cn;
+	ids[nids++] = o->contact_email;
+	ids[nids++] = o->contact_phone;
+	ids[nids++] = o->contact_name;
+	nw = fuzz_name_words(o->contact_name, words, 16);
+	for (i = 0; i < nextra; i++) {
+		ids[nids++] = extra[i];
+		if (strchr(extra[i], '@') == NULL &&
+		    strpbrk(extra[i], "0123456789") == NULL)
+			nw += fuzz_name_words(extra[i], words + nw, 16 - nw);
+	}
+	for (i = 0; i < nw; i++)
+		ids[nids++] = words[i];
+	for (k = 0; k < nids; k++) {
+		if (ids[k] == NULL || (id = fuzz_fold(ids[k])) == NULL)
+			continue;
+		len = strlen(id);
+		for (p = f; len >= 3 && (p = strstr(p, id)) != NULL; p++) {
+			if ((unsigned char)id[0] < 0x80 &&
+			    ((fuzz_alnum((unsigned char)id[0]) && p > f &&
+			    fuzz_alnum((unsigned char)p[-1])) ||
+			    (fuzz_alnum((unsigned char)id[len - 1]) &&
+			    fuzz_alnum((unsigned char)p[len]))))
+				continue;
+			fprintf(stderr, "\"%s\" left in the folded output: "
+			    "%s\n", ids[k], out);
+			FUZZ_ASSERT(!"registered identifier left after NFKC "
+			    "and case folding");
+		}
+		free(id);
+	}
+	free(f);
+}
+
+/* The contracts of anon_find_identifiers on in, and on its scrubbed out. */
+static void
+fuzz_check_find(const char *in, const char *out, bool utf8)
+{
+	struct anon_span	*sp = NULL;
+	size_t			 n = 0, i, end = 0, len = strlen(in);
+
+	FUZZ_ASSERT(anon_find_identifiers(in, fuzz_reporter, fuzz_extra, 3,
+	    &sp, &n) == 0);
+	for (i = 0; i < n; i++) {
+		FUZZ_ASSERT(sp[i].kind != NULL && sp[i].len > 0);
+		FUZZ_ASSERT(sp[i].offset >= end);
+		FUZZ_ASSERT(sp[i].offset + sp[i].len <= len);
+		end = sp[i].offset + sp[i].len;
+		if (utf8) {
+			FUZZ_ASSERT(((unsigned char)in[sp[i].offset] & 0xc0) !=
+			    0x80);
+			FUZZ_ASSERT(end == len ||
+			    ((unsigned char)in[end] & 0xc0) != 0x80);
+		}
+	}
+	free(sp);
+	sp = NULL;
+	FUZZ_ASSERT(anon_find_identifiers(out, fuzz_reporter, fuzz_extra, 3,
+	    &sp, &n) == 0);
+	if (n > 0)
+		fprintf(stderr, "%s found in the scrubbed \"%s\" at %zu\n",
+		    sp[0].kind, out, sp[0].offset);
+	FUZZ_ASSERT(n == 0);
+	free(sp);
+}
+
 /* The contracts of one anon_scrub result. */
 static void
 fuzz_check_scrub(const char *in, size_t inlen, char *out, bool vouched,
@@ -190,6 +347,7 @@ fuzz_check_scrub(const char *in, size_t inlen, char *out, bool vouched,
 	}
 	if (replaced == 0)
 		FUZZ_ASSERT(strcmp(in, out) == 0);
+	FUZZ_ASSERT(strlen(out) <= inlen + inlen / 8 + 64);
 	if (fuzz_utf8((const unsigned char *)in, inlen))
 		FUZZ_ASSERT(fuzz_utf8((const unsigned char *)out,
 		    strlen(out)));
@@ -249,8 +407,12 @@ fuzz_report(const char *text)
 	}
 	FUZZ_ASSERT(ar.vouched == (ar.why == NULL));
 	FUZZ_ASSERT(validate_message(ar.msg, &err) == 0);
-	if (ar.msg->report->free_text != NULL)
+	if (ar.msg->report->free_text != NULL) {
 		fuzz_check_leak(ar.msg->report->free_text);
+		fuzz_check_folded(ar.msg->report->free_text, fuzz_extra, 2);
+	}
+	if (ar.msg->report->title != NULL)
+		fuzz_check_folded(ar.msg->report->title, fuzz_extra, 2);
 	anon_result_free(&ar);
 }
 
@@ -272,15 +434,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	why = NULL;
 	out = anon_scrub(in, fuzz_reporter, fuzz_dir, &vouched, &why,
 	    &replaced);
-	if (out != NULL)
+	if (out != NULL) {
 		fuzz_check_leak(out);
+		fuzz_check_folded(out, NULL, 0);
+	}
 	fuzz_check_scrub(in, size, out, vouched, why, replaced);
 
 	why = NULL;
 	out = anon_scrub_extra(in, fuzz_reporter, fuzz_dir, fuzz_extra, 3,
 	    &vouched, &why, &replaced);
-	if (out != NULL)
+	if (out != NULL) {
 		fuzz_check_leak(out);
+		fuzz_check_folded(out, fuzz_extra, 3);
+		fuzz_check_find(in, out, fuzz_utf8((const unsigned char *)in,
+		    size));
+	}
 	fuzz_check_scrub(in, size, out, vouched, why, replaced);
 
 	why = NULL;

@@ -30,7 +30,8 @@ FORMS = [
     "+81-3-5555-0177",
 ]
 # Full-width and other compatibility variants: what NFKC folds back.
-WIDE = ["Ｂａｎｋ Ａ", "ｂａｎｋ－ａ．ｅｘａｍｐｌｅ", "Ｓａｔｏ Ｈａｎａｋｏ"]
+WIDE = ["Ｂａｎｋ Ａ", "ｂａｎｋ－ａ", "ｂａｎｋ－ａ．ｅｘａｍｐｌｅ",
+        "Ｓａｔｏ Ｈａｎａｋｏ", "ｃｓｉｒｔ＠ｂａｎｋ－ａ．ｅｘａｍｐｌｅ"]
 
 PLANT = ("bank-a; Bank A Holdings; エー銀行; https://www.bank-a.example/x"
          "; csirt@bank-a.example; +81-3-5555-0101; 198.51.100.161; "
@@ -39,7 +40,9 @@ PLANT = ("bank-a; Bank A Holdings; エー銀行; https://www.bank-a.example/x"
 
 
 def plant_text(wide):
-    return PLANT + ("; " + "; ".join(WIDE) if wide else "")
+    """The narrow forms, or the full-width ones alone: both together
+    would be longer than a title may be."""
+    return "; ".join(WIDE) if wide else PLANT
 
 
 def set_path(obj, parts, value):

@@ -20,6 +20,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <unicase.h>
+#include <uninorm.h>
 
 #include "ceptoar.h"
 #include "ceptoard.h"
@@ -123,6 +127,114 @@ contains(const uint8_t *hay, size_t n, const char *needle, bool fold)
 	return false;
 }
 
+/* s after NFKC and case folding, malloc'd; NULL when it is not UTF-8. */
+static char *
+nfkc_fold(const char *s)
+{
+	uint8_t	*r;
+	size_t	 len = 0;
+
+	r = u8_casefold((const uint8_t *)s, strlen(s), NULL, UNINORM_NFKC,
+	    NULL, &len);
+	if (r == NULL)
+		return NULL;
+	r = realloc(r, len + 1);
+	if (r != NULL)
+		r[len] = '\0';
+	return (char *)r;
+}
+
+/* Whether needle is in hay, standing as a word where it is ASCII. */
+static bool
+word_in(const char *hay, const char *needle)
+{
+	const char	*p = hay;
+	size_t		 nl = strlen(needle);
+
+	while ((p = strstr(p, needle)) != NULL) {
+		if (!((p > hay && isalnum((unsigned char)p[-1]) &&
+		    isalnum((unsigned char)needle[0])) ||
+		    (isalnum((unsigned char)p[nl]) &&
+		    isalnum((unsigned char)needle[nl - 1]))))
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/* Add the words of a name (3 bytes or more, 2 kanji) to needles. */
+static size_t
+name_words(const char *name, char words[][64], size_t max)
+{
+	size_t	n = 0, i = 0, ws;
+
+	if (name == NULL)
+		return 0;
+	while (name[i] != '\0' && n < max) {
+		while (name[i] != '\0' && strchr(" ()\t", name[i]) != NULL)
+			i++;
+		ws = i;
+		while (name[i] != '\0' && strchr(" ()\t", name[i]) == NULL)
+			i++;
+		if (i - ws >= ((unsigned char)name[ws] < 0x80 ? 3 : 6) &&
+		    i - ws < 64 && !(i - ws == 3 && name[ws + 2] == '.')) {
+			memcpy(words[n], name + ws, i - ws);
+			words[n++][i - ws] = '\0';
+		}
+	}
+	return n;
+}
+
+/*
+ * The same in the scrubbed text fields after NFKC and case folding, so
+ * that no full-width or case variant survives: the reporter's names,
+ * domains, its contact's and the report contact's names, word by word.
+ */
+static void
+check_no_leak_folded(const char *name, const Ceptoar__Message *orig,
+    const Ceptoar__Message *anon)
+{
+	const Ceptoar__Report	*r = anon->report;
+	const Ceptoar__Contact	*ct = orig->report->contact;
+	const char		*fields[6];
+	char			 words[32][64], *f, *nd;
+	const char		*needles[64];
+	size_t			 n = 0, nw = 0, i, k;
+
+	for (i = 0; i < bank_a->nnames && n < 40; i++)
+		needles[n++] = bank_a->names[i];
+	for (i = 0; i < bank_a->ndomains; i++)
+		needles[n++] = bank_a->domains[i];
+	needles[n++] = bank_a->contact_email;
+	nw = name_words(bank_a->contact_name, words, 32);
+	if (ct != NULL)
+		nw += name_words(ct->name, words + nw, 32 - nw);
+	for (i = 0; i < nw && n < 64; i++)
+		needles[n++] = words[i];
+	fields[0] = r->title;
+	fields[1] = r->free_text;
+	fields[2] = r->affected_service;
+	fields[3] = r->impact != NULL ? r->impact->description : NULL;
+	fields[4] = r->legal_basis;
+	fields[5] = NULL;
+	for (k = 0; k < 5; k++) {
+		if (fields[k] == NULL || (f = nfkc_fold(fields[k])) == NULL)
+			continue;
+		for (i = 0; i < n; i++) {
+			if ((nd = nfkc_fold(needles[i])) == NULL)
+				continue;
+			if (*nd != '\0' && word_in(f, nd)) {
+				fprintf(stderr, "%s: \"%s\" is in the folded "
+				    "anonymised text: %s\n", name, needles[i],
+				    fields[k]);
+				CHECK(!"folded identifier in the anonymised form");
+			}
+			free(nd);
+		}
+		free(f);
+	}
+}
+
 /*
  * No byte sequence of the reporter's identifiers, or of the original
  * report's contact, anywhere in the packed form.  Short ASCII names are
@@ -178,6 +290,7 @@ check_no_leak(const char *name, const Ceptoar__Message *orig,
 		}
 	}
 	free(buf);
+	check_no_leak_folded(name, orig, anon);
 }
 
 /* JSON text with sorted keys, for comparing. */
@@ -735,6 +848,36 @@ static const struct scrub_case scrub_cases[] = {
 	{ "ref 123-4567", NULL, false, "postal code" },
 	{ "Nothing to see here.", NULL, true, NULL },
 	{ "", NULL, true, NULL },
+	/* Compared after NFKC and case folding; the rest kept as written. */
+	{ "ＡＥＢ本社のＶＰＮ装置で発見", "[organisation]本社のＶＰＮ装置で発見",
+	    true, NULL },
+	{ "Ａｌｐｈａ Ｅｘａｍｐｌｅ Ｂａｎｋ ＣＳＩＲＴ", "[organisation] ＣＳＩＲＴ",
+	    true, NULL },
+	{ "ALPHA EXAMPLE BANK, aeb, Aeb", "[organisation], [organisation], "
+	    "[organisation]", true, NULL },
+	{ "ｱﾙﾌｧ銀とｴｰ銀行", "[organisation]と[organisation]", true, NULL },
+	{ "A\xe2\x80\x8b" "EB", "[organisation]", true, NULL },	/* ZWSP */
+	{ "アルファ例\n示銀行", "[organisation]", true, NULL },
+	{ "Ｍｉｚｕｈｏ Ｂａｎｋ", NULL, false, "after a capitalised word" },
+	{ "ＳＵＺＵＫＩ and suzuki", "[person] and [person]", true, NULL },
+	/* Defanged own addresses and domains; a stranger's stay defanged. */
+	{ "198.51.100[.]7 and 198[.]51[.]100[.]8", "[address] and [address]",
+	    true, NULL },
+	{ "198(.)51(.)100(.)9, 203.0.113[.]5", "[address], 203.0.113[.]5",
+	    true, NULL },
+	{ "hxxps://www[.]alpha-bank[.]example/x and alpha-group[dot]example",
+	    "[domain] and [domain]", true, NULL },
+	{ "csirt[at]alpha-bank.example", "[email]", true, NULL },
+	{ "１９２．０．２．７０ and 2001:0DB8:0104:0000:0000:0000:0000:0001",
+	    "[address] and [address]", true, NULL },
+	{ "(03-0000-0034)", "([phone])", true, NULL },
+	/* A name touching a number still names; what it hid comes out. */
+	{ "Alpha Example Bank１２３４ and AEB01", "[organisation]１２３４ and "
+	    "[organisation]01", true, NULL },
+	{ "Co.,::03-0000-0034:: and ::03-1234-5678 but 2001:db8::aeb",
+	    "Co.,::[phone]:: and ::[phone] but 2001:db8::aeb", true, NULL },
+	{ "192.0.2.64csirt.alpha-bank.example8 x", "[address][organisation]8 x",
+	    true, NULL },
 };
 
 /* anon_scrub on its own, including what it refuses to vouch for. */
@@ -815,6 +958,135 @@ test_scrub(void)
 }
 
 /*
+ * A short name repeated: the scrubbed text stays within its bound, with
+ * the short markers, and the anonymised form within 1/8 of the report
+ * (issue 13, item 3: 1 MB grew to 2.1 MB and blocked inboxes).
+ */
+static void
+test_growth(void)
+{
+	const char		*extra[] = { "Ito Ken" };
+	struct anon_result	 ar;
+	struct anon_policy	 p = pol;
+	Ceptoar__Message	*m;
+	char			*text, *s, *why = NULL, *cause = NULL;
+	size_t			 len, k, in, out;
+	unsigned		 replaced;
+	bool			 ok;
+
+	CHECK((text = malloc(VALIDATE_MAX_TEXT + 1)) != NULL);
+	if (text == NULL)
+		return;
+	for (k = 0; k + 4 <= VALIDATE_MAX_TEXT; k += 4)
+		memcpy(text + k, "Ito ", 4);
+	text[k] = '\0';
+	len = strlen(text);
+	s = anon_scrub_extra(text, bank_a, dir, extra, 1, &ok, &why,
+	    &replaced);
+	CHECK(s != NULL);
+	CHECK(s != NULL && strlen(s) <= len + len / 8 + 64);
+	CHECK(s != NULL && strncmp(s, "[p] [p] ", 8) == 0);
+	CHECK(replaced == len / 4);
+	CHECK(ok);
+	free(s);
+	free(why);
+	why = NULL;
+
+	/* A few: the long markers fit. */
+	s = anon_scrub_extra("Ito, Ito and Ito", bank_a, dir, extra, 1, &ok,
+	    &why, &replaced);
+	CHECK_STR(s, "[person], [person] and [person]");
+	free(s);
+	free(why);
+	why = NULL;
+
+	/* A bound below the text itself: cut, and held for a person. */
+	s = anon_scrub_within("Ito called about AEB twice", bank_a, dir, extra,
+	    1, 12, &ok, &why, &replaced);
+	CHECK(s != NULL && strlen(s) <= 12);
+	CHECK(!ok);
+	CHECK_CONTAINS(why, "does not fit in 12 bytes");
+	free(s);
+	free(why);
+	why = NULL;
+
+	/* The whole report. */
+	if ((m = load("unchanged")) == NULL) {
+		free(text);
+		return;
+	}
+	free(m->report->contact->name);
+	m->report->contact->name = strdup("Ito Ken");
+	free(m->report->free_text);
+	m->report->free_text = strdup(text);
+	m->report->impact = malloc(sizeof(*m->report->impact));
+	ceptoar__impact__init(m->report->impact);
+	m->report->impact->description = strdup(text);
+	in = ceptoar__message__get_packed_size(m);
+	CHECK(anon_report(m, bank_a, banks, dir, &pol, &ar, &cause) == 0);
+	if (ar.msg != NULL) {
+		out = ceptoar__message__get_packed_size(ar.msg);
+		CHECK(out <= in + in / 8 + 4096);
+		CHECK(strncmp(ar.msg->report->free_text, "[p] [p]", 7) == 0);
+		check_no_leak("growth", m, ar.msg);
+	}
+	anon_result_free(&ar);
+	free(cause);
+	cause = NULL;
+
+	/* A caller's bound the form cannot meet: refused, with sizes. */
+	p.max_form = in / 2;
+	CHECK(anon_report(m, bank_a, banks, dir, &p, &ar, &cause) == -1);
+	CHECK(ar.msg == NULL);
+	CHECK_CONTAINS(cause, "more than the");
+	free(cause);
+	report_json_free(m);
+	free(text);
+}
+
+/* anon_find_identifiers: spans in the text as given, registered only. */
+static void
+test_find(void)
+{
+	const char		*t = "ＡＥＢ, bob@x.example, 10.0.0.1, "
+				    "198.51.100[.]7 and Suzuki";
+	const char		*extra[] = { "Kato Hiroshi" };
+	struct anon_span	*sp = NULL;
+	size_t			 n = 0;
+
+	CHECK(anon_find_identifiers(t, bank_a, NULL, 0, &sp, &n) == 0);
+	CHECK(n == 3);
+	if (n == 3) {
+		CHECK_STR(sp[0].kind, "[organisation]");
+		CHECK(sp[0].offset == 0 && sp[0].len == 9);
+		CHECK_STR(sp[1].kind, "[address]");
+		CHECK(strncmp(t + sp[1].offset, "198.51.100[.]7",
+		    sp[1].len) == 0 && sp[1].len == 14);
+		CHECK_STR(sp[2].kind, "[person]");
+		CHECK(strncmp(t + sp[2].offset, "Suzuki", sp[2].len) == 0);
+	}
+	free(sp);
+	CHECK(anon_find_identifiers("KATO at the CSIRT", bank_a, extra, 1, &sp,
+	    &n) == 0);
+	CHECK(n == 1 && sp[0].offset == 0 && sp[0].len == 4);
+	free(sp);
+	/* Its phone however written; a stranger's number is not its own. */
+	CHECK(anon_find_identifiers("call ０３ ００００ ００３４ or "
+	    "+81-3-0000-0034, not 03-0000-0035", bank_a, NULL, 0, &sp,
+	    &n) == 0);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK_STR(sp[0].kind, "[phone]");
+		CHECK(sp[0].offset == 5);
+	}
+	free(sp);
+	CHECK(anon_find_identifiers("nothing here", bank_a, extra, 1, &sp,
+	    &n) == 0);
+	CHECK(n == 0);
+	free(sp);
+}
+
+/*
  * Text at the free-text limit made of what every matcher starts on:
  * the scrubber must stay linear (the test's timeout is the check), or a
  * report could stall the hub.
@@ -825,7 +1097,9 @@ test_linear(void)
 	static const char *const units[] = {
 		"a://", "1:", "0 ", "a@", "a.", "Bank ", "[", "-1", "ab::",
 		"0-", "\xef\xbc\x90", "a://alpha-bank.example/", "AEB ",
-		"\xe6\xa7\x98", "K.K.", "x:x@", "\t",
+		"\xe6\xa7\x98", "K.K.", "x:x@", "\t", "a[.]", "1[.]",
+		"\xef\xbc\xa1", "\xef\xbd\xb1\xef\xbe\x9e", "e\xcc\x81",
+		"\xe2\x80\x8b", "\xef\xb7\xba",
 	};
 	char		*text, *s;
 	size_t		 i, k, ul;
@@ -959,6 +1233,8 @@ main(void)
 	test_refusals();
 	test_load_key();
 	test_linear();
+	test_growth();
+	test_find();
 	test_golden();
 
 	directory_free(dir);

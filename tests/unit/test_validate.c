@@ -76,6 +76,34 @@ test_envelope_fields(void)
 	expect_field("content", "missing");
 }
 
+/* An indicator's type is one of the documented set, nothing else. */
+static void
+test_indicator_type(void)
+{
+	static const char *const good[] = {
+		"ipv4", "ipv6", "domain", "url", "sha256", "email", "other"
+	};
+	Ceptoar__Indicator	 ind, *inds[1] = { &ind };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		fresh();
+		ceptoar__indicator__init(&ind);
+		ind.type = (char *)good[i];
+		ind.value = "192.0.2.1";
+		rep.indicators = inds;
+		rep.n_indicators = 1;
+		expect_ok();
+	}
+	/* Free text in the type went past the anonymiser. */
+	ind.type = "Minami Water fw";
+	expect_field("report.indicators[0].type", "not an indicator type");
+	ind.type = "IPv4";
+	expect_field("report.indicators[0].type", "ipv4, ipv6, domain");
+	ind.type = "ipv4 ";
+	expect_field("report.indicators[0].type", "not an indicator type");
+}
+
 static void
 test_contact(void)
 {
@@ -480,6 +508,7 @@ main(void)
 	test_all_mistakes();
 	test_envelope_fields();
 	test_contact();
+	test_indicator_type();
 	test_cause_event();
 	test_severity();
 	test_mandate_chain_sharing();
