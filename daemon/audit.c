@@ -36,6 +36,18 @@
  * line only when the entry straight after it is that claim.  Any other
  * broken place stops the hub from starting: an operator must look.
  *
+ * Rotation (audit_log_max): once the file reaches that size it is
+ * renamed <audit_log>.<N>, N counting up from 000001 and never reused,
+ * and a new file starts whose first entry is
+ *
+ *   audit.continues file=<name of the previous file> entries=<its entries>
+ *     head=<hex of its last hash>
+ *
+ * so that every file commits to the one before it.  ceptoard -A walks
+ * the numbered files in order, then audit_log, and names the first file
+ * (and entry) where either a chain or a continuation does not hold.  The
+ * oldest files may be archived away; a gap between two numbers may not.
+ *
  * Entries are written with one write(2) each on an O_APPEND descriptor,
  * and fsynced by audit_sync: after each store commit, before its acks
  * (submit.c), at close, and within a second of any other entry.
@@ -43,9 +55,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,10 +84,14 @@
 
 /*
  * The events that go to the trail, whatever the log level: a name ending
- * in '.' is a prefix.  Every session.close is kept: its reason says why a
- * connection was refused or dropped, and reading that from free text to
- * keep only "refusals" would be guesswork.  audit.* entries are written
- * by this file alone.
+ * in '.' is a prefix.  Every session.close of a connection that finished
+ * its TLS handshake is kept: its reason says why it was refused or
+ * dropped, and reading that from free text to keep only "refusals" would
+ * be guesswork.  What comes before (connections closed or refused before
+ * a certificate verified) costs an attacker nothing to repeat, so it is
+ * counted and summed up once per preauth_log_interval as session.preauth
+ * (session.c): the trail grows with time, not with connection attempts.
+ * audit.* entries are written by this file alone.
  */
 static const char *const audit_events[] = {
 	"submit.",		/* accepted, duplicate, conflict */
@@ -83,7 +101,7 @@ static const char *const audit_events[] = {
 	"session.tls",		/* the certificate a peer authenticated with */
 	"session.hello",
 	"session.error",
-	"session.refused",
+	"session.preauth",	/* counts of pre-handshake noise */
 	"session.close",
 	"config.reload",
 	"ceptoard.ready",
@@ -102,7 +120,23 @@ static struct {
 	bool			 busy;		/* appending: no re-entry */
 	struct event		*timer;
 	void			(*on_failure)(void);
-} audit = { .fd = -1 };
+	int			 dirfd;		/* audit_log's folder, for rotation */
+	char			*base;		/* audit_log's file name */
+	uint64_t		 size;		/* bytes in the current file */
+	uint64_t		 max_bytes;	/* rotate at this size; 0: never */
+	unsigned		 serial;	/* highest <base>.<N> there is */
+	bool			 rotating;
+} audit = { .fd = -1, .dirfd = -1 };
+
+/* Digits of a rotated file's number: <base>.000001 */
+#define AUDIT_SERIAL_DIGITS	6
+#define AUDIT_CONTINUES		"audit.continues"
+
+static int	audit_rotate(void);
+static int	audit_list_rotated(const char *, unsigned **, size_t *,
+		    char **);
+static void	audit_continues_text(char *, size_t, const char *, uint64_t,
+		    const unsigned char [AUDIT_HASH_LEN]);
 
 /* A line as the verifier reads it: kept up to AUDIT_LINE_MAX bytes. */
 struct audit_line {
@@ -233,6 +267,7 @@ audit_write_entry(const char *text, bool escape, bool end_torn)
 		return -1;
 	}
 	audit.seq++;
+	audit.size += o;
 	memcpy(audit.head, hash, sizeof(hash));
 	if (!audit.dirty && audit.timer != NULL) {
 		struct timeval	tv = { AUDIT_SYNC_SECS, 0 };
@@ -240,6 +275,9 @@ audit_write_entry(const char *text, bool escape, bool end_torn)
 		evtimer_add(audit.timer, &tv);
 	}
 	audit.dirty = true;
+	if (audit.max_bytes > 0 && audit.size >= audit.max_bytes &&
+	    !audit.rotating)
+		return audit_rotate();
 	return 0;
 }
 
@@ -604,6 +642,9 @@ audit_verify_fd(int fd, struct audit_verify *v, char **cause)
 				    "before it");
 				break;
 			}
+			if (v->entries == 0)
+				snprintf(v->first, sizeof(v->first), "%s",
+				    event);
 			v->entries++;
 			memcpy(v->head, hash, sizeof(hash));
 			v->unterminated = !l->complete;
@@ -684,16 +725,114 @@ audit_describe(const struct audit_verify *v, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * -A over rotated files: each of path.<N> in order, then path, each
+ * chain intact and each file after the first opening with the
+ * audit.continues entry of the one before.  Prints one line per file
+ * and a verdict naming the first file that does not hold.
+ */
+static int
+audit_verify_files(const char *path, const unsigned *serials, size_t n,
+    FILE *out)
+{
+	struct audit_verify	 v;
+	char			 file[PATH_MAX], prev[PATH_MAX], *cause = NULL;
+	char			 buf[512], want[256], *copy, *name;
+	const char		*claimed;
+	unsigned char		 head[AUDIT_HASH_LEN];
+	uint64_t		 entries = 0, total = 0;
+	size_t			 i;
+	int			 rc = 0;
+
+	prev[0] = '\0';
+	for (i = 0; i <= n; i++) {
+		if (i < n)
+			snprintf(file, sizeof(file), "%s.%0*u", path,
+			    AUDIT_SERIAL_DIGITS, serials[i]);
+		else
+			snprintf(file, sizeof(file), "%s", path);
+		if (i > 0 && i < n && serials[i] != serials[i - 1] + 1) {
+			fprintf(out, "audit: %s.%0*u is missing: the files "
+			    "before it and after it do not join\n", path,
+			    AUDIT_SERIAL_DIGITS, serials[i - 1] + 1);
+			return 1;
+		}
+		if (audit_verify(file, &v, &cause) == -1) {
+			fprintf(out, "audit: %s\n", cause ? cause : file);
+			free(cause);
+			return 66;
+		}
+		if (v.broken) {
+			fprintf(out, "audit: %s: %s\n", file,
+			    audit_describe(&v, buf, sizeof(buf)));
+			return 1;
+		}
+		if (i > 0) {
+			if ((copy = strdup(prev)) == NULL)
+				return 70;
+			name = basename(copy);
+			audit_continues_text(want, sizeof(want), name, entries,
+			    head);
+			claimed = strncmp(v.first, AUDIT_CONTINUES " file=",
+			    strlen(AUDIT_CONTINUES) + 6) == 0 ?
+			    v.first + strlen(AUDIT_CONTINUES) + 6 : NULL;
+			if (claimed != NULL && (strncmp(claimed, name,
+			    strlen(name)) != 0 || claimed[strlen(name)] != ' ')) {
+				fprintf(out, "audit: %s continues %.*s, which "
+				    "is missing: the files before it and after "
+				    "it do not join\n", file,
+				    (int)strcspn(claimed, " "), claimed);
+				free(copy);
+				return 1;
+			}
+			if (strcmp(v.first, want) != 0) {
+				free(copy);
+				fprintf(out, "audit: %s: entry 1 (line 2) is "
+				    "broken: it does not continue %s (expected "
+				    "\"%s\")\n", file, prev, want);
+				return 1;
+			}
+			free(copy);
+		} else if (strncmp(v.first, AUDIT_CONTINUES " ",
+		    strlen(AUDIT_CONTINUES) + 1) == 0)
+			fprintf(out, "audit: %s continues a file that is not "
+			    "here (archived?): %s\n", file, v.first);
+		fprintf(out, "audit: %s: %s\n", file,
+		    audit_describe(&v, buf, sizeof(buf)));
+		entries = v.entries;
+		total += v.entries;
+		memcpy(head, v.head, sizeof(head));
+		snprintf(prev, sizeof(prev), "%s", file);
+		if (i == n && v.unterminated)
+			fprintf(out, "audit: the last entry has no newline "
+			    "yet; the hub adds it at its next start\n");
+	}
+	sodium_bin2hex(buf, sizeof(buf), head, sizeof(head));
+	fprintf(out, "audit: %zu files, %" PRIu64 " entries, chain intact "
+	    "across them; head %s\n", n + 1, total, buf);
+	return rc;
+}
+
 int
 audit_verify_command(const char *path, FILE *out)
 {
 	struct audit_verify	 v;
 	char			*cause = NULL, buf[512];
+	unsigned		*serials = NULL;
+	size_t			 n = 0;
+	int			 rc;
 
 	if (sodium_init() < 0) {
 		fprintf(out, "audit: libsodium failed to initialise\n");
 		return 70;
 	}
+	if (audit_list_rotated(path, &serials, &n, &cause) == 0 && n > 0) {
+		rc = audit_verify_files(path, serials, n, out);
+		free(serials);
+		return rc;
+	}
+	free(cause);
+	cause = NULL;
 	if (audit_verify(path, &v, &cause) == -1) {
 		fprintf(out, "audit: %s\n", cause ? cause : path);
 		free(cause);
@@ -761,13 +900,14 @@ audit_write_header(char **cause)
 	do
 		r = write(audit.fd, line, (size_t)n);
 	while (r == -1 && errno == EINTR);
-	if (r != n || fsync(audit.fd) == -1 || audit_sync_dir(audit.path) ==
-	    -1) {
+	if (r != n || fsync(audit.fd) == -1 || (audit.dirfd != -1 ?
+	    fsync(audit.dirfd) : audit_sync_dir(audit.path)) == -1) {
 		cause_set(cause, "audit_log %s: cannot write its header: %s",
 		    audit.path, strerror(r == -1 || r == n ? errno : EIO));
 		return -1;
 	}
 	audit.seq = 0;
+	audit.size = (uint64_t)n;
 	return 0;
 }
 
@@ -824,17 +964,272 @@ fail:
 	return -1;
 }
 
+/*
+ * Open audit_log's folder (kept for rotation inside a chroot) and find
+ * the highest rotated file number.  -1 with a cause.
+ */
+static int
+audit_open_folder(const char *path, char **cause)
+{
+	char		*copy, *copy2;
+	unsigned	*v;
+	size_t		 n;
+
+	copy = strdup(path);
+	copy2 = strdup(path);
+	if (copy == NULL || copy2 == NULL) {
+		free(copy);
+		free(copy2);
+		cause_set(cause, "out of memory");
+		return -1;
+	}
+	audit.dirfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	audit.base = strdup(basename(copy2));
+	free(copy);
+	free(copy2);
+	if (audit.dirfd == -1 || audit.base == NULL) {
+		cause_set(cause, "audit_log %s: its folder: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (audit_list_rotated(path, &v, &n, cause) == -1)
+		return -1;
+	audit.serial = n > 0 ? v[n - 1] : 0;
+	free(v);
+	return 0;
+}
+
+/* Let go of the folder opened by audit_open_folder. */
+static void
+audit_close_folder(void)
+{
+	if (audit.dirfd != -1)
+		close(audit.dirfd);
+	audit.dirfd = -1;
+	free(audit.base);
+	audit.base = NULL;
+}
+
+/*
+ * The number N of a rotated file name "<base>.<N>" (AUDIT_SERIAL_DIGITS
+ * digits or more), or 0 if name is not one.
+ */
+static unsigned
+audit_serial_of(const char *base, const char *name)
+{
+	size_t		n = strlen(base), d;
+	unsigned long	v;
+
+	if (strncmp(name, base, n) != 0 || name[n] != '.')
+		return 0;
+	name += n + 1;
+	d = strspn(name, "0123456789");
+	if (d < AUDIT_SERIAL_DIGITS || d > 9 || name[d] != '\0')
+		return 0;
+	v = strtoul(name, NULL, 10);
+	return v > 0 ? (unsigned)v : 0;
+}
+
+/*
+ * The rotated files of the trail at path, by number: a malloc'd array of
+ * *n numbers in ascending order (NULL when *n is 0).  -1 with a cause if
+ * the folder cannot be read.
+ */
+static int
+audit_list_rotated(const char *path, unsigned **out, size_t *n, char **cause)
+{
+	char		*copy, *copy2, *dir, *base;
+	DIR		*d;
+	struct dirent	*e;
+	unsigned	*v = NULL, *nv, k, t;
+	size_t		 cap = 0, i, j;
+	int		 rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	copy = strdup(path);
+	copy2 = strdup(path);
+	if (copy == NULL || copy2 == NULL) {
+		cause_set(cause, "out of memory");
+		goto out;
+	}
+	dir = dirname(copy);
+	base = basename(copy2);
+	if ((d = opendir(dir)) == NULL) {
+		cause_set(cause, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if ((k = audit_serial_of(base, e->d_name)) == 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				closedir(d);
+				cause_set(cause, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		v[(*n)++] = k;
+	}
+	closedir(d);
+	/* Insertion sort: rotations are few. */
+	for (i = 1; i < *n; i++) {
+		t = v[i];
+		for (j = i; j > 0 && v[j - 1] > t; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	free(v);
+	free(copy);
+	free(copy2);
+	return rc;
+}
+
+/*
+ * The first entry of a file that continues prev_name (entries, head):
+ * what audit_rotate writes and what -A expects to find.
+ */
+static void
+audit_continues_text(char *buf, size_t len, const char *prev_name,
+    uint64_t entries, const unsigned char head[AUDIT_HASH_LEN])
+{
+	char	hex[2 * AUDIT_HASH_LEN + 1];
+
+	sodium_bin2hex(hex, sizeof(hex), head, AUDIT_HASH_LEN);
+	snprintf(buf, len, AUDIT_CONTINUES " file=%s entries=%" PRIu64
+	    " head=%s", prev_name, entries, hex);
+}
+
+/*
+ * In the empty file on audit.fd: the header, then the entry committing
+ * to prev_name's last hash, fsynced with the folder.  -1 with a cause.
+ */
+static int
+audit_start_continuation(const char *prev_name, uint64_t entries,
+    const unsigned char head[AUDIT_HASH_LEN], char **cause)
+{
+	char	text[256];
+
+	if (audit_write_header(cause) == -1)
+		return -1;
+	audit_continues_text(text, sizeof(text), prev_name, entries, head);
+	audit.rotating = true;
+	if (audit_write_entry(text, false, false) == -1) {
+		audit.rotating = false;
+		cause_set(cause, "audit_log %s: cannot write its first entry",
+		    audit.path);
+		return -1;
+	}
+	audit.rotating = false;
+	if (fsync(audit.fd) == -1) {
+		cause_set(cause, "audit_log %s: fsync: %s", audit.path,
+		    strerror(errno));
+		return -1;
+	}
+	audit.dirty = false;
+	return 0;
+}
+
+/*
+ * The current file reached audit_log_max: fsync it, rename it to the
+ * next <base>.<N>, and go on in a new audit_log that commits to its last
+ * hash.  The descriptor number stays the same (dup3), since the sync
+ * thread may hold it.  Works inside a chroot: the folder was opened
+ * before.  A failure stops the trail, as a failed write does.
+ */
+static int
+audit_rotate(void)
+{
+	char		 name[PATH_MAX], *cause = NULL;
+	unsigned char	 head[AUDIT_HASH_LEN];
+	uint64_t	 entries = audit.seq;
+	int		 fd;
+
+	if (audit.dirfd == -1 || audit.base == NULL)
+		return 0;
+	if (fsync(audit.fd) == -1) {
+		audit_fail("fsync", strerror(errno));
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.%0*u", audit.base,
+	    AUDIT_SERIAL_DIGITS, audit.serial + 1);
+	if (renameat(audit.dirfd, audit.base, audit.dirfd, name) == -1) {
+		audit_fail("rename", strerror(errno));
+		return -1;
+	}
+	audit.serial++;
+	fd = openat(audit.dirfd, audit.base, O_RDWR | O_APPEND | O_CREAT |
+	    O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 || dup3(fd, audit.fd, O_CLOEXEC) == -1) {
+		audit_fail("open", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	memcpy(head, audit.head, sizeof(head));
+	if (audit_start_continuation(name, entries, head, &cause) == -1) {
+		audit_fail("rotate", cause ? cause : "cannot start a new file");
+		free(cause);
+		return -1;
+	}
+	log_event(LOG_LVL_INFO, "audit.rotated", "path=%s previous=%s "
+	    "entries=%" PRIu64 " max_bytes=%" PRIu64, audit.path, name,
+	    entries, audit.max_bytes);
+	return 0;
+}
+
+void
+audit_set_max_bytes(uint64_t max_bytes)
+{
+	audit.max_bytes = max_bytes;
+}
+
+/*
+ * A new, empty audit_log while rotated files exist (a crash between the
+ * rename and the new file's first entry, or an operator's fresh start):
+ * commit to the newest of them, as rotation would have.
+ */
+static int
+audit_continue_from_rotated(char **cause)
+{
+	struct audit_verify	 v;
+	char			 prev[PATH_MAX], buf[512], name[PATH_MAX];
+
+	snprintf(name, sizeof(name), "%s.%0*u", audit.base,
+	    AUDIT_SERIAL_DIGITS, audit.serial);
+	snprintf(prev, sizeof(prev), "%s.%0*u", audit.path,
+	    AUDIT_SERIAL_DIGITS, audit.serial);
+	if (audit_verify(prev, &v, cause) == -1)
+		return -1;
+	if (v.broken) {
+		cause_set(cause, "audit_log %s: %s (the hub will not continue "
+		    "a broken trail; see ceptoard -A)", prev,
+		    audit_describe(&v, buf, sizeof(buf)));
+		return -1;
+	}
+	return audit_start_continuation(name, v.entries, v.head, cause);
+}
+
 int
 audit_open(const char *path, struct event_base *base,
     void (*on_failure)(void), char **cause)
 {
 	struct stat	sb;
 	char		hex[2 * AUDIT_HASH_LEN + 1];
+	int		rc;
 
 	if (audit.fd != -1)
 		audit_close();
 	memset(&audit, 0, sizeof(audit));
 	audit.fd = -1;
+	audit.dirfd = -1;
 	if ((audit.path = strdup(path)) == NULL) {
 		*cause = strdup("out of memory");
 		return -1;
@@ -856,8 +1251,16 @@ audit_open(const char *path, struct event_base *base,
 		    (unsigned)(sb.st_mode & 0777));
 		goto fail;
 	}
-	if ((sb.st_size == 0 ? audit_write_header(cause) :
-	    audit_resume(cause)) == -1)
+	if (audit_open_folder(path, cause) == -1)
+		goto fail;
+	audit.size = (uint64_t)sb.st_size;
+	if (sb.st_size > 0)
+		rc = audit_resume(cause);
+	else if (audit.serial > 0)
+		rc = audit_continue_from_rotated(cause);
+	else
+		rc = audit_write_header(cause);
+	if (rc == -1)
 		goto fail;
 	if (base != NULL &&
 	    (audit.timer = evtimer_new(base, audit_timer_cb, NULL)) == NULL) {
@@ -873,6 +1276,7 @@ fail:
 	if (audit.fd != -1)
 		close(audit.fd);
 	audit.fd = -1;
+	audit_close_folder();
 	free(audit.path);
 	audit.path = NULL;
 	return -1;
@@ -897,6 +1301,7 @@ audit_close(void)
 	sodium_bin2hex(hex, sizeof(hex), audit.head, sizeof(audit.head));
 	close(audit.fd);
 	audit.fd = -1;
+	audit_close_folder();
 	log_event(audit.failed ? LOG_LVL_ERROR : LOG_LVL_INFO, "audit.close",
 	    "path=%s entries=%" PRIu64 " head=%s%s", audit.path, audit.seq,
 	    hex, audit.failed ? " state=failed" : "");

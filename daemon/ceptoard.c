@@ -342,6 +342,7 @@ main(int argc, char *argv[])
 	if (hub->conf.audit_log != NULL && audit_open(hub->conf.audit_log,
 	    hub->base, audit_failed, &cause) == -1)
 		fatalx("%s", cause ? cause : "audit_log");
+	audit_set_max_bytes(hub->conf.audit_log_max);
 	if ((hub->listener = listener_new(hub->base, hub->conf.listen, &cause))
 	    == NULL)
 		fatalx("%s", cause ? cause : "listen");

@@ -35,6 +35,12 @@ int	 log_parse_level(const char *s, enum log_level *out);
  */
 void	 log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * log_event for the log alone, whatever audit.c keeps: for events that
+ * are counted and summarised in the trail instead (session.preauth).
+ */
+void	 log_event_unaudited(enum log_level lvl, const char *event,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Whether an event at lvl goes anywhere: the log or the audit trail. */
 bool	 log_wanted(enum log_level lvl, const char *event);
 /* Escape a peer-supplied string into buf for a log line (quoted). */
@@ -61,6 +67,7 @@ struct audit_verify {
 	size_t		 tail_bytes;
 	unsigned char	 tail_hash[AUDIT_HASH_LEN];
 	bool		 unterminated;	/* last entry good but lacks its '\n' */
+	char		 first[256];	/* the first entry's event, cut short */
 };
 
 /*
@@ -72,6 +79,11 @@ struct audit_verify {
  */
 int	 audit_open(const char *path, struct event_base *base,
 	    void (*on_failure)(void), char **cause);
+/*
+ * Rotate the open trail once it reaches max_bytes (0: never): it becomes
+ * <path>.<N> and a new file continues its chain (see audit.c).
+ */
+void	 audit_set_max_bytes(uint64_t max_bytes);
 /* Whether event goes to the trail (false when no trail is open). */
 bool	 audit_wanted(const char *event);
 /* Append one log line ("event key=value ...") as the next entry. */
@@ -133,6 +145,11 @@ struct config {
 	uint64_t	 rate_frames;		/* per connection, per second */
 	uint64_t	 rate_org_submits;	/* per organisation, per second */
 	uint64_t	 slow_consumer;		/* seconds a full output may last */
+	uint64_t	 audit_log_max;		/* rotate the trail at; 0: never */
+	uint64_t	 preauth_log_interval;	/* seconds between summaries */
+	uint64_t	 preauth_log_lines;	/* detailed lines per interval */
+	uint64_t	 max_conn_per_addr;	/* connections from one address */
+	uint64_t	 max_handshakes_per_addr; /* of them before the hello */
 	char		*chroot;		/* confine the hub here, if root */
 	uint64_t	 seccomp;		/* 1: restrict system calls */
 };
@@ -1167,15 +1184,27 @@ void	 tls_reload(void);
 void	 tls_ctx_free(void *ctx);
 /* A bufferevent doing the server side of a handshake on fd. */
 struct bufferevent *tls_accept(struct event_base *, void *ctx, int fd);
-/* CN and SHA-256 fingerprint of the verified peer certificate. */
+/*
+ * CN (decoded to UTF-8) and SHA-256 fingerprint of the verified peer
+ * certificate; -1 with why set if it has none usable.
+ */
 int	 tls_peer_identity(struct bufferevent *, char *cn, size_t cnlen,
-	    char *fingerprint, size_t fplen);
+	    char *fingerprint, size_t fplen, const char **why);
+/*
+ * The one CN of an X509_NAME as UTF-8 text into buf: NULL, or why it
+ * cannot name an organisation (no CN, several, not text, not UTF-8, a
+ * NUL, empty, longer than len - 1).
+ */
+struct X509_name_st;
+const char *tls_name_identity(const struct X509_name_st *, char *buf,
+	    size_t len);
 /* The last TLS error on bev as a sentence, or NULL. */
 const char *tls_error_string(struct bufferevent *, char *buf, size_t len);
 const char *tls_version(struct bufferevent *);
 
 /* ceptoard.c: the hub's state, one per process. */
 struct listener;
+struct listener_addr;
 struct hub {
 	struct event_base	*base;
 	struct config		 conf;
@@ -1196,6 +1225,13 @@ extern struct hub	*hub;
 struct listener *listener_new(struct event_base *, const char *addr,
 	    char **cause);
 void	 listener_free(struct listener *);
+/*
+ * Per-address accounting (max_conn_per_addr, max_handshakes_per_addr):
+ * s said hello, so no longer counts as a handshake in progress; s is
+ * closing, so its address has one connection less.
+ */
+void	 listener_addr_hello(struct session *s);
+void	 listener_addr_release(struct session *s);
 /* The address actually bound, "host:port". */
 const char *listener_address(const struct listener *);
 
@@ -1250,6 +1286,8 @@ struct session {
 	struct event		*throttle;	/* resumes reading */
 	struct rate_bucket	 frames;
 	char			 fatal_reason[256];	/* for the close line */
+	struct listener_addr	*addr;		/* listener.c: per-address counts */
+	bool			 addr_handshake; /* counted as before the hello */
 	/* Counters, logged at close. */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
@@ -1278,6 +1316,22 @@ struct session {
 };
 
 struct session *session_new(int fd, const char *peer);
+/*
+ * Noise before authentication (a connection closed before its TLS
+ * handshake ended, or refused by a limit): counted by kind, logged one
+ * by one up to preauth_log_lines per preauth_log_interval, and summed
+ * up once per interval as session.preauth, the one line of it that goes
+ * to the audit trail.  peer and reason are logged as given (escaped).
+ */
+enum session_noise {
+	SESSION_NOISE_TIMEOUT,		/* no TLS handshake in hello_timeout */
+	SESSION_NOISE_TLS,		/* handshake refused or failed */
+	SESSION_NOISE_CLOSED,		/* peer closed during the handshake */
+	SESSION_NOISE_LIMIT,		/* refused by a connection limit */
+	SESSION_NOISE_KINDS
+};
+void	 session_noise(enum session_noise, const char *event,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The one close path: logs once, tears down, frees when unreferenced. */
 void	 session_close(struct session *, const char *reason);
 void	 session_ref(struct session *);

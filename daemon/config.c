@@ -86,8 +86,21 @@ static const struct config_option config_options[] = {
 	{ "deliver_batch", CONFIG_UINT, OPT(deliver_batch), "256", 1, 65536, 0,
 	    "deliveries read from the store at a time for one client" },
 	{ "slow_consumer", CONFIG_UINT, OPT(slow_consumer), "60", 1, 86400, 0,
-	    "seconds a client may leave its output full while deliveries "
-	    "wait; then it is dropped as a slow consumer" },
+	    "seconds a client may leave what is queued to it unread (or its "
+	    "output full while deliveries wait); then it is dropped as a "
+	    "slow consumer" },
+	{ "max_conn_per_addr", CONFIG_UINT, OPT(max_conn_per_addr), "256", 1,
+	    1000000, 0, "connections open at once from one IP address; more "
+	    "are refused (IPv6: per /64)" },
+	{ "max_handshakes_per_addr", CONFIG_UINT, OPT(max_handshakes_per_addr),
+	    "16", 1, 1000000, 0, "connections from one IP address that have "
+	    "not yet said hello; more are refused (IPv6: per /64)" },
+	{ "preauth_log_interval", CONFIG_UINT, OPT(preauth_log_interval), "60",
+	    1, 86400, 0, "seconds between the summaries of connections closed "
+	    "before the TLS handshake ended (session.preauth)" },
+	{ "preauth_log_lines", CONFIG_UINT, OPT(preauth_log_lines), "20", 0,
+	    1000000, 0, "connections closed before the TLS handshake ended "
+	    "that are logged one by one in an interval; the rest are counted" },
 	{ "rate_frames", CONFIG_UINT, OPT(rate_frames), "2000", 1, 10000000, 0,
 	    "frames per second one connection may send; faster ones are "
 	    "read more slowly" },
@@ -113,6 +126,9 @@ static const struct config_option config_options[] = {
 	{ "audit_log", CONFIG_PATH, OPT(audit_log), NULL, 0, 0, 0,
 	    "hash-chained audit trail of acceptances, routing, deliveries, "
 	    "acknowledgements and refusals (mode 0600); unset: none" },
+	{ "audit_log_max", CONFIG_UINT, OPT(audit_log_max), "1073741824", 0,
+	    UINT64_C(1) << 48, 0, "bytes at which the audit trail is rotated "
+	    "to audit_log.NNNNNN and continued in a new file; 0: never" },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))

@@ -1,6 +1,8 @@
 /*
- * The accept loop: one listening socket, a cap on open connections, and a
- * pause instead of a spin when the process runs out of descriptors.
+ * The accept loop: one listening socket, caps on open connections (in
+ * all, and per address for connections and for handshakes not yet ended
+ * by a hello), and a pause instead of a spin when the process runs out
+ * of descriptors.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -8,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +19,31 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <sodium.h>
 
 #include "ceptoard.h"
 
 /* Seconds accept stays paused after EMFILE or ENFILE. */
 #define LISTENER_PAUSE_SECS	1
+
+/* Buckets of the per-address table; entries live while connections do. */
+#define LISTENER_ADDR_BUCKETS	4096
+
+/*
+ * What one address holds: an IPv4 address, or an IPv6 /64 (one host's
+ * usual share, which it can fill with addresses at will).
+ */
+struct listener_addr {
+	struct listener_addr	*next;
+	unsigned char		 key[16];
+	uint32_t		 conns;		/* open connections */
+	uint32_t		 handshakes;	/* of them, before the hello */
+};
+
+static struct listener_addr	*listener_addrs[LISTENER_ADDR_BUCKETS];
+/* A secret hash key, so that a peer cannot aim at one bucket. */
+static unsigned char		 listener_addr_secret[crypto_shorthash_KEYBYTES];
+static bool			 listener_addr_keyed;
 
 struct listener {
 	struct evconnlistener	*evl;
@@ -49,12 +72,121 @@ listener_format(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "unknown");
 }
 
-/* A new TCP connection: refuse it over the cap, else start a session. */
+/* The per-address key of sa: an IPv4 address or an IPv6 /64. */
+static void
+listener_addr_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, v4mapped, sizeof(v4mapped));
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const unsigned char *a = ((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr.s6_addr;
+
+		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
+			memcpy(key, a, 16);
+		else
+			memcpy(key, a, 8);
+	}
+}
+
+/* The entry of key, made if make and absent; NULL if none (or no memory). */
+static struct listener_addr *
+listener_addr_get(const unsigned char key[16], bool make)
+{
+	struct listener_addr	*a;
+	unsigned char		 h[crypto_shorthash_BYTES];
+	size_t			 b;
+
+	if (!listener_addr_keyed) {
+		crypto_shorthash_keygen(listener_addr_secret);
+		listener_addr_keyed = true;
+	}
+	crypto_shorthash(h, key, 16, listener_addr_secret);
+	b = (((size_t)h[0] << 8) | h[1]) % LISTENER_ADDR_BUCKETS;
+	for (a = listener_addrs[b]; a != NULL; a = a->next)
+		if (memcmp(a->key, key, 16) == 0)
+			return a;
+	if (!make || (a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	memcpy(a->key, key, 16);
+	a->next = listener_addrs[b];
+	listener_addrs[b] = a;
+	return a;
+}
+
+/* Forget a's entry once it has no connection left. */
+static void
+listener_addr_drop(struct listener_addr *a)
+{
+	struct listener_addr	**pp;
+	unsigned char		  h[crypto_shorthash_BYTES];
+	size_t			  b;
+
+	if (a->conns > 0)
+		return;
+	crypto_shorthash(h, a->key, 16, listener_addr_secret);
+	b = (((size_t)h[0] << 8) | h[1]) % LISTENER_ADDR_BUCKETS;
+	for (pp = &listener_addrs[b]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			free(a);
+			return;
+		}
+}
+
+void
+listener_addr_hello(struct session *s)
+{
+	if (s->addr != NULL && s->addr_handshake) {
+		s->addr->handshakes--;
+		s->addr_handshake = false;
+	}
+}
+
+void
+listener_addr_release(struct session *s)
+{
+	if (s->addr == NULL)
+		return;
+	listener_addr_hello(s);
+	s->addr->conns--;
+	listener_addr_drop(s->addr);
+	s->addr = NULL;
+}
+
+/* Refuse a connection before it is a session: counted noise. */
+static void __attribute__((format(printf, 3, 4)))
+listener_refuse(evutil_socket_t fd, const char *peer, const char *fmt, ...)
+{
+	char	why[160];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	session_noise(SESSION_NOISE_LIMIT, "session.refused",
+	    "peer=%s reason=\"%s\"", peer, why);
+	evutil_closesocket(fd);
+}
+
+/*
+ * A new TCP connection: refuse it over a cap (in all, or for its
+ * address), else start a session counted against its address.
+ */
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	char	peer[80];
+	struct listener_addr	*a;
+	struct session		*s;
+	unsigned char		 key[16];
+	char			 peer[80];
 
 	listener_format(sa, peer, sizeof(peer));
 	if (hub->shutting_down) {
@@ -62,10 +194,28 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	if (hub->nsessions >= hub->conf.max_connections) {
-		log_event(LOG_LVL_WARN, "session.refused",
-		    "peer=%s reason=\"max_connections %llu reached\"", peer,
+		listener_refuse(fd, peer, "max_connections %llu reached",
 		    (unsigned long long)hub->conf.max_connections);
+		return;
+	}
+	listener_addr_key(sa, key);
+	if ((a = listener_addr_get(key, true)) == NULL) {
+		log_event(LOG_LVL_ERROR, "session.refused",
+		    "peer=%s reason=\"out of memory\"", peer);
 		evutil_closesocket(fd);
+		return;
+	}
+	if (a->conns >= hub->conf.max_conn_per_addr) {
+		listener_refuse(fd, peer, "max_conn_per_addr %llu reached for "
+		    "this address",
+		    (unsigned long long)hub->conf.max_conn_per_addr);
+		return;
+	}
+	if (a->handshakes >= hub->conf.max_handshakes_per_addr) {
+		listener_refuse(fd, peer, "max_handshakes_per_addr %llu "
+		    "reached for this address (connections not past the "
+		    "hello)",
+		    (unsigned long long)hub->conf.max_handshakes_per_addr);
 		return;
 	}
 	/* Frames are whole messages: send them now, not after Nagle's wait. */
@@ -73,11 +223,17 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    sizeof(int)) == -1)
 		log_event(LOG_LVL_DEBUG, "listener.nodelay", "peer=%s error=\"%s\"",
 		    peer, strerror(errno));
-	if (session_new(fd, peer) == NULL) {
+	if ((s = session_new(fd, peer)) == NULL) {
 		log_event(LOG_LVL_ERROR, "session.refused",
 		    "peer=%s reason=\"cannot allocate a session\"", peer);
+		listener_addr_drop(a);
 		evutil_closesocket(fd);
+		return;
 	}
+	s->addr = a;
+	s->addr_handshake = true;
+	a->conns++;
+	a->handshakes++;
 }
 
 /* Re-enable accepting after a pause. */

@@ -117,27 +117,45 @@ log_wanted(enum log_level lvl, const char *event)
  * The line is built once; it goes to the log if its level is shown, and
  * to the audit trail if audit.c keeps such events, whatever the level.
  */
-void
-log_event(enum log_level lvl, const char *event, const char *fmt, ...)
+static void
+log_vevent(enum log_level lvl, const char *event, bool audited,
+    const char *fmt, va_list ap)
 {
 	char	line[2048];
 	int	n;
-	va_list	ap;
-	bool	audited = audit_wanted(event);
 
 	if (lvl > log_level_max && !audited)
 		return;
 	n = snprintf(line, sizeof(line), "%s", event);
 	if (fmt != NULL && *fmt != '\0' && n > 0 && (size_t)n + 1 < sizeof(line)) {
 		line[n++] = ' ';
-		va_start(ap, fmt);
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-		va_end(ap);
 	}
 	if (lvl <= log_level_max)
 		log_write(lvl, line);
 	if (audited)
 		audit_append(line);
+}
+
+void
+log_event(enum log_level lvl, const char *event, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vevent(lvl, event, audit_wanted(event), fmt, ap);
+	va_end(ap);
+}
+
+void
+log_event_unaudited(enum log_level lvl, const char *event, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vevent(lvl, event, false, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -31,7 +31,7 @@ static const char *const sandbox_syscalls[] = {
 	"openat", "open", "unlink", "unlinkat", "access", "faccessat",
 	"faccessat2", "fcntl", "fsync", "fdatasync", "ftruncate", "fallocate",
 	"fchown", "fchmod", "getcwd", "readlink", "readlinkat", "ioctl",
-	"flock", "rename", "renameat", "mkdir",
+	"flock", "rename", "renameat", "mkdir", "dup3",	/* audit rotation */
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "mlock",
 	"munlock", "mlock2",
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",

@@ -35,6 +35,15 @@
 #define SESSION_OUTPUT_CHUNK		(16 * 1024)
 #define SESSION_OUTPUT_BIG		1024
 
+/* Pre-authentication noise in the current interval (session_noise). */
+static struct {
+	struct event	*timer;
+	int64_t		 since;			/* interval start, unix seconds */
+	uint64_t	 count[SESSION_NOISE_KINDS];
+	uint64_t	 logged;		/* lines logged one by one */
+	uint64_t	 suppressed;		/* the others, counted only */
+} session_preauth;
+
 static struct session	*session_list;
 static struct session	*session_dead;		/* closed, awaiting free */
 static struct event	*session_reaper;
@@ -102,6 +111,18 @@ session_enter_state(struct session *s, enum session_state st)
 		break;
 	case SESSION_READY:
 		s->max_frame = (uint32_t)hub->conf.max_frame;
+		listener_addr_hello(s);
+		/*
+		 * From now on a peer that reads nothing of what is queued for
+		 * slow_consumer seconds is dropped (session_event_cb), whatever
+		 * it waits for: a follower, a one-off inbox, a fetch.  libevent
+		 * restarts the clock at every byte written and stops it while
+		 * nothing is queued.  Not before: the handshake and the hello
+		 * have hello_timeout, and the handshake's own events would
+		 * start this clock early.
+		 */
+		bufferevent_set_timeouts(s->bev, NULL, &(struct timeval){
+		    (time_t)hub->conf.slow_consumer, 0 });
 		break;
 	case SESSION_CLOSING:
 		/* Read nothing more; flush what is queued, then close. */
@@ -157,6 +178,75 @@ session_new(int fd, const char *peer)
 	return s;
 }
 
+/*
+ * Sum up the interval's pre-authentication noise as one session.preauth
+ * line, the only one of it that reaches the audit trail, and start a new
+ * interval.  Nothing is written for a quiet interval.
+ */
+static void
+session_preauth_flush(void)
+{
+	uint64_t	total = 0;
+	int		i;
+
+	for (i = 0; i < SESSION_NOISE_KINDS; i++)
+		total += session_preauth.count[i];
+	if (total > 0)
+		log_event(session_preauth.suppressed > 0 ? LOG_LVL_WARN :
+		    LOG_LVL_INFO, "session.preauth", "secs=%lld total=%llu "
+		    "timeout=%llu tls=%llu closed=%llu limit=%llu logged=%llu "
+		    "suppressed=%llu",
+		    (long long)((int64_t)time(NULL) - session_preauth.since),
+		    (unsigned long long)total,
+		    (unsigned long long)session_preauth.count[SESSION_NOISE_TIMEOUT],
+		    (unsigned long long)session_preauth.count[SESSION_NOISE_TLS],
+		    (unsigned long long)session_preauth.count[SESSION_NOISE_CLOSED],
+		    (unsigned long long)session_preauth.count[SESSION_NOISE_LIMIT],
+		    (unsigned long long)session_preauth.logged,
+		    (unsigned long long)session_preauth.suppressed);
+	memset(session_preauth.count, 0, sizeof(session_preauth.count));
+	session_preauth.logged = session_preauth.suppressed = 0;
+}
+
+/* The interval is over: sum it up. */
+static void
+session_preauth_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	session_preauth_flush();
+}
+
+void
+session_noise(enum session_noise kind, const char *event, const char *fmt,
+    ...)
+{
+	struct timeval	tv = { (time_t)hub->conf.preauth_log_interval, 0 };
+	char		line[1024];
+	va_list		ap;
+
+	if (session_preauth.timer == NULL && hub->base != NULL)
+		session_preauth.timer = evtimer_new(hub->base,
+		    session_preauth_cb, NULL);
+	/* The first noise of an interval starts it. */
+	if (session_preauth.timer != NULL &&
+	    !evtimer_pending(session_preauth.timer, NULL)) {
+		session_preauth.since = (int64_t)time(NULL);
+		evtimer_add(session_preauth.timer, &tv);
+	}
+	session_preauth.count[kind]++;
+	if (session_preauth.logged >= hub->conf.preauth_log_lines) {
+		session_preauth.suppressed++;
+		return;
+	}
+	session_preauth.logged++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_event_unaudited(kind == SESSION_NOISE_LIMIT ? LOG_LVL_WARN :
+	    LOG_LVL_INFO, event, "%s%s", line,
+	    session_preauth.logged == hub->conf.preauth_log_lines ?
+	    " more=counted" : "");
+}
+
 /* Free sessions that are closed and no longer referenced. */
 static void
 session_reap(evutil_socket_t fd, short ev, void *arg)
@@ -200,16 +290,29 @@ session_close(struct session *s, const char *reason)
 
 	if (s->state == SESSION_DEAD)
 		return;
-	log_event(LOG_LVL_INFO, "session.close",
-	    "session=%s peer=%s org=%s state=%s reason=%s frames_in=%llu "
-	    "frames_out=%llu submits=%llu delivered=%llu secs=%lld", s->sid,
-	    s->peer, s->org[0] ? s->org : "-", session_strstate(s->state),
-	    log_escape(reason, esc, sizeof(esc)),
-	    (unsigned long long)s->frames_in,
-	    (unsigned long long)s->frames_out,
-	    (unsigned long long)s->submits,
-	    (unsigned long long)s->delivered,
-	    (long long)(time(NULL) - s->started));
+	if (s->state == SESSION_HANDSHAKE)
+		/* No certificate verified yet: noise, counted (see audit.c). */
+		session_noise(strncmp(reason, "timeout", 7) == 0 ?
+		    SESSION_NOISE_TIMEOUT :
+		    strstr(reason, "closed the connection") != NULL ?
+		    SESSION_NOISE_CLOSED : SESSION_NOISE_TLS, "session.close",
+		    "session=%s peer=%s org=- state=%s reason=%s secs=%lld",
+		    s->sid, s->peer, session_strstate(s->state),
+		    log_escape(reason, esc, sizeof(esc)),
+		    (long long)(time(NULL) - s->started));
+	else
+		log_event(LOG_LVL_INFO, "session.close",
+		    "session=%s peer=%s org=%s state=%s reason=%s "
+		    "frames_in=%llu frames_out=%llu submits=%llu "
+		    "delivered=%llu secs=%lld", s->sid, s->peer,
+		    s->org[0] ? s->org : "-", session_strstate(s->state),
+		    log_escape(reason, esc, sizeof(esc)),
+		    (unsigned long long)s->frames_in,
+		    (unsigned long long)s->frames_out,
+		    (unsigned long long)s->submits,
+		    (unsigned long long)s->delivered,
+		    (long long)(time(NULL) - s->started));
+	listener_addr_release(s);
 	deliver_unsubscribe(s);
 	s->state = SESSION_DEAD;
 	evtimer_del(s->timer);
@@ -501,6 +604,8 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	uint32_t		 n;
 	size_t			 used;
 	uint8_t			*p;
+	char			 nulpath[256];
+	bool			 nul;
 
 	session_ref(s);
 	while ((s->state == SESSION_HELLO || s->state == SESSION_READY) &&
@@ -530,6 +635,9 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		}
 		st = frame_unpack(p, FRAME_HEADER_LEN + (size_t)n, s->max_frame,
 		    &env, &used);
+		nul = st == FRAME_OK && frame_string_nul(
+		    &ceptoar__envelope__descriptor, p + FRAME_HEADER_LEN, n,
+		    nulpath, sizeof(nulpath));
 		evbuffer_drain(in, FRAME_HEADER_LEN + (size_t)n);
 		s->frames_in++;
 		s->last_active = (int64_t)time(NULL);
@@ -549,6 +657,15 @@ session_read_cb(struct bufferevent *bev, void *arg)
 			    CEPTOAR_PROTOCOL_VERSION);
 			ceptoar__envelope__free_unpacked(env, NULL);
 			break;
+		}
+		if (nul) {
+			/* Unpacked, it would read as its text up to the NUL. */
+			session_error(s, env->request_id,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, nulpath,
+			    false, "%s: a string holding a NUL character is "
+			    "refused; strings are text", nulpath);
+			ceptoar__envelope__free_unpacked(env, NULL);
+			continue;
 		}
 		handle_envelope(s, env);
 		ceptoar__envelope__free_unpacked(env, NULL);
@@ -588,9 +705,13 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	char		 why[300], tlserr[200];
 
 	if (what & BEV_EVENT_CONNECTED) {
+		const char	*bad;
+
 		if (tls_peer_identity(bev, s->cert_cn, sizeof(s->cert_cn),
-		    s->fingerprint, sizeof(s->fingerprint)) == -1) {
-			session_close(s, "tls: no usable client certificate");
+		    s->fingerprint, sizeof(s->fingerprint), &bad) == -1) {
+			snprintf(why, sizeof(why), "tls: client certificate "
+			    "refused: %s", bad);
+			session_close(s, why);
 			return;
 		}
 		log_event(LOG_LVL_INFO, "session.tls",
@@ -598,6 +719,19 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		    tls_version(bev), log_escape(s->cert_cn, why, sizeof(why)),
 		    s->fingerprint);
 		session_enter_state(s, SESSION_HELLO);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		if (s->state == SESSION_READY || s->state == SESSION_HELLO) {
+			session_overloaded(s, "nothing queued to it was read for "
+			    "%llu seconds (slow_consumer)",
+			    (unsigned long long)hub->conf.slow_consumer);
+			/* Its error frame would wait behind the rest: go. */
+			session_close(s, s->fatal_reason);
+		} else
+			session_close(s, s->state == SESSION_HANDSHAKE ?
+			    "timeout: the TLS handshake stalled" :
+			    s->fatal_reason);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -658,6 +792,12 @@ session_close_all(const char *reason)
 {
 	while (session_list != NULL)
 		session_close(session_list, reason);
+	/* The last interval's noise, before the trail closes. */
+	session_preauth_flush();
+	if (session_preauth.timer != NULL) {
+		event_free(session_preauth.timer);
+		session_preauth.timer = NULL;
+	}
 }
 
 void

@@ -127,6 +127,88 @@ tls_name_cn(const X509_NAME *name, char *buf, size_t len)
 	return buf;
 }
 
+/* Whether the n bytes at p are well-formed UTF-8 (RFC 3629). */
+static bool
+tls_utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t		i = 0, k, more;
+	uint32_t	cp;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			more = 1;
+			cp = p[i] & 0x1f;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			more = 2;
+			cp = p[i] & 0x0f;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			more = 3;
+			cp = p[i] & 0x07;
+		} else
+			return false;
+		if (n - i <= more)
+			return false;
+		for (k = 1; k <= more; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates and past U+10FFFF. */
+		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += more + 1;
+	}
+	return true;
+}
+
+const char *
+tls_name_identity(const X509_NAME *name, char *buf, size_t len)
+{
+	const X509_NAME_ENTRY	*e;
+	unsigned char		*utf8 = NULL;
+	int			 i, n;
+
+	buf[0] = '\0';
+	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0)
+		return "its subject has no common name (CN)";
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0)
+		return "its subject has more than one common name (CN); "
+		    "exactly one names the organisation";
+	e = X509_NAME_get_entry(name, i);
+	/*
+	 * Decode whatever string type the CA chose (UTF8String, BMPString,
+	 * PrintableString, ...) to text: comparing the raw bytes would
+	 * take a BMPString whose UTF-16 happens to spell "nisc" for nisc.
+	 */
+	if ((n = ASN1_STRING_to_UTF8(&utf8,
+	    X509_NAME_ENTRY_get_data(e))) < 0) {
+		ERR_clear_error();
+		return "its common name (CN) cannot be decoded as text";
+	}
+	if (memchr(utf8, '\0', (size_t)n) != NULL) {
+		OPENSSL_free(utf8);
+		return "its common name (CN) contains a NUL character";
+	}
+	if (!tls_utf8_valid(utf8, (size_t)n)) {
+		OPENSSL_free(utf8);
+		return "its common name (CN) is not valid UTF-8";
+	}
+	if (n == 0 || (size_t)n >= len) {
+		OPENSSL_free(utf8);
+		return n == 0 ? "its common name (CN) is empty" :
+		    "its common name (CN) is too long";
+	}
+	memcpy(buf, utf8, (size_t)n);
+	buf[n] = '\0';
+	OPENSSL_free(utf8);
+	return NULL;
+}
+
 /* An ASN.1 time as "2026-11-21T09:00:00Z" into buf. */
 static const char *
 tls_time(const ASN1_TIME *t, char *buf, size_t len)
@@ -371,6 +453,35 @@ tls_refusal_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 }
 
 /*
+ * The leaf verified: refuse it in the handshake, with an alert and the
+ * reason noted for the log, if its subject does not name exactly one
+ * organisation as text (tls_name_identity).  1 to go on, 0 to refuse.
+ */
+static int
+tls_verify_identity(X509_STORE_CTX *xs)
+{
+	SSL		*ssl;
+	X509		*leaf;
+	const char	*why;
+	char		 cn[256], subject[256], *note;
+
+	if ((leaf = X509_STORE_CTX_get_current_cert(xs)) == NULL)
+		return 1;
+	if ((why = tls_name_identity(X509_get_subject_name(leaf), cn,
+	    sizeof(cn))) == NULL)
+		return 1;
+	ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	tls_name(X509_get_subject_name(leaf), subject, sizeof(subject));
+	if (ssl != NULL && SSL_get_ex_data(ssl, tls_refusal_idx) == NULL &&
+	    asprintf(&note, "%s (certificate subject %s)", why, subject) != -1 &&
+	    SSL_set_ex_data(ssl, tls_refusal_idx, note) != 1)
+		free(note);
+	X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+	return 0;
+}
+
+/*
  * Verification callback: the verdict stays OpenSSL's, but the first
  * refusal notes which certificate it was, since OpenSSL keeps none of it
  * once the handshake has failed.
@@ -385,6 +496,9 @@ tls_verify_cb(int ok, X509_STORE_CTX *xs)
 	BIGNUM		*bn;
 	char		*hex;
 
+	if (ok && tls_refusal_idx != -1 &&
+	    X509_STORE_CTX_get_error_depth(xs) == 0)
+		return tls_verify_identity(xs);
 	if (ok || tls_refusal_idx == -1)
 		return ok;
 	ssl = X509_STORE_CTX_get_ex_data(xs,
@@ -558,27 +672,25 @@ tls_accept(struct event_base *base, void *ctx, int fd)
 
 int
 tls_peer_identity(struct bufferevent *bev, char *cn, size_t cnlen,
-    char *fingerprint, size_t fplen)
+    char *fingerprint, size_t fplen, const char **why)
 {
 	SSL		*ssl;
 	X509		*cert;
-	X509_NAME	*subject;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0, i;
-	int		 n;
 
 	cn[0] = '\0';
 	fingerprint[0] = '\0';
+	*why = "no verified client certificate";
 	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
 		return -1;
 	if (SSL_get_verify_result(ssl) != X509_V_OK)
 		return -1;
 	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL)
 		return -1;
-	subject = X509_get_subject_name(cert);
-	n = X509_NAME_get_text_by_NID(subject, NID_commonName, cn, (int)cnlen);
-	if (n <= 0 || (size_t)n >= cnlen || strlen(cn) != (size_t)n) {
-		/* No CN, a truncated one, or one with an embedded NUL. */
+	/* tls_verify_identity refused these already; never trust one. */
+	if ((*why = tls_name_identity(X509_get_subject_name(cert), cn,
+	    cnlen)) != NULL) {
 		cn[0] = '\0';
 		X509_free(cert);
 		return -1;

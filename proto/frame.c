@@ -1,6 +1,8 @@
 /*
  * Framing: a 4-byte big-endian length, then one packed Envelope.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,4 +194,126 @@ frame_pack_deliver(const Ceptoar__Delivery *d, const uint8_t *message,
 	p += ceptoar__delivery__pack(&tail, p);
 	*lenp = (size_t)(p - buf);
 	return buf;
+}
+
+/* Nesting followed by frame_string_nul; protobuf-c nests no deeper. */
+#define FRAME_SCAN_DEPTH	64
+
+/* Read a varint at *i in buf; false if it runs past len or 10 bytes. */
+static bool
+frame_varint_get(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+	unsigned	shift = 0;
+
+	*v = 0;
+	while (*i < len && shift < 70) {
+		*v |= (uint64_t)(buf[*i] & 0x7f) << shift;
+		if ((buf[(*i)++] & 0x80) == 0)
+			return true;
+		shift += 7;
+	}
+	return false;
+}
+
+/*
+ * Step over the field at *i of buf whose tag was key: its value, for a
+ * length-delimited one into *val and *vlen.  false if it does not fit.
+ */
+static bool
+frame_field_skip(const uint8_t *buf, size_t len, size_t *i, uint64_t key,
+    const uint8_t **val, size_t *vlen)
+{
+	uint64_t	v;
+
+	*val = NULL;
+	*vlen = 0;
+	switch (key & 7) {
+	case 0:
+		return frame_varint_get(buf, len, i, &v);
+	case 1:
+		if (len - *i < 8)
+			return false;
+		*i += 8;
+		return true;
+	case 5:
+		if (len - *i < 4)
+			return false;
+		*i += 4;
+		return true;
+	case 2:
+		if (!frame_varint_get(buf, len, i, &v) || v > len - *i)
+			return false;
+		*val = buf + *i;
+		*vlen = (size_t)v;
+		*i += (size_t)v;
+		return true;
+	}
+	return false;
+}
+
+/* How many times field number num occurs in buf before offset end. */
+static size_t
+frame_field_index(const uint8_t *buf, size_t end, uint64_t num)
+{
+	const uint8_t	*val;
+	size_t		 i = 0, n = 0, vlen;
+	uint64_t	 key;
+
+	while (i < end && frame_varint_get(buf, end, &i, &key)) {
+		if (!frame_field_skip(buf, end, &i, key, &val, &vlen))
+			break;
+		if ((key >> 3) == num)
+			n++;
+	}
+	return n;
+}
+
+/* frame_string_nul at nesting depth. */
+static bool
+frame_scan(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+    size_t len, int depth, char *path, size_t pathlen)
+{
+	const ProtobufCFieldDescriptor	*f;
+	const uint8_t			*val;
+	char				 sub[256], name[96];
+	size_t				 i = 0, start, vlen;
+	uint64_t			 key;
+
+	while (i < len) {
+		start = i;
+		if (!frame_varint_get(buf, len, &i, &key) ||
+		    !frame_field_skip(buf, len, &i, key, &val, &vlen))
+			return false;	/* not ours to judge: unpack did */
+		if ((key & 7) != 2 || (f =
+		    protobuf_c_message_descriptor_get_field(d,
+		    (unsigned)(key >> 3))) == NULL)
+			continue;
+		sub[0] = '\0';
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			if (memchr(val, '\0', vlen) == NULL)
+				continue;
+		} else if (f->type != PROTOBUF_C_TYPE_MESSAGE ||
+		    depth >= FRAME_SCAN_DEPTH ||
+		    !frame_scan(f->descriptor, val, vlen, depth + 1, sub,
+		    sizeof(sub)))
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED)
+			snprintf(name, sizeof(name), "%s[%zu]", f->name,
+			    frame_field_index(buf, start, key >> 3));
+		else
+			snprintf(name, sizeof(name), "%s", f->name);
+		snprintf(path, pathlen, "%s%s%s", name, sub[0] ? "." : "",
+		    sub);
+		return true;
+	}
+	return false;
+}
+
+bool
+frame_string_nul(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+    size_t len, char *path, size_t pathlen)
+{
+	if (pathlen > 0)
+		path[0] = '\0';
+	return frame_scan(d, buf, len, 0, path, pathlen);
 }

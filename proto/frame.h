@@ -6,6 +6,7 @@
 #ifndef CEPTOAR_FRAME_H
 #define CEPTOAR_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,18 @@ Ceptoar__Message *frame_message_copy(const Ceptoar__Message *m);
  */
 uint8_t	*frame_pack_deliver(const Ceptoar__Delivery *d, const uint8_t *message,
 	    size_t message_len, size_t *lenp);
+
+/*
+ * Whether a string field anywhere in buf, the len wire bytes of a message
+ * of type d, holds a NUL byte.  protobuf-c hands strings over as C
+ * strings, so "nisc\0evil" would unpack as "nisc": such a message must
+ * be refused, not read.  true with the field's path from d into path
+ * ("submit.message.report.contact.name", "...indicators[2].value").
+ * Fields that are not strings or messages, unknown fields and bytes that
+ * do not parse are passed over (unpacking judges those).
+ */
+bool	 frame_string_nul(const ProtobufCMessageDescriptor *d,
+	    const uint8_t *buf, size_t len, char *path, size_t pathlen);
 
 /* A sentence for a status, for logs and error messages. */
 const char	*frame_strstatus(enum frame_status);

@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--file", help="hex from a fixture file (# comments)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="send the bytes this many times")
+    ap.add_argument("--source", help="local address to connect from "
+                    "(another loopback address plays another host)")
     ap.add_argument("--rcvbuf", type=int, default=0,
                     help="socket receive buffer, to play a slow reader")
     ap.add_argument("--stall", type=float, default=0.0,
@@ -87,6 +89,9 @@ def main():
     ap.add_argument("--byte-delay", type=float, default=0.0,
                     help="seconds between single bytes")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--expect", type=int, default=0,
+                    help="stop after this many answer frames, so that a "
+                    "session the hub keeps open costs no timeout")
     ap.add_argument("--tls12", action="store_true",
                     help="offer TLS 1.2 only, and print the version "
                     "agreed as \"tls VERSION\"")
@@ -109,6 +114,8 @@ def main():
     if a.rcvbuf:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     raw.settimeout(a.timeout)
+    if a.source:
+        raw.bind((a.source, 0))
     raw.connect((a.host, a.port))
     try:
         s = ctx.wrap_socket(raw, server_hostname="localhost")
@@ -135,6 +142,7 @@ def main():
     if a.stall > 0:
         time.sleep(a.stall)
     buf = b""
+    frames = 0
     deadline = time.time() + a.timeout
     while time.time() < deadline:
         try:
@@ -156,6 +164,9 @@ def main():
             print(describe(buf[4:4 + n]))
             sys.stdout.flush()
             buf = buf[4 + n:]
+            frames += 1
+            if a.expect and frames >= a.expect:
+                return 0
     print("timeout")
     return 0
 

@@ -34,6 +34,9 @@
 #                          is it followed by sub-ca.crt
 #   sub-client.crt         CN=bank-a issued by the intermediate;
 #                          sub-client-chain.crt is it followed by sub-ca.crt
+#   bmp-cn.crt             CN is the BMPString U+6E69 U+7363, whose UTF-16
+#                          bytes spell "nisc" (checked with asn1parse)
+#   two-cn.crt             CN=nisc and CN=bank-a in one subject
 #
 # Each .crt has its .key beside it (mode 0600).  The result is made once:
 # a lock on OUTDIR.lock keeps parallel scenarios from racing, and
@@ -43,7 +46,7 @@ set -euo pipefail
 
 prog=${0##*/}
 # Bump when what is generated changes, to remake cached copies.
-version=3
+version=4
 
 die() {
 	echo "$prog: $*" >&2
@@ -92,6 +95,21 @@ issue_by() {
 	    -config "$out/ca/openssl.cnf" -out "$out/ca/$name.csr" 2>>"$out/ca/log"
 	openssl x509 -req -in "$out/ca/$name.csr" -CA "$cacert" \
 	    -CAkey "$cakey" -set_serial "0x7$(openssl rand -hex 15)" \
+	    -days 30 -sha256 -extfile "$out/ca/openssl.cnf" -extensions "$ext" \
+	    -out "$out/$name.crt" 2>>"$out/ca/log" ||
+	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
+}
+
+# Issue NAME from the real CA without its database ("openssl x509 -req",
+# which keeps the subject's string types as the request has them):
+# subject SUBJ, extension section EXT, request configuration REQCNF.
+issue_raw() {
+	local name=$1 subj=$2 ext=$3 reqcnf=$4
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$out/$name.key" -utf8 -subj "$subj" \
+	    -config "$reqcnf" -out "$out/ca/$name.csr" 2>>"$out/ca/log"
+	openssl x509 -req -in "$out/ca/$name.csr" -CA "$cadir/ca.crt" \
+	    -CAkey "$cadir/ca.key" -set_serial "0x7$(openssl rand -hex 15)" \
 	    -days 30 -sha256 -extfile "$out/ca/openssl.cnf" -extensions "$ext" \
 	    -out "$out/$name.crt" 2>>"$out/ca/log" ||
 	    { cat "$out/ca/log" >&2; die "issuing $name.crt failed"; }
@@ -230,6 +248,29 @@ generate() {
 	    subca_ext
 	sub_issue sub-hub "/O=CEPTOAR regress/CN=localhost" serverauth_ext
 	sub_issue sub-client "/O=bank-a/CN=bank-a" client_ext
+
+	# Names that are the same bytes as an organisation's but not the same
+	# text.  string_mask 0x800 (B_ASN1_BMPSTRING) makes every string of
+	# the subject a BMPString; -utf8 reads -subj as UTF-8.
+	cat >"$out/ca/bmp.cnf" <<-EOF
+	[req]
+	distinguished_name = req_dn
+	prompt = no
+	string_mask = MASK:0x800
+	[req_dn]
+	EOF
+	issue_raw bmp-cn "/O=nisc/CN=$(printf '\346\271\251\347\215\243')" \
+	    client_ext "$out/ca/bmp.cnf"
+	# The CN must be a BMPString of the four bytes "nisc" (1e 04 6e 69 73 63).
+	openssl asn1parse -in "$out/bmp-cn.crt" | grep -A1 ':commonName' |
+	    grep -q 'BMPSTRING' || die "bmp-cn.crt: the CN is not a BMPString"
+	openssl x509 -in "$out/bmp-cn.crt" -outform DER | od -An -v -tx1 |
+	    tr -d ' \n' | grep -q '0603550403''1e046e697363' ||
+	    die "bmp-cn.crt: the CN's bytes are not \"nisc\""
+	issue_raw two-cn "/O=nisc/CN=nisc/CN=bank-a" client_ext \
+	    "$out/ca/openssl.cnf"
+	[ "$(openssl asn1parse -in "$out/two-cn.crt" | grep -c ':commonName')" -ge 3 ] ||
+	    die "two-cn.crt: no two CNs in its subject"
 
 	chmod 0644 "$out"/*.crt "$out"/*.pem
 	chmod 0600 "$out"/*.key

@@ -183,10 +183,28 @@ expect_one_refusal "client certificate refused: certificate signature failure (c
 refused=$((refused + 1))
 pass "look-alike: exit $RC; hub: certificate signature failure"
 
+# Names are text, not bytes: a BMPString CN whose UTF-16 bytes spell
+# "nisc" is the text U+6E69 U+7363, which names no organisation.
+client_conf bmp-cn "$MATRIX/bmp-cn.crt"
+mark_log
+cli bmp-cn ping
+expect_eq "$RC" 77 "bmp-cn: exit status ($OUT)"
+expect_contains "$OUT" "unknown-organisation: certificate CN=$(printf '\346\271\251\347\215\243')" \
+    "bmp-cn: the CN is decoded, and is not nisc"
+expect_not_contains "$OUT" "round trip" "bmp-cn: no ping answer"
+wait_new "code=unknown-organisation"
+expect_not_contains "$(new_log)" "org=nisc" "bmp-cn: never taken for nisc"
+refused=$((refused + 1))
+pass "bmp-cn: a BMPString CN spelling nisc's bytes is not nisc"
+
+# A subject with two CNs names nobody: refused in the handshake.
+refuse_cert two-cn "$MATRIX/two-cn.crt" "bad certificate" \
+    "its subject has more than one common name (CN); exactly one names the organisation (certificate subject O=nisc, CN=nisc, CN=bank-a)"
+
 # No client certificate at all (the real client always sends one).
 mark_log
 out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
-    --ca "$PKI/ca.crt" --no-cert --hello --timeout 5)
+    --ca "$PKI/ca.crt" --no-cert --hello --timeout 60)
 expect_contains "$out" "alert certificate required" "no certificate: the alert"
 expect_not_contains "$out" "body 11" "no certificate: no welcome"
 expect_one_refusal "the client presented no certificate"
@@ -226,7 +244,7 @@ pass "wrong role: exit 1, not-permitted"
 mark_log
 out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
     --ca "$PKI/ca.crt" --cert "$PKI/orgs/bank-a.crt" \
-    --key "$PKI/orgs/bank-a.key" --tls12 --hello --timeout 5)
+    --key "$PKI/orgs/bank-a.key" --tls12 --hello --timeout 60)
 expect_contains "$out" "tls-failed" "TLS 1.2 client: no handshake"
 expect_contains "$out" "alert protocol version" "TLS 1.2 client: the alert"
 expect_one_refusal "unsupported protocol: the client offers TLS 1.2 at most, the hub requires 1.3 or later (tls_min_version)"
@@ -251,7 +269,7 @@ tls_min_version: 1.2"
 mark_log
 out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
     --ca "$PKI/ca.crt" --cert "$PKI/orgs/bank-a.crt" \
-    --key "$PKI/orgs/bank-a.key" --tls12 --hello --timeout 2)
+    --key "$PKI/orgs/bank-a.key" --tls12 --hello --timeout 60 --expect 1)
 expect_contains "$out" "tls TLSv1.2" "TLS 1.2 client: TLS 1.2 agreed"
 expect_contains "$out" "body 11" "TLS 1.2 client: welcomed"
 wait_new "session.tls"
@@ -267,7 +285,7 @@ out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
     --ca "$PKI/ca.crt" --cert "$PKI/orgs/bank-a.crt" \
     --key "$PKI/orgs/bank-a.key" --tls12 \
     --ciphers 'AES128-GCM-SHA256:AES256-SHA:ECDHE-ECDSA-AES128-SHA' \
-    --hello --timeout 5)
+    --hello --timeout 60)
 expect_contains "$out" "tls-failed" "weak TLS 1.2 ciphers: no handshake"
 expect_contains "$out" "handshake failure" "weak TLS 1.2 ciphers: the alert"
 expect_one_refusal "no shared cipher"
@@ -278,7 +296,7 @@ pass "TLS 1.2 with weak ciphers only: refused"
 mark_log
 out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
     --ca "$PKI/ca.crt" --cert "$MATRIX/revoked.crt" \
-    --key "$MATRIX/revoked.key" --tls12 --hello --timeout 5)
+    --key "$MATRIX/revoked.key" --tls12 --hello --timeout 60)
 expect_contains "$out" "alert certificate revoked" "revoked over TLS 1.2: the alert"
 expect_one_refusal "client certificate refused: certificate revoked"
 refused=$((refused + 1))

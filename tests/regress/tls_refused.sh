@@ -22,7 +22,7 @@ wait_log "session.error .*code=unknown-organisation .*fatal=yes"
 
 # No client certificate at all.
 out=$(python3 "$REGRESS_DIR/rawclient.py" --port "$HUB_PORT" \
-    --ca "$PKI/ca.crt" --no-cert --hello --timeout 5)
+    --ca "$PKI/ca.crt" --no-cert --hello --timeout 60)
 expect_not_contains "$out" "body 11" "no welcome without a certificate"
 wait_log "session.close .*reason=\"tls: .*certificate.*\(refused\)\""
 
