@@ -28,6 +28,8 @@ O = {name: i for i, name in enumerate(ORGS)}
  COMM_CHECK, CHECK_ANSWER, FORWARD, SUBSCRIBE, ACK, FETCH, PREVIEW,
  RECEIPTS, CHECK_STATUS, PING, REPEAT, RECONNECT) = range(19)
 
+# bit 7 of the operation byte: the next step joins the same turn
+BATCH = 0x80
 # report flags (seq_report)
 MANDATED, SHARING, ATTRIBUTION, FOLLOWUP, DRILL, CEPTOAR, SECTOR, \
     RETRACTED = (1 << i for i in range(8))
@@ -124,6 +126,13 @@ SEEDS = {
         report(O["broker-a"]) + step(O["broker-a"], FETCH, 0x80) +
         step(O["broker-a"], PING, 7) + step(O["broker-a"], RECONNECT) +
         subscribe(O["fsa-liaison"])),
+    # Three organisations' submits in one group commit (bit 7 of the
+    # operation: the loop does not run before the next step).
+    "one-group": (
+        [O["tel-a"], REPORT | BATCH] + report(O["tel-a"])[2:] +
+        [O["bank-b"], CONSULTATION | BATCH, 1, 0] +
+        step(O["nisc"], ADVISORY, 2, 0, 0) +
+        subscribe(O["nisc"])),
     # A certificate of no organisation.
     "stranger": step(STRANGER, PING, 0),
 }
