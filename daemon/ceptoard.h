@@ -1332,6 +1332,12 @@ enum session_noise {
 };
 void	 session_noise(enum session_noise, const char *event,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#ifdef CEPTOARD_FUZZING
+/* A session on a plain bufferevent, as if TLS had verified CN cn. */
+struct session *session_new_plain(struct bufferevent *bev, const char *peer,
+	    const char *cn);
+#endif
 /* The one close path: logs once, tears down, frees when unreferenced. */
 void	 session_close(struct session *, const char *reason);
 void	 session_ref(struct session *);

@@ -173,6 +173,9 @@ durable_start(struct event_base *base, struct store *store,
 
 	dur.store = store;
 	dur.done = done;
+	/* A start after durable_stop (the sequence fuzzer's) starts afresh. */
+	dur.stop = false;
+	dur.started = false;
 	if (store_pipeline(store, cause) == -1)
 		return -1;
 	if (pipe2(dur.pipe, O_CLOEXEC) == -1 ||

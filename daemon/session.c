@@ -135,13 +135,19 @@ session_enter_state(struct session *s, enum session_state st)
 	session_arm_timer(s);
 }
 
-struct session *
-session_new(int fd, const char *peer)
+/*
+ * A session around bev (taken over: freed on failure), in the state
+ * HANDSHAKE, on the list of sessions; NULL when out of memory.
+ */
+static struct session *
+session_attach(struct bufferevent *bev, const char *peer)
 {
 	struct session	*s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		bufferevent_free(bev);
 		return NULL;
+	}
 	s->id = ++hub->next_session;
 	snprintf(s->sid, sizeof(s->sid), "%08llx",
 	    (unsigned long long)s->id);
@@ -150,16 +156,12 @@ session_new(int fd, const char *peer)
 	s->refs = 1;
 	s->max_frame = (uint32_t)hub->conf.max_frame_preauth;
 	s->started = s->last_active = (int64_t)time(NULL);
-	if ((s->bev = tls_accept(hub->base, hub->tls_ctx, fd)) == NULL) {
-		free(s);
-		return NULL;
-	}
+	s->bev = bev;
 	if ((s->timer = evtimer_new(hub->base, session_timer_cb, s)) == NULL) {
 		bufferevent_free(s->bev);
 		free(s);
 		return NULL;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
 	    session_event_cb, s);
 	/* Never hold more than one frame plus a header of input. */
@@ -246,6 +248,38 @@ session_noise(enum session_noise kind, const char *event, const char *fmt,
 	    session_preauth.logged == hub->conf.preauth_log_lines ?
 	    " more=counted" : "");
 }
+
+struct session *
+session_new(int fd, const char *peer)
+{
+	struct bufferevent	*bev;
+
+	if ((bev = tls_accept(hub->base, hub->tls_ctx, fd)) == NULL)
+		return NULL;
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return session_attach(bev, peer);
+}
+
+#ifdef CEPTOARD_FUZZING
+/*
+ * Only in a -Dfuzz=true build, for tests/fuzz/fuzz_sequence.c: a session
+ * on bev (one end of a bufferevent pair, no TLS) whose peer presented a
+ * verified certificate with CN cn, as session_event_cb leaves it once
+ * the handshake is done: waiting for the hello.
+ */
+struct session *
+session_new_plain(struct bufferevent *bev, const char *peer, const char *cn)
+{
+	struct session	*s;
+
+	if ((s = session_attach(bev, peer)) == NULL)
+		return NULL;
+	snprintf(s->cert_cn, sizeof(s->cert_cn), "%s", cn);
+	snprintf(s->fingerprint, sizeof(s->fingerprint), "%064d", 0);
+	session_enter_state(s, SESSION_HELLO);
+	return s;
+}
+#endif
 
 /* Free sessions that are closed and no longer referenced. */
 static void

@@ -17,6 +17,10 @@ module needed); the field numbers are those of proto/ceptoar.proto.
   corpus/fuzz_clientconf/   config/examples/ceptoar.conf and variants
   dict/json.dict            the JSON keys and enumeration names
   dict/yaml.dict            the keys of the three YAML files, YAML tokens
+
+Not made here: corpus/fuzz_scrub/ and dict/scrub.dict (kept with the
+anonymiser), and corpus/fuzz_sequence/ (sequence-seeds.py, which speaks
+that target's own step format).
 """
 import os
 import re
