@@ -89,6 +89,7 @@ reload_cb(evutil_socket_t sig, short ev, void *arg)
 	struct directory	*dir;
 	char			*cause = NULL, esc[1024];
 
+	notify_send("RELOADING=1");
 	/* Certificates and CRLs first: a bad directory must not skip them. */
 	tls_reload();
 	if ((dir = directory_load(hub->conf.directory, &cause)) == NULL) {
@@ -97,6 +98,7 @@ reload_cb(evutil_socket_t sig, short ev, void *arg)
 		    "previous directory\"", hub->conf.directory,
 		    log_escape(cause, esc, sizeof(esc)));
 		free(cause);
+		notify_send("READY=1");
 		return;
 	}
 	directory_free(hub->dir);
@@ -106,6 +108,7 @@ reload_cb(evutil_socket_t sig, short ev, void *arg)
 	    dir->path ? dir->path : hub->conf.directory, dir->nsectors,
 	    dir->nceptoars, dir->norgs);
 	session_recheck_all();
+	notify_send("READY=1");
 }
 
 /* Give up waiting for sessions to drain. */
@@ -125,6 +128,7 @@ shutdown_cb(evutil_socket_t sig, short ev, void *arg)
 	if (hub->shutting_down)
 		return;
 	hub->shutting_down = true;
+	notify_send("STOPPING=1");
 	log_event(LOG_LVL_INFO, "ceptoard.stopping", "signal=%d sessions=%zu",
 	    (int)sig, hub->nsessions);
 	listener_free(hub->listener);
@@ -330,6 +334,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
+	/* Connected while its path resolves: the chroot would hide it. */
+	notify_init();
 	/*
 	 * Everything that can fail at start-up happens before detaching, so
 	 * that the starting command sees the error and the exit status.
@@ -346,6 +352,9 @@ main(int argc, char *argv[])
 	if ((hub->listener = listener_new(hub->base, hub->conf.listen, &cause))
 	    == NULL)
 		fatalx("%s", cause ? cause : "listen");
+	if (metrics_start(hub->base, -1, hub->conf.metrics_listen,
+	    &cause) == -1)
+		fatalx("%s", cause ? cause : "metrics_listen");
 	if (submit_init(hub->base) == -1)
 		fatalx("cannot set up group commit");
 	if (review_init(hub->base) == -1)
@@ -395,6 +404,8 @@ main(int argc, char *argv[])
 	    hub->dir->nsectors, hub->dir->nceptoars, hub->dir->norgs,
 	    (long)getpid());
 
+	notify_send("READY=1\nMAINPID=%ld", (long)getpid());
+	notify_watchdog(hub->base);
 	store_fault_arm();
 	event_base_dispatch(hub->base);
 
@@ -418,6 +429,8 @@ main(int argc, char *argv[])
 	sodium_memzero(&hub->anon, sizeof(hub->anon));
 	directory_free(hub->dir);
 	audit_detach();
+	metrics_stop();
+	notify_stop();
 	event_base_free(hub->base);
 	if (hub->conf.pidfile != NULL)
 		unlink(hub->conf.pidfile);

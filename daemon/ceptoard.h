@@ -152,6 +152,8 @@ struct config {
 	uint64_t	 max_handshakes_per_addr; /* of them before the hello */
 	char		*chroot;		/* confine the hub here, if root */
 	uint64_t	 seccomp;		/* 1: restrict system calls */
+	char		*metrics_listen;	/* "host:port"; NULL: off */
+	uint64_t	 metrics_remote;	/* 1: may be non-loopback */
 };
 /* Load and check path; -1 with a "file:line: what" cause. */
 int	 config_load(const char *path, struct config *out, char **cause);
@@ -878,6 +880,12 @@ int	 store_inbox_state(struct store *, const char *recipient,
 	    uint64_t *last_seq, uint64_t *pending, char **cause);
 /* Number of messages stored, for logs and tests. */
 int	 store_count(struct store *, uint64_t *messages, char **cause);
+/*
+ * Deliveries held for their holder's review and not yet forwarded, and
+ * when the oldest of them was received (0: none), for metrics.
+ */
+int	 store_held_count(struct store *, uint64_t *n, int64_t *oldest,
+	    char **cause);
 
 /*
  * Relay hops, receipts, follow-ups and replies.  The marks and
@@ -990,6 +998,9 @@ struct store_backend {
 	int	 (*inbox_state)(void *be, const char *recipient,
 		    uint64_t *last_seq, uint64_t *pending, char **cause);
 	int	 (*count)(void *be, uint64_t *messages, char **cause);
+	/* Deliveries with review set, not yet forwarded; oldest received. */
+	int	 (*held_count)(void *be, uint64_t *n, int64_t *oldest,
+		    char **cause);
 	int	 (*mark_delivered)(void *be, const char *recipient,
 		    uint64_t seq, int64_t now, char **cause);
 	int	 (*mark_forwarded)(void *be, const char *holder,
@@ -1512,5 +1523,68 @@ struct deliver_recipients {
 int	 deliver_recipients_load(const char *hub_id,
 	    struct deliver_recipients *, char **cause);
 void	 deliver_recipients_free(struct deliver_recipients *);
+
+/*
+ * metrics.c: the hub's counters, gauges and histograms, and the HTTP
+ * listener that serves them (/metrics, Prometheus text format) with
+ * /healthz and /readyz.  Counters are loop-only; histograms may be
+ * observed from any thread (the sync thread times its fsyncs).
+ */
+enum metrics_counter {
+	METRICS_SESSIONS_OPENED,	/* no labels */
+	METRICS_SESSIONS_CLOSED,	/* reason */
+	METRICS_TLS_FAILURES,		/* reason */
+	METRICS_SUBMITS,		/* kind, result */
+	METRICS_REFUSALS,		/* request, code */
+	METRICS_DELIVERIES_SENT,	/* no labels */
+	METRICS_DELIVERIES_ACKED,	/* no labels */
+	METRICS_COMMITS_FAILED,		/* phase: commit or sync */
+	METRICS_NCOUNTERS
+};
+enum metrics_histogram {
+	METRICS_GROUP_SIZE,		/* submits per group commit */
+	METRICS_FSYNC_SECONDS,		/* one sync: store and trail */
+	METRICS_NHISTOGRAMS
+};
+/* Add n to a counter's series for label values l1, l2 (NULL: none). */
+void	 metrics_add(enum metrics_counter, uint64_t n, const char *l1,
+	    const char *l2);
+#define metrics_count(m, l1, l2)	metrics_add((m), 1, (l1), (l2))
+/* Record one observation; safe from any thread. */
+void	 metrics_observe(enum metrics_histogram, double v);
+/* The wire request being handled, labelling refusals; NULL: none. */
+void	 metrics_request(const char *name);
+/* A wire error sent (session_error): counted by request and code. */
+void	 metrics_refused(Ceptoar__ErrorCode code);
+/* A session closed; during the TLS handshake it is a TLS failure too. */
+void	 metrics_session_closed(const char *reason, bool in_handshake);
+/* The store's last commit or sync: NULL when it worked, else why not. */
+void	 metrics_store_state(const char *phase, const char *cause);
+/*
+ * Serve /metrics, /healthz and /readyz on fd (an already bound, listening
+ * socket, taken over) or, when fd is -1, on addr ("host:port"; NULL:
+ * off).  Refuses an address that is not loopback unless metrics_remote.
+ * Call before confinement: it opens the store and trail files read-only
+ * to report their sizes from inside the chroot.  0, or -1 with a cause.
+ */
+int	 metrics_start(struct event_base *, int fd, const char *addr,
+	    char **cause);
+/* The address served, "host:port", or NULL when off. */
+const char *metrics_address(void);
+void	 metrics_stop(void);
+
+/*
+ * notify.c: the systemd notification protocol, spoken by hand over a
+ * datagram socket connected at start-up, so that it still works from
+ * inside the chroot and the seccomp filter.
+ */
+/* Connect to $NOTIFY_SOCKET if set; note $WATCHDOG_USEC.  Never fails. */
+void	 notify_init(void);
+/* Send one state line ("READY=1", ...); nothing when not under systemd. */
+void	 notify_send(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* Ping the watchdog at half its interval from the loop, if asked to. */
+void	 notify_watchdog(struct event_base *);
+void	 notify_stop(void);
 
 #endif

@@ -129,6 +129,12 @@ static const struct config_option config_options[] = {
 	{ "audit_log_max", CONFIG_UINT, OPT(audit_log_max), "1073741824", 0,
 	    UINT64_C(1) << 48, 0, "bytes at which the audit trail is rotated "
 	    "to audit_log.NNNNNN and continued in a new file; 0: never" },
+	{ "metrics_listen", CONFIG_STRING, OPT(metrics_listen), NULL, 0, 0, 0,
+	    "serve /metrics, /healthz and /readyz over plain HTTP on this "
+	    "host:port (loopback); unset: off" },
+	{ "metrics_remote", CONFIG_UINT, OPT(metrics_remote), "0", 0, 1, 0,
+	    "1: let metrics_listen be a non-loopback address (plain HTTP, "
+	    "no authentication: firewall it)" },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))

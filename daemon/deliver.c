@@ -301,6 +301,7 @@ deliver_queue(struct session *s, const struct store_delivery *sd,
 	deliver_sent_push(s, sd->seq, now);
 	s->cursor = sd->seq;
 	s->delivered++;
+	metrics_count(METRICS_DELIVERIES_SENT, NULL, NULL);
 	log_event(LOG_LVL_DEBUG, "deliver.sent", "session=%s org=%s seq=%llu "
 	    "hub_id=%s live=%s", s->sid, s->org, (unsigned long long)sd->seq,
 	    sd->hub_id, live ? "yes" : "no");
@@ -743,6 +744,7 @@ deliver_write(char **cause)
 		log_event(LOG_LVL_INFO, "deliver.ack", "session=%s org=%s "
 		    "seqs=%zu newly_acked=%zu first=%llu", q->sid, q->org, q->n,
 		    nacked, (unsigned long long)q->seqs[0]);
+		metrics_add(METRICS_DELIVERIES_ACKED, nacked, NULL, NULL);
 	}
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -81,6 +82,7 @@ durable_post(uint64_t gen, int rc, char *cause, int audit_errno)
 static void *
 durable_main(void *arg)
 {
+	struct timespec	 t0, t1;
 	uint64_t	 target;
 	char		*cause;
 	bool		 full = false, posted;
@@ -105,10 +107,15 @@ durable_main(void *arg)
 		pthread_mutex_unlock(&dur.mu);
 
 		cause = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = store_sync(dur.store, full, &cause);
 		aerr = 0;
 		if (afd != -1 && fdatasync(afd) == -1)
 			aerr = errno;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* Atomics: this thread may observe while the loop scrapes. */
+		metrics_observe(METRICS_FSYNC_SECONDS, (double)(t1.tv_sec -
+		    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		/* After a failure only copying the whole log is trusted. */
 		full = rc == -1;
 

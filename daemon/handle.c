@@ -93,7 +93,9 @@ handle_envelope(struct session *s, Ceptoar__Envelope *env)
 		    "%s was already accepted on this connection", h->name);
 		return;
 	}
+	metrics_request(h->name);
 	h->fn(s, env);
+	metrics_request(NULL);
 }
 
 /* Identify the peer from its certificate; what the hello says is noted only. */

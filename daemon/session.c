@@ -174,6 +174,7 @@ session_attach(struct bufferevent *bev, const char *peer)
 		session_list->prev = s;
 	session_list = s;
 	hub->nsessions++;
+	metrics_count(METRICS_SESSIONS_OPENED, NULL, NULL);
 	session_arm_timer(s);
 	log_event(LOG_LVL_INFO, "session.open", "session=%s peer=%s", s->sid,
 	    s->peer);
@@ -347,6 +348,7 @@ session_close(struct session *s, const char *reason)
 		    (unsigned long long)s->delivered,
 		    (long long)(time(NULL) - s->started));
 	listener_addr_release(s);
+	metrics_session_closed(reason, s->state == SESSION_HANDSHAKE);
 	deliver_unsubscribe(s);
 	s->state = SESSION_DEAD;
 	evtimer_del(s->timer);
@@ -452,6 +454,7 @@ session_overloaded(struct session *s, const char *fmt, ...)
 	log_event(LOG_LVL_WARN, "session.error", "session=%s org=%s request=0 "
 	    "code=overloaded field=\"\" fatal=yes queued=%zu", s->sid,
 	    s->org[0] ? s->org : "-", session_output_len(s));
+	metrics_refused(CEPTOAR__ERROR_CODE__ERROR_OVERLOADED);
 	snprintf(s->fatal_reason, sizeof(s->fatal_reason), "overloaded: %.200s",
 	    msg);
 	session_enter_state(s, SESSION_CLOSING);
@@ -554,6 +557,7 @@ session_error(struct session *s, uint64_t request_id, Ceptoar__ErrorCode code,
 	    names_lookup(names_error_code, code),
 	    log_escape(field ? field : "", fesc, sizeof(fesc)),
 	    fatal ? "yes" : "no", log_escape(msg, esc, sizeof(esc)));
+	metrics_refused(code);
 	err.has_code = 1;
 	err.code = code;
 	err.message = msg;

@@ -1084,6 +1084,15 @@ store_count(struct store *s, uint64_t *messages, char **cause)
 	return (s->be->count(s->be_data, messages, cause));
 }
 
+/* Count the deliveries held for review; the oldest's receipt time. */
+int
+store_held_count(struct store *s, uint64_t *n, int64_t *oldest, char **cause)
+{
+	if (store_enter(s, "store_held_count", cause) == -1)
+		return (-1);
+	return (s->be->held_count(s->be_data, n, oldest, cause));
+}
+
 /* Record the first time recipient's delivery seq went out. */
 int
 store_mark_delivered(struct store *s, const char *recipient, uint64_t seq,

@@ -188,6 +188,7 @@ enum store_sqlite_st {
 	ST_INBOX_PENDING,
 	ST_ACKED_THROUGH,
 	ST_COUNT,
+	ST_HELD_COUNT,
 	ST_MARK_DELIVERED,
 	ST_MARK_FORWARDED,
 	ST_MESSAGE,
@@ -328,6 +329,12 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " AND d.acked_at IS NULL ORDER BY d.seq LIMIT 1), last_seq))"
 	    " WHERE recipient = ?1",
 	[ST_COUNT] = "SELECT count(*) FROM messages",
+	/* The review desk's partial index holds exactly these rows. */
+	[ST_HELD_COUNT] =
+	    "SELECT count(*), coalesce(min(m.received_at), 0)"
+	    " FROM deliveries AS d INDEXED BY deliveries_held"
+	    " JOIN messages AS m ON m.seq = d.message_seq"
+	    " WHERE d.review = 1 AND d.forwarded_at IS NULL",
 	[ST_MARK_DELIVERED] =
 	    "UPDATE deliveries SET delivered_at = ?3"
 	    " WHERE recipient = ?1 AND seq = ?2 AND delivered_at IS NULL",
@@ -1630,6 +1637,25 @@ store_sqlite_count(void *be, uint64_t *messages, char **cause)
 	return (0);
 }
 
+/* Deliveries held for their holder's review, and the oldest's time. */
+static int
+store_sqlite_held_count(void *be, uint64_t *n, int64_t *oldest,
+    char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_HELD_COUNT];
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_sqlite_fail(sq, cause, "count held messages");
+		store_sqlite_reset(st);
+		return (-1);
+	}
+	*n = (uint64_t)sqlite3_column_int64(st, 0);
+	*oldest = sqlite3_column_int64(st, 1);
+	store_sqlite_reset(st);
+	return (0);
+}
+
 /*
  * Record when recipient's delivery seq first went out.  Inside a group
  * the mark is part of it.  Outside one it is a commit of its own but not
@@ -2260,6 +2286,7 @@ const struct store_backend store_backend_sqlite = {
 	.recipients = store_sqlite_recipients,
 	.inbox_state = store_sqlite_inbox_state,
 	.count = store_sqlite_count,
+	.held_count = store_sqlite_held_count,
 	.mark_delivered = store_sqlite_mark_delivered,
 	.mark_forwarded = store_sqlite_mark_forwarded,
 	.message = store_sqlite_message,

@@ -154,6 +154,8 @@ submit_answer(struct submit_item *it)
 	char			*cause = NULL, *warnings[2];
 	size_t			 i, j, n = 0, total = 0;
 
+	metrics_count(METRICS_SUBMITS, p->msg.kind, it->conflict ? "conflict" :
+	    it->duplicate ? "duplicate" : "accepted");
 	if (s == NULL)		/* the hub's own: nobody waits for it */
 		return;
 	if (it->conflict) {
@@ -341,11 +343,13 @@ submit_refuse(struct submit_item *batch, const char *why)
 {
 	struct submit_item	*it;
 
+	metrics_request("submit");
 	for (it = batch; it != NULL; it = it->next)
 		if (it->session != NULL)
 			session_error(it->session, it->request_id,
 		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
 		    "%s", why);
+	metrics_request(NULL);
 }
 
 /* A durable group: answer its submits, then hand out its deliveries. */
@@ -355,6 +359,7 @@ submit_finish(struct submit_batch *b, bool audit_failed)
 	struct submit_item	*it;
 	size_t			 i;
 
+	metrics_request("submit");
 	for (it = b->items; it != NULL; it = it->next) {
 		if (audit_failed && it->session == NULL)
 			continue;
@@ -367,6 +372,7 @@ submit_finish(struct submit_batch *b, bool audit_failed)
 		else
 			submit_answer(it);
 	}
+	metrics_request(NULL);
 	for (it = b->items; it != NULL; it = it->next)
 		if (!it->duplicate && !it->conflict)
 			for (i = 0; i < it->batch.nw; i++)
@@ -453,6 +459,7 @@ submit_durable_cb(uint64_t gen, int rc, const char *cause, int audit_errno)
 
 	if (audit_errno != 0)
 		audit_sync_failed(audit_errno);
+	metrics_store_state("sync", rc == 0 ? NULL : cause ? cause : "?");
 	if (rc == -1) {
 		submit_fail_inflight(cause);
 		submit_resume();
@@ -545,6 +552,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	if (failed) {
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit batch=%zu "
 		    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
+		metrics_store_state("commit", cause ? cause : "unknown");
 		free(cause);
 		submit_refuse(batch, "the hub could not store this message "
 		    "durably; it was NOT accepted, submit it again with the "
@@ -553,6 +561,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	free(cause);
+	metrics_observe(METRICS_GROUP_SIZE, (double)n);
 	for (it = batch; it != NULL; it = it->next) {
 		submit_log(it, n);
 		if (it->duplicate || it->conflict)
