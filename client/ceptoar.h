@@ -46,6 +46,7 @@ struct client {
 	bool			 json;		/* --json */
 	bool			 quiet;		/* -q */
 	struct clientconf	*conf;		/* loaded on first use */
+	bool			 lost;		/* last connect: hubconn_lost */
 };
 
 /*
@@ -136,6 +137,12 @@ const Ceptoar__Welcome *hubconn_welcome(const struct hubconn *);
 /* The exit status and the sentence of the last failure. */
 int	 hubconn_exit(const struct hubconn *);
 const char *hubconn_strerror(const struct hubconn *);
+/*
+ * Whether the last failure was the connection's loss (refused, reset,
+ * closed after the hub had spoken) rather than a refusal or bad data:
+ * a follower reconnects after those.
+ */
+bool	 hubconn_lost(const struct hubconn *);
 /*
  * Make waits interruptible: they return HUBCONN_INTERRUPTED once *flag
  * is non-zero.  The caller keeps the signals that raise flag blocked

@@ -84,6 +84,7 @@ client_connect(struct client *c, struct hubconn **hcp)
 	if ((hc = hubconn_new(c->conf)) == NULL)
 		return client_fail(EX_UNAVAILABLE, "out of memory");
 	if (hubconn_open(hc) != HUBCONN_OK) {
+		c->lost = hubconn_lost(hc);
 		status = client_fail(hubconn_exit(hc), "%s",
 		    hubconn_strerror(hc));
 		hubconn_free(hc);

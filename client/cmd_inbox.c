@@ -15,15 +15,22 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "ceptoar.h"
+
+/* --follow's connection was lost (not refused): connect again. */
+#define CMD_INBOX_LOST		(-1)
+/* The longest wait between two attempts to connect again, in seconds. */
+#define CMD_INBOX_BACKOFF_MAX	30
 
 /* Seconds of silence after which --follow checks the hub is there. */
 #define CMD_INBOX_KEEPALIVE	30
@@ -329,7 +336,23 @@ cmd_inbox_drain(struct hubconn *hc, bool unconfirmed)
 	return 0;
 }
 
-/* --follow: print and ack as deliveries come, ping when it is quiet. */
+/*
+ * --follow lost its connection: CMD_INBOX_LOST after a warning, so that
+ * the caller reconnects; any other failure ends the command.
+ */
+static int
+cmd_inbox_follow_fail(struct hubconn *hc)
+{
+	if (!hubconn_lost(hc))
+		return client_fail(hubconn_exit(hc), "%s", hubconn_strerror(hc));
+	client_warn("%s", hubconn_strerror(hc));
+	return CMD_INBOX_LOST;
+}
+
+/*
+ * --follow: print and ack as deliveries come, ping when it is quiet.
+ * CMD_INBOX_LOST if the connection was lost.
+ */
 static int
 cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
     struct cmd_inbox_answers *ans)
@@ -362,24 +385,24 @@ cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
 		if (st == HUBCONN_INTERRUPTED)
 			return cmd_inbox_drain(hc, unconfirmed);
 		if (st == HUBCONN_TIMEOUT) {
-			if (ping_out)
-				return client_fail(EX_UNAVAILABLE, "the hub "
-				    "stopped answering (no pong within %d "
-				    "seconds)", hubconn_timeout_ms(hc) / 1000);
+			if (ping_out) {
+				client_warn("the hub stopped answering (no "
+				    "pong within %d seconds)",
+				    hubconn_timeout_ms(hc) / 1000);
+				return CMD_INBOX_LOST;
+			}
 			ping.has_nonce = 1;
 			randombytes_buf(&ping.nonce, sizeof(ping.nonce));
 			nonce = ping.nonce;
 			env.body_case = CEPTOAR__ENVELOPE__BODY_PING;
 			env.ping = &ping;
 			if (hubconn_send(hc, &env) != HUBCONN_OK)
-				return client_fail(hubconn_exit(hc), "%s",
-				    hubconn_strerror(hc));
+				return cmd_inbox_follow_fail(hc);
 			ping_out = true;
 			continue;
 		}
 		if (st != HUBCONN_OK)
-			return client_fail(hubconn_exit(hc), "%s",
-			    hubconn_strerror(hc));
+			return cmd_inbox_follow_fail(hc);
 		if (cmd_inbox_answered(c, hc, ans, in)) {
 			ceptoar__envelope__free_unpacked(in, NULL);
 			continue;
@@ -394,8 +417,7 @@ cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
 			    in->deliver->delivery->has_seq) {
 				seq = in->deliver->delivery->seq;
 				if (cmd_inbox_ack(hc, &seq, 1) != HUBCONN_OK)
-					status = client_fail(hubconn_exit(hc),
-					    "%s", hubconn_strerror(hc));
+					status = cmd_inbox_follow_fail(hc);
 				unconfirmed = true;
 			}
 			break;
@@ -408,7 +430,11 @@ cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
 		case CEPTOAR__ENVELOPE__BODY_ERROR:
 			/* A fatal error closes the connection; others warn. */
 			status = hubconn_hub_error(hc, in->error);
-			if (in->error->has_fatal && in->error->fatal)
+			if (in->error->has_fatal && in->error->fatal &&
+			    hubconn_lost(hc)) {
+				client_warn("%s", hubconn_strerror(hc));
+				status = CMD_INBOX_LOST;
+			} else if (in->error->has_fatal && in->error->fatal)
 				client_fail(status, "%s", hubconn_strerror(hc));
 			else {
 				client_warn("%s", hubconn_strerror(hc));
@@ -424,6 +450,76 @@ cmd_inbox_follow(const struct client *c, struct hubconn *hc, bool no_ack,
 	}
 }
 
+/*
+ * Connect, subscribe, then the batch or the follow loop.  With --follow
+ * a lost connection (CMD_INBOX_LOST) is for the caller to retry; when
+ * reconnecting, failing to connect counts as lost too.
+ */
+static int
+cmd_inbox_session(struct client *c, Ceptoar__Subscribe *sub, bool follow,
+    bool no_ack, struct cmd_inbox_answers *ans, bool reconnecting)
+{
+	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in;
+	const Ceptoar__Welcome	*w;
+	struct hubconn		*hc;
+	uint64_t		 pending;
+	int			 status;
+
+	if ((status = client_connect(c, &hc)) != 0)
+		return reconnecting && c->lost ? CMD_INBOX_LOST : status;
+	w = hubconn_welcome(hc);
+	ans->org = w != NULL && w->organisation != NULL ? w->organisation : "";
+
+	sub->has_follow = 1;
+	sub->follow = follow;
+	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBSCRIBE;
+	env.subscribe = sub;
+	if (hubconn_send(hc, &env) != HUBCONN_OK ||
+	    hubconn_expect(hc, CEPTOAR__ENVELOPE__BODY_SUBSCRIBED,
+	    &in) != HUBCONN_OK) {
+		if (follow && hubconn_lost(hc)) {
+			client_warn("%s", hubconn_strerror(hc));
+			hubconn_free(hc);
+			return CMD_INBOX_LOST;
+		}
+		return cmd_inbox_fail(hc);
+	}
+	pending = in->subscribed->pending;
+	if (!follow && pending == 0 && !c->quiet && !c->json)
+		fprintf(stderr, "ceptoar: nothing new (last seq %llu)\n",
+		    (unsigned long long)in->subscribed->last_seq);
+	ceptoar__envelope__free_unpacked(in, NULL);
+	/* Whether or not the hub counted the limit in, no more will come. */
+	if (sub->has_limit && sub->limit > 0 && pending > sub->limit)
+		pending = sub->limit;
+	if (reconnecting && !c->quiet)
+		client_warn("connected again; %llu pending",
+		    (unsigned long long)pending);
+
+	if (follow)
+		status = cmd_inbox_follow(c, hc, no_ack, ans);
+	else
+		status = cmd_inbox_batch(c, hc, pending, no_ack, ans);
+	hubconn_free(hc);
+	return status;
+}
+
+/* Wait secs before connecting again; -1 if SIGINT or SIGTERM came. */
+static int
+cmd_inbox_sleep(int secs)
+{
+	struct timespec	ts = { secs, 0 };
+	sigset_t	mask;
+
+	/* --follow blocked them so that none is missed; let them in here. */
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGTERM);
+	if (!cmd_inbox_stop)
+		ppoll(NULL, 0, &ts, &mask);
+	return cmd_inbox_stop ? -1 : 0;
+}
+
 /* Subscribe, then hand over to the batch or the follow loop. */
 static int
 cmd_inbox_exec(struct client *c, int argc, char **argv)
@@ -436,14 +532,12 @@ cmd_inbox_exec(struct client *c, int argc, char **argv)
 		{ "answer-checks", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
-	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT, *in;
 	Ceptoar__Subscribe	 sub = CEPTOAR__SUBSCRIBE__INIT;
-	const Ceptoar__Welcome	*w;
 	struct cmd_inbox_answers ans;
-	struct hubconn		*hc;
-	uint64_t		 v, pending;
+	uint64_t		 v;
 	bool			 follow = false, no_ack = false;
-	int			 ch, status;
+	bool			 reconnecting = false;
+	int			 ch, status, delay = 1;
 
 	memset(&ans, 0, sizeof(ans));
 	while ((ch = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
@@ -477,33 +571,23 @@ cmd_inbox_exec(struct client *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return client_usage(&cmd_inbox_entry);
-	if ((status = client_connect(c, &hc)) != 0)
-		return status;
-	w = hubconn_welcome(hc);
-	ans.org = w != NULL && w->organisation != NULL ? w->organisation : "";
-
-	sub.has_follow = 1;
-	sub.follow = follow;
-	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBSCRIBE;
-	env.subscribe = &sub;
-	if (hubconn_send(hc, &env) != HUBCONN_OK ||
-	    hubconn_expect(hc, CEPTOAR__ENVELOPE__BODY_SUBSCRIBED,
-	    &in) != HUBCONN_OK)
-		return cmd_inbox_fail(hc);
-	pending = in->subscribed->pending;
-	if (!follow && pending == 0 && !c->quiet && !c->json)
-		fprintf(stderr, "ceptoar: nothing new (last seq %llu)\n",
-		    (unsigned long long)in->subscribed->last_seq);
-	ceptoar__envelope__free_unpacked(in, NULL);
-	/* Whether or not the hub counted the limit in, no more will come. */
-	if (sub.has_limit && sub.limit > 0 && pending > sub.limit)
-		pending = sub.limit;
-
-	if (follow)
-		status = cmd_inbox_follow(c, hc, no_ack, &ans);
-	else
-		status = cmd_inbox_batch(c, hc, pending, no_ack, &ans);
-	hubconn_free(hc);
+	for (;;) {
+		status = cmd_inbox_session(c, &sub, follow, no_ack, &ans,
+		    reconnecting);
+		if (status != CMD_INBOX_LOST || cmd_inbox_stop)
+			break;
+		/*
+		 * The hub restarted or the network failed: what we did not
+		 * acknowledge comes again, from the hub's cursor.
+		 */
+		if (!c->quiet)
+			client_warn("connecting again in %d s", delay);
+		if (cmd_inbox_sleep(delay) == -1)
+			break;
+		if ((delay *= 2) > CMD_INBOX_BACKOFF_MAX)
+			delay = CMD_INBOX_BACKOFF_MAX;
+		reconnecting = true;
+	}
 	free(ans.v);
-	return status;
+	return status == CMD_INBOX_LOST ? 0 : status;
 }

@@ -40,6 +40,7 @@ struct hubconn {
 	bool			 handshaken;
 	bool			 dead;		/* no close_notify on free */
 	bool			 got_frame;	/* the hub has spoken */
+	bool			 lost;		/* the link, not the hub, failed */
 	bool			 key_encrypted;	/* asked for a passphrase */
 	uint64_t		 last_request;
 	Ceptoar__Envelope	*welcome;	/* owns the Welcome */
@@ -132,6 +133,13 @@ int
 hubconn_exit(const struct hubconn *hc)
 {
 	return hc->exit;
+}
+
+/* Whether the last failure was the connection's loss, worth a retry. */
+bool
+hubconn_lost(const struct hubconn *hc)
+{
+	return hc->lost;
 }
 
 /* The sentence of the last failure. */
@@ -263,6 +271,7 @@ hubconn_connect(struct hubconn *hc, int64_t deadline)
 		return HUBCONN_OK;
 	if (err == EINTR)
 		return HUBCONN_INTERRUPTED;
+	hc->lost = true;
 	if (err == ECONNREFUSED)
 		return hubconn_fail(hc, EX_UNAVAILABLE, "cannot connect to the "
 		    "hub at %s: connection refused (is ceptoard running and "
@@ -495,6 +504,8 @@ hubconn_ssl_fail(struct hubconn *hc, int ret, int saved_errno,
 	if (hc->handshaken && !hc->got_frame)
 		hint = " (right after the TLS handshake: the hub may be "
 		    "refusing our certificate)";
+	/* Once the hub has spoken, a hang-up is the link's (or a restart). */
+	hc->lost = hc->got_frame;
 	switch (err) {
 	case SSL_ERROR_ZERO_RETURN:
 		return hubconn_fail(hc, EX_UNAVAILABLE, "the hub closed the "
@@ -728,6 +739,11 @@ hubconn_hub_error(struct hubconn *hc, const Ceptoar__Error *e)
 	}
 	if (e->has_fatal && e->fatal)
 		hc->dead = true;
+	/* The hub restarting or too busy for us now: worth another try. */
+	if (e->has_code && (e->code == CEPTOAR__ERROR_CODE__ERROR_SHUTTING_DOWN ||
+	    e->code == CEPTOAR__ERROR_CODE__ERROR_TIMEOUT ||
+	    e->code == CEPTOAR__ERROR_CODE__ERROR_OVERLOADED))
+		hc->lost = true;
 	/* A code newer than our table is shown as its number. */
 	name = names_lookup(names_error_code, e->has_code ? (int)e->code : 0);
 	if (strcmp(name, "unknown") == 0)

@@ -791,6 +791,15 @@ anon_hash(const struct anon_policy *pol, const char *tag,
 
 	if (sodium_init() == -1)
 		abort();	/* libsodium cannot work at all */
+	/*
+	 * The worker holds no key.  Should the parent not answer, an
+	 * unlinkable random value is still no identifier of the reporter.
+	 */
+	if (pol->remote != NULL) {
+		if (pol->remote(tag, reporter, value, out, outlen) == -1)
+			randombytes_buf(out, outlen);
+		return;
+	}
 	crypto_generichash_init(&st, pol->key, sizeof(pol->key), outlen);
 	crypto_generichash_update(&st, (const unsigned char *)tag,
 	    strlen(tag) + 1);
@@ -800,6 +809,14 @@ anon_hash(const struct anon_policy *pol, const char *tag,
 	    strlen(value));
 	crypto_generichash_final(&st, out, outlen);
 	sodium_memzero(&st, sizeof(st));
+}
+
+void
+anon_keyed_hash(const struct anon_policy *pol, const char *tag,
+    const char *reporter, const char *value, unsigned char *out,
+    size_t outlen)
+{
+	anon_hash(pol, tag, reporter, value, out, outlen);
 }
 
 /* A version 4 UUID (random-looking, RFC 9562 layout) keyed from value. */

@@ -2,6 +2,7 @@
  * ceptoard: the CEPTOAR hub.  Loads its configuration, directory, TLS
  * identity and store, then serves clients from one libevent loop.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -150,6 +151,8 @@ audit_failed(void)
 {
 	/* Stopping for this is a failure: a supervisor should know. */
 	hub->exit_status = 1;
+	/* And the parent must stop the hub, not start another worker. */
+	privsep_worker_fatal(1);
 	if (hub->shutting_down)
 		return;
 	if (sig_term == NULL)
@@ -193,9 +196,10 @@ rekey_store(struct store_keys *keys)
 
 /* Write the process id, replacing any stale file. */
 static void
-write_pidfile(const char *path)
+write_pidfile(void)
 {
-	FILE	*fp;
+	const char	*path = hub->conf.pidfile;
+	FILE		*fp;
 
 	if (path == NULL)
 		return;
@@ -232,18 +236,170 @@ main_refuse(char *cause, const char *what, struct store_keys *keys)
 	return 78;
 }
 
+/* The worker's parent went away: stop as SIGTERM would. */
+static void
+worker_parent_gone(void)
+{
+	if (sig_term != NULL)
+		event_active(sig_term, EV_SIGNAL, 1);
+}
+
+/*
+ * The worker (ceptoard -W, started by the parent only): load everything
+ * but the TLS private key, confine, serve the inherited socket.  spec is
+ * "channel,socket,log,restarts", log being f (stderr), d (stderr until
+ * confined, then syslog: the first worker of a detaching hub) or s.
+ */
+static int
+worker_main(const char *spec, int verbose, enum log_level lvl)
+{
+	char		*cause = NULL, esc[1024], mode;
+	struct store_keys *keys;
+	unsigned int	 restarts;
+	int		 ctl, lfd, devnull = -1;
+	pid_t		 ppid = getppid();
+
+	if (sscanf(spec, "%d,%d,%c,%u", &ctl, &lfd, &mode, &restarts) != 4 ||
+	    strchr("fds", mode) == NULL)
+		usage();
+	/* A parent that dies takes us along, as a crash of the hub would. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != ppid)
+		return 1;
+	if (privsep_worker_init(ctl, &cause) == -1)
+		return main_refuse(cause, "-W", NULL);
+	if (mode == 's')
+		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
+	if ((keys = store_keys_load(hub->conf.store_key,
+	    hub->conf.store_old_keys, &cause)) == NULL)
+		return main_refuse(cause, "store_key", NULL);
+	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL)
+		return main_refuse(cause, "directory", keys);
+	if ((hub->tls_ctx = tls_server_ctx(&hub->conf, &cause)) == NULL)
+		return main_refuse(cause, "tls", keys);
+	hub->anon.time_granularity = (uint32_t)hub->conf.anon_time_granularity;
+	hub->anon.k_min = (uint32_t)hub->conf.anon_k;
+	/* No anonymised form larger than what the hub itself accepts. */
+	hub->anon.max_form = (size_t)hub->conf.max_frame;
+	/* The parent loaded anon_key: it computes the keyed hashes. */
+	hub->anon.remote = privsep_anon_hash;
+	hub->anon_ready = hub->conf.anon_key != NULL;
+	/* Connected while its path resolves: the chroot would hide it. */
+	notify_init();
+	if ((hub->store = store_open(hub->conf.store_path, keys, &cause)) ==
+	    NULL)
+		fatalx("%s", cause ? cause : "store");
+	if ((hub->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (hub->conf.audit_log != NULL && audit_open(hub->conf.audit_log,
+	    hub->base, audit_failed, &cause) == -1)
+		fatalx("%s", cause ? cause : "audit_log");
+	audit_set_max_bytes(hub->conf.audit_log_max);
+	if ((hub->listener = listener_new_fd(hub->base, lfd, &cause)) == NULL)
+		fatalx("%s", cause ? cause : "listen");
+	if (metrics_start(hub->base, -1, hub->conf.metrics_listen,
+	    &cause) == -1)
+		fatalx("%s", cause ? cause : "metrics_listen");
+	if (submit_init(hub->base) == -1)
+		fatalx("cannot set up group commit");
+	if (review_init(hub->base) == -1)
+		fatalx("cannot set up the review desk's reminders");
+	if (mode == 'd') {
+		/* Opened while the path resolves; stderr goes once ready. */
+		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
+	}
+	/*
+	 * The sync thread starts before confinement, whose filter then
+	 * covers it too; the store opens its log and second connection
+	 * while paths still resolve.
+	 */
+	if (submit_start(&cause) == -1)
+		fatalx("%s", cause ? cause : "cannot start the sync thread");
+	if (sandbox_enter(&hub->conf, &cause) == -1)
+		fatalx("%s", cause);
+
+	sig_hup = evsignal_new(hub->base, SIGHUP, reload_cb, NULL);
+	sig_term = evsignal_new(hub->base, SIGTERM, shutdown_cb, NULL);
+	sig_int = evsignal_new(hub->base, SIGINT, shutdown_cb, NULL);
+	evsignal_add(sig_hup, NULL);
+	evsignal_add(sig_term, NULL);
+	evsignal_add(sig_int, NULL);
+
+	if (!hub->anon_ready)
+		log_event(LOG_LVL_WARN, "ceptoard.anon", "reason=\"no anon_key: "
+		    "voluntary reports will be refused\"");
+	log_event(store_stale(hub->store) > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
+	    "store.keys", "key=%08x old_key_messages=%llu%s",
+	    store_key_id(hub->store),
+	    (unsigned long long)store_stale(hub->store),
+	    store_stale(hub->store) > 0 ? " action=\"run ceptoard -R, then "
+	    "empty store_old_keys\"" : "");
+	/* pid is the hub's, the parent's: the one to signal. */
+	log_event(LOG_LVL_INFO, "ceptoard.ready",
+	    "version=%s listen=%s store=%s backend=%s directory=%s sectors=%zu "
+	    "ceptoars=%zu orgs=%zu pid=%ld worker=%ld restarts=%u",
+	    CEPTOARD_VERSION, listener_address(hub->listener),
+	    log_escape(hub->conf.store_path, esc, sizeof(esc)),
+	    store_backend_name(hub->store), hub->conf.directory,
+	    hub->dir->nsectors, hub->dir->nceptoars, hub->dir->norgs,
+	    (long)ppid, (long)getpid(), restarts);
+	if (privsep_worker_ready(hub->base, worker_parent_gone) == -1)
+		fatalx("cannot tell the parent we are ready");
+	if (devnull != -1) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		close(devnull);
+	}
+
+	/* systemd watches the parent: it is the main process. */
+	notify_send("READY=1\nMAINPID=%ld", (long)ppid);
+	notify_watchdog(hub->base);
+	store_fault_arm();
+	event_base_dispatch(hub->base);
+
+	/*
+	 * Sessions first: closing one queues a sent mark for each of its
+	 * unacknowledged deliveries, which the last commit then writes.
+	 */
+	session_close_all("hub stopped");
+	review_shutdown();
+	submit_shutdown();
+	deliver_shutdown();
+	rate_shutdown();
+	store_close(hub->store);
+	listener_free(hub->listener);
+	if (drain_timer != NULL)
+		event_free(drain_timer);
+	event_free(sig_hup);
+	event_free(sig_term);
+	event_free(sig_int);
+	tls_ctx_free(hub->tls_ctx);
+	privsep_worker_done();
+	sodium_memzero(&hub->anon, sizeof(hub->anon));
+	directory_free(hub->dir);
+	audit_detach();
+	metrics_stop();
+	notify_stop();
+	event_base_free(hub->base);
+	log_event(LOG_LVL_INFO, "ceptoard.stopped", NULL);
+	audit_close();
+	config_free(&hub->conf);
+	return hub->exit_status;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char	*conffile = CEPTOARD_CONF;
-	char		*cause = NULL, esc[1024];
-	enum log_level	 lvl;
+	const char	*conffile = CEPTOARD_CONF, *worker = NULL;
+	char		*cause = NULL, address[80];
+	enum log_level	 lvl = LOG_LVL_INFO;
 	int		 ch, foreground = 0, checkonly = 0, verbose = 0;
-	int		 rekey = 0;
+	int		 rekey = 0, lfd;
 	struct store	*probe;
 	struct store_keys *keys;
 
-	while ((ch = getopt(argc, argv, "A:df:hnRvL:V")) != -1) {
+	while ((ch = getopt(argc, argv, "A:df:hnRvL:VW:")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -267,6 +423,9 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("ceptoard %s\n", CEPTOARD_VERSION);
 			return 0;
+		case 'W':
+			worker = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -295,6 +454,8 @@ main(int argc, char *argv[])
 		return main_refuse(cause, conffile, NULL);
 	if (log_parse_level(hub->conf.log_level, &lvl) == 0)
 		log_set_level(verbose ? LOG_LVL_DEBUG : lvl);
+	if (worker != NULL)
+		return worker_main(worker, verbose, lvl);
 	/* Store keys first: a rekey needs nothing else. */
 	if ((keys = store_keys_load(hub->conf.store_key,
 	    hub->conf.store_old_keys, &cause)) == NULL)
@@ -304,14 +465,14 @@ main(int argc, char *argv[])
 		config_free(&hub->conf);
 		return ch;
 	}
+	/*
+	 * The parent checks what it can before detaching, so that the
+	 * starting command sees the error; the worker loads it all again.
+	 */
 	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL)
 		return main_refuse(cause, "directory", keys);
 	if ((hub->tls_ctx = tls_server_ctx(&hub->conf, &cause)) == NULL)
 		return main_refuse(cause, "tls", keys);
-	hub->anon.time_granularity = (uint32_t)hub->conf.anon_time_granularity;
-	hub->anon.k_min = (uint32_t)hub->conf.anon_k;
-	/* No anonymised form larger than what the hub itself accepts. */
-	hub->anon.max_form = (size_t)hub->conf.max_frame;
 	if (hub->conf.anon_key != NULL) {
 		if (anon_load_key(hub->conf.anon_key, &hub->anon, &cause) == -1)
 			return main_refuse(cause, "anon_key", keys);
@@ -333,109 +494,27 @@ main(int argc, char *argv[])
 		main_release(NULL);
 		return 0;
 	}
-
-	/* Connected while its path resolves: the chroot would hide it. */
-	notify_init();
-	/*
-	 * Everything that can fail at start-up happens before detaching, so
-	 * that the starting command sees the error and the exit status.
-	 */
-	if ((hub->store = store_open(hub->conf.store_path, keys, &cause)) ==
-	    NULL)
-		fatalx("%s", cause ? cause : "store");
-	if ((hub->base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	if (hub->conf.audit_log != NULL && audit_open(hub->conf.audit_log,
-	    hub->base, audit_failed, &cause) == -1)
-		fatalx("%s", cause ? cause : "audit_log");
-	audit_set_max_bytes(hub->conf.audit_log_max);
-	if ((hub->listener = listener_new(hub->base, hub->conf.listen, &cause))
-	    == NULL)
-		fatalx("%s", cause ? cause : "listen");
-	if (metrics_start(hub->base, -1, hub->conf.metrics_listen,
-	    &cause) == -1)
-		fatalx("%s", cause ? cause : "metrics_listen");
-	if (submit_init(hub->base) == -1)
-		fatalx("cannot set up group commit");
-	if (review_init(hub->base) == -1)
-		fatalx("cannot set up the review desk's reminders");
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatalx("daemon: %s", strerror(errno));
-		/* The kernel's event queue does not survive fork. */
-		if (event_reinit(hub->base) == -1)
-			fatalx("event_reinit failed after detaching");
-		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
+	if (hub->conf.user != NULL && geteuid() == 0 &&
+	    getpwnam(hub->conf.user) == NULL) {
+		cause_set(&cause, "user %s: no such user", hub->conf.user);
+		return main_refuse(cause, "user", keys);
 	}
-	/* Written while still privileged: /run is root's. */
-	write_pidfile(hub->conf.pidfile);
-	/*
-	 * The sync thread starts after fork (threads do not survive it) and
-	 * before confinement, whose filter then covers it too; the store
-	 * opens its log and second connection while paths still resolve.
-	 */
-	if (submit_start(&cause) == -1)
-		fatalx("%s", cause ? cause : "cannot start the sync thread");
-	if (sandbox_enter(&hub->conf, &cause) == -1)
-		fatalx("%s", cause);
-
-	sig_hup = evsignal_new(hub->base, SIGHUP, reload_cb, NULL);
-	sig_term = evsignal_new(hub->base, SIGTERM, shutdown_cb, NULL);
-	sig_int = evsignal_new(hub->base, SIGINT, shutdown_cb, NULL);
-	evsignal_add(sig_hup, NULL);
-	evsignal_add(sig_term, NULL);
-	evsignal_add(sig_int, NULL);
-
-	if (!hub->anon_ready)
-		log_event(LOG_LVL_WARN, "ceptoard.anon", "reason=\"no anon_key: "
-		    "voluntary reports will be refused\"");
-	log_event(store_stale(hub->store) > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
-	    "store.keys", "key=%08x old_key_messages=%llu%s",
-	    store_key_id(hub->store),
-	    (unsigned long long)store_stale(hub->store),
-	    store_stale(hub->store) > 0 ? " action=\"run ceptoard -R, then "
-	    "empty store_old_keys\"" : "");
-	log_event(LOG_LVL_INFO, "ceptoard.ready",
-	    "version=%s listen=%s store=%s backend=%s directory=%s sectors=%zu "
-	    "ceptoars=%zu orgs=%zu pid=%ld", CEPTOARD_VERSION,
-	    listener_address(hub->listener),
-	    log_escape(hub->conf.store_path, esc, sizeof(esc)),
-	    store_backend_name(hub->store), hub->conf.directory,
-	    hub->dir->nsectors, hub->dir->nceptoars, hub->dir->norgs,
-	    (long)getpid());
-
-	notify_send("READY=1\nMAINPID=%ld", (long)getpid());
-	notify_watchdog(hub->base);
-	store_fault_arm();
-	event_base_dispatch(hub->base);
-
-	/*
-	 * Sessions first: closing one queues a sent mark for each of its
-	 * unacknowledged deliveries, which the last commit then writes.
-	 */
-	session_close_all("hub stopped");
-	review_shutdown();
-	submit_shutdown();
-	deliver_shutdown();
-	rate_shutdown();
-	store_close(hub->store);
-	listener_free(hub->listener);
-	if (drain_timer != NULL)
-		event_free(drain_timer);
-	event_free(sig_hup);
-	event_free(sig_term);
-	event_free(sig_int);
+	/* The parent keeps the TLS and anon keys; the rest is the worker's. */
+	store_keys_free(keys);
 	tls_ctx_free(hub->tls_ctx);
-	sodium_memzero(&hub->anon, sizeof(hub->anon));
+	hub->tls_ctx = NULL;
 	directory_free(hub->dir);
-	audit_detach();
-	metrics_stop();
-	notify_stop();
-	event_base_free(hub->base);
+	hub->dir = NULL;
+	if (hub->anon_ready)
+		privsep_parent_anon(&hub->anon);
+	sodium_memzero(&hub->anon, sizeof(hub->anon));
+	if ((lfd = listener_bind(hub->conf.listen, address, sizeof(address),
+	    &cause)) == -1)
+		return main_refuse(cause, "listen", NULL);
+	ch = privsep_parent(&hub->conf, conffile, lfd, address, foreground,
+	    verbose, lvl, write_pidfile);
 	if (hub->conf.pidfile != NULL)
 		unlink(hub->conf.pidfile);
-	log_event(LOG_LVL_INFO, "ceptoard.stopped", NULL);
-	audit_close();
 	config_free(&hub->conf);
-	return hub->exit_status;
+	return ch;
 }

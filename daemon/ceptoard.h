@@ -17,6 +17,7 @@
 
 #define CEPTOARD_VERSION	"0.1.0"
 
+struct anon_policy;
 struct event_base;
 struct session;
 
@@ -47,6 +48,40 @@ bool	 log_wanted(enum log_level lvl, const char *event);
 const char *log_escape(const char *s, char *buf, size_t len);
 __attribute__((noreturn)) void fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * privsep.c: the privileged parent (TLS private key, supervision) and
+ * the unprivileged worker that does everything else.
+ */
+/*
+ * Parent: keep tls_key, start the worker on listen_fd, bound to address
+ * (and again when it dies), pass SIGHUP and SIGTERM on; pidfile() is
+ * called once detached.
+ * Returns the exit status once the worker stopped.
+ */
+int	 privsep_parent(const struct config *, const char *conffile,
+	    int listen_fd, const char *address, int foreground, int verbose,
+	    enum log_level, void (*pidfile)(void));
+/* Worker: fd is the channel to the parent; 0, or -1 with a cause. */
+int	 privsep_worker_init(int fd, char **cause);
+/*
+ * Worker: a key (EVP_PKEY *) for cert whose private operations the
+ * parent does; NULL with a cause if the parent holds no such key.
+ */
+void	*privsep_remote_key(void *cert, char **cause);
+/* Worker: confined and serving; stop() is called if the parent goes. */
+int	 privsep_worker_ready(struct event_base *, void (*stop)(void));
+/*
+ * Worker: anon_keyed_hash by the parent, which holds anon_key; 0, or -1
+ * if it could not be had (the parent gone, inputs too long).
+ */
+int	 privsep_anon_hash(const char *tag, const char *reporter,
+	    const char *value, unsigned char *out, size_t outlen);
+/* Parent: keep anon_key (or none) to answer privsep_anon_hash. */
+void	 privsep_parent_anon(const struct anon_policy *);
+/* Worker: ask the parent to stop the hub with status, not restart us. */
+void	 privsep_worker_fatal(int status);
+void	 privsep_worker_done(void);
 
 /* audit.c: the hash-chained audit trail; the format is described there. */
 #define AUDIT_HASH_LEN		32	/* BLAKE2b-256 */
@@ -435,6 +470,10 @@ struct anon_policy {
 	 * frame limit); 0: no bound but anon.c's fixed ratio.
 	 */
 	size_t		 max_form;
+	/* privsep: the parent has key, and this asks it (0, or -1) */
+	int		(*remote)(const char *tag, const char *reporter,
+			    const char *value, unsigned char *out,
+			    size_t outlen);
 };
 
 struct anon_result {
@@ -519,6 +558,14 @@ int64_t	 anon_coarsen_time(const struct anon_policy *, int64_t t);
 uint64_t anon_bucket(uint64_t v);
 /* Load the pseudonym key from a file of 32 random bytes (mode 0600). */
 int	 anon_load_key(const char *path, struct anon_policy *, char **cause);
+/*
+ * BLAKE2b keyed with pol's key over tag, reporter and value: what every
+ * pseudonym and anonymised uuid is made of.  With pol->remote (the
+ * worker) the parent computes it (privsep_anon_hash).
+ */
+void	 anon_keyed_hash(const struct anon_policy *, const char *tag,
+	    const char *reporter, const char *value, unsigned char *out,
+	    size_t outlen);
 
 /* stix.c: a delivered form as STIX 2.1 objects, pure. */
 struct stix_form {
@@ -1229,12 +1276,22 @@ struct hub {
 	size_t			 nsessions;
 	bool			 shutting_down;
 	int			 exit_status;	/* 1 if stopped by a failure */
+	bool			 privsep_worker; /* the parent holds tls_key */
 };
 extern struct hub	*hub;
 
 /* listener.c */
 struct listener *listener_new(struct event_base *, const char *addr,
 	    char **cause);
+/*
+ * Bind and listen on addr ("host:port", port 0 picks one), with the
+ * address actually bound in address; the socket, or -1 with a cause.
+ * The privileged parent binds; the worker serves the socket it inherits.
+ */
+int	 listener_bind(const char *addr, char *address, size_t len,
+	    char **cause);
+/* Accept on a listening socket bound elsewhere; takes fd over. */
+struct listener *listener_new_fd(struct event_base *, int fd, char **cause);
 void	 listener_free(struct listener *);
 /*
  * Per-address accounting (max_conn_per_addr, max_handshakes_per_addr):

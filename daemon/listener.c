@@ -308,36 +308,79 @@ bad:
 	return -1;
 }
 
+int
+listener_bind(const char *addr, char *address, size_t len, char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	int			 fd, slen = (int)sizeof(ss);
+
+	*cause = NULL;
+	memset(&ss, 0, sizeof(ss));
+	if (listener_parse(addr, &ss, &slen, cause) == -1)
+		return -1;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1) {
+		cause_set(cause, "listen %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	/* A restart must not wait for the last run's connections to time out. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
+	    sizeof(int)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)slen) == -1 ||
+	    listen(fd, 1024) == -1) {
+		cause_set(cause, "listen %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		listener_format((struct sockaddr *)&ss, address, len);
+	else
+		snprintf(address, len, "%s", addr);
+	return fd;
+}
+
 struct listener *
-listener_new(struct event_base *base, const char *addr, char **cause)
+listener_new_fd(struct event_base *base, int fd, char **cause)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	int			 len = (int)sizeof(ss);
 
 	*cause = NULL;
-	memset(&ss, 0, sizeof(ss));
-	if (listener_parse(addr, &ss, &len, cause) == -1)
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		cause_set(cause, "out of memory");
 		return NULL;
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return NULL;
-	l->evl = evconnlistener_new_bind(base, listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, len);
+	}
+	evutil_make_socket_nonblocking(fd);
+	l->evl = evconnlistener_new(base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->evl == NULL) {
-		cause_set(cause, "listen %s: %s", addr, strerror(errno));
+		cause_set(cause, "listening socket %d: %s", fd, strerror(errno));
 		free(l);
 		return NULL;
 	}
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	l->resume = evtimer_new(base, listener_resume_cb, l);
-	if (getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss,
-	    &sslen) == 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
 		listener_format((struct sockaddr *)&ss, l->address,
 		    sizeof(l->address));
 	else
-		snprintf(l->address, sizeof(l->address), "%s", addr);
+		snprintf(l->address, sizeof(l->address), "fd %d", fd);
+	return l;
+}
+
+struct listener *
+listener_new(struct event_base *base, const char *addr, char **cause)
+{
+	struct listener	*l;
+	char		 address[80];
+	int		 fd;
+
+	if ((fd = listener_bind(addr, address, sizeof(address), cause)) == -1)
+		return NULL;
+	if ((l = listener_new_fd(base, fd, cause)) == NULL)
+		close(fd);
 	return l;
 }
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,11 @@ sandbox_enter(const struct config *conf, char **cause)
 			    conf->user);
 			return -1;
 		}
+	}
+	/* A change of user clears it: the worker dies with its parent. */
+	if (hub->privsep_worker && prctl(PR_SET_PDEATHSIG, SIGKILL) == -1) {
+		cause_set(cause, "parent-death signal: %s", strerror(errno));
+		return -1;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		cause_set(cause, "no_new_privs: %s", strerror(errno));

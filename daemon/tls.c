@@ -526,6 +526,26 @@ tls_verify_cb(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+/* Worker: a key for tls_cert whose private half stays with the parent. */
+static int
+tls_use_remote_key(SSL_CTX *ctx, char **cause)
+{
+	EVP_PKEY	*pkey;
+	int		 rc;
+
+	if ((pkey = privsep_remote_key(SSL_CTX_get0_certificate(ctx),
+	    cause)) == NULL)
+		return -1;
+	rc = SSL_CTX_use_PrivateKey(ctx, pkey);
+	EVP_PKEY_free(pkey);
+	if (rc != 1) {
+		cause_set(cause, "tls_key: the parent's key: %s",
+		    tls_ssl_reason());
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A server context from conf's tls_* options, with what it loaded in
  * info; NULL with a "file:line: what" cause.
@@ -544,7 +564,8 @@ tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
 		    tls_refusal_free);
 	if (tls_min_version(conf, &minv, cause) == -1)
 		return NULL;
-	if (tls_check_key_mode(conf, cause) == -1)
+	/* The worker never sees tls_key; the parent checked it. */
+	if (!hub->privsep_worker && tls_check_key_mode(conf, cause) == -1)
 		return NULL;
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -568,8 +589,11 @@ tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
 		    conf->tls_cert, tls_ssl_reason());
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, conf->tls_key, SSL_FILETYPE_PEM)
-	    != 1) {
+	if (hub->privsep_worker) {
+		if (tls_use_remote_key(ctx, cause) == -1)
+			goto fail;
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, conf->tls_key,
+	    SSL_FILETYPE_PEM) != 1) {
 		tls_conf_error(conf, "tls_key", cause, "tls_key %s: %s",
 		    conf->tls_key, tls_ssl_reason());
 		goto fail;

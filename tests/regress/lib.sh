@@ -198,9 +198,15 @@ start_hub() {
 	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$WORK/ceptoard.conf"
 	touch "$HUB_LOG"
 	before=$(grep -c 'ceptoard.ready' "$HUB_LOG" || true)
-	# HUB_WRAPPER runs the hub under a tool, e.g. "valgrind -q".
+	# HUB_WRAPPER runs the hub under a tool, e.g. "valgrind -q"; the
+	# worker the hub executes (privsep.c) runs under it too.
+	local wrapper=${HUB_WRAPPER:-}
+	case $wrapper in
+	*valgrind*--trace-children*) ;;
+	*valgrind*) wrapper="$wrapper --trace-children=yes" ;;
+	esac
 	# shellcheck disable=SC2086
-	${HUB_WRAPPER:-} "$CEPTOARD" -d -f "$WORK/ceptoard.conf" >>"$HUB_LOG" 2>&1 &
+	$wrapper "$CEPTOARD" -d -f "$WORK/ceptoard.conf" >>"$HUB_LOG" 2>&1 &
 	HUB_PID=$!
 	for ((i = 0; i < ${HUB_START_TRIES:-200}; i++)); do
 		if [ "$(grep -c 'ceptoard.ready' "$HUB_LOG" || true)" -gt "$before" ]; then
@@ -215,6 +221,13 @@ start_hub() {
 	for org in $("$CEPTOARD" -L "${HUB_DIRECTORY:-$DIRECTORY}" | cut -d' ' -f1); do
 		client_conf "$org"
 	done
+}
+
+# The pid of the hub's current worker (privsep.c), from its last
+# ceptoard.ready line; the hub itself ($HUB_PID) is its parent.
+worker_pid() {
+	grep 'ceptoard.ready' "$HUB_LOG" | tail -n 1 |
+	    sed -nE 's/.* worker=([0-9]+).*/\1/p'
 }
 
 # Stop background process $1 (a client under timeout(1), say) with

@@ -71,8 +71,8 @@ wait_line "$N" "^READY=1"
 expect_log "ceptoard.ready"
 if [ -n "$CONFINE" ]; then
 	wait_log "ceptoard.sandbox uid=[1-9][0-9]* .*seccomp=on"
-	expect_eq "$(awk '/^Seccomp:/ {print $2}' "/proc/$HUB_PID/status")" 2 \
-	    "the notifying hub runs under seccomp"
+	expect_eq "$(awk '/^Seccomp:/ {print $2}' "/proc/$(worker_pid)/status")" 2 \
+	    "the notifying hub's worker runs under seccomp"
 fi
 expect_contains "$(grep '^READY=1' "$N" | head -n 1)" "MAINPID=$HUB_PID" \
     "READY=1 names the main pid"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Started as root with user, chroot and seccomp, the running hub (the
+# Started as root with user, chroot and seccomp, the hub's worker (the
 # process that parses network input) has no root, sees only its chroot
 # (where neither the TLS key nor the key files are), runs under a seccomp
-# filter, and still serves.
+# filter, and still serves; its parent, which holds the TLS key, is the
+# hub's pid and parses nothing.
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skip [$SCENARIO]: confinement needs the hub to start as root"
@@ -22,16 +23,19 @@ HUB_STORE=$JAIL/store/hub.db start_hub "user: $HUBUSER
 chroot: $JAIL"
 wait_log "ceptoard.sandbox uid=[1-9][0-9]* gid=[0-9]+ chroot=\"$JAIL\" seccomp=on"
 
-status=/proc/$HUB_PID/status
+WORKER=$(worker_pid)
+[ -n "$WORKER" ] && [ "$WORKER" != "$HUB_PID" ] || fail "no worker process"
+expect_eq "$(ps -o ppid= -p "$WORKER" | tr -d ' ')" "$HUB_PID" "the worker is the hub's child"
+status=/proc/$WORKER/status
 uid=$(awk '/^Uid:/ {print $2 " " $3 " " $4 " " $5}' "$status")
 [ "$uid" = "$(id -u "$HUBUSER") $(id -u "$HUBUSER") $(id -u "$HUBUSER") $(id -u "$HUBUSER")" ] ||
-    fail "the hub still has another uid: $uid"
+    fail "the worker still has another uid: $uid"
 expect_eq "$(awk '/^Seccomp:/ {print $2}' "$status")" 2 "a seccomp filter is in force"
 expect_eq "$(awk '/^NoNewPrivs:/ {print $2}' "$status")" 1 "no new privileges"
-expect_eq "$(readlink "/proc/$HUB_PID/root")" "$JAIL" "the hub's root is its chroot"
+expect_eq "$(readlink "/proc/$WORKER/root")" "$JAIL" "the worker's root is its chroot"
 # What the hub sees as its file system holds no key file.
 for key in "$PKI/hub.key" "$PKI/store.key" "$PKI/anon.key" "$PKI/ca.key"; do
-	[ ! -e "/proc/$HUB_PID/root$key" ] || fail "$key is visible in the chroot"
+	[ ! -e "/proc/$WORKER/root$key" ] || fail "$key is visible in the chroot"
 done
 [ -z "$(find "$JAIL" -name '*.key')" ] || fail "a key file is inside the chroot"
 # And its user could not read them anyway.
