@@ -28,8 +28,6 @@
 #include "ceptoar.h"
 #include "frame.h"
 
-/* Room for a delivery's own fields around a message of max_frame. */
-#define HUBCONN_RECV_SLACK	(1024u * 1024)
 #define HUBCONN_READ_CHUNK	16384
 
 struct hubconn {
@@ -887,8 +885,7 @@ hubconn_open(struct hubconn *hc)
 		    FRAME_MAX_CEILING;
 	else
 		hc->max_send = FRAME_DEFAULT_MAX;
-	hc->max_recv = hc->max_send + HUBCONN_RECV_SLACK;
-	if (hc->max_recv > FRAME_MAX_CEILING)
-		hc->max_recv = FRAME_MAX_CEILING;
+	/* Room for a delivery's own fields around a message of max_frame. */
+	hc->max_recv = (uint32_t)frame_deliver_limit(hc->max_send);
 	return HUBCONN_OK;
 }

@@ -441,6 +441,30 @@ bool	 route_anonymises(const struct route_result *);
 /* Keep only entries whose organisation is in orgs (a follow-up's reach). */
 void	 route_restrict(struct route_result *, const char *const *orgs,
 	    size_t n);
+/* One delivery of a chain's first report (or of a form made from it). */
+struct route_chain_row {
+	const char	*org;
+	unsigned	 hop;
+	int		 form;
+	const char	*via;		/* who relayed it; NULL at hop 0 */
+	bool		 hidden;
+	bool		 holding;	/* org still holds it for review */
+};
+/*
+ * The plan of follow-up m, sent by sender, of the chain whose first
+ * message is first, delivered as rows: exactly those rows, at their hop,
+ * from their relaying holder, in the stricter form of the row's and of
+ * m's consent; review as m's own route (fresh, from route_message) has
+ * it; and where a holder still holds the first, m's own route beyond it,
+ * held with it.  Refused (-1, code, cause naming report.chain_id) when
+ * first is not a report, or m would turn a mandatory chain voluntary or
+ * the reverse, or move it to another CEPTOAR, or nobody remains at hop 0.
+ */
+int	 route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
+	    const Ceptoar__Message *first, const struct route_result *fresh,
+	    const struct route_chain_row *rows, size_t nrows,
+	    const struct directory *dir, struct route_result *out,
+	    Ceptoar__ErrorCode *code, char **cause);
 void	 route_result_free(struct route_result *);
 
 /* cause.c: a malloc'd sentence in *cause (NULL cause: nothing). */
@@ -882,6 +906,17 @@ int	 store_lookup_uuid(struct store *, const char *sender, const char *uuid,
  */
 int	 store_insert(struct store *, struct store_message *m,
 	    struct store_recipient *r, size_t nr, char **cause);
+/*
+ * One request inside a group: store_item_begin before its writes (with
+ * isolate, a savepoint: needed when it writes more than one message or
+ * mark; a single insert is refused whole by the backend on its own),
+ * store_item_end after them.  On a failed write, store_item_undo takes
+ * back what the request wrote and returns 0 if the group goes on without
+ * it, -1 if the group is lost (an I/O error) and must be rolled back.
+ */
+int	 store_item_begin(struct store *, bool isolate, char **cause);
+int	 store_item_end(struct store *, char **cause);
+int	 store_item_undo(struct store *);
 /* Commit: on return 0 everything inserted is fsynced. */
 int	 store_commit(struct store *, char **cause);
 void	 store_rollback(struct store *);
@@ -1027,6 +1062,12 @@ struct store_backend {
 	int	 (*insert)(void *be, struct store_message *m,
 		    const unsigned char digest[32], uint32_t key_id,
 		    struct store_recipient *r, size_t nr, char **cause);
+	/*
+	 * A request inside the open group (see store_item_begin): op 0
+	 * begins it (isolate: through a savepoint), 1 ends it, 2 undoes it
+	 * and returns 0 if the group goes on, -1 if it is lost.
+	 */
+	int	 (*item)(void *be, int op, bool isolate, char **cause);
 	/* On -1 the transaction has been rolled back. */
 	int	 (*commit)(void *be, char **cause);
 	void	 (*rollback)(void *be);
@@ -1171,7 +1212,9 @@ struct relay_batch {
 	size_t			 nw;
 	bool			 held;		/* stopped at a hop awaiting review */
 	bool			 from_submit;	/* w[0] is a new original */
+	bool			 oversized;	/* refused: a form past the limit */
 	char			 held_why[256];
+	char			*request_uuid;	/* a forward's uuid, for errors */
 	char			*mark_holder;	/* a forward marks its delivery */
 	char			*mark_hub_id;
 	char			*sharing_hub_id; /* a consent widens this range */
@@ -1216,6 +1259,12 @@ Ceptoar__Message *relay_preview(const struct relay_source *src,
 	    const struct dir_org *holder, const char *reviewed_text, int form,
 	    bool *vouched, char *why, size_t whylen, char **cause);
 void	 relay_batch_free(struct relay_batch *);
+/*
+ * The uuid under which holder's release of the hop after its own stores
+ * the form (original or anonymised) of the original origin_hub_id.
+ */
+void	 relay_release_uuid(const char *origin_hub_id, unsigned hop,
+	    int form, const char *holder, char out[40]);
 /* "report", "advisory", ...: the kind of a message, as stored. */
 const char *relay_kind(const Ceptoar__Message *m);
 /*

@@ -289,7 +289,25 @@ deliver_frame(const struct store_delivery *sd, size_t *len)
 	Ceptoar__Delivery	d;
 
 	deliver_view(&d, sd);
+	/*
+	 * What no client would take is never sent: it would end every
+	 * session of the inbox, and the next one would meet it again.
+	 */
+	if (frame_deliver_len(&d, sd->body_len) >
+	    frame_deliver_limit(hub->conf.max_frame))
+		return NULL;
 	return frame_pack_deliver(&d, sd->body, sd->body_len, len);
+}
+
+/* Whether sd is past what clients accept (deliver_frame refuses it). */
+static bool
+deliver_oversized(const struct store_delivery *sd, size_t *n)
+{
+	Ceptoar__Delivery	d;
+
+	deliver_view(&d, sd);
+	*n = frame_deliver_len(&d, sd->body_len);
+	return *n > frame_deliver_limit(hub->conf.max_frame);
 }
 
 /* Queue the framed delivery sd to s and account for it. */
@@ -326,7 +344,22 @@ static int
 deliver_row(const struct store_delivery *sd, void *arg)
 {
 	struct session	*s = arg;
+	size_t		 n;
 
+	/*
+	 * Past the frame limit (stored before the hub checked forms at
+	 * creation, or max_frame lowered since): skipped like a body that
+	 * does not open, so it never stalls the inbox behind it.
+	 */
+	if (sd->body != NULL && deliver_oversized(sd, &n)) {
+		log_event(LOG_LVL_ERROR, "deliver.oversized",
+		    "session=%s org=%s seq=%llu hub_id=%s bytes=%zu limit=%llu",
+		    s->sid, s->org, (unsigned long long)sd->seq, sd->hub_id, n,
+		    (unsigned long long)frame_deliver_limit(
+		    hub->conf.max_frame));
+		s->cursor = sd->seq;
+		return 0;
+	}
 	/* A body the store could not open arrives as NULL: never deliver it. */
 	if (sd->body == NULL || deliver_send(s, sd, (int64_t)time(NULL)) ==
 	    -1) {

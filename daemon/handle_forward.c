@@ -50,6 +50,55 @@ handle_forward_gate(struct session *s, uint64_t rid,
 	return 1;
 }
 
+/*
+ * A release of a hop already released: answered with what the first one
+ * did, as a repeat of the form it made (submit.c finds it by its uuid and
+ * answers with its hub id and recipients).  -1 if no such form is found
+ * (a release made before releases were keyed so).
+ */
+static int
+handle_forward_repeat(struct session *s, uint64_t rid, const struct lookup *l)
+{
+	static const int	 forms[] = { CEPTOAR__FORM__FORM_ORIGINAL,
+				    CEPTOAR__FORM__FORM_ANONYMISED };
+	struct relay_batch	 b;
+	struct relay_write	*w;
+	char			 uuid[40], hub_id[STORE_HUB_ID_LEN];
+	unsigned char		 digest[32];
+	uint64_t		 seq;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		relay_release_uuid(l->origin, l->hop + 1, forms[i], s->org,
+		    uuid);
+		if (store_lookup_uuid(hub->store, s->org, uuid, hub_id, &seq,
+		    digest, NULL) == 1)
+			break;
+	}
+	if (i == 2)
+		return -1;
+	memset(&b, 0, sizeof(b));
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	b.w = w;
+	b.nw = 1;
+	if ((w->sender = strdup(s->org)) == NULL ||
+	    (w->uuid = strdup(uuid)) == NULL) {
+		relay_batch_free(&b);
+		return -1;
+	}
+	w->msg.sender = w->sender;
+	w->msg.uuid = w->uuid;
+	w->msg.kind = relay_kind(l->original);
+	w->primary = true;
+	log_event(LOG_LVL_INFO, "route.forward", "session=%s org=%s hub_id=%s "
+	    "hop=%u share=no repeat=yes", s->sid, s->org, l->hub_id, l->hop);
+	/* Whatever it carries, a repeated release is the first one. */
+	submit_enqueue(s, rid, &b, false, l->held->has_tlp ? l->held->tlp :
+	    CEPTOAR__TLP__TLP_RED, l->held->has_drill && l->held->drill, NULL);
+	return 0;
+}
+
 void
 handle_forward(struct session *s, Ceptoar__Envelope *env)
 {
@@ -149,6 +198,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	}
 	if (fw->n_recipients == 0) {
 		if (l.forwarded_at != 0) {
+			if (handle_forward_repeat(s, rid, &l) == 0)
+				goto done;
 			session_error(s, rid,
 			    CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
 			    "forward.hub_id", false, "%s was already forwarded "

@@ -169,73 +169,113 @@ handle_is_followup(const Ceptoar__Report *r, const char *uuid)
 
 /* The deliveries of a chain's first report: its path and its shares. */
 struct handle_chain {
-	struct route_result	*plan;
-	char			**orgs;
-	size_t			  n;
-	bool			  failed;
+	struct route_chain_row	*rows;
+	size_t			 n;
+	Ceptoar__Message	*first;
+	bool			 failed;
 };
 
-/* Note one delivery of the first report: the recipient, and a share's
- * sharer as the holder that relays the follow-up to it. */
+/* Note one delivery of the first report or of a form made from it. */
 static int
 handle_chain_row(const struct store_delivery *d, void *arg)
 {
 	struct handle_chain	*c = arg;
-	char			**nv;
+	struct route_chain_row	*nv, *r;
 
 	if (d->recipient == NULL)
 		return 0;
-	if ((nv = reallocarray(c->orgs, c->n + 1, sizeof(*nv))) == NULL ||
-	    (nv[c->n] = strdup(d->recipient)) == NULL) {
-		if (nv != NULL)
-			c->orgs = nv;
+	if ((nv = reallocarray(c->rows, c->n + 1, sizeof(*nv))) == NULL) {
 		c->failed = true;
 		return 1;
 	}
-	c->orgs = nv;
-	c->n++;
-	/* Not on the path: a share, following its sharer's copy (once). */
-	if (route_extend(c->plan, hub->dir, d->recipient, d->hop, d->form,
-	    d->sender) == -1)
+	c->rows = nv;
+	r = &c->rows[c->n];
+	memset(r, 0, sizeof(*r));
+	if ((r->org = strdup(d->recipient)) == NULL || (d->hop > 0 &&
+	    d->sender != NULL && (r->via = strdup(d->sender)) == NULL)) {
+		free((char *)r->org);
 		c->failed = true;
+		return 1;
+	}
+	r->hop = d->hop;
+	r->form = d->form;
+	r->hidden = d->hidden;
+	r->holding = d->review && d->forwarded_at == 0;
+	c->n++;
 	return 0;
+}
+
+/* Keep the first report itself, to see what kind of chain it began. */
+static int
+handle_chain_first(const struct store_delivery *d, void *arg)
+{
+	struct handle_chain	*c = arg;
+
+	if (d->body == NULL)
+		return 0;
+	if ((c->first = ceptoar__message__unpack(NULL, d->body_len,
+	    d->body)) == NULL)
+		c->failed = true;
+	return 1;
 }
 
 int
 handle_chain_plan(const Ceptoar__Message *m, const char *sender,
     struct route_result *plan, Ceptoar__ErrorCode *code, char **cause)
 {
-	struct handle_chain	c = { plan, NULL, 0, false };
-	char			first[STORE_HUB_ID_LEN];
-	unsigned char		digest[32];
-	uint64_t		seq;
-	size_t			i;
-	int			rc;
+	struct handle_chain	 c;
+	struct route_result	 out;
+	const struct dir_org	*o;
+	char			 first[STORE_HUB_ID_LEN];
+	unsigned char		 digest[32];
+	uint64_t		 seq;
+	size_t			 i;
+	int			 rc;
 
 	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT ||
 	    !handle_is_followup(m->report, m->uuid))
 		return 0;
+	memset(&c, 0, sizeof(c));
+	memset(&out, 0, sizeof(out));
+	if ((o = directory_org(hub->dir, sender)) == NULL) {
+		*code = CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION;
+		cause_set(cause, "organisation %s is no longer in the "
+		    "directory", sender);
+		return -1;
+	}
 	/* Everyone who got the chain's first report, and nobody else. */
 	rc = store_lookup_uuid(hub->store, sender, m->report->chain_id, first,
 	    &seq, digest, cause);
 	if (rc == 0) {
 		*code = CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD;
 		free(*cause);
+		*cause = NULL;
 		cause_set(cause, "report.chain_id: no earlier report of "
 		    "yours in chain %s", m->report->chain_id);
 		return -1;
 	}
-	if (rc == -1 || store_receipts(hub->store, first, handle_chain_row, &c,
-	    cause) == -1 || c.failed) {
+	if (rc == -1 || store_message(hub->store, first, handle_chain_first,
+	    &c, cause) == -1 || store_receipts(hub->store, first,
+	    handle_chain_row, &c, cause) == -1 || c.failed || c.first == NULL) {
 		*code = CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED;
+		if (*cause == NULL)
+			cause_set(cause, "the store could not read the first "
+			    "report of chain %s", m->report->chain_id);
 		rc = -1;
-	} else {
-		route_restrict(plan, (const char *const *)c.orgs, c.n);
-		rc = 0;
+	} else if ((rc = route_chain(m, o, c.first, plan, c.rows, c.n,
+	    hub->dir, &out, code, cause)) == 0) {
+		route_result_free(plan);
+		*plan = out;
+		memset(&out, 0, sizeof(out));
 	}
-	for (i = 0; i < c.n; i++)
-		free(c.orgs[i]);
-	free(c.orgs);
+	route_result_free(&out);
+	for (i = 0; i < c.n; i++) {
+		free((char *)c.rows[i].org);
+		free((char *)c.rows[i].via);
+	}
+	free(c.rows);
+	if (c.first != NULL)
+		ceptoar__message__free_unpacked(c.first, NULL);
 	return rc;
 }
 
@@ -351,8 +391,16 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    (unsigned long long)hub->conf.anon_k);
 	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
 	    &b, &cause) == -1) {
-		code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
+		code = b.oversized ? CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD :
+		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 		goto refused;
+	}
+	/* A plan can hold entries that no hop 0 leads to: nothing to write. */
+	if (b.nw == 0) {
+		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    NULL, false, "nobody can receive this message straight "
+		    "from you; it was not accepted");
+		goto done;
 	}
 	s->submits++;
 	submit_enqueue(s, rid, &b, true, m->tlp, m->has_drill && m->drill,

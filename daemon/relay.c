@@ -19,6 +19,11 @@
 #include "frame.h"
 #include "names.h"
 
+static void	relay_batch_free_writes(struct relay_batch *);
+
+/* What keys a release's forms in place of the client's uuid. */
+#define RELAY_RELEASE_KEY	"release"
+
 /* Everything the walk needs to make the form of a hop. */
 struct relay_ctx {
 	const Ceptoar__Message		*original;	/* as sent, hub fields set */
@@ -126,6 +131,18 @@ relay_derived_uuid(const struct relay_ctx *ctx, unsigned hop, int form,
 	validate_uuid_format(h, out, 40);
 }
 
+
+void
+relay_release_uuid(const char *origin_hub_id, unsigned hop, int form,
+    const char *holder, char out[40])
+{
+	struct relay_ctx	ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.origin_hub_id = origin_hub_id;
+	ctx.forward_uuid = RELAY_RELEASE_KEY;
+	relay_derived_uuid(&ctx, hop, form, holder, out);
+}
 
 /* Replace a string field of an unpacked message (freed by free_unpacked). */
 static int
@@ -469,6 +486,71 @@ relay_reply_to(const struct relay_ctx *ctx, unsigned hop)
 	return ctx->in_reply_to;
 }
 
+/*
+ * The largest Deliver frame payload write w can travel in: its body
+ * inside the delivery fields deliver.c sends with it, each at its widest
+ * (the longest reason of its recipients, the largest seq and times).
+ */
+static size_t
+relay_deliver_len(const struct relay_write *w)
+{
+	Ceptoar__Delivery	d;
+	const char		*reason = "";
+	size_t			i;
+
+	for (i = 0; i < w->nrcpt; i++)
+		if (strlen(w->rcpt[i].reason) > strlen(reason))
+			reason = w->rcpt[i].reason;
+	ceptoar__delivery__init(&d);
+	d.has_seq = d.has_received_at = d.has_acked_at = 1;
+	d.seq = UINT64_MAX;
+	d.received_at = d.acked_at = INT64_MAX;
+	d.has_form = d.has_hop = d.has_review = 1;
+	d.form = w->msg.form ? w->msg.form : CEPTOAR__FORM__FORM_ORIGINAL;
+	d.hop = w->msg.hop;
+	d.review = 1;
+	d.hub_id = (char *)w->msg.hub_id;
+	d.sender = w->sender;
+	d.reason = (char *)reason;
+	d.chain_id = w->chain_id;
+	d.in_reply_to = w->in_reply_to;
+	return frame_deliver_len(&d, w->body_len);
+}
+
+/*
+ * Whether the form just filled in b's last write fits what clients
+ * accept; if not, it is taken out of b and why says so, naming field.
+ */
+static bool
+relay_fits(struct relay_batch *b, const char *field, char *why,
+    size_t whylen)
+{
+	struct relay_write	*w = &b->w[b->nw - 1];
+	struct relay_batch	 last;
+	size_t			 len = relay_deliver_len(w);
+	uint64_t		 limit = frame_deliver_limit(hub->conf.max_frame);
+
+	if (len <= limit)
+		return true;
+	snprintf(why, whylen, "%s: the %s form for hop %u would travel in a "
+	    "Deliver frame of %zu bytes, more than the %llu bytes clients "
+	    "accept (max_frame %llu and %u for the delivery's fields); it is "
+	    "%llu bytes too long", field, names_lookup(names_form,
+	    w->msg.form), w->msg.hop, len, (unsigned long long)limit,
+	    (unsigned long long)hub->conf.max_frame, FRAME_DELIVER_SLACK,
+	    (unsigned long long)(len - limit));
+	log_event(LOG_LVL_WARN, "relay.oversized", "hop=%u form=%s bytes=%zu "
+	    "limit=%llu", w->msg.hop, names_lookup(names_form, w->msg.form),
+	    len, (unsigned long long)limit);
+	/* Free the write alone, as relay_batch_free would. */
+	memset(&last, 0, sizeof(last));
+	last.w = w;
+	last.nw = 1;
+	relay_batch_free_writes(&last);
+	b->nw--;
+	return false;
+}
+
 /* Fill write w with body m and the entries of plan at hop in form. */
 static int
 relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
@@ -608,6 +690,11 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			    relay_fill(w, ctx, ctx->original, plan, 0, 0, true,
 			    NULL, true, first_sender, ctx->original->uuid) == -1)
 				goto nomem;
+			if (!relay_fits(b, "message", why, sizeof(why))) {
+				b->oversized = true;
+				cause_set(cause, "%s", why);
+				return -1;
+			}
 			w->primary = true;
 			continue;
 		}
@@ -671,6 +758,22 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			    e->form, false, via, first, sender, uuid) == -1) {
 				ceptoar__message__free_unpacked(m, NULL);
 				goto nomem;
+			}
+			if (!relay_fits(b, first ? "forward" : "message", why,
+			    sizeof(why))) {
+				ceptoar__message__free_unpacked(m, NULL);
+				/*
+				 * The holder releasing it hears why at once;
+				 * a hop made by itself waits with its holder,
+				 * who can forward it with shorter text.
+				 */
+				if (first) {
+					b->oversized = true;
+					cause_set(cause, "%s", why);
+					return -1;
+				}
+				relay_hold(b, hop - 1, e->via, why);
+				continue;
 			}
 			if (b->nw == 1)
 				w->primary = true;
@@ -770,7 +873,14 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	ctx.forwarder_hop = src->holder_hop;
 	ctx.tlp = fw->has_tlp ? fw->tlp : 0;
 	ctx.reviewed_text = fw->free_text;
-	ctx.forward_uuid = fw->uuid ? fw->uuid : "";
+	/*
+	 * A hop is released once: every release of it makes the same forms
+	 * under the same keys, whatever uuid, label or note it carries, so
+	 * a second one (pipelined or later) is found as a repeat of the
+	 * first and answered with its hub ids.  A share keeps its uuid.
+	 */
+	ctx.forward_uuid = fw->n_recipients == 0 ? RELAY_RELEASE_KEY :
+	    fw->uuid ? fw->uuid : "";
 	ctx.now = (int64_t)time(NULL);
 	ctx.forced = true;
 	ctx.answer_reply_to = src->answer_reply_to;
@@ -778,6 +888,9 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	    holder->id, cause);
 	relay_ctx_free(&ctx);
 	if (rc == -1)
+		return -1;
+	if (fw->uuid != NULL && *fw->uuid != '\0' &&
+	    (b->request_uuid = strdup(fw->uuid)) == NULL)
 		return -1;
 	if (fw->n_recipients == 0 && (b->mark_holder = strdup(holder->id)) ==
 	    NULL)
@@ -788,8 +901,9 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	return 0;
 }
 
-void
-relay_batch_free(struct relay_batch *b)
+/* Free the writes of b, not the array that holds them. */
+static void
+relay_batch_free_writes(struct relay_batch *b)
 {
 	size_t	i, j;
 
@@ -808,7 +922,14 @@ relay_batch_free(struct relay_batch *b)
 		free(w->chain_id);
 		free(w->in_reply_to);
 	}
+}
+
+void
+relay_batch_free(struct relay_batch *b)
+{
+	relay_batch_free_writes(b);
 	free(b->w);
+	free(b->request_uuid);
 	free(b->mark_holder);
 	free(b->mark_hub_id);
 	free(b->sharing);

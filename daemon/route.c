@@ -1426,6 +1426,177 @@ route_restrict(struct route_result *r, const char *const *orgs, size_t n)
 	r->seencap = r->nseen = 0;
 }
 
+/* The entry of plan for org at hop relayed by via, or NULL. */
+static const struct route_entry *
+route_find(const struct route_result *plan, const char *org, unsigned hop,
+    const char *via)
+{
+	size_t	i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].hop == hop && strcmp(plan->v[i].org, org) == 0 &&
+		    (via == NULL ? plan->v[i].via == NULL :
+		    plan->v[i].via != NULL && strcmp(plan->v[i].via, via) == 0))
+			return &plan->v[i];
+	return NULL;
+}
+
+/* Whether out has org at hop, from entry from on. */
+static bool
+route_has_from(const struct route_result *out, size_t from, const char *org,
+    unsigned hop)
+{
+	size_t	i;
+
+	if (org == NULL)
+		return false;
+	for (i = from; i < out->n; i++)
+		if (out->v[i].hop == hop && strcmp(out->v[i].org, org) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a row holder still holds the first report at hop. */
+static bool
+route_row_holding(const struct route_chain_row *rows, size_t nrows,
+    const char *org, unsigned hop)
+{
+	size_t	i;
+
+	for (i = 0; i < nrows; i++)
+		if (rows[i].holding && rows[i].hop == hop &&
+		    strcmp(rows[i].org, org) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A follow-up travels its chain's path.  Re-routing it and keeping who
+ * got the first report is not enough: its own route may put them at
+ * other hops (a first report shared with NISC only reached NISC at hop
+ * 0; its update's route has NISC at hop 1 behind a liaison who never got
+ * the chain), and the hub then had nobody at hop 0 to start from.
+ */
+int
+route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
+    const Ceptoar__Message *first, const struct route_result *fresh,
+    const struct route_chain_row *rows, size_t nrows,
+    const struct directory *dir, struct route_result *out,
+    Ceptoar__ErrorCode *code, char **cause)
+{
+	const struct route_entry	*e;
+	const struct dir_org		*o;
+	const char			*chain = m->report->chain_id;
+	size_t				 i, n, before, rowsend;
+	bool				 added, hop0 = false;
+	int				 form;
+
+	if (first->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "report.chain_id: %s is your %s, not a report; a report "
+		    "chain starts with a report (leave chain_id out to start "
+		    "one)", chain, first->content_case ==
+		    CEPTOAR__MESSAGE__CONTENT_CONSULTATION ? "consultation" :
+		    "message");
+	if (route_voluntary(first->report) != route_voluntary(m->report))
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "report.chain_id: chain %s began as a %s report, and this "
+		    "update is %s; a chain keeps the path of its first report "
+		    "(set report.legally_mandated as in the first, or start a "
+		    "new chain)", chain, route_voluntary(first->report) ?
+		    "voluntary" : "mandatory", route_voluntary(m->report) ?
+		    "voluntary" : "mandatory");
+	/* A voluntary chain's secretariat relays every report of it. */
+	for (i = 0; i < nrows && fresh->ceptoar != NULL; i++)
+		if (rows[i].hop == 0 && (o = directory_org(dir, rows[i].org))
+		    != NULL && (o->roles & ROLE_CEPTOAR) &&
+		    strcmp(o->id, fresh->ceptoar->secretariat) != 0)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "report.chain_id: chain %s travels through %s; "
+			    "this update would go through CEPTOAR %s (check "
+			    "report.ceptoar, or start a new chain)", chain,
+			    o->id, fresh->ceptoar->id);
+	out->ceptoar = fresh->ceptoar;
+	out->anonymity_set = fresh->anonymity_set;
+	snprintf(out->warning, sizeof(out->warning), "%s", fresh->warning);
+	/* Rows come by hop: each row's relaying holder is placed first. */
+	for (i = 0; i < nrows; i++) {
+		const struct route_chain_row *r = &rows[i];
+
+		if ((o = directory_org(dir, r->org)) == NULL)
+			continue;	/* gone from the directory */
+		if (r->hop > 0 && !route_has_from(out, 0, r->via, r->hop - 1))
+			continue;	/* its relaying holder is not on the path */
+		form = r->form;
+		/*
+		 * Never more than either the chain's path or m's consent
+		 * allows; hop 0 gets the message as sent, as always.
+		 */
+		if (r->hop > 0 && route_form_for(m->report, sender, o) ==
+		    CEPTOAR__FORM__FORM_ANONYMISED)
+			form = CEPTOAR__FORM__FORM_ANONYMISED;
+		e = route_find(fresh, r->org, r->hop, r->hop ? r->via : NULL);
+		n = out->n;
+		if (e != NULL) {
+			if (route_add(out, sender, o, r->hop, form, e->review,
+			    "%s", e->reason) == -1)
+				return route_nomem(code, cause);
+		} else if (route_add(out, sender, o, r->hop, form, false,
+		    "follow-up in chain %s, as its first report reached you%s%s",
+		    chain, r->hop ? " from " : "", r->hop ? r->via : "") == -1)
+			return route_nomem(code, cause);
+		if (out->n == n)
+			continue;
+		out->v[n].via = r->hop ? directory_org(dir, r->via)->id : NULL;
+		out->v[n].hidden = r->hidden || (e != NULL && e->hidden);
+		snprintf(out->v[n].group, sizeof(out->v[n].group), "%s",
+		    e != NULL ? e->group : "share");
+		if (r->hop == 0)
+			hop0 = true;
+	}
+	if (!hop0)
+		return route_refuse(code, cause,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    "report.chain_id: nobody who got the first report of "
+		    "chain %s straight from you can receive this update (gone "
+		    "from the directory); start a new chain", chain);
+	/*
+	 * Where a holder still holds the first report, the update waits
+	 * with it, and goes on along its own route once released.
+	 */
+	rowsend = out->n;
+	do {
+		added = false;
+		for (i = 0; i < fresh->n; i++) {
+			e = &fresh->v[i];
+			if (e->hop == 0 || e->via == NULL ||
+			    !route_has_from(out, 0, e->via, e->hop - 1))
+				continue;
+			if (!route_row_holding(rows, nrows, e->via, e->hop - 1) &&
+			    !route_has_from(out, rowsend, e->via, e->hop - 1))
+				continue;
+			before = out->n;
+			if (route_add(out, sender, directory_org(dir, e->org),
+			    e->hop, e->form, e->review ||
+			    route_row_holding(rows, nrows, e->via, e->hop - 1),
+			    "%s", e->reason) == -1)
+				return route_nomem(code, cause);
+			if (out->n > before) {
+				out->v[before].via = e->via;
+				out->v[before].hidden = e->hidden;
+				snprintf(out->v[before].group,
+				    sizeof(out->v[before].group), "%s",
+				    e->group);
+				added = true;
+			}
+		}
+	} while (added);
+	return 0;
+}
+
 void
 route_result_free(struct route_result *r)
 {

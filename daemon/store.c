@@ -934,6 +934,37 @@ store_insert(struct store *s, struct store_message *m,
 	return (rv);
 }
 
+/* One request of the open group begins; see store_item_undo. */
+int
+store_item_begin(struct store *s, bool isolate, char **cause)
+{
+	if (store_enter(s, "store_item_begin", cause) == -1)
+		return (-1);
+	if (!s->in_txn) {
+		cause_set(cause, "store_item_begin without a transaction");
+		return (-1);
+	}
+	return (s->be->item(s->be_data, 0, isolate, cause));
+}
+
+/* The request's writes are all in: they stay with the group. */
+int
+store_item_end(struct store *s, char **cause)
+{
+	if (store_enter(s, "store_item_end", cause) == -1 || !s->in_txn)
+		return (-1);
+	return (s->be->item(s->be_data, 1, false, cause));
+}
+
+/* Take back what the request wrote: 0 if the group goes on without it. */
+int
+store_item_undo(struct store *s)
+{
+	if (s == NULL || s->in_callback || !s->in_txn)
+		return (-1);
+	return (s->be->item(s->be_data, 2, false, NULL));
+}
+
 /* Make the group durable; the hub acknowledges only after this succeeds. */
 int
 store_commit(struct store *s, char **cause)

@@ -175,6 +175,9 @@ enum store_sqlite_st {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_ITEM,
+	ST_ITEM_RELEASE,
+	ST_ITEM_UNDO,
 	ST_LOOKUP_UUID,
 	ST_INSERT_MESSAGE,
 	ST_INSERT_DELIVERY,
@@ -267,6 +270,9 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	[ST_SAVEPOINT] = "SAVEPOINT store_op",
 	[ST_RELEASE] = "RELEASE store_op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
+	[ST_ITEM] = "SAVEPOINT store_item",
+	[ST_ITEM_RELEASE] = "RELEASE store_item",
+	[ST_ITEM_UNDO] = "ROLLBACK TO store_item",
 	[ST_LOOKUP_UUID] =
 	    "SELECT hub_id, seq, digest, body FROM messages"
 	    " WHERE sender = ?1 AND uuid = ?2",
@@ -428,6 +434,7 @@ struct store_sqlite {
 	size_t				 capinboxes;
 	uint64_t			 gen;		/* counts inserts */
 	bool				 lost;	/* see store_sqlite_lost */
+	bool				 item;	/* a request's savepoint is open */
 	bool				 relaxed; /* see store_sqlite_durable */
 
 	/* Pipelined durability, see store_sqlite_pipeline. */
@@ -1143,6 +1150,7 @@ store_sqlite_begin(void *be, char **cause)
 
 	store_sqlite_inbox_clear(sq);
 	sq->lost = false;
+	sq->item = false;
 	if (store_sqlite_durable(sq, cause) == -1)
 		return (-1);
 	return (store_sqlite_run(sq, ST_BEGIN, "begin", cause));
@@ -1343,6 +1351,57 @@ store_sqlite_insert(void *be, struct store_message *m,
 	return (0);
 }
 
+/*
+ * One request inside the group.  Isolated, it runs in the savepoint
+ * "store_item", which a failure rolls back; the inbox cursors it advanced
+ * in the cache stay advanced, which leaves a gap in those inboxes'
+ * sequences and nothing worse.  Not isolated (a single insert, which the
+ * insert itself refuses whole), only the lost state tells.
+ */
+static int
+store_sqlite_item(void *be, int op, bool isolate, char **cause)
+{
+	struct store_sqlite	*sq = be;
+
+	switch (op) {
+	case 0:
+		if (store_sqlite_lost(sq, "begin a request", cause))
+			return (-1);
+		sq->item = isolate;
+		if (isolate && store_sqlite_run(sq, ST_ITEM, "savepoint",
+		    cause) == -1) {
+			sq->item = false;
+			return (-1);
+		}
+		return (0);
+	case 1:
+		if (!sq->item)
+			return (0);
+		sq->item = false;
+		if (store_sqlite_run(sq, ST_ITEM_RELEASE, "release savepoint",
+		    cause) == -1) {
+			sq->lost = true;
+			return (-1);
+		}
+		return (0);
+	default:
+		if (sq->item) {
+			sq->item = false;
+			if (sqlite3_get_autocommit(sq->db) ||
+			    store_sqlite_run(sq, ST_ITEM_UNDO, "rollback to "
+			    "savepoint", NULL) == -1 ||
+			    store_sqlite_run(sq, ST_ITEM_RELEASE, "release "
+			    "savepoint", NULL) == -1) {
+				sq->lost = true;
+				return (-1);
+			}
+			/* What was half-written is gone with the savepoint. */
+			sq->lost = false;
+		}
+		return (sq->lost || sqlite3_get_autocommit(sq->db) ? -1 : 0);
+	}
+}
+
 /* Write the advanced cursors, then COMMIT; that is the fsync. */
 static int
 store_sqlite_commit(void *be, char **cause)
@@ -1357,6 +1416,7 @@ store_sqlite_commit(void *be, char **cause)
 			store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
 		store_sqlite_inbox_clear(sq);
 		sq->lost = false;
+		sq->item = false;
 		return (-1);
 	}
 	store_sqlite_inbox_clear(sq);
@@ -1373,6 +1433,7 @@ store_sqlite_rollback(void *be)
 		store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
 	store_sqlite_inbox_clear(sq);
 	sq->lost = false;
+	sq->item = false;
 }
 
 /*
@@ -2293,6 +2354,7 @@ const struct store_backend store_backend_sqlite = {
 	.delivery_of = store_sqlite_delivery_of,
 	.receipts = store_sqlite_receipts,
 	.held = store_sqlite_held,
+	.item = store_sqlite_item,
 	.chain_recipients = store_sqlite_chain_recipients,
 	.replies = store_sqlite_replies,
 	.set_sharing = store_sqlite_set_sharing,

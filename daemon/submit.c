@@ -47,6 +47,10 @@ struct submit_item {
 	bool			 drill;
 	bool			 duplicate;
 	bool			 conflict;
+	char			 conflict_hub_id[STORE_HUB_ID_LEN];
+	/* Refused alone: nothing of it was stored; why, for its sender. */
+	bool			 refused;
+	char			 refusal[300];
 };
 
 static struct submit_item	*submit_head;
@@ -90,6 +94,17 @@ submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
 {
 	struct submit_item	*it;
 
+	/* Every answer names the primary write: a batch without one is refused. */
+	if (b->nw == 0) {
+		relay_batch_free(b);
+		log_event(LOG_LVL_ERROR, "submit.empty", "session=%s "
+		    "request=%llu", s->sid, (unsigned long long)request_id);
+		session_error(s, request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS, NULL, false,
+		    "nothing of this request would reach anyone; it was not "
+		    "accepted");
+		return;
+	}
 	if ((it = calloc(1, sizeof(*it))) == NULL) {
 		relay_batch_free(b);
 		session_error(s, request_id, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
@@ -154,16 +169,35 @@ submit_answer(struct submit_item *it)
 	char			*cause = NULL, *warnings[2];
 	size_t			 i, j, n = 0, total = 0;
 
-	metrics_count(METRICS_SUBMITS, p->msg.kind, it->conflict ? "conflict" :
-	    it->duplicate ? "duplicate" : "accepted");
+	metrics_count(METRICS_SUBMITS, p->msg.kind, it->refused ? "refused" :
+	    it->conflict ? "conflict" : it->duplicate ? "duplicate" :
+	    "accepted");
 	if (s == NULL)		/* the hub's own: nobody waits for it */
 		return;
+	if (it->refused) {
+		/* The cause names the store's files: it stays in the log. */
+		session_error(s, it->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+		    "the store refused this request alone; nothing of it was "
+		    "stored, and nothing else was affected (the hub's log has "
+		    "the cause: submit.refused session=%s)", s->sid);
+		return;
+	}
+	if (it->conflict && it->batch.request_uuid != NULL) {
+		session_error(s, it->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT,
+		    "forward.uuid", false, "forward.uuid: %s was already used "
+		    "by %s for a different forward (hub id %s); use a new uuid "
+		    "for a new forward", it->batch.request_uuid, p->sender,
+		    it->conflict_hub_id);
+		return;
+	}
 	if (it->conflict) {
 		session_error(s, it->request_id,
 		    CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT, "uuid",
 		    false, "uuid %s was already used by %s for different "
 		    "content (hub id %s); use a new uuid for a new message",
-		    p->uuid, p->sender, p->msg.hub_id);
+		    p->uuid, p->sender, it->conflict_hub_id);
 		return;
 	}
 	memset(&dl, 0, sizeof(dl));
@@ -227,23 +261,92 @@ submit_answer(struct submit_item *it)
 	}
 }
 
-/* Write one item's messages; -1 with a cause aborts the whole group. */
+/* Refuse it alone: why goes to its sender, and to the log. */
+static void
+submit_refuse_item(struct submit_item *it, const char *why)
+{
+	char	esc[300];
+
+	it->refused = true;
+	snprintf(it->refusal, sizeof(it->refusal), "%s", why ? why :
+	    "no reason given");
+	log_event(LOG_LVL_WARN, "submit.refused", "session=%s org=%s "
+	    "uuid=%s cause=%s", it->session->sid, it->session->org,
+	    it->batch.w[0].uuid, log_escape(it->refusal, esc, sizeof(esc)));
+}
+
+/*
+ * Whether a forward reuses a uuid for other content: its forms are
+ * keyed by the client's uuid, so a repeat finds all of them, and a forward
+ * that finds only some (other recipients, other forms) is another forward
+ * under the same uuid.  The store would refuse its first colliding
+ * insert; this says so first, in words the sender can act on.  1 yes
+ * (conflict_hub_id set), 0 no, -1 if the store could not be read.
+ */
+static int
+submit_uuid_clash(struct submit_item *it, bool primary_found, char **cause)
+{
+	char		 hub_id[STORE_HUB_ID_LEN];
+	unsigned char	 digest[32];
+	uint64_t	 seq;
+	size_t		 i;
+	int		 rc;
+
+	if (it->batch.from_submit)
+		return 0;	/* derived from a new hub id: cannot exist */
+	for (i = 1; i < it->batch.nw; i++) {
+		struct relay_write *w = &it->batch.w[i];
+
+		rc = store_lookup_uuid(hub->store, w->sender, w->uuid, hub_id,
+		    &seq, digest, cause);
+		if (rc == -1)
+			return -1;
+		if ((rc == 1) != primary_found) {
+			snprintf(it->conflict_hub_id,
+			    sizeof(it->conflict_hub_id), "%s", rc == 1 ?
+			    hub_id : it->batch.w[0].msg.hub_id);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Write one item's messages and marks.  A request that cannot be
+ * stored (a refusal, an unreadable earlier message) is taken back and
+ * refused alone, so one sender's error never fails the others of its
+ * group; -1 with a cause only when the group itself is lost.
+ */
 static int
 submit_write(struct submit_item *it, char **cause)
 {
 	struct relay_write	*p = &it->batch.w[0];
 	unsigned char		 digest[32], sent[32];
+	char			*why = NULL;
 	size_t			 i;
 	int			 rc;
+	bool			 isolate, found;
 
 	rc = store_lookup_uuid(hub->store, p->sender, p->uuid, p->msg.hub_id,
-	    &p->msg.seq, digest, cause);
-	if (rc == -1)
-		return -1;
+	    &p->msg.seq, digest, &why);
+	found = rc == 1;
+	if (rc != -1)
+		rc = submit_uuid_clash(it, found, &why);
+	if (rc == -1) {
+		submit_refuse_item(it, why);
+		free(why);
+		return 0;
+	}
 	if (rc == 1) {
+		it->conflict = true;
+		return 0;
+	}
+	if (found) {
 		/* Only a repeat needs the digest of what was sent. */
 		crypto_generichash(sent, sizeof(sent), p->body, p->body_len,
 		    NULL, 0);
+		snprintf(it->conflict_hub_id, sizeof(it->conflict_hub_id), "%s",
+		    p->msg.hub_id);
 		if (!it->same_digest ||
 		    sodium_memcmp(digest, sent, sizeof(digest)) == 0)
 			it->duplicate = true;
@@ -251,29 +354,57 @@ submit_write(struct submit_item *it, char **cause)
 			it->conflict = true;
 		return 0;
 	}
+	/*
+	 * A single insert is refused whole by the store; more writes (or
+	 * marks) are one request through a savepoint.  Plain submits, most
+	 * of the traffic, pay nothing for it.
+	 */
+	isolate = it->batch.nw > 1 || it->batch.mark_holder != NULL ||
+	    it->batch.sharing_hub_id != NULL;
+	if (store_item_begin(hub->store, isolate, cause) == -1)
+		return -1;
 	for (i = 0; i < it->batch.nw; i++) {
 		struct relay_write *w = &it->batch.w[i];
 
 		/* Later forms derive from the primary as it is now stored. */
 		if (i > 0 && w->origin != NULL && it->batch.from_submit) {
 			free(w->origin);
-			if ((w->origin = strdup(p->msg.hub_id)) == NULL)
-				return -1;
+			if ((w->origin = strdup(p->msg.hub_id)) == NULL) {
+				cause_set(&why, "out of memory");
+				goto undo;
+			}
 			w->msg.origin = w->origin;
 		}
 		if (store_insert(hub->store, &w->msg, w->rcpt, w->nrcpt,
-		    cause) == -1)
-			return -1;
+		    &why) == -1)
+			goto undo;
 	}
 	if (it->batch.mark_holder != NULL &&
 	    store_mark_forwarded(hub->store, it->batch.mark_holder,
-	    it->batch.mark_hub_id, (int64_t)time(NULL), cause) == -1)
-		return -1;
+	    it->batch.mark_hub_id, (int64_t)time(NULL), &why) == -1)
+		goto undo;
 	if (it->batch.sharing_hub_id != NULL &&
 	    store_set_sharing(hub->store, it->batch.sharing_hub_id,
-	    it->batch.sharing, it->batch.sharing_len, cause) == -1)
+	    it->batch.sharing, it->batch.sharing_len, &why) == -1)
+		goto undo;
+	return store_item_end(hub->store, cause);
+undo:
+	if (store_item_undo(hub->store) == -1) {
+		/* The group is lost with it: say why once, for everyone. */
+		free(*cause);
+		*cause = why;
 		return -1;
+	}
+	submit_refuse_item(it, why);
+	free(why);
 	return 0;
+}
+
+/* Whether the item's messages are in the store (not a repeat, not refused). */
+static bool
+submit_wrote(const struct submit_item *it)
+{
+	return !it->duplicate && !it->conflict && !it->refused;
 }
 
 /* Log an accepted item: the message, then each recipient with its hop. */
@@ -374,7 +505,7 @@ submit_finish(struct submit_batch *b, bool audit_failed)
 	}
 	metrics_request(NULL);
 	for (it = b->items; it != NULL; it = it->next)
-		if (!it->duplicate && !it->conflict)
+		if (submit_wrote(it))
 			for (i = 0; i < it->batch.nw; i++)
 				deliver_durable(&it->batch.w[i]);
 	deliver_pump_waiting();
@@ -415,7 +546,7 @@ submit_fail_inflight(const char *cause)
 
 	for (b = inflight; b != NULL; b = b->next, nbatches++)
 		for (it = b->items; it != NULL; it = it->next) {
-			if (it->duplicate || it->conflict)
+			if (!submit_wrote(it))
 				continue;
 			for (i = 0; i < it->batch.nw; i++) {
 				seqs[n++] = it->batch.w[i].msg.seq;
@@ -546,7 +677,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	if (store_begin(hub->store, &cause) == -1)
 		failed = 1;
 	for (it = batch; it != NULL && !failed; it = it->next)
-		if (it->batch.nw > 0 && submit_write(it, &cause) == -1)
+		if (submit_write(it, &cause) == -1)
 			failed = 1;
 	failed = submit_end_group(failed, &cause);
 	if (failed) {
@@ -563,8 +694,10 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	free(cause);
 	metrics_observe(METRICS_GROUP_SIZE, (double)n);
 	for (it = batch; it != NULL; it = it->next) {
+		if (it->refused)
+			continue;	/* logged as submit.refused */
 		submit_log(it, n);
-		if (it->duplicate || it->conflict)
+		if (!submit_wrote(it))
 			continue;
 		for (i = 0; i < it->batch.nw; i++)
 			for (j = 0; j < it->batch.w[i].nrcpt; j++)

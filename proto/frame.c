@@ -135,6 +135,52 @@ frame_varint_put(uint8_t *p, uint64_t v)
 }
 
 /*
+ * The sizes of a Deliver envelope around d and a message of message_len:
+ * head and tail are d's fields before and after the message.
+ */
+static size_t
+frame_deliver_sizes(const Ceptoar__Delivery *d, size_t message_len,
+    Ceptoar__Delivery *head, Ceptoar__Delivery *tail, size_t *ndelivery,
+    size_t *ndeliver)
+{
+	Ceptoar__Envelope	env = CEPTOAR__ENVELOPE__INIT;
+
+	/* Fields 1-5 precede message (6); 7 and up follow it. */
+	ceptoar__delivery__init(head);
+	head->has_seq = d->has_seq;
+	head->seq = d->seq;
+	head->hub_id = d->hub_id;
+	head->sender = d->sender;
+	head->has_received_at = d->has_received_at;
+	head->received_at = d->received_at;
+	head->reason = d->reason;
+	*tail = *d;
+	tail->has_seq = 0;
+	tail->hub_id = tail->sender = tail->reason = NULL;
+	tail->has_received_at = 0;
+	tail->message = NULL;
+	*ndelivery = ceptoar__delivery__get_packed_size(head) + 1 +
+	    frame_varint_size(message_len) + message_len +
+	    ceptoar__delivery__get_packed_size(tail);
+	*ndeliver = 1 + frame_varint_size(*ndelivery) + *ndelivery;
+	env.has_protocol_version = 1;
+	env.protocol_version = CEPTOAR_PROTOCOL_VERSION;
+	return ceptoar__envelope__get_packed_size(&env) +
+	    frame_varint_size(FRAME_LEN_TAG(16)) +
+	    frame_varint_size(*ndeliver) + *ndeliver;
+}
+
+size_t
+frame_deliver_len(const Ceptoar__Delivery *d, size_t message_len)
+{
+	Ceptoar__Delivery	head, tail;
+	size_t			ndelivery, ndeliver;
+
+	return frame_deliver_sizes(d, message_len, &head, &tail, &ndelivery,
+	    &ndeliver);
+}
+
+/*
  * The Deliver frame for d with message as its packed Message, byte for
  * byte what frame_pack gives for the same envelope with the message
  * unpacked into d: the fields of Delivery before the message, the
@@ -148,34 +194,13 @@ frame_pack_deliver(const Ceptoar__Delivery *d, const uint8_t *message,
 {
 	Ceptoar__Delivery	 head, tail;
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
-	size_t			 nhead, ntail, ndelivery, ndeliver, nenv;
+	size_t			 ndelivery, ndeliver, nenv;
 	uint8_t			*buf, *p;
 
-	/* Fields 1-5 precede message (6); 7 and up follow it. */
-	ceptoar__delivery__init(&head);
-	head.has_seq = d->has_seq;
-	head.seq = d->seq;
-	head.hub_id = d->hub_id;
-	head.sender = d->sender;
-	head.has_received_at = d->has_received_at;
-	head.received_at = d->received_at;
-	head.reason = d->reason;
-	tail = *d;
-	tail.has_seq = 0;
-	tail.hub_id = tail.sender = tail.reason = NULL;
-	tail.has_received_at = 0;
-	tail.message = NULL;
-
-	nhead = ceptoar__delivery__get_packed_size(&head);
-	ntail = ceptoar__delivery__get_packed_size(&tail);
-	ndelivery = nhead + 1 + frame_varint_size(message_len) + message_len +
-	    ntail;
-	ndeliver = 1 + frame_varint_size(ndelivery) + ndelivery;
+	nenv = frame_deliver_sizes(d, message_len, &head, &tail, &ndelivery,
+	    &ndeliver);
 	env.has_protocol_version = 1;
 	env.protocol_version = CEPTOAR_PROTOCOL_VERSION;
-	nenv = ceptoar__envelope__get_packed_size(&env) +
-	    frame_varint_size(FRAME_LEN_TAG(16)) +
-	    frame_varint_size(ndeliver) + ndeliver;
 	if (nenv > FRAME_MAX_CEILING)
 		return NULL;
 	if ((buf = frame_alloc(nenv)) == NULL)

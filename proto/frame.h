@@ -18,6 +18,21 @@
 #define FRAME_MAX_CEILING		(64u * 1024 * 1024)
 #define FRAME_DEFAULT_MAX		(1024u * 1024)
 #define FRAME_DEFAULT_MAX_PREAUTH	(4u * 1024)
+/*
+ * Room a client leaves for a Deliver's own fields around a message of the
+ * hub's max_frame: it accepts frames of max_frame plus this (up to the
+ * ceiling), so every form the hub makes must fit in that much.
+ */
+#define FRAME_DELIVER_SLACK		(1024u * 1024)
+
+/* The largest Deliver payload a client of a hub with max_frame accepts. */
+static inline uint64_t
+frame_deliver_limit(uint64_t max_frame)
+{
+	uint64_t	l = max_frame + FRAME_DELIVER_SLACK;
+
+	return l > FRAME_MAX_CEILING ? FRAME_MAX_CEILING : l;
+}
 
 enum frame_status {
 	FRAME_OK,		/* one envelope decoded */
@@ -49,6 +64,12 @@ enum frame_status frame_peek(const uint8_t *buf, size_t len, uint32_t max,
  */
 enum frame_status frame_unpack(const uint8_t *buf, size_t len, uint32_t max,
 	    Ceptoar__Envelope **envp, size_t *consumed);
+
+/*
+ * The payload length (without the header) of the Deliver frame that
+ * frame_pack_deliver makes of d around a packed message of message_len.
+ */
+size_t	 frame_deliver_len(const Ceptoar__Delivery *d, size_t message_len);
 
 /*
  * A deep copy of m through its wire form: what a copy unpacks to is what

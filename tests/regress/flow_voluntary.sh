@@ -43,8 +43,12 @@ expect_contains "$ERR" "not-holder" "refusal code"
 
 cli_json banks-sec forward "$held" --note "Checked with the member; shared as a near miss."
 expect_eq "$RC" 0 "the secretariat forwards ($ERR)"
+released=$(json_field hub_id)
+# Released once: a second release is answered with what the first did.
 cli_json banks-sec forward "$held"
-expect_eq "$RC" 1 "a second forward is refused"
+expect_eq "$RC" 0 "a second forward ($ERR)"
+expect_eq "$(json_field hub_id)" "$released" "is the first one"
+expect_contains "$OUT" '"duplicate": true' "marked as a duplicate"
 
 for org in fsa-liaison nisc; do
 	cli_json "$org" inbox

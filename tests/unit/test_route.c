@@ -778,6 +778,125 @@ test_next_hop(const struct directory *dir)
 	route_result_free(&rr);
 }
 
+/* Route a follow-up of kind (report, voluntary) from sender along rows. */
+static int
+chain_case(const struct directory *dir, const char *sender, bool mandated,
+    int scope, const Ceptoar__Message *first,
+    const struct route_chain_row *rows, size_t nrows, char *got, size_t len,
+    Ceptoar__ErrorCode *code, char **cause)
+{
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	Ceptoar__SharingRange	sr = CEPTOAR__SHARING_RANGE__INIT;
+	struct route_result	fresh, out;
+	const struct dir_org	*o = directory_org(dir, sender);
+	int			rc;
+
+	memset(&fresh, 0, sizeof(fresh));
+	memset(&out, 0, sizeof(out));
+	m.uuid = "1f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m.report = &r;
+	r.chain_id = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	r.has_legally_mandated = 1;
+	r.legally_mandated = mandated;
+	if (scope) {
+		sr.has_scope = 1;
+		sr.scope = scope;
+		r.sharing = &sr;
+	}
+	got[0] = '\0';
+	if ((rc = route_message(&m, o, dir, &fresh, code, cause)) == 0 &&
+	    (rc = route_chain(&m, o, first, &fresh, rows, nrows, dir, &out,
+	    code, cause)) == 0)
+		describe(&out, got, len);
+	route_result_free(&fresh);
+	route_result_free(&out);
+	return rc;
+}
+
+/*
+ * Follow-ups travel their chain's path: the rows of the first report,
+ * never the hops of their own route; refused naming report.chain_id
+ * when the chain cannot continue that way.
+ */
+static void
+test_chain(const struct directory *dir)
+{
+	Ceptoar__Message	first = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		fr = CEPTOAR__REPORT__INIT;
+	Ceptoar__Consultation	q = CEPTOAR__CONSULTATION__INIT;
+	Ceptoar__ErrorCode	code = 0;
+	char			got[512], *cause = NULL;
+	/* A mandatory report shared with NISC only: NISC at hop 0. */
+	const struct route_chain_row nisc_only[] = {
+		{ "nisc", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false, false },
+	};
+	/* A mandatory report, and NISC's share with bank-b. */
+	const struct route_chain_row shared[] = {
+		{ "fsa-liaison", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false,
+		    false },
+		{ "nisc", 1, CEPTOAR__FORM__FORM_ORIGINAL, "fsa-liaison", false,
+		    false },
+		{ "bank-b", 2, CEPTOAR__FORM__FORM_ANONYMISED, "nisc", false,
+		    false },
+	};
+	/* A voluntary report still held by its secretariat. */
+	const struct route_chain_row held[] = {
+		{ "banks-sec", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false,
+		    true },
+	};
+
+	fprintf(stderr, "case: follow-ups\n");
+	first.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	first.report = &fr;
+	fr.has_legally_mandated = 1;
+	fr.legally_mandated = 1;
+	CHECK(chain_case(dir, "bank-a", true, 0, &first, nisc_only, 1, got,
+	    sizeof(got), &code, &cause) == 0);
+	CHECK_STR(got, "nisc@0");
+	CHECK(chain_case(dir, "bank-a", true, 0, &first, shared, 3, got,
+	    sizeof(got), &code, &cause) == 0);
+	CHECK_STR(got, "bank-b@2a fsa-liaison@0 nisc@1");
+	/* Mandatory chain, voluntary update: refused. */
+	CHECK(chain_case(dir, "bank-a", false, 0, &first, shared, 3, got,
+	    sizeof(got), &code, &cause) == -1);
+	CHECK(code == ERR(INVALID_FIELD));
+	CHECK_CONTAINS(cause, "report.chain_id");
+	CHECK_CONTAINS(cause, "mandatory");
+	free(cause);
+	cause = NULL;
+	/* A holder that still holds the first holds the update with it. */
+	fr.legally_mandated = 0;
+	CHECK(chain_case(dir, "bank-a", false, 0, &first, held, 1, got,
+	    sizeof(got), &code, &cause) == 0);
+	CHECK_STR(got, "banks-sec@0 fsa-liaison@1a! nisc@2a");
+	/* Nobody left at hop 0 (gone from the directory): refused. */
+	{
+		const struct route_chain_row gone[] = {
+			{ "no-such-org", 0, CEPTOAR__FORM__FORM_ORIGINAL,
+			    NULL, false, false },
+			{ "nisc", 1, CEPTOAR__FORM__FORM_ORIGINAL,
+			    "no-such-org", false, false },
+		};
+		fr.legally_mandated = 1;
+		CHECK(chain_case(dir, "bank-a", true, 0, &first, gone, 2, got,
+		    sizeof(got), &code, &cause) == -1);
+		CHECK(code == ERR(NO_RECIPIENTS));
+		CHECK_CONTAINS(cause, "report.chain_id");
+		free(cause);
+		cause = NULL;
+	}
+	/* A consultation is not a report chain. */
+	first.content_case = CEPTOAR__MESSAGE__CONTENT_CONSULTATION;
+	first.consultation = &q;
+	CHECK(chain_case(dir, "bank-a", true, 0, &first, nisc_only, 1, got,
+	    sizeof(got), &code, &cause) == -1);
+	CHECK(code == ERR(INVALID_FIELD));
+	CHECK_CONTAINS(cause, "consultation");
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -801,6 +920,7 @@ main(void)
 	test_narrower();
 	test_sender_matrix(dir);
 	test_next_hop(dir);
+	test_chain(dir);
 	directory_free(dir);
 	return CHECK_DONE();
 }
