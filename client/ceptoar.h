@@ -211,12 +211,10 @@ json_t	*report_json_encode(const ProtobufCMessage *m);
 /* Free a Message built by report_json_load or _decode.  NULL is fine. */
 void	 report_json_free(Ceptoar__Message *m);
 /*
- * Shared by the readers and writers of the format: the name table of an
- * enumeration (NULL if none), and whether a field holds a time or a
- * severity level.
+ * Shared by the readers and writers of the format: whether a field holds
+ * a time or a severity level (names_for_enum gives an enumeration's
+ * names).
  */
-const struct name_entry *report_json_enum_names(
-	    const ProtobufCEnumDescriptor *);
 bool	 report_json_is_time(const ProtobufCFieldDescriptor *);
 bool	 report_json_is_severity(const ProtobufCMessageDescriptor *,
 	    const ProtobufCFieldDescriptor *);

@@ -591,7 +591,7 @@ output_scalar(const ProtobufCMessageDescriptor *d,
 		fputs(*(const protobuf_c_boolean *)src ? "yes" : "no", stdout);
 		break;
 	case PROTOBUF_C_TYPE_ENUM:
-		names = report_json_enum_names(f->descriptor);
+		names = names_for_enum(f->descriptor);
 		if (names != NULL)
 			fputs(names_lookup(names, *(const int *)src), stdout);
 		else

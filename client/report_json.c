@@ -82,33 +82,6 @@ rj_path_key(char *buf, size_t len, const char *path, const char *key)
 	snprintf(buf, len, "%s%s%s", path, *path != '\0' ? "." : "", key);
 }
 
-/* The names an enumeration is written with in JSON. */
-const struct name_entry *
-report_json_enum_names(const ProtobufCEnumDescriptor *e)
-{
-	static const struct {
-		const ProtobufCEnumDescriptor	*desc;
-		const struct name_entry		*names;
-	} map[] = {
-		{ &ceptoar__tlp__descriptor, names_tlp },
-		{ &ceptoar__cause__descriptor, names_cause },
-		{ &ceptoar__event_type__descriptor, names_event_type },
-		{ &ceptoar__stage__descriptor, names_stage },
-		{ &ceptoar__report_kind__descriptor, names_report_kind },
-		{ &ceptoar__sharing_scope__descriptor, names_sharing_scope },
-		{ &ceptoar__attribution__descriptor, names_attribution },
-		{ &ceptoar__error_code__descriptor, names_error_code },
-		{ &ceptoar__form__descriptor, names_form },
-		{ &ceptoar__review_notice__descriptor, names_review_notice },
-	};
-	size_t	i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (map[i].desc == e)
-			return map[i].names;
-	return NULL;
-}
-
 /* Whether a field holds a time. */
 bool
 report_json_is_time(const ProtobufCFieldDescriptor *f)
@@ -300,7 +273,7 @@ rj_value(struct rj *rj, const char *path, json_t *v,
 		*(protobuf_c_boolean *)dst = json_is_true(v);
 		return 0;
 	case PROTOBUF_C_TYPE_ENUM:
-		if ((names = report_json_enum_names(f->descriptor)) == NULL)
+		if ((names = names_for_enum(f->descriptor)) == NULL)
 			return rj_error(rj, path, "enumeration without names");
 		names_list(names, list, sizeof(list));
 		if (!json_is_string(v))
@@ -824,7 +797,7 @@ rj_encode_value(const ProtobufCFieldDescriptor *f, const void *src)
 	case PROTOBUF_C_TYPE_BOOL:
 		return json_boolean(*(const protobuf_c_boolean *)src);
 	case PROTOBUF_C_TYPE_ENUM:
-		names = report_json_enum_names(f->descriptor);
+		names = names_for_enum(f->descriptor);
 		name = names != NULL ?
 		    names_lookup(names, *(const int *)src) : "unknown";
 		/* A value newer than our tables is kept as its number. */

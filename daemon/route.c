@@ -485,6 +485,22 @@ route_add_chain(struct route_result *out, const struct dir_org *sender,
 	return 0;
 }
 
+/* Refuse the first of the n sectors named in field not in the directory. */
+static int
+route_sectors_exist(const struct directory *dir, const char *field,
+    char **ids, size_t n, Ceptoar__ErrorCode *code, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (directory_sector(dir, ids[i]) == NULL)
+			return route_refuse(code, cause,
+			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+			    "%s[%zu]: no sector \"%s\" in the directory",
+			    field, i, ids[i]);
+	return 0;
+}
+
 /*
  * The sectors a message names in field (n of them), each checked against
  * the directory before any is routed, then the chain of each: its
@@ -497,12 +513,8 @@ route_sector_chains(struct route_result *out, const struct dir_org *sender,
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++)
-		if (directory_sector(dir, ids[i]) == NULL)
-			return route_refuse(code, cause,
-			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-			    "%s[%zu]: no sector \"%s\" in the directory",
-			    field, i, ids[i]);
+	if (route_sectors_exist(dir, field, ids, n, code, cause) == -1)
+		return -1;
 	for (i = 0; i < n; i++)
 		if (route_add_chain(out, sender, dir,
 		    directory_sector(dir, ids[i]), what, review) == -1)
@@ -556,12 +568,9 @@ route_council(const Ceptoar__Message *m, const struct dir_org *sender,
 		    "tlp: %s does not allow the onward sharing the CEPTOAR "
 		    "Council passes it through; label it TLP:AMBER or wider",
 		    names_lookup(names_tlp, m->tlp));
-	for (i = 0; i < a->n_sectors; i++)
-		if (directory_sector(dir, a->sectors[i]) == NULL)
-			return route_refuse(code, cause,
-			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-			    "advisory.sectors[%zu]: no sector \"%s\" in the "
-			    "directory", i, a->sectors[i]);
+	if (route_sectors_exist(dir, "advisory.sectors", a->sectors,
+	    a->n_sectors, code, cause) == -1)
+		return -1;
 	if ((sender->roles & ROLE_COUNCIL) == 0) {
 		if ((own = route_council_ceptoar(dir, sender, &any)) == NULL)
 			return route_refuse(code, cause,
@@ -623,14 +632,10 @@ route_agency_feed(const Ceptoar__Message *m, const struct dir_org *sender,
     Ceptoar__ErrorCode *code, char **cause)
 {
 	const Ceptoar__Advisory	*a = m->advisory;
-	size_t			 i;
 
-	for (i = 0; i < a->n_sectors; i++)
-		if (directory_sector(dir, a->sectors[i]) == NULL)
-			return route_refuse(code, cause,
-			    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-			    "advisory.sectors[%zu]: no sector \"%s\" in the "
-			    "directory", i, a->sectors[i]);
+	if (route_sectors_exist(dir, "advisory.sectors", a->sectors,
+	    a->n_sectors, code, cause) == -1)
+		return -1;
 	if (route_add_nisc(out, sender, dir, 0, CEPTOAR__FORM__FORM_ORIGINAL,
 	    false, "information from a related agency, for NISC") == -1)
 		return route_nomem(code, cause);

@@ -141,13 +141,12 @@ taxii_timestamp_parse(const char *s, int64_t *ms)
 void
 taxii_timestamp(int64_t ms, char *out, size_t len)
 {
-	struct tm	tm;
-	time_t		t = (time_t)(ms / 1000);
+	char	stix[32];
 
-	gmtime_r(&t, &tm);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000Z",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	/* STIX's milliseconds, written as microseconds. */
+	stix_timestamp(ms, stix, sizeof(stix));
+	stix[strlen(stix) - 1] = '\0';
+	snprintf(out, len, "%s000Z", stix);
 }
 
 /* Split a comma-separated match value into a new list in *v. */
