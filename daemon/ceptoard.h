@@ -1250,11 +1250,14 @@ struct relay_source {
 /*
  * The writes for m from sender routed by plan, hop 0 onwards, added to b
  * (zeroed by the caller).  For an answer, answer_reply_to is what the
- * forms above hop 0 answer: the original behind what the replier held.
+ * forms above hop 0 answer: the original behind what the replier held;
+ * answer_originator, who sent that original, gets it so named at hop 0
+ * too, as every recipient names a message by its own copy.
  */
 int	 relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
 	    const struct route_result *plan, const char *chain_id,
-	    const char *answer_reply_to, struct relay_batch *b, char **cause);
+	    const char *answer_reply_to, const char *answer_originator,
+	    struct relay_batch *b, char **cause);
 /* The writes for a holder's forward along plan (from route_forward). */
 int	 relay_forward(const struct relay_source *src,
 	    const struct dir_org *holder, const Ceptoar__Forward *fw,

@@ -483,7 +483,7 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    plan.anonymity_set, plan.anonymity_set == 1 ? "" : "s",
 		    (unsigned long long)hub->conf.anon_k);
 	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
-	    &b, &cause) == -1) {
+	    have_l ? l.originator : NULL, &b, &cause) == -1) {
 		code = b.oversized ? CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD :
 		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 		goto refused;
