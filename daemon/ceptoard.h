@@ -1021,6 +1021,12 @@ int	 store_chain_recipients(struct store *, const char *sender,
 	    const char *chain_id, store_recipient_ex_cb cb, void *arg,
 	    char **cause);
 /*
+ * How many reports of sender's chain chain_id are stored as sent (the
+ * originals at hop 0, not their forms): the last revision so far.
+ */
+int	 store_chain_count(struct store *, const char *sender,
+	    const char *chain_id, uint64_t *n, char **cause);
+/*
  * Messages answering hub_id (in_reply_to = hub_id), in order: cb per
  * message (seq 0, recipient NULL, reason "stored").
  */
@@ -1104,6 +1110,8 @@ struct store_backend {
 	int	 (*chain_recipients)(void *be, const char *sender,
 		    const char *chain_id, store_recipient_ex_cb cb, void *arg,
 		    char **cause);
+	int	 (*chain_count)(void *be, const char *sender,
+		    const char *chain_id, uint64_t *n, char **cause);
 	int	 (*replies)(void *be, const char *hub_id,
 		    store_delivery_cb cb, void *arg, char **cause);
 	int	 (*set_sharing)(void *be, const char *hub_id,
@@ -1220,6 +1228,8 @@ struct relay_batch {
 	char			*sharing_hub_id; /* a consent widens this range */
 	uint8_t			*sharing;
 	size_t			 sharing_len;
+	/* A follow-up: the revision it must be, checked as it is stored. */
+	uint32_t		 chain_revision;
 };
 
 /* What a holder forwards: its own form, and the original behind it. */
@@ -1240,11 +1250,14 @@ struct relay_source {
 /*
  * The writes for m from sender routed by plan, hop 0 onwards, added to b
  * (zeroed by the caller).  For an answer, answer_reply_to is what the
- * forms above hop 0 answer: the original behind what the replier held.
+ * forms above hop 0 answer: the original behind what the replier held;
+ * answer_originator, who sent that original, gets it so named at hop 0
+ * too, as every recipient names a message by its own copy.
  */
 int	 relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
 	    const struct route_result *plan, const char *chain_id,
-	    const char *answer_reply_to, struct relay_batch *b, char **cause);
+	    const char *answer_reply_to, const char *answer_originator,
+	    struct relay_batch *b, char **cause);
 /* The writes for a holder's forward along plan (from route_forward). */
 int	 relay_forward(const struct relay_source *src,
 	    const struct dir_org *holder, const Ceptoar__Forward *fw,
@@ -1564,10 +1577,20 @@ void	 review_source(struct relay_source *src, const struct lookup *l,
 const char *handle_answer_ref(const Ceptoar__Message *m, const char **field);
 /*
  * For a follow-up report: keep plan to who got the chain's first report,
- * and add where it was shared since.  0, or -1 with a code and a cause.
+ * and add where it was shared since.  0, or -1 with a code and a cause
+ * (a hub id given as chain_id is named as such).
  */
 int	 handle_chain_plan(const Ceptoar__Message *m, const char *sender,
 	    struct route_result *plan, Ceptoar__ErrorCode *code, char **cause);
+/*
+ * Whether follow-up m (its chain found by handle_chain_plan) carries a
+ * revision that is present and not taken (for a preview, also exactly the next; a
+ * submit's gap is judged as it is stored, after those in flight).  A
+ * repeat of a stored follow-up passes, to be answered as a duplicate.
+ * 0 (also for anything that is no follow-up), or -1 with code, cause.
+ */
+int	 handle_chain_check(const Ceptoar__Message *m, const char *sender,
+	    bool preview, Ceptoar__ErrorCode *code, char **cause);
 /* Clear what only the hub may set in a message from a client. */
 void	 handle_clear_hub_fields(Ceptoar__Message *m);
 /* The hub's overall severity and threshold flags, set in m. */

@@ -65,7 +65,9 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 	}
 	handle_clear_hub_fields(m);
 	if (handle_hub_fields(m, sender) == -1 ||
-	    route_message(m, sender, hub->dir, &plan, &code, &cause) == -1) {
+	    route_message(m, sender, hub->dir, &plan, &code, &cause) == -1 ||
+	    handle_chain_plan(m, s->org, &plan, &code, &cause) == -1 ||
+	    handle_chain_check(m, s->org, true, &code, &cause) == -1) {
 		session_error(s, rid, code, NULL, false, "%s",
 		    cause ? cause : "out of memory");
 		goto done;

@@ -219,6 +219,98 @@ handle_chain_first(const struct store_delivery *d, void *arg)
 	return 1;
 }
 
+/*
+ * Why chain_id names no chain of sender's.  A hub id is what a sender
+ * sees of its messages most, and the easiest mistake: say so, and
+ * name the uuid the chain goes by where sender sent it.
+ */
+static void
+handle_chain_unknown(const char *chain_id, const char *sender, char **cause)
+{
+	struct lookup	 l;
+	char		*why = NULL;
+	int		 rc;
+
+	rc = lookup_held(sender, chain_id, &l, &why);
+	free(why);
+	if (rc == 0 && l.is_sender && l.chain_id[0] != '\0')
+		cause_set(cause, "report.chain_id: %s is a hub id; a chain is "
+		    "named by the uuid of its first report (%s)", chain_id,
+		    l.chain_id);
+	else if (rc == 0 && l.is_sender)
+		cause_set(cause, "report.chain_id: %s is a hub id, of a "
+		    "message that is no report; a chain is named by the uuid "
+		    "of its first report", chain_id);
+	else if (rc == 0)
+		cause_set(cause, "report.chain_id: %s is a hub id, of a "
+		    "message you received; a chain is named by the uuid of "
+		    "its first report, and only its sender continues it",
+		    chain_id);
+	else
+		cause_set(cause, "report.chain_id: no earlier report of "
+		    "yours in chain %s", chain_id);
+	if (rc == 0)
+		lookup_free(&l);
+}
+
+/*
+ * Whether m carries the next revision of its chain, as far as the store
+ * knows.  A repeat of a follow-up already stored passes: it is answered
+ * as a duplicate (or a conflict) when it reaches the store.  A gap is
+ * left to the store too (submit_write), where follow-ups still in
+ * flight have been counted; a preview has none.
+ */
+static int
+handle_chain_revision(const Ceptoar__Message *m, const char *sender,
+    bool preview, Ceptoar__ErrorCode *code, char **cause)
+{
+	const char	*chain = m->report->chain_id;
+	char		 hub_id[STORE_HUB_ID_LEN];
+	unsigned char	 digest[32];
+	uint64_t	 n, seq;
+	int		 rc;
+
+	if (store_chain_count(hub->store, sender, chain, &n, cause) == -1 ||
+	    (rc = store_lookup_uuid(hub->store, sender, m->uuid, hub_id,
+	    &seq, digest, cause)) == -1) {
+		*code = CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED;
+		return -1;
+	}
+	if (rc == 1)
+		return 0;
+	*code = CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD;
+	if (!m->report->has_revision || m->report->revision == 0) {
+		cause_set(cause, "report.revision: a follow-up in chain %s "
+		    "needs a revision; the next is %llu", chain,
+		    (unsigned long long)n + 1);
+		return -1;
+	}
+	if (m->report->revision <= n) {
+		cause_set(cause, "report.revision: chain %s already has "
+		    "revision %u; the next is %llu", chain,
+		    m->report->revision, (unsigned long long)n + 1);
+		return -1;
+	}
+	if (preview && m->report->revision != n + 1) {
+		cause_set(cause, "report.revision: chain %s has %llu "
+		    "revision%s; the next is %llu, not %u", chain,
+		    (unsigned long long)n, n == 1 ? "" : "s",
+		    (unsigned long long)n + 1, m->report->revision);
+		return -1;
+	}
+	return 0;
+}
+
+int
+handle_chain_check(const Ceptoar__Message *m, const char *sender,
+    bool preview, Ceptoar__ErrorCode *code, char **cause)
+{
+	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT ||
+	    !handle_is_followup(m->report, m->uuid))
+		return 0;
+	return handle_chain_revision(m, sender, preview, code, cause);
+}
+
 int
 handle_chain_plan(const Ceptoar__Message *m, const char *sender,
     struct route_result *plan, Ceptoar__ErrorCode *code, char **cause)
@@ -250,8 +342,7 @@ handle_chain_plan(const Ceptoar__Message *m, const char *sender,
 		*code = CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD;
 		free(*cause);
 		*cause = NULL;
-		cause_set(cause, "report.chain_id: no earlier report of "
-		    "yours in chain %s", m->report->chain_id);
+		handle_chain_unknown(m->report->chain_id, sender, cause);
 		return -1;
 	}
 	if (rc == -1 || store_message(hub->store, first, handle_chain_first,
@@ -362,7 +453,9 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
 			chain_id = m->report->chain_id ? m->report->chain_id :
 			    m->uuid;
-		if (handle_chain_plan(m, s->org, &plan, &code, &cause) == -1)
+		if (handle_chain_plan(m, s->org, &plan, &code, &cause)
+		    == -1 || handle_chain_check(m, s->org, false, &code,
+		    &cause) == -1)
 			goto refused;
 	}
 	if (plan.n == 0) {
@@ -390,7 +483,7 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    plan.anonymity_set, plan.anonymity_set == 1 ? "" : "s",
 		    (unsigned long long)hub->conf.anon_k);
 	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
-	    &b, &cause) == -1) {
+	    have_l ? l.originator : NULL, &b, &cause) == -1) {
 		code = b.oversized ? CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD :
 		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 		goto refused;
@@ -402,6 +495,9 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    "from you; it was not accepted");
 		goto done;
 	}
+	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
+	    handle_is_followup(m->report, m->uuid))
+		b.chain_revision = m->report->revision;
 	s->submits++;
 	submit_enqueue(s, rid, &b, true, m->tlp, m->has_drill && m->drill,
 	    warning);

@@ -43,6 +43,7 @@ struct relay_ctx {
 	const char			*forward_uuid;	/* the client's, or "" */
 	bool				 forced;	/* the first hop is released by a forward */
 	const char			*answer_reply_to; /* in_reply_to above hop 0 */
+	const char			*answer_originator; /* who sent that */
 	Ceptoar__Message		*prev[3];	/* last form made, by form */
 	int64_t				 now;
 };
@@ -610,6 +611,82 @@ relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
 
 
 /*
+ * An answer names what its sender holds, but the originator of that
+ * message opens it by the original's hub id: at hop 0 the originator
+ * gets its own write, the reference rewritten (in the body and in the
+ * delivery), while the sender's stored copy keeps the id it named.  Its
+ * uuid derives from the answer's, so a retry is found by the primary's.
+ * 0 also when nothing is to be rewritten, -1 when out of memory.
+ */
+static int
+relay_answer_for_originator(struct relay_batch *b,
+    const struct relay_ctx *ctx, const struct route_result *plan,
+    const char *first_sender)
+{
+	crypto_generichash_state	 st;
+	struct relay_write		*p, *w;
+	Ceptoar__Message		*m;
+	unsigned char			 h[16];
+	char				 uuid[40];
+	size_t				 i, k, n, at = SIZE_MAX;
+
+	if (ctx->answer_reply_to == NULL || ctx->answer_originator == NULL ||
+	    ctx->in_reply_to == NULL ||
+	    strcmp(ctx->answer_reply_to, ctx->in_reply_to) == 0)
+		return 0;
+	p = &b->w[b->nw - 1];
+	for (i = 0; i < p->nrcpt; i++)
+		if (strcmp(p->rcpt[i].org, ctx->answer_originator) == 0)
+			at = i;
+	if (at == SIZE_MAX)
+		return 0;
+	if ((m = frame_message_copy(ctx->original)) == NULL)
+		return -1;
+	if (relay_answer_fields(ctx, m, CEPTOAR__FORM__FORM_ORIGINAL, 0) ==
+	    -1) {
+		ceptoar__message__free_unpacked(m, NULL);
+		return -1;
+	}
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)"answer-ref|",
+	    11);
+	crypto_generichash_update(&st, (const unsigned char *)
+	    ctx->original->uuid, strlen(ctx->original->uuid));
+	crypto_generichash_final(&st, h, sizeof(h));
+	validate_uuid_format(h, uuid, sizeof(uuid));
+	if ((w = relay_new_write(b)) == NULL || relay_fill(w, ctx, m, plan,
+	    0, 0, true, NULL, true, first_sender, uuid) == -1) {
+		ceptoar__message__free_unpacked(m, NULL);
+		return -1;
+	}
+	ceptoar__message__free_unpacked(m, NULL);
+	p = &b->w[b->nw - 2];
+	/* Derived from the primary: submit_write sets the origin it gets. */
+	free(w->in_reply_to);
+	if ((w->in_reply_to = strdup(ctx->answer_reply_to)) == NULL ||
+	    (w->origin == NULL && (w->origin = strdup("")) == NULL))
+		return -1;
+	w->msg.in_reply_to = w->in_reply_to;
+	w->msg.origin = w->origin;
+	/* The originator's delivery moves from the primary to w. */
+	for (i = 0, n = 0; i < w->nrcpt; i++) {
+		if (strcmp(w->rcpt[i].org, ctx->answer_originator) != 0) {
+			free((char *)w->rcpt[i].org);
+			free((char *)w->rcpt[i].reason);
+			continue;
+		}
+		w->rcpt[n++] = w->rcpt[i];
+	}
+	w->nrcpt = n;
+	free((char *)p->rcpt[at].org);
+	free((char *)p->rcpt[at].reason);
+	for (k = at; k + 1 < p->nrcpt; k++)
+		p->rcpt[k] = p->rcpt[k + 1];
+	p->nrcpt--;
+	return 0;
+}
+
+/*
  * The holder org of hop now holds the message for review.  Without a
  * delivery of its own in this batch (a forwarder releasing a hop that is
  * held again further on), it holds nothing here and nothing is marked.
@@ -696,6 +773,9 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 				return -1;
 			}
 			w->primary = true;
+			if (relay_answer_for_originator(b, ctx, plan,
+			    first_sender) == -1)
+				goto nomem;
 			continue;
 		}
 		opened = false;
@@ -806,7 +886,8 @@ relay_ctx_free(struct relay_ctx *ctx)
 int
 relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
     const struct route_result *plan, const char *chain_id,
-    const char *answer_reply_to, struct relay_batch *b, char **cause)
+    const char *answer_reply_to, const char *answer_originator,
+    struct relay_batch *b, char **cause)
 {
 	struct relay_ctx	ctx;
 	char			origin[STORE_HUB_ID_LEN];
@@ -814,6 +895,7 @@ relay_submit(const Ceptoar__Message *m, const struct dir_org *sender,
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.answer_reply_to = answer_reply_to;
+	ctx.answer_originator = answer_originator;
 	b->from_submit = true;
 	ctx.original = m;
 	ctx.originator = sender;

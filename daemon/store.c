@@ -1274,6 +1274,22 @@ store_chain_recipients(struct store *s, const char *sender,
 	return (rv);
 }
 
+/* Count sender's reports of a chain, for the revision a follow-up needs. */
+int
+store_chain_count(struct store *s, const char *sender, const char *chain_id,
+    uint64_t *n, char **cause)
+{
+	if (store_enter(s, "store_chain_count", cause) == -1)
+		return (-1);
+	if (!store_nonempty(sender) || !store_nonempty(chain_id) ||
+	    n == NULL) {
+		cause_set(cause, "store_chain_count: empty sender or chain_id");
+		return (-1);
+	}
+	*n = 0;
+	return (s->be->chain_count(s->be_data, sender, chain_id, n, cause));
+}
+
 /* Walk the messages that answer hub_id, in order. */
 int
 store_replies(struct store *s, const char *hub_id, store_delivery_cb cb,

@@ -198,6 +198,7 @@ enum store_sqlite_st {
 	ST_DELIVERY_OF,
 	ST_RECEIPTS,
 	ST_CHAIN_RECIPIENTS,
+	ST_CHAIN_COUNT,
 	ST_REPLIES,
 	ST_SET_SHARING,
 	ST_KEY_NEXT,
@@ -386,6 +387,10 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " WHERE sender = ?1 AND chain_id = ?2)"
 	    " GROUP BY d.recipient, d.hop, d.form"
 	    " ORDER BY d.hop, d.recipient, d.form",
+	[ST_CHAIN_COUNT] =
+	    "SELECT count(*) FROM messages"
+	    " WHERE sender = ?1 AND chain_id = ?2 AND origin IS NULL"
+	    " AND hop = 0",
 	[ST_REPLIES] =
 	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_NODCOLS
 	    " FROM messages AS m" STORE_SQLITE_ORIGIN
@@ -1932,6 +1937,26 @@ store_sqlite_chain_recipients(void *be, const char *sender,
 	return (rv);
 }
 
+/* How many originals sender has stored in chain chain_id. */
+static int
+store_sqlite_chain_count(void *be, const char *sender, const char *chain_id,
+    uint64_t *n, char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_CHAIN_COUNT];
+	int			 rc, rv = 0;
+
+	store_sqlite_bind_text(st, 1, sender);
+	store_sqlite_bind_text(st, 2, chain_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		rv = store_sqlite_fail(sq, cause, "count the reports of chain "
+		    "%s of %s", chain_id, sender);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
 /* The messages answering hub_id, in the order they were stored. */
 static int
 store_sqlite_replies(void *be, const char *hub_id, store_delivery_cb cb,
@@ -2356,6 +2381,7 @@ const struct store_backend store_backend_sqlite = {
 	.held = store_sqlite_held,
 	.item = store_sqlite_item,
 	.chain_recipients = store_sqlite_chain_recipients,
+	.chain_count = store_sqlite_chain_count,
 	.replies = store_sqlite_replies,
 	.set_sharing = store_sqlite_set_sharing,
 	.key_ids = store_sqlite_key_ids,

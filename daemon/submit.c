@@ -50,6 +50,7 @@ struct submit_item {
 	char			 conflict_hub_id[STORE_HUB_ID_LEN];
 	/* Refused alone: nothing of it was stored; why, for its sender. */
 	bool			 refused;
+	bool			 bad_revision;	/* refusal says which is next */
 	char			 refusal[300];
 };
 
@@ -169,11 +170,18 @@ submit_answer(struct submit_item *it)
 	char			*cause = NULL, *warnings[2];
 	size_t			 i, j, n = 0, total = 0;
 
-	metrics_count(METRICS_SUBMITS, p->msg.kind, it->refused ? "refused" :
+	metrics_count(METRICS_SUBMITS, p->msg.kind, it->refused ||
+	    it->bad_revision ? "refused" :
 	    it->conflict ? "conflict" : it->duplicate ? "duplicate" :
 	    "accepted");
 	if (s == NULL)		/* the hub's own: nobody waits for it */
 		return;
+	if (it->bad_revision) {
+		session_error(s, it->request_id,
+		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "report.revision",
+		    false, "%s", it->refusal);
+		return;
+	}
 	if (it->refused) {
 		/* The cause names the store's files: it stays in the log. */
 		session_error(s, it->request_id,
@@ -312,6 +320,37 @@ submit_uuid_clash(struct submit_item *it, bool primary_found, char **cause)
 }
 
 /*
+ * Whether a follow-up is its chain's next revision, counted in the
+ * store as it is now: with the follow-ups of this group before it, and
+ * without any that were taken back.  1 yes, 0 no (refused), -1 if the
+ * store could not be read.
+ */
+static int
+submit_revision_next(struct submit_item *it, char **cause)
+{
+	struct relay_write	*p = &it->batch.w[0];
+	uint64_t		 n;
+
+	if (it->batch.chain_revision == 0)
+		return 1;
+	if (store_chain_count(hub->store, p->sender, p->chain_id, &n,
+	    cause) == -1)
+		return -1;
+	if (it->batch.chain_revision == n + 1)
+		return 1;
+	it->bad_revision = true;
+	snprintf(it->refusal, sizeof(it->refusal), "report.revision: chain "
+	    "%s has %llu revision%s; the next is %llu, not %u", p->chain_id,
+	    (unsigned long long)n, n == 1 ? "" : "s",
+	    (unsigned long long)n + 1, it->batch.chain_revision);
+	log_event(LOG_LVL_INFO, "submit.revision", "session=%s org=%s "
+	    "uuid=%s chain=%s expected=%llu revision=%u", it->session->sid,
+	    p->sender, p->uuid, p->chain_id, (unsigned long long)n + 1,
+	    it->batch.chain_revision);
+	return 0;
+}
+
+/*
  * Write one item's messages and marks.  A request that cannot be
  * stored (a refusal, an unreadable earlier message) is taken back and
  * refused alone, so one sender's error never fails the others of its
@@ -352,6 +391,12 @@ submit_write(struct submit_item *it, char **cause)
 			it->duplicate = true;
 		else
 			it->conflict = true;
+		return 0;
+	}
+	if ((rc = submit_revision_next(it, &why)) != 1) {
+		if (rc == -1)
+			submit_refuse_item(it, why);
+		free(why);
 		return 0;
 	}
 	/*
@@ -404,7 +449,8 @@ undo:
 static bool
 submit_wrote(const struct submit_item *it)
 {
-	return !it->duplicate && !it->conflict && !it->refused;
+	return !it->duplicate && !it->conflict && !it->refused &&
+	    !it->bad_revision;
 }
 
 /* Log an accepted item: the message, then each recipient with its hop. */
@@ -694,7 +740,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	free(cause);
 	metrics_observe(METRICS_GROUP_SIZE, (double)n);
 	for (it = batch; it != NULL; it = it->next) {
-		if (it->refused)
+		if (it->refused || it->bad_revision)
 			continue;	/* logged as submit.refused */
 		submit_log(it, n);
 		if (!submit_wrote(it))

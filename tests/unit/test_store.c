@@ -1193,6 +1193,21 @@ test_hops(void)
 	CHECK(store_chain_recipients(s, "ceptoar-s", "p-xyz", test_chain_row,
 	    &ch, &cause) == 0 && ch.n == 1);
 
+	/* A chain's revisions so far: its sender's originals only. */
+	{
+		uint64_t	 nrev = 99;
+
+		CHECK(store_chain_count(s, "op-r", "c-1", &nrev, &cause) ==
+		    0 && nrev == 2);
+		CHECK(store_chain_count(s, "op-x", "c-1", &nrev, &cause) ==
+		    0 && nrev == 1);
+		CHECK(store_chain_count(s, "op-r", "c-none", &nrev, &cause) ==
+		    0 && nrev == 0);
+		/* A derived form is no revision of anyone's chain. */
+		CHECK(store_chain_count(s, "ceptoar-s", "p-xyz", &nrev,
+		    &cause) == 0 && nrev == 0);
+	}
+
 	/* Replies, in order, as the messages themselves. */
 	memset(&rs, 0, sizeof(rs));
 	CHECK(store_replies(s, "H-v1b", test_row, &rs, &cause) == 0);
