@@ -1038,8 +1038,17 @@ submit_flush(void)
 void
 submit_shutdown(void)
 {
+	struct submit_rec	*r;
+
 	submit_flush();
 	durable_stop();
+	/* What no sync made durable (the last one failed) is not recorded. */
+	while ((r = recs_head) != NULL) {
+		recs_head = r->next;
+		free(r->line);
+		free(r);
+	}
+	recs_tail = &recs_head;
 	if (submit_ev != NULL)
 		event_free(submit_ev);
 	submit_ev = NULL;
