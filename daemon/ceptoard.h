@@ -1230,6 +1230,12 @@ struct relay_batch {
 	size_t			 sharing_len;
 	/* A follow-up: the revision it must be, checked as it is stored. */
 	uint32_t		 chain_revision;
+	/*
+	 * Decisions for the audit trail ("event key=value ..."), recorded
+	 * once the batch is durable (submit.c), never when it is queued.
+	 */
+	char			*records[2];
+	size_t			 nrecords;
 };
 
 /* What a holder forwards: its own form, and the original behind it. */
@@ -1615,6 +1621,19 @@ void	 submit_enqueue(struct session *, uint64_t request_id,
 	    const char *warning);
 /* The same for writes the hub makes on its own: answered to nobody. */
 void	 submit_enqueue_hub(struct relay_batch *b, int tlp, bool drill);
+/*
+ * A decision carried by b, logged (and so kept in the audit trail) only
+ * when b's writes are durable, and not at all if they are refused.
+ */
+void	 submit_batch_record(struct relay_batch *b, const char *event,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The same for a write of the open transaction that answers nobody (a
+ * delivery acknowledgement): logged once a sync covers its commit, and
+ * added to counter metric (by n; metric -1: none) then.
+ */
+void	 submit_record(int metric, size_t n, const char *event,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Start the sync thread: after detaching, before confinement. */
 int	 submit_start(char **cause);
 /* Commit at the end of this turn: deliver.c queued a write. */

@@ -774,10 +774,11 @@ deliver_write(char **cause)
 			why = NULL;
 			continue;
 		}
-		log_event(LOG_LVL_INFO, "deliver.ack", "session=%s org=%s "
-		    "seqs=%zu newly_acked=%zu first=%llu", q->sid, q->org, q->n,
-		    nacked, (unsigned long long)q->seqs[0]);
-		metrics_add(METRICS_DELIVERIES_ACKED, nacked, NULL, NULL);
+		/* Logged, and counted, once the commit is durable. */
+		submit_record(METRICS_DELIVERIES_ACKED, nacked, "deliver.ack",
+		    "session=%s org=%s seqs=%zu newly_acked=%zu first=%llu",
+		    q->sid, q->org, q->n, nacked,
+		    (unsigned long long)q->seqs[0]);
 	}
 	return 0;
 }

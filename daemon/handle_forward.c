@@ -91,8 +91,10 @@ handle_forward_repeat(struct session *s, uint64_t rid, const struct lookup *l)
 	w->msg.uuid = w->uuid;
 	w->msg.kind = relay_kind(l->original);
 	w->primary = true;
-	log_event(LOG_LVL_INFO, "route.forward", "session=%s org=%s hub_id=%s "
-	    "hop=%u share=no repeat=yes", s->sid, s->org, l->hub_id, l->hop);
+	/* In the log and the trail once it is durable (submit.c). */
+	submit_batch_record(&b, "route.forward", "session=%s org=%s "
+	    "hub_id=%s hop=%u share=no repeat=yes", s->sid, s->org, l->hub_id,
+	    l->hop);
 	/* Whatever it carries, a repeated release is the first one. */
 	submit_enqueue(s, rid, &b, false, l->held->has_tlp ? l->held->tlp :
 	    CEPTOAR__TLP__TLP_RED, l->held->has_drill && l->held->drill, NULL);
@@ -288,12 +290,15 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    fw->hub_id);
 		goto done;
 	}
-	log_event(LOG_LVL_INFO, "route.forward", "session=%s org=%s hub_id=%s "
+	/*
+	 * The forward, and the review desk's decision: in the log and the
+	 * trail once they are durable (submit.c), not when queued.
+	 */
+	submit_batch_record(&b, "route.forward", "session=%s org=%s hub_id=%s "
 	    "hop=%u share=%s tlp=%s", s->sid, s->org, fw->hub_id, l.hop,
 	    fw->n_recipients ? "yes" : "no", names_lookup(names_tlp, tlp));
-	/* The review desk's decision, for the audit trail. */
 	if (fw->n_recipients == 0)
-		log_event(LOG_LVL_INFO, "route.review.release", "session=%s "
+		submit_batch_record(&b, "route.review.release", "session=%s "
 		    "org=%s hub_id=%s origin=%s hop=%u text=%s note=%s",
 		    s->sid, s->org, fw->hub_id, l.origin, l.hop,
 		    fw->free_text ? "edited" : "as-sent",

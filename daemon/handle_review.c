@@ -837,7 +837,8 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 	/* Above the relay, the acknowledgement must not name the sender. */
 	if (strcmp(from, s->org) != 0)
 		b.w[0].rcpt[0].hidden = true;
-	log_event(LOG_LVL_INFO, "route.review.reject", "session=%s org=%s "
+	/* In the log and the trail once it is durable (submit.c). */
+	submit_batch_record(&b, "route.review.reject", "session=%s org=%s "
 	    "hub_id=%s origin=%s hop=%u notice_to=%s reason=%s", s->sid,
 	    s->org, l.hub_id, l.origin, l.hop, l.originator,
 	    log_escape(rj->reason, esc, sizeof(esc)));

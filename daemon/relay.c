@@ -1016,6 +1016,8 @@ relay_batch_free(struct relay_batch *b)
 	free(b->mark_hub_id);
 	free(b->sharing);
 	free(b->sharing_hub_id);
+	for (size_t i = 0; i < b->nrecords; i++)
+		free(b->records[i]);
 	memset(b, 0, sizeof(*b));
 }
 

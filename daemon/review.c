@@ -178,7 +178,8 @@ review_notify(const struct lookup *l, const char *holder, int notice,
 		free(cause);
 		return;
 	}
-	log_event(LOG_LVL_INFO, notice == CEPTOAR__REVIEW_NOTICE__NOTICE_REMINDER ?
+	/* In the log and the trail once it is durable (submit.c). */
+	submit_batch_record(&b, notice == CEPTOAR__REVIEW_NOTICE__NOTICE_REMINDER ?
 	    "route.review.remind" : "route.review.notify_sender",
 	    "holder=%s hub_id=%s origin=%s to=%s since=%s limit=%llu", holder,
 	    l->hub_id, l->origin, to, since, (unsigned long long)limit);

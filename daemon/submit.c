@@ -6,7 +6,19 @@
  * durable, and only then are its submits acknowledged and its deliveries
  * sent.  One fsync serves every group committed while the one before it
  * ran.
+ *
+ * The audit trail never runs ahead of the disk: a group's submit.*
+ * entries (accepted, duplicate, conflict, refused), the decisions its
+ * requests carry (route.forward, route.review.*) and the delivery
+ * acknowledgements committed with it (deliver.ack) are logged only once
+ * the sync covering its commit succeeded.  Then the trail itself is
+ * synced (with whatever the next group commits meanwhile), and only then
+ * are the submits answered, so an acknowledged submit is in the durable
+ * trail, and an accepted one in the trail was acknowledged.  A group the
+ * disk lost is recorded as submit.refused, one entry per request, which
+ * is what its senders are told.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +66,21 @@ struct submit_item {
 	char			 refusal[300];
 };
 
+/*
+ * A trail entry waiting for the sync covering its commit: gen 0 while
+ * its transaction is open.  In commit order.
+ */
+struct submit_rec {
+	struct submit_rec	*next;
+	uint64_t		 gen;
+	int			 metric;	/* -1: none */
+	size_t			 n;
+	char			*line;		/* "event key=value ..." */
+};
+
+static struct submit_rec	*recs_head;
+static struct submit_rec	**recs_tail = &recs_head;
+
 static struct submit_item	*submit_head;
 static struct submit_item	**submit_tail = &submit_head;
 static struct event		*submit_ev;
@@ -71,6 +98,132 @@ submit_init(struct event_base *base)
 	    NULL)) == NULL)
 		return -1;
 	return 0;
+}
+
+/* Log one recorded line under its own event name. */
+static void
+submit_log_line(enum log_level lvl, const char *line)
+{
+	char		 event[64];
+	const char	*sp = strchr(line, ' ');
+	size_t		 n = sp ? (size_t)(sp - line) : strlen(line);
+
+	if (n >= sizeof(event))
+		n = sizeof(event) - 1;
+	memcpy(event, line, n);
+	event[n] = '\0';
+	log_event(lvl, event, "%s", sp ? sp + 1 : "");
+}
+
+/* Format "event fmt..." into a new string; NULL when out of memory. */
+static char *
+submit_vline(const char *event, const char *fmt, va_list ap)
+{
+	char	*rest = NULL, *line = NULL;
+
+	if (vasprintf(&rest, fmt, ap) == -1)
+		return NULL;
+	if (asprintf(&line, "%s %s", event, rest) == -1)
+		line = NULL;
+	free(rest);
+	return line;
+}
+
+void
+submit_batch_record(struct relay_batch *b, const char *event,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+
+	va_start(ap, fmt);
+	line = submit_vline(event, fmt, ap);
+	va_end(ap);
+	if (line == NULL || b->nrecords == sizeof(b->records) /
+	    sizeof(*b->records)) {
+		/* Not silently: the decision is still in the log. */
+		log_event_unaudited(LOG_LVL_ERROR, "submit.record", "event=%s "
+		    "error=\"%s\"", event, line ? "too many records" :
+		    "out of memory");
+		free(line);
+		return;
+	}
+	b->records[b->nrecords++] = line;
+}
+
+void
+submit_record(int metric, size_t n, const char *event, const char *fmt, ...)
+{
+	struct submit_rec	*r;
+	va_list			 ap;
+	char			*line;
+
+	va_start(ap, fmt);
+	line = submit_vline(event, fmt, ap);
+	va_end(ap);
+	if (line == NULL || (r = calloc(1, sizeof(*r))) == NULL) {
+		log_event_unaudited(LOG_LVL_ERROR, "submit.record", "event=%s "
+		    "error=\"out of memory\"", event);
+		free(line);
+		return;
+	}
+	r->metric = metric;
+	r->n = n;
+	r->line = line;
+	*recs_tail = r;
+	recs_tail = &r->next;
+}
+
+/* The open transaction committed: its records wait for sync gen. */
+static void
+submit_records_committed(uint64_t gen)
+{
+	struct submit_rec	*r;
+
+	for (r = recs_head; r != NULL; r = r->next)
+		if (r->gen == 0)
+			r->gen = gen;
+}
+
+/* Whether the open transaction has records (so it needs a sync). */
+static bool
+submit_records_open(void)
+{
+	struct submit_rec	*r;
+
+	for (r = recs_head; r != NULL; r = r->next)
+		if (r->gen == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Log the records a sync up to gen made durable (gen 0: drop those of
+ * the open transaction, which rolled back: they never happened).
+ */
+static void
+submit_records_flush(uint64_t gen)
+{
+	struct submit_rec	*r, **rp = &recs_head;
+
+	while ((r = *rp) != NULL) {
+		if (gen == 0 ? r->gen != 0 : r->gen == 0 || r->gen > gen) {
+			rp = &r->next;
+			continue;
+		}
+		if (gen != 0) {
+			submit_log_line(LOG_LVL_INFO, r->line);
+			if (r->metric != -1)
+				metrics_add((enum metrics_counter)r->metric,
+				    r->n, NULL, NULL);
+		}
+		*rp = r->next;
+		free(r->line);
+		free(r);
+	}
+	recs_tail = &recs_head;
+	while (*recs_tail != NULL)
+		recs_tail = &(*recs_tail)->next;
 }
 
 /* Release one queued item and its session reference. */
@@ -269,18 +422,34 @@ submit_answer(struct submit_item *it)
 	}
 }
 
-/* Refuse it alone: why goes to its sender, and to the log. */
+/*
+ * Refuse it alone: why goes to its sender, and to the log with the
+ * group's other entries once the group is durable (submit_log).
+ */
 static void
 submit_refuse_item(struct submit_item *it, const char *why)
 {
-	char	esc[300];
-
 	it->refused = true;
 	snprintf(it->refusal, sizeof(it->refusal), "%s", why ? why :
 	    "no reason given");
-	log_event(LOG_LVL_WARN, "submit.refused", "session=%s org=%s "
-	    "uuid=%s cause=%s", it->session->sid, it->session->org,
-	    it->batch.w[0].uuid, log_escape(it->refusal, esc, sizeof(esc)));
+}
+
+/*
+ * Record a refusal of the item: phase says where (write: the request
+ * alone; commit, sync, memory: its whole group).
+ */
+static void
+submit_log_refused(const struct submit_item *it, const char *phase,
+    const char *why)
+{
+	const struct relay_write	*p = &it->batch.w[0];
+	char				 esc[300];
+
+	log_event(LOG_LVL_WARN, "submit.refused", "session=%s org=%s uuid=%s "
+	    "kind=%s phase=%s cause=%s", it->session ? it->session->sid :
+	    "hub", it->session ? it->session->org : p->sender, p->uuid,
+	    p->msg.kind ? p->msg.kind : "-", phase,
+	    log_escape(why, esc, sizeof(esc)));
 }
 
 /*
@@ -453,7 +622,10 @@ submit_wrote(const struct submit_item *it)
 	    !it->bad_revision;
 }
 
-/* Log an accepted item: the message, then each recipient with its hop. */
+/*
+ * Log a durable item: the message, the decisions it carries, then each
+ * recipient with its hop; or its refusal.
+ */
 static void
 submit_log(const struct submit_item *it, size_t batch)
 {
@@ -461,6 +633,10 @@ submit_log(const struct submit_item *it, size_t batch)
 	char				 esc[300];
 	size_t				 i, j, n = 0;
 
+	if (it->refused || it->bad_revision) {
+		submit_log_refused(it, "write", it->refusal);
+		return;
+	}
 	for (i = 0; i < it->batch.nw; i++)
 		n += it->batch.w[i].nrcpt;
 	log_event(LOG_LVL_INFO, it->duplicate ? "submit.duplicate" :
@@ -472,6 +648,9 @@ submit_log(const struct submit_item *it, size_t batch)
 	    (unsigned long long)p->msg.seq, p->uuid, p->msg.kind,
 	    names_lookup(names_tlp, it->tlp), it->drill ? "yes" : "no",
 	    it->batch.nw, n, it->batch.held ? "yes" : "no", batch);
+	if (!it->conflict)
+		for (i = 0; i < it->batch.nrecords; i++)
+			submit_log_line(LOG_LVL_INFO, it->batch.records[i]);
 	/* A line per recipient: escaping each reason is wasted if unseen. */
 	if (it->duplicate || it->conflict ||
 	    !log_wanted(LOG_LVL_DEBUG, "route.recipient"))
@@ -497,6 +676,8 @@ submit_log(const struct submit_item *it, size_t batch)
 struct submit_batch {
 	struct submit_batch	*next;
 	uint64_t		 gen;
+	size_t			 n;		/* items */
+	bool			 stored;	/* synced, in the trail */
 	struct submit_item	*items;
 };
 
@@ -514,13 +695,20 @@ submit_items_free(struct submit_item *it)
 	}
 }
 
-/* Refuse every item of a group that could not be stored. */
+/*
+ * Refuse every item of a group that could not be stored, and record
+ * each refusal (phase: where the group was lost; cause: why, for the
+ * log).
+ */
 static void
-submit_refuse(struct submit_item *batch, const char *why)
+submit_refuse(struct submit_item *batch, const char *phase,
+    const char *cause, const char *why)
 {
 	struct submit_item	*it;
 
 	metrics_request("submit");
+	for (it = batch; it != NULL; it = it->next)
+		submit_log_refused(it, phase, cause);
 	for (it = batch; it != NULL; it = it->next)
 		if (it->session != NULL)
 			session_error(it->session, it->request_id,
@@ -583,14 +771,17 @@ submit_undo(const uint64_t *seqs, size_t n)
 static void
 submit_fail_inflight(const char *cause)
 {
-	struct submit_batch	*b, *next;
+	struct submit_batch	*b, **bp;
 	struct submit_item	*it;
 	/* In chunks from the stack: no allocation can leave one behind. */
 	uint64_t		 seqs[SUBMIT_UNDO_CHUNK];
 	size_t			 n = 0, total = 0, nbatches = 0, i;
 	char			 esc[200];
 
-	for (b = inflight; b != NULL; b = b->next, nbatches++)
+	for (b = inflight; b != NULL; b = b->next) {
+		if (b->stored)
+			continue;	/* durable already: kept */
+		nbatches++;
 		for (it = b->items; it != NULL; it = it->next) {
 			if (!submit_wrote(it))
 				continue;
@@ -603,55 +794,113 @@ submit_fail_inflight(const char *cause)
 				}
 			}
 		}
+	}
 	submit_undo(seqs, n);
 	log_event(LOG_LVL_ERROR, "store.error", "op=commit phase=sync "
 	    "groups=%zu messages=%zu cause=%s", nbatches, total,
 	    log_escape(cause, esc, sizeof(esc)));
-	for (b = inflight; b != NULL; b = next) {
-		next = b->next;
-		submit_refuse(b->items, "the hub could not make this message "
-		    "durable (its disk failed); it was NOT accepted, submit it "
-		    "again with the same uuid");
+	for (bp = &inflight; (b = *bp) != NULL; ) {
+		if (b->stored) {
+			bp = &b->next;
+			continue;
+		}
+		*bp = b->next;
+		submit_refuse(b->items, "sync", cause, "the hub could not make "
+		    "this message durable (its disk failed); it was NOT "
+		    "accepted, submit it again with the same uuid");
 		submit_items_free(b->items);
 		free(b);
 	}
-	inflight = NULL;
-	inflight_tail = &inflight;
+	inflight_tail = bp;
+}
+
+/* Whether a group waits for the sync of its commit (not of its trail). */
+static bool
+submit_storing(void)
+{
+	struct submit_batch	*b;
+
+	for (b = inflight; b != NULL; b = b->next)
+		if (!b->stored)
+			return true;
+	return false;
 }
 
 /* Commit what queued up while a group waited for the disk. */
 static void
 submit_resume(void)
 {
-	if (inflight == NULL && submit_ev != NULL &&
+	if (!submit_storing() && submit_ev != NULL &&
 	    (submit_head != NULL || deliver_writes_queued()))
 		event_active(submit_ev, 0, 0);
+}
+
+/*
+ * A group's commit is durable: record it in the trail, then have the
+ * trail synced before it is answered (at once if there is no trail to
+ * sync).
+ */
+static void
+submit_stored(struct submit_batch *b)
+{
+	struct submit_item	*it;
+	int			 fd;
+
+	b->stored = true;
+	for (it = b->items; it != NULL; it = it->next)
+		submit_log(it, b->n);
+	/*
+	 * A trail that failed (a write, or an earlier fsync) has no
+	 * descriptor to sync: submit_finish does not acknowledge.
+	 */
+	if ((fd = audit_sync_fd()) == -1) {
+		submit_finish(b, audit_has_failed());
+		return;
+	}
+	b->gen = durable_request(fd);
+	b->next = NULL;
+	*inflight_tail = b;
+	inflight_tail = &b->next;
 }
 
 /* The sync thread's report, on the loop, in order. */
 static void
 submit_durable_cb(uint64_t gen, int rc, const char *cause, int audit_errno)
 {
-	struct submit_batch	*b;
+	struct submit_batch	*b, **bp, *covered = NULL, **ctail = &covered;
 
 	if (audit_errno != 0)
 		audit_sync_failed(audit_errno);
 	metrics_store_state("sync", rc == 0 ? NULL : cause ? cause : "?");
-	if (rc == -1) {
+	if (rc == 0)
+		submit_records_flush(gen);
+	/*
+	 * Take out the groups this sync covered.  Those whose trail it
+	 * synced are answered whatever the store's part did: their messages
+	 * were durable before.  Those whose commit it synced are recorded,
+	 * unless the sync failed (submit_fail_inflight).
+	 */
+	for (bp = &inflight; (b = *bp) != NULL && b->gen <= gen; ) {
+		if (!b->stored && rc == -1) {
+			bp = &b->next;
+			continue;
+		}
+		*bp = b->next;
+		b->next = NULL;
+		*ctail = b;
+		ctail = &b->next;
+	}
+	for (inflight_tail = &inflight; *inflight_tail != NULL; )
+		inflight_tail = &(*inflight_tail)->next;
+	while ((b = covered) != NULL) {
+		covered = b->next;
+		if (b->stored)
+			submit_finish(b, audit_has_failed());
+		else
+			submit_stored(b);
+	}
+	if (rc == -1)
 		submit_fail_inflight(cause);
-		submit_resume();
-		return;
-	}
-	while ((b = inflight) != NULL && b->gen <= gen) {
-		if ((inflight = b->next) == NULL)
-			inflight_tail = &inflight;
-		/*
-		 * A trail that failed before this sync (a write, or an
-		 * earlier fsync) gave the thread no descriptor to sync: the
-		 * group's entries may be missing, so it is not acknowledged.
-		 */
-		submit_finish(b, audit_has_failed());
-	}
 	submit_resume();
 }
 
@@ -677,6 +926,8 @@ submit_end_group(int failed, char **cause)
 		failed = 1;
 		store_rollback(hub->store);
 	}
+	if (failed)
+		submit_records_flush(0);
 	deliver_writes_done(!failed);
 	return failed;
 }
@@ -694,6 +945,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	struct submit_batch	*b;
 	char			*cause = NULL, esc[200];
 	size_t			 n = submit_queued, i, j;
+	uint64_t		 gen;
 	int			 failed = 0;
 
 	/*
@@ -702,7 +954,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	 * group: it could not be synced any earlier, and fewer, larger
 	 * commits rewrite the store's busy pages fewer times.
 	 */
-	if (inflight != NULL)
+	if (submit_storing())
 		return;
 	submit_head = NULL;
 	submit_tail = &submit_head;
@@ -730,19 +982,17 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit batch=%zu "
 		    "cause=%s", n, log_escape(cause, esc, sizeof(esc)));
 		metrics_store_state("commit", cause ? cause : "unknown");
+		submit_refuse(batch, "commit", cause, "the hub could not store "
+		    "this message durably; it was NOT accepted, submit it "
+		    "again with the same uuid");
 		free(cause);
-		submit_refuse(batch, "the hub could not store this message "
-		    "durably; it was NOT accepted, submit it again with the "
-		    "same uuid");
 		submit_items_free(batch);
 		return;
 	}
 	free(cause);
 	metrics_observe(METRICS_GROUP_SIZE, (double)n);
+	/* Logged once durable (submit_stored): the trail follows the disk. */
 	for (it = batch; it != NULL; it = it->next) {
-		if (it->refused || it->bad_revision)
-			continue;	/* logged as submit.refused */
-		submit_log(it, n);
 		if (!submit_wrote(it))
 			continue;
 		for (i = 0; i < it->batch.nw; i++)
@@ -750,21 +1000,27 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 				deliver_committed(it->batch.w[i].rcpt[j].org,
 				    it->batch.w[i].rcpt[j].seq);
 	}
+	/* The trail's own entries are synced with the next request. */
+	gen = durable_request(-1);
+	submit_records_committed(gen);
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		/* Committed, but nothing is acknowledged: a retry is a repeat. */
-		submit_refuse(batch, "the hub is out of memory; submit this "
-		    "message again with the same uuid");
+		submit_refuse(batch, "memory", "out of memory", "the hub is "
+		    "out of memory; submit this message again with the same "
+		    "uuid");
 		submit_items_free(batch);
 		return;
 	}
 	b->items = batch;
+	b->n = n;
 	/*
-	 * An acknowledged submit is in the durable audit trail too: the
-	 * thread syncs the trail with the store.  If that fails the hub
-	 * stops; the messages are stored, but are not acknowledged until a
-	 * retry finds them as duplicates on a hub whose trail works.
+	 * An acknowledged submit is in the durable audit trail too: once
+	 * this sync is done its entries are written and the trail synced
+	 * (submit_stored).  If that fails the hub stops; the messages are
+	 * stored, but are not acknowledged until a retry finds them as
+	 * duplicates on a hub whose trail works.
 	 */
-	b->gen = durable_request(audit_sync_fd());
+	b->gen = gen;
 	*inflight_tail = b;
 	inflight_tail = &b->next;
 }
@@ -777,7 +1033,7 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 submit_ack_linger_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	if (inflight == NULL && submit_head == NULL)
+	if (!submit_storing() && submit_head == NULL)
 		submit_write_acks();
 }
 
@@ -794,6 +1050,9 @@ submit_write_acks(void)
 	if ((failed = submit_end_group(failed, &cause)))
 		log_event(LOG_LVL_ERROR, "store.error", "op=commit acks=yes "
 		    "cause=%s", log_escape(cause, esc, sizeof(esc)));
+	else if (submit_records_open())
+		/* Recorded in the trail once a sync covers them. */
+		submit_records_committed(durable_request(-1));
 	free(cause);
 }
 
@@ -807,19 +1066,35 @@ submit_kick(void)
 void
 submit_flush(void)
 {
+	int	i;
+
 	durable_wait();
 	if (submit_head != NULL)
 		submit_commit_cb(-1, 0, NULL);
 	/* No later group will take what lingers: it goes in now. */
 	submit_write_acks();
-	durable_wait();
+	/* A group's store sync, then its trail's: bounded, in case. */
+	for (i = 0; i < 4; i++) {
+		durable_wait();
+		if (inflight == NULL)
+			break;
+	}
 }
 
 void
 submit_shutdown(void)
 {
+	struct submit_rec	*r;
+
 	submit_flush();
 	durable_stop();
+	/* What no sync made durable (the last one failed) is not recorded. */
+	while ((r = recs_head) != NULL) {
+		recs_head = r->next;
+		free(r->line);
+		free(r);
+	}
+	recs_tail = &recs_head;
 	if (submit_ev != NULL)
 		event_free(submit_ev);
 	submit_ev = NULL;
