@@ -418,6 +418,48 @@ const char *route_range_check(const Ceptoar__SharingRange *range,
 bool	 route_range_narrower(const Ceptoar__SharingRange *want,
 	    const Ceptoar__SharingRange *have, const char *originator,
 	    bool blind);
+/* Why the routing policy refuses a request: what travels on the wire. */
+struct route_refusal {
+	Ceptoar__ErrorCode	 code;
+	const char		*field;		/* NULL: the request as a whole */
+	char			 reason[300];
+};
+/* What a holder asks of the label and range of what it forwards. */
+struct route_relabel {
+	int				 held_tlp;	/* as held (RED if none) */
+	bool				 has_tlp;	/* a label is asked for */
+	int				 tlp;
+	bool				 is_report;	/* only reports have a range */
+	const Ceptoar__SharingRange	*held_range;	/* NULL: the default */
+	const Ceptoar__SharingRange	*sharing;	/* asked; NULL: keep */
+	const char			*originator;	/* organisation id */
+	bool				 blind;		/* holds the anonymised form */
+};
+/*
+ * Tighten-only: a holder may raise a label or narrow a report's range,
+ * never loosen either.  0 with the label and range the forward carries,
+ * or -1 with why filled.
+ */
+int	 route_relabel(const struct route_relabel *in, int *tlp,
+	    const Ceptoar__SharingRange **range, struct route_refusal *why);
+/*
+ * Whether answerer may approve or decline widening the range of a report
+ * by reporter (only the reporter may): 0, or -1 with why filled.
+ */
+int	 route_consent(const char *reporter, const char *answerer,
+	    struct route_refusal *why);
+/*
+ * Whether a plan may be accepted by a hub with (anon_ready) or without an
+ * anonymisation key: one that anonymises needs one.  0, or -1 with why.
+ */
+int	 route_anon_permitted(const struct route_result *plan, bool anon_ready,
+	    struct route_refusal *why);
+/*
+ * Whether an anonymised report of plan is easy to trace back, its
+ * CEPTOAR having fewer than anon_k members: true with the warning in buf.
+ */
+bool	 route_anon_set_warning(const struct route_result *plan,
+	    uint64_t anon_k, char *buf, size_t len);
 /* The form recipient may receive of report r under attribution consent. */
 int	 route_form_for(const Ceptoar__Report *r, const struct dir_org *originator,
 	    const struct dir_org *recipient);

@@ -109,6 +109,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	const struct dir_org		*holder, *originator;
 	uint64_t			 rid = env->request_id;
 	struct route_fwd		 f;
+	struct route_relabel		 rl;
+	struct route_refusal		 why;
 	struct route_result		 plan;
 	struct relay_source		 src;
 	struct relay_batch		 b;
@@ -164,34 +166,23 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    "forwarded", fw->hub_id);
 		return;
 	}
-	tlp = l.held->has_tlp ? l.held->tlp : CEPTOAR__TLP__TLP_RED;
-	if (fw->has_tlp) {
-		if ((int)fw->tlp < tlp) {
-			session_error(s, rid,
-			    CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED,
-			    "forward.tlp", false, "forward.tlp: %s is wider "
-			    "than the message's %s; a relay may tighten a label, "
-			    "never loosen it", names_lookup(names_tlp, fw->tlp),
-			    names_lookup(names_tlp, tlp));
-			goto done;
-		}
-		tlp = fw->tlp;
-	}
-	if (l.original->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
-		range = l.range != NULL ? l.range : l.original->report->sharing;
-	if (fw->sharing != NULL) {
-		if (l.original->content_case !=
-		    CEPTOAR__MESSAGE__CONTENT_REPORT ||
-		    !route_range_narrower(fw->sharing, range, l.originator,
-		    l.form == CEPTOAR__FORM__FORM_ANONYMISED)) {
-			session_error(s, rid,
-			    CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED,
-			    "forward.sharing", false, "forward.sharing: it must "
-			    "be no wider than the reporter's range; only the "
-			    "reporter can widen it");
-			goto done;
-		}
-		range = fw->sharing;
+	/* Tighten-only, by the routing policy. */
+	memset(&rl, 0, sizeof(rl));
+	rl.held_tlp = l.held->has_tlp ? (int)l.held->tlp : CEPTOAR__TLP__TLP_RED;
+	rl.has_tlp = fw->has_tlp;
+	rl.tlp = (int)fw->tlp;
+	rl.is_report = l.original->content_case ==
+	    CEPTOAR__MESSAGE__CONTENT_REPORT;
+	if (rl.is_report)
+		rl.held_range = l.range != NULL ? l.range :
+		    l.original->report->sharing;
+	rl.sharing = fw->sharing;
+	rl.originator = l.originator;
+	rl.blind = l.form == CEPTOAR__FORM__FORM_ANONYMISED;
+	if (route_relabel(&rl, &tlp, &range, &why) == -1) {
+		session_error(s, rid, why.code, why.field, false, "%s",
+		    why.reason);
+		goto done;
 	}
 	if (fw->n_recipients == 0) {
 		if (l.forwarded_at != 0) {

@@ -74,13 +74,9 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 	}
 	if (plan.warning[0] != '\0')
 		snprintf(wbuf[nw++], sizeof(wbuf[0]), "%s", plan.warning);
-	if (plan.ceptoar != NULL && route_anonymises(&plan) &&
-	    plan.anonymity_set < hub->conf.anon_k)
-		snprintf(wbuf[nw++], sizeof(wbuf[0]), "CEPTOAR %s has %zu "
-		    "member%s, fewer than %llu: an anonymised report from it is "
-		    "easy to trace back to its reporter", plan.ceptoar->id,
-		    plan.anonymity_set, plan.anonymity_set == 1 ? "" : "s",
-		    (unsigned long long)hub->conf.anon_k);
+	if (route_anon_set_warning(&plan, hub->conf.anon_k, wbuf[nw],
+	    sizeof(wbuf[0])))
+		nw++;
 	for (i = 0; i < plan.n; i++)
 		if (plan.v[i].form == CEPTOAR__FORM__FORM_ANONYMISED)
 			break;

@@ -116,6 +116,7 @@ handle_consent(struct session *s, uint64_t rid, const Ceptoar__Message *m,
 {
 	const Ceptoar__WidenRequest	*w;
 	struct lookup			 report;
+	struct route_refusal		 why;
 	char				*cause = NULL;
 	int				 rc;
 
@@ -133,11 +134,10 @@ handle_consent(struct session *s, uint64_t rid, const Ceptoar__Message *m,
 		    "is about is no longer in the store");
 		return -1;
 	}
-	if (strcmp(report.originator, s->org) != 0) {
+	if (route_consent(report.originator, s->org, &why) == -1) {
 		lookup_free(&report);
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-		    "consent_answer", false, "only the reporter can widen the "
-		    "sharing range of its report");
+		session_error(s, rid, why.code, why.field, false, "%s",
+		    why.reason);
 		return -1;
 	}
 	if (m->consent_answer->has_approve && m->consent_answer->approve &&
@@ -381,6 +381,7 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 	struct route_ref	 ref;
 	struct relay_batch	 b;
 	struct lookup		 l;
+	struct route_refusal	 why;
 	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
 	const char		*refid, *field = NULL, *chain_id = NULL;
 	char			*cause = NULL, warning[256] = "";
@@ -464,24 +465,16 @@ handle_submit(struct session *s, Ceptoar__Envelope *env)
 		    "message");
 		goto done;
 	}
-	if (route_anonymises(&plan) && !hub->anon_ready) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
-		    NULL, false, "this message would be anonymised on its way, "
-		    "and the hub has no anon_key configured; it was not "
-		    "accepted (ask the hub's operator, or submit it as a "
-		    "mandatory, attributable report)");
+	if (route_anon_permitted(&plan, hub->anon_ready, &why) == -1) {
+		session_error(s, rid, why.code, why.field, false, "%s",
+		    why.reason);
 		goto done;
 	}
 	if (plan.warning[0] != '\0')
 		snprintf(warning, sizeof(warning), "%s", plan.warning);
-	else if (plan.ceptoar != NULL && route_anonymises(&plan) &&
-	    plan.anonymity_set < hub->conf.anon_k &&
-	    m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
-		snprintf(warning, sizeof(warning), "CEPTOAR %s has %zu "
-		    "member%s, fewer than %llu: an anonymised report from it "
-		    "is easy to trace back to its reporter", plan.ceptoar->id,
-		    plan.anonymity_set, plan.anonymity_set == 1 ? "" : "s",
-		    (unsigned long long)hub->conf.anon_k);
+	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+		(void)route_anon_set_warning(&plan, hub->conf.anon_k, warning,
+		    sizeof(warning));
 	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
 	    have_l ? l.originator : NULL, &b, &cause) == -1) {
 		code = b.oversized ? CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD :

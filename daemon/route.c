@@ -1609,3 +1609,82 @@ route_result_free(struct route_result *r)
 	free(r->seen);
 	memset(r, 0, sizeof(*r));
 }
+
+int
+route_relabel(const struct route_relabel *in, int *tlp,
+    const Ceptoar__SharingRange **range, struct route_refusal *why)
+{
+	memset(why, 0, sizeof(*why));
+	*tlp = in->held_tlp;
+	*range = in->is_report ? in->held_range : NULL;
+	if (in->has_tlp) {
+		/* Labels are ordered from CLEAR to RED in the protocol. */
+		if (in->tlp < in->held_tlp) {
+			why->code = CEPTOAR__ERROR_CODE__ERROR_TLP_REFUSED;
+			why->field = "forward.tlp";
+			snprintf(why->reason, sizeof(why->reason), "forward.tlp: "
+			    "%s is wider than the message's %s; a relay may "
+			    "tighten a label, never loosen it",
+			    names_lookup(names_tlp, in->tlp),
+			    names_lookup(names_tlp, in->held_tlp));
+			return -1;
+		}
+		*tlp = in->tlp;
+	}
+	if (in->sharing != NULL) {
+		if (!in->is_report || !route_range_narrower(in->sharing,
+		    in->held_range, in->originator, in->blind)) {
+			why->code = CEPTOAR__ERROR_CODE__ERROR_RANGE_REFUSED;
+			why->field = "forward.sharing";
+			snprintf(why->reason, sizeof(why->reason),
+			    "forward.sharing: it must be no wider than the "
+			    "reporter's range; only the reporter can widen it");
+			return -1;
+		}
+		*range = in->sharing;
+	}
+	return 0;
+}
+
+int
+route_consent(const char *reporter, const char *answerer,
+    struct route_refusal *why)
+{
+	memset(why, 0, sizeof(*why));
+	if (strcmp(reporter, answerer) == 0)
+		return 0;
+	why->code = CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED;
+	why->field = "consent_answer";
+	snprintf(why->reason, sizeof(why->reason), "only the reporter can "
+	    "widen the sharing range of its report");
+	return -1;
+}
+
+int
+route_anon_permitted(const struct route_result *plan, bool anon_ready,
+    struct route_refusal *why)
+{
+	memset(why, 0, sizeof(*why));
+	if (!route_anonymises(plan) || anon_ready)
+		return 0;
+	why->code = CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED;
+	snprintf(why->reason, sizeof(why->reason), "this message would be "
+	    "anonymised on its way, and the hub has no anon_key configured; "
+	    "it was not accepted (ask the hub's operator, or submit it as a "
+	    "mandatory, attributable report)");
+	return -1;
+}
+
+bool
+route_anon_set_warning(const struct route_result *plan, uint64_t anon_k,
+    char *buf, size_t len)
+{
+	if (plan->ceptoar == NULL || !route_anonymises(plan) ||
+	    plan->anonymity_set >= anon_k)
+		return false;
+	snprintf(buf, len, "CEPTOAR %s has %zu member%s, fewer than %llu: an "
+	    "anonymised report from it is easy to trace back to its reporter",
+	    plan->ceptoar->id, plan->anonymity_set,
+	    plan->anonymity_set == 1 ? "" : "s", (unsigned long long)anon_k);
+	return true;
+}

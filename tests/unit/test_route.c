@@ -550,6 +550,190 @@ test_narrower(void)
 	CHECK(!route_range_narrower(&want, &have, "bank-a", true));
 }
 
+/*
+ * Which asked scope (row) is no wider than a held one (column), in
+ * matrix_scopes order, restated from DOMAIN.md: NISC only < the liaison
+ * and NISC < the sector's CEPTOAR < named sectors (which include the
+ * reporter's own); named organisations add to the liaison and NISC and
+ * compare with nothing else.  The diagonal holds for the fixed scopes;
+ * named lists compare by inclusion (oracle_named).
+ */
+static const bool oracle_narrower[5][5] = {
+	/* held:	nisc   liaison sector named-s named-o */
+	/* nisc */	{ true,  true,  true,  true,  true  },
+	/* liaison */	{ false, true,  true,  true,  true  },
+	/* sector */	{ false, false, true,  true,  false },
+	/* named-s */	{ false, false, false, true,  false },
+	/* named-o */	{ false, false, false, false, true  },
+};
+
+/*
+ * Whether a named list of variant v is within the held one: sectors
+ * {telecom} held, asked {telecom}, {telecom energy}, {telecom};
+ * organisations {bank-a broker-a} held, asked {broker-a},
+ * {broker-a bank-b}, {bank-a} (the reporter, unknown to a blind holder).
+ */
+static bool
+oracle_named(int scope, size_t v, bool blind)
+{
+	if (scope == SC(NAMED_SECTORS))
+		return v != 1;
+	return v == 0 || (v == 2 && !blind);
+}
+
+/*
+ * Tighten-only on forward, over every holder (and so form) x held label x
+ * asked label x held range x asked range x kind: the label and range a
+ * forward carries, or the refusal that names the field.
+ */
+static void
+test_relabel(void)
+{
+	Ceptoar__SharingRange		 held = CEPTOAR__SHARING_RANGE__INIT;
+	Ceptoar__SharingRange		 want = CEPTOAR__SHARING_RANGE__INIT;
+	const Ceptoar__SharingRange	*range;
+	static char			*hs[] = { "telecom" };
+	static char			*ho[] = { "bank-a", "broker-a" };
+	static char			*ws[3][2] = { { "telecom" },
+					    { "telecom", "energy" },
+					    { "telecom" } };
+	static char			*wo[3][2] = { { "broker-a" },
+					    { "broker-a", "bank-b" },
+					    { "bank-a" } };
+	static const size_t		 wn[3] = { 1, 2, 1 };
+	struct route_relabel		 in;
+	struct route_refusal		 why;
+	size_t				 h, ht, at, hk, ak, v, r, ncases = 0;
+	size_t				 nrefused = 0;
+	bool				 want_tlp, want_range, blind;
+	int				 rc, tlp, hscope, ascope;
+
+	held.sectors = hs;
+	held.n_sectors = 1;
+	held.organisations = ho;
+	held.n_organisations = 2;
+	for (h = 0; h < 3; h++)
+	for (ht = 0; ht < 5; ht++)
+	for (at = 0; at < 6; at++)		/* 5: no label asked */
+	for (hk = 0; hk < 6; hk++)		/* 5: no held range */
+	for (ak = 0; ak < 7; ak++)		/* 5: no scope; 6: no range */
+	for (v = 0; v < 3; v++)
+	for (r = 0; r < 2; r++) {
+		blind = h > 0;
+		memset(&in, 0, sizeof(in));
+		in.held_tlp = matrix_tlps[ht];
+		in.has_tlp = at < 5;
+		in.tlp = at < 5 ? matrix_tlps[at] : 0;
+		in.is_report = r == 1;
+		held.has_scope = hk < 5;
+		held.scope = hk < 5 ? matrix_scopes[hk] : 0;
+		in.held_range = hk < 5 ? &held : NULL;
+		want.has_scope = ak < 5;
+		want.scope = ak < 5 ? matrix_scopes[ak] : 0;
+		want.sectors = ws[v];
+		want.n_sectors = wn[v];
+		want.organisations = wo[v];
+		want.n_organisations = wn[v];
+		in.sharing = ak < 6 ? &want : NULL;
+		in.originator = "bank-a";
+		in.blind = blind;
+		(void)matrix_holders[h];
+		rc = route_relabel(&in, &tlp, &range, &why);
+		/* An absent label is RED, an absent scope the liaison's. */
+		hscope = hk < 5 ? (int)hk : 1;
+		ascope = ak < 5 ? (int)ak : 1;
+		want_tlp = at == 5 || at >= ht;
+		want_range = ak == 6 || (in.is_report &&
+		    oracle_narrower[ascope][hscope] && (ascope != hscope ||
+		    ascope < 3 || oracle_named(matrix_scopes[ascope], v,
+		    blind)));
+		ncases++;
+		if (want_tlp && want_range) {
+			CHECK(rc == 0);
+			CHECK(tlp == (at < 5 ? matrix_tlps[at] :
+			    matrix_tlps[ht]));
+			CHECK(range == (ak < 6 ? &want : in.is_report ?
+			    in.held_range : NULL));
+		} else {
+			nrefused++;
+			CHECK(rc == -1);
+			CHECK((int)why.code == (want_tlp ? ERR(RANGE_REFUSED) :
+			    ERR(TLP_REFUSED)));
+			CHECK(why.field != NULL && strcmp(why.field, want_tlp ?
+			    "forward.sharing" : "forward.tlp") == 0);
+			CHECK_CONTAINS(why.reason, want_tlp ? "no wider than "
+			    "the reporter's range" : "never loosen it");
+		}
+		if (check_failures > 0 && rc != (want_tlp && want_range ?
+		    0 : -1)) {
+			fprintf(stderr, "  relabel: holder=%s tlp %zu->%zu "
+			    "scope %zu->%zu v=%zu report=%zu: rc=%d (%s)\n",
+			    matrix_holders[h], ht, at, hk, ak, v, r, rc,
+			    rc == -1 ? why.reason : "");
+			return;
+		}
+	}
+	fprintf(stderr, "relabel matrix: %zu cases, %zu refused\n", ncases,
+	    nrefused);
+	CHECK(ncases == 3 * 5 * 6 * 6 * 7 * 3 * 2);
+}
+
+/*
+ * The other questions handlers used to answer themselves: who may
+ * answer a consent, whether a plan needs the anonymisation key, and when
+ * a small CEPTOAR makes anonymity thin.
+ */
+static void
+test_gates(const struct directory *dir)
+{
+	static const char *const orgs[] = { "bank-a", "bank-b", "banks-sec",
+	    "fsa-liaison", "nisc" };
+	struct route_refusal	 why;
+	struct route_result	 plan;
+	struct route_entry	 e[2];
+	char			 buf[300];
+	size_t			 i, j;
+
+	for (i = 0; i < 5; i++)
+		for (j = 0; j < 5; j++) {
+			CHECK(route_consent(orgs[i], orgs[j], &why) ==
+			    (i == j ? 0 : -1));
+			if (i != j) {
+				CHECK((int)why.code == ERR(NOT_PERMITTED));
+				CHECK(why.field != NULL &&
+				    strcmp(why.field, "consent_answer") == 0);
+				CHECK_CONTAINS(why.reason, "only the reporter");
+			}
+		}
+	memset(&plan, 0, sizeof(plan));
+	memset(e, 0, sizeof(e));
+	e[0].org = "nisc";
+	e[0].form = CEPTOAR__FORM__FORM_ORIGINAL;
+	e[1].org = "fsa-liaison";
+	e[1].form = CEPTOAR__FORM__FORM_ANONYMISED;
+	plan.v = e;
+	plan.n = 1;
+	plan.ceptoar = directory_ceptoar(dir, "banks");
+	plan.anonymity_set = 2;
+	/* Original forms only: no key needed, no warning. */
+	CHECK(route_anon_permitted(&plan, false, &why) == 0);
+	CHECK(route_anon_permitted(&plan, true, &why) == 0);
+	CHECK(!route_anon_set_warning(&plan, 5, buf, sizeof(buf)));
+	plan.n = 2;
+	CHECK(route_anon_permitted(&plan, true, &why) == 0);
+	CHECK(route_anon_permitted(&plan, false, &why) == -1);
+	CHECK((int)why.code == ERR(NOT_PERMITTED) && why.field == NULL);
+	CHECK_CONTAINS(why.reason, "no anon_key");
+	CHECK(route_anon_set_warning(&plan, 3, buf, sizeof(buf)));
+	CHECK_CONTAINS(buf, "has 2 members, fewer than 3");
+	CHECK(!route_anon_set_warning(&plan, 2, buf, sizeof(buf)));
+	plan.anonymity_set = 1;
+	CHECK(route_anon_set_warning(&plan, 2, buf, sizeof(buf)));
+	CHECK_CONTAINS(buf, "has 1 member, fewer");
+	plan.ceptoar = NULL;
+	CHECK(!route_anon_set_warning(&plan, 5, buf, sizeof(buf)));
+}
+
 static void
 test_share_matrix(const struct directory *dir)
 {
@@ -918,6 +1102,8 @@ main(void)
 	test_sample_thresholds();
 	test_share_matrix(dir);
 	test_narrower();
+	test_relabel();
+	test_gates(dir);
 	test_sender_matrix(dir);
 	test_next_hop(dir);
 	test_chain(dir);
