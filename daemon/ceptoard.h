@@ -1568,29 +1568,174 @@ void	 durable_wait(void);
 /* Finish every request, report it, and end the thread. */
 void	 durable_stop(void);
 
-/* handle.c: one handler per wire message, as a table. */
-void	 handle_envelope(struct session *, Ceptoar__Envelope *);
+/* The stored recipients of a message, as wire Recipients. */
+struct deliver_recipients {
+	Ceptoar__Recipient	 *v;
+	Ceptoar__Recipient	**ptrs;		/* for repeated fields */
+	size_t			  n, cap;
+};
 /*
- * Whether s's organisation may submit once more now; if not, s is told
+ * service.c: the hub's operations, whatever the transport.  Each takes
+ * the authenticated caller and its request as plain C values (decoded
+ * protobuf-c structs are plain C), and either gives a result or fills one
+ * service_error: the wire error code, the field it names and a sentence,
+ * which the adapter (the protobuf session, HTTP) turns into its own
+ * reply, once.  The asynchronous ones (a submit waits for the group
+ * commit's fsync) answer through a completion instead.
+ */
+struct service_error {
+	bool			 set;
+	Ceptoar__ErrorCode	 code;
+	bool			 fatal;		/* the adapter closes after it */
+	char			 field[96];	/* "" for the request as a whole */
+	char			 message[512];
+};
+/* Who asks: the organisation its credentials map to. */
+struct service_caller {
+	const char		*org;		/* directory id, authenticated */
+	const char		*sid;		/* for logs: session or request */
+};
+/*
+ * Fill err (the first failure of a request wins; later ones are logged
+ * and dropped) and return -1, so that "return service_fail(...)" reads.
+ */
+int	 service_fail(struct service_error *err, Ceptoar__ErrorCode code,
+	    const char *field, bool fatal, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* Fill err from a routing refusal. */
+int	 service_refuse(struct service_error *err,
+	    const struct route_refusal *why);
+/*
+ * One message as caller may see it (as its sender, or as a recipient in
+ * the form it received): d filled as store_fetch and deliver_fill do,
+ * and for its sender only, who else received it.  Release with
+ * service_show_free.
+ */
+struct service_show {
+	Ceptoar__Delivery		 d;
+	Ceptoar__Message		*m;
+	struct deliver_recipients	 rl;
+	bool				 has_recipients;
+	bool				 found, failed;	/* while reading */
+};
+int	 service_show(const struct service_caller *, const char *hub_id,
+	    struct service_show *out, struct service_error *err);
+void	 service_show_free(struct service_show *);
+/*
+ * Fetch caller's inbox after cursor after: at most limit (0: the hub's
+ * deliver_batch) durable deliveries not yet acknowledged, in sequence
+ * order, each given to cb in the form caller received it, with its seq
+ * (the next cursor).  Reads only: nothing is marked delivered.  cb
+ * returns non-zero to stop.  *last is the highest seq given (after if
+ * none).  0, or -1 with err.
+ */
+typedef int (*service_delivery_cb)(uint64_t seq, const Ceptoar__Delivery *,
+	    void *arg);
+int	 service_fetch_after(const struct service_caller *, uint64_t after,
+	    size_t limit, service_delivery_cb cb, void *arg, uint64_t *last,
+	    struct service_error *err);
+/*
+ * Where a message caller sent has got to, recipient by recipient, with
+ * what caller may not see withheld.  Release with service_receipts_free.
+ */
+struct service_receipts {
+	Ceptoar__Receipt	*v;
+	size_t			 n, cap;
+	struct service_rejection *rej;
+	size_t			 nrej;
+	bool			 failed;
+};
+int	 service_receipts(const struct service_caller *, const char *hub_id,
+	    struct service_receipts *out, struct service_error *err);
+void	 service_receipts_free(struct service_receipts *);
+/*
+ * What the hub would do with m (decoded, modified: the hub's own fields
+ * are cleared and set) from caller: its routes (each with the form its
+ * recipient would get) and warnings.  Release with service_preview_free.
+ */
+#define SERVICE_MAX_WARNINGS	4
+struct service_preview {
+	Ceptoar__RoutePreview	*rv;
+	size_t			 n;
+	Ceptoar__Message	*anon;
+	char			 warnings[SERVICE_MAX_WARNINGS][300];
+	size_t			 nwarnings;
+	struct route_result	 plan;
+	struct anon_result	 ar;
+};
+int	 service_preview(const struct service_caller *, Ceptoar__Message *m,
+	    struct service_preview *out, struct service_error *err);
+void	 service_preview_free(struct service_preview *);
+/*
+ * Acknowledge deliveries seqs of caller's inbox: they are not fetched
+ * again.  Stored with the next group commit; 0, or -1 with err.
+ */
+int	 service_acknowledge(const struct service_caller *,
+	    const uint64_t *seqs, size_t n, struct service_error *err);
+/*
+ * The completion of a submit (and of a forward or a review decision,
+ * which are submits of the holder's): exactly one of ack and err is set.
+ * tag is the caller's own (the protobuf session: the request id).  What
+ * it is given lives for the call only.
+ */
+typedef void (*service_done_cb)(void *arg, uint64_t tag,
+	    const Ceptoar__SubmitAck *ack, const struct service_error *err);
+/*
+ * Submit m (decoded, modified as for preview) from caller.  -1 with err:
+ * refused before anything was queued, done is never called.  0: queued
+ * for the group commit; done is called once, when it is durable (the ack)
+ * or refused.  conn (may be NULL) is the session it came on, held until
+ * done and paused when too many of its submits wait.
+ */
+int	 service_submit(const struct service_caller *, struct session *conn,
+	    Ceptoar__Message *m, service_done_cb done, void *arg, uint64_t tag,
+	    struct service_error *err);
+
+/*
+ * handle.c: the protobuf session's adapter: one handler per wire
+ * message, as a table; each request's reply or error is sent in one
+ * place (handle_envelope), an asynchronous one's in handle_done.
+ */
+void	 handle_envelope(struct session *, Ceptoar__Envelope *);
+/* Send err as the answer to request rid on s. */
+void	 handle_error(struct session *s, uint64_t rid,
+	    const struct service_error *err);
+/* The completion of a submit made on session arg (a service_done_cb). */
+void	 handle_done(void *arg, uint64_t rid, const Ceptoar__SubmitAck *ack,
+	    const struct service_error *err);
+/* The caller s stands for, for service calls. */
+void	 handle_caller(const struct session *s, struct service_caller *who);
+/* Queue b for s's request rid, answered through handle_done. */
+void	 handle_enqueue(struct session *s, uint64_t rid, struct relay_batch *b,
+	    bool same_digest, int tlp, bool drill, const char *warning);
+/*
+ * Whether s's organisation may submit once more now; if not, err says
  * it is over its limit and then undone (what it should know and do).
  */
-bool	 handle_rate_submit(struct session *s, uint64_t rid,
+bool	 handle_rate_submit(struct session *s, struct service_error *err,
 	    const char *undone);
 /* handle_submit.c: new messages, and answers to received ones. */
-void	 handle_submit(struct session *, Ceptoar__Envelope *);
+void	 handle_submit(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
 /* handle_forward.c: a hop holder passes on what it holds. */
-void	 handle_forward(struct session *, Ceptoar__Envelope *);
+void	 handle_forward(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
 /* handle_query.c: routing preview, receipts, communication checks. */
-void	 handle_preview(struct session *, Ceptoar__Envelope *);
-void	 handle_receipts(struct session *, Ceptoar__Envelope *);
-void	 handle_check_status(struct session *, Ceptoar__Envelope *);
+void	 handle_preview(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+void	 handle_receipts(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+void	 handle_check_status(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
 /*
  * handle_review.c: the review desk.  Review lists what waits for the
  * asker's review or shows one item beside what would go up; a
  * ReviewReject declines an item and tells its sender why.
  */
-void	 handle_review(struct session *, Ceptoar__Envelope *);
-void	 handle_review_reject(struct session *, Ceptoar__Envelope *);
+void	 handle_review(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+void	 handle_review_reject(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
 /*
  * A batch of one notice of the review desk (a Reply the hub writes with
  * notice set) from "from" to "to", answering "about" (a hub id "to" can
@@ -1639,6 +1784,8 @@ int	 handle_chain_plan(const Ceptoar__Message *m, const char *sender,
  */
 int	 handle_chain_check(const Ceptoar__Message *m, const char *sender,
 	    bool preview, Ceptoar__ErrorCode *code, char **cause);
+/* Whether report r (of message uuid) continues an earlier chain. */
+bool	 handle_is_followup(const Ceptoar__Report *r, const char *uuid);
 /* Clear what only the hub may set in a message from a client. */
 void	 handle_clear_hub_fields(Ceptoar__Message *m);
 /* The hub's overall severity and threshold flags, set in m. */
@@ -1654,13 +1801,17 @@ void	 review_shutdown(void);
 /* submit.c: accepted submits are committed together, then acknowledged. */
 int	 submit_init(struct event_base *);
 /*
- * Queue the writes of b (taken over) for s; the ack follows the commit.
+ * Queue the writes of b (taken over) for who; done(arg, tag, ...) is
+ * called once, with the ack when it is durable or with the refusal
+ * (already when nothing can be queued).  conn (may be NULL) is held
+ * until then and stops reading while too many of its submits wait.
  * same_digest: a repeat of the primary uuid must carry the same body
  * (submits), or is a duplicate whatever it carries (forwards).
  */
-void	 submit_enqueue(struct session *, uint64_t request_id,
-	    struct relay_batch *b, bool same_digest, int tlp, bool drill,
-	    const char *warning);
+void	 submit_enqueue(const struct service_caller *who,
+	    struct session *conn, service_done_cb done, void *arg,
+	    uint64_t tag, struct relay_batch *b, bool same_digest, int tlp,
+	    bool drill, const char *warning);
 /* The same for writes the hub makes on its own: answered to nobody. */
 void	 submit_enqueue_hub(struct relay_batch *b, int tlp, bool drill);
 /*
@@ -1692,10 +1843,12 @@ void	 submit_shutdown(void);
 
 /* deliver.c: inboxes, cursors and live delivery. */
 void	 deliver_subscribe(struct session *, uint64_t request_id,
-	    const Ceptoar__Subscribe *);
+	    struct service_error *, const Ceptoar__Subscribe *);
 void	 deliver_unsubscribe(struct session *);
 /* Send what s may receive now, within its output bound. */
 void	 deliver_pump(struct session *);
+/* The highest seq of org's inbox known durable (UINT64_MAX: all). */
+uint64_t deliver_durable_upto(const char *org);
 /*
  * The group commit: deliver_committed notes a delivery just committed
  * (not yet durable); deliver_durable hands a durable write's deliveries
@@ -1714,7 +1867,16 @@ bool	 deliver_writes_queued(void);
 int	 deliver_write(char **cause);
 void	 deliver_writes_done(bool committed);
 void	 deliver_ack(struct session *, uint64_t request_id,
-	    const Ceptoar__DeliverAck *);
+	    struct service_error *, const Ceptoar__DeliverAck *);
+/*
+ * Queue org's acknowledgement of seqs for the next group commit (acks
+ * need no sync of their own: one lost to a crash is a delivery sent
+ * again).  s, the session they were sent on, or NULL: its sent times go
+ * with them.  0, or -1 with err.
+ */
+int	 deliver_ack_queue(const char *org, const char *sid,
+	    const uint64_t *seqs, size_t n, struct session *s,
+	    struct service_error *err);
 void	 deliver_shutdown(void);
 /*
  * Fill d from a store row: strings are copied, the body is unpacked into
@@ -1723,12 +1885,6 @@ void	 deliver_shutdown(void);
 int	 deliver_fill(Ceptoar__Delivery *d, const struct store_delivery *sd,
 	    Ceptoar__Message **mp);
 void	 deliver_clear(Ceptoar__Delivery *d, Ceptoar__Message *m);
-/* The stored recipients of a message, as wire Recipients. */
-struct deliver_recipients {
-	Ceptoar__Recipient	 *v;
-	Ceptoar__Recipient	**ptrs;		/* for repeated fields */
-	size_t			  n, cap;
-};
 int	 deliver_recipients_load(const char *hub_id,
 	    struct deliver_recipients *, char **cause);
 void	 deliver_recipients_free(struct deliver_recipients *);

@@ -417,6 +417,14 @@ deliver_stall_timer(struct session *s)
 	evtimer_add(s->stall, &tv);
 }
 
+uint64_t
+deliver_durable_upto(const char *org)
+{
+	struct inbox	*ib = inbox_get(org, false);
+
+	return ib != NULL && ib->tracked ? ib->durable : UINT64_MAX;
+}
+
 void
 deliver_pump(struct session *s)
 {
@@ -500,6 +508,7 @@ deliver_count_row(const struct store_delivery *sd, void *arg)
 
 void
 deliver_subscribe(struct session *s, uint64_t request_id,
+    struct service_error *err,
     const Ceptoar__Subscribe *sub)
 {
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
@@ -510,8 +519,8 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 	char			*cause = NULL;
 
 	if (s->subscribed) {
-		session_error(s, request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, false,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE,
+		    NULL, false,
 		    "this connection is already subscribed to its inbox");
 		return;
 	}
@@ -526,8 +535,8 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 		    "session=%s op=inbox_state cause=\"%s\"", s->sid,
 		    cause ? cause : "");
 		free(cause);
-		session_error(s, request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL,
+		    false,
 		    "the store could not read the inbox of %s", s->org);
 		return;
 	}
@@ -698,47 +707,54 @@ deliver_pump_waiting(void)
 	nwaiting = 0;
 }
 
-void
-deliver_ack(struct session *s, uint64_t request_id,
-    const Ceptoar__DeliverAck *ack)
+int
+deliver_ack_queue(const char *org, const char *sid, const uint64_t *seqs,
+    size_t n, struct session *s, struct service_error *err)
 {
 	struct deliver_ackq	*q;
 	struct deliver_sent	 e;
 	size_t			 i;
 
-	if (ack->n_seqs == 0)
-		return;
+	if (n == 0)
+		return 0;
 	/* One allocation: the seqs and their sent times follow the entry. */
-	if (ack->n_seqs > (SIZE_MAX - sizeof(*q)) / (sizeof(*q->seqs) +
-	    sizeof(*q->sent)) || (q = calloc(1, sizeof(*q) + ack->n_seqs *
-	    (sizeof(*q->seqs) + sizeof(*q->sent)))) == NULL) {
-		session_error(s, request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
-		    "the hub is out of memory; %zu acknowledgements were not "
-		    "recorded and will be delivered again", ack->n_seqs);
-		return;
-	}
+	if (n > (SIZE_MAX - sizeof(*q)) / (sizeof(*q->seqs) +
+	    sizeof(*q->sent)) || (q = calloc(1, sizeof(*q) + n *
+	    (sizeof(*q->seqs) + sizeof(*q->sent)))) == NULL)
+		return service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+		    NULL, false, "the hub is out of memory; %zu "
+		    "acknowledgements were not recorded and will be delivered "
+		    "again", n);
 	q->seqs = (uint64_t *)(q + 1);
-	q->sent = (int64_t *)(q->seqs + ack->n_seqs);
-	snprintf(q->org, sizeof(q->org), "%s", s->org);
-	snprintf(q->sid, sizeof(q->sid), "%s", s->sid);
+	q->sent = (int64_t *)(q->seqs + n);
+	snprintf(q->org, sizeof(q->org), "%s", org);
+	snprintf(q->sid, sizeof(q->sid), "%s", sid);
 	q->at = (int64_t)time(NULL);
-	q->n = ack->n_seqs;
-	for (i = 0; i < ack->n_seqs; i++) {
-		q->seqs[i] = ack->seqs[i];
+	q->n = n;
+	for (i = 0; i < n; i++) {
+		q->seqs[i] = seqs[i];
 		/* Sent earlier and passed over: a mark of its own. */
-		while (s->nsent > 0 &&
-		    s->sent[s->sent_first].seq < ack->seqs[i]) {
+		while (s != NULL && s->nsent > 0 &&
+		    s->sent[s->sent_first].seq < seqs[i]) {
 			e = deliver_sent_pop(s);
 			deliver_mark(s, e.seq, e.at);
 		}
-		if (s->nsent > 0 &&
-		    s->sent[s->sent_first].seq == ack->seqs[i])
+		if (s != NULL && s->nsent > 0 &&
+		    s->sent[s->sent_first].seq == seqs[i])
 			q->sent[i] = deliver_sent_pop(s).at;
 	}
 	*ackq_tail = q;
 	ackq_tail = &q->next;
 	submit_kick();
+	return 0;
+}
+
+void
+deliver_ack(struct session *s, uint64_t request_id, struct service_error *err,
+    const Ceptoar__DeliverAck *ack)
+{
+	(void)deliver_ack_queue(s->org, s->sid, ack->seqs, ack->n_seqs, s,
+	    err);
 }
 
 bool

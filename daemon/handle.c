@@ -10,7 +10,8 @@
 #include "names.h"
 #include "validate.h"
 
-typedef void (*handle_fn)(struct session *, Ceptoar__Envelope *);
+typedef void (*handle_fn)(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
 
 struct handle_entry {
 	Ceptoar__Envelope__BodyCase	 body;
@@ -19,11 +20,16 @@ struct handle_entry {
 	bool				 needs_ready;	/* only after the hello */
 };
 
-static void	handle_hello(struct session *, Ceptoar__Envelope *);
-static void	handle_subscribe(struct session *, Ceptoar__Envelope *);
-static void	handle_deliver_ack(struct session *, Ceptoar__Envelope *);
-static void	handle_fetch(struct session *, Ceptoar__Envelope *);
-static void	handle_ping(struct session *, Ceptoar__Envelope *);
+static void	handle_hello(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+static void	handle_subscribe(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+static void	handle_deliver_ack(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+static void	handle_fetch(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
+static void	handle_ping(struct session *, Ceptoar__Envelope *,
+	    struct service_error *);
 
 static const struct handle_entry handle_table[] = {
 	{ CEPTOAR__ENVELOPE__BODY_HELLO, "hello", handle_hello, false },
@@ -58,7 +64,53 @@ static const struct handle_entry handle_table[] = {
 };
 
 void
-handle_envelope(struct session *s, Ceptoar__Envelope *env)
+handle_error(struct session *s, uint64_t rid, const struct service_error *err)
+{
+	session_error(s, rid, err->code, err->field[0] ? err->field : NULL,
+	    err->fatal, "%s", err->message);
+}
+
+void
+handle_done(void *arg, uint64_t rid, const Ceptoar__SubmitAck *ack,
+    const struct service_error *err)
+{
+	struct session		*s = arg;
+	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
+
+	if (err != NULL) {
+		handle_error(s, rid, err);
+		return;
+	}
+	env.has_request_id = 1;
+	env.request_id = rid;
+	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK;
+	env.submit_ack = (Ceptoar__SubmitAck *)ack;
+	if (s->state == SESSION_READY)
+		session_send(s, &env);
+}
+
+void
+handle_caller(const struct session *s, struct service_caller *who)
+{
+	who->org = s->org;
+	who->sid = s->sid;
+}
+
+void
+handle_enqueue(struct session *s, uint64_t rid, struct relay_batch *b,
+    bool same_digest, int tlp, bool drill, const char *warning)
+{
+	struct service_caller	who;
+
+	handle_caller(s, &who);
+	submit_enqueue(&who, s, handle_done, s, rid, b, same_digest, tlp,
+	    drill, warning);
+}
+
+/* Which handler, if any, may take env on s now: NULL with err if none. */
+static const struct handle_entry *
+handle_find(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
 	const struct handle_entry	*h = NULL;
 	size_t				 i;
@@ -68,42 +120,60 @@ handle_envelope(struct session *s, Ceptoar__Envelope *env)
 			h = &handle_table[i];
 	if (s->state == SESSION_HELLO &&
 	    env->body_case != CEPTOAR__ENVELOPE__BODY_HELLO) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, true,
-		    "the first message must be hello, not %s",
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE,
+		    NULL, true, "the first message must be hello, not %s",
 		    h ? h->name : "an empty or unknown message");
-		return;
+		return NULL;
 	}
 	if (h == NULL) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, false,
-		    "empty or unknown message body (field %d)",
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE,
+		    NULL, false, "empty or unknown message body (field %d)",
 		    (int)env->body_case);
-		return;
+		return NULL;
 	}
 	if (h->fn == NULL) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, true,
-		    "%s is sent by the hub, never to it", h->name);
-		return;
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE,
+		    NULL, true, "%s is sent by the hub, never to it", h->name);
+		return NULL;
 	}
 	if (s->state == SESSION_READY && !h->needs_ready) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE, NULL, false,
-		    "%s was already accepted on this connection", h->name);
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE,
+		    NULL, false, "%s was already accepted on this connection",
+		    h->name);
+		return NULL;
+	}
+	return h;
+}
+
+/*
+ * Decode, call, reply: each request's error goes out here, once (its
+ * success reply is sent by its handler, or by handle_done once durable).
+ */
+void
+handle_envelope(struct session *s, Ceptoar__Envelope *env)
+{
+	const struct handle_entry	*h;
+	struct service_error		 err;
+
+	memset(&err, 0, sizeof(err));
+	if ((h = handle_find(s, env, &err)) == NULL) {
+		handle_error(s, env->request_id, &err);
 		return;
 	}
 	metrics_request(h->name);
-	h->fn(s, env);
+	h->fn(s, env, &err);
+	if (err.set)
+		handle_error(s, env->request_id, &err);
 	metrics_request(NULL);
 }
 
 bool
-handle_rate_submit(struct session *s, uint64_t rid, const char *undone)
+handle_rate_submit(struct session *s, struct service_error *err,
+    const char *undone)
 {
 	if (rate_org_submit(s->org))
 		return true;
-	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED, NULL,
+	service_fail(err, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED, NULL,
 	    false, "%s is over its limit of %llu submits per second; %s",
 	    s->org, (unsigned long long)hub->conf.rate_org_submits, undone);
 	return false;
@@ -111,7 +181,8 @@ handle_rate_submit(struct session *s, uint64_t rid, const char *undone)
 
 /* Identify the peer from its certificate; what the hello says is noted only. */
 static void
-handle_hello(struct session *s, Ceptoar__Envelope *env)
+handle_hello(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
 	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__Welcome	 w = CEPTOAR__WELCOME__INIT;
@@ -121,7 +192,7 @@ handle_hello(struct session *s, Ceptoar__Envelope *env)
 	size_t			 n = 0;
 
 	if ((o = directory_org_by_cn(hub->dir, s->cert_cn)) == NULL) {
-		session_error(s, env->request_id,
+		service_fail(err,
 		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
 		    "certificate CN=%s (sha256 %.16s...) belongs to no "
 		    "organisation in the hub's directory", s->cert_cn,
@@ -159,92 +230,45 @@ handle_hello(struct session *s, Ceptoar__Envelope *env)
 }
 
 static void
-handle_subscribe(struct session *s, Ceptoar__Envelope *env)
+handle_subscribe(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
-	deliver_subscribe(s, env->request_id, env->subscribe);
+	deliver_subscribe(s, env->request_id, err, env->subscribe);
 }
 
 static void
-handle_deliver_ack(struct session *s, Ceptoar__Envelope *env)
+handle_deliver_ack(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
-	deliver_ack(s, env->request_id, env->deliver_ack);
-}
-
-struct handle_fetch_state {
-	Ceptoar__Delivery	 d;
-	Ceptoar__Message	*m;
-	int			 found;
-	int			 failed;
-};
-
-/* Copy the one visible row of a fetch into the reply. */
-static int
-handle_fetch_row(const struct store_delivery *sd, void *arg)
-{
-	struct handle_fetch_state *st = arg;
-
-	if (deliver_fill(&st->d, sd, &st->m) == -1)
-		st->failed = 1;
-	st->found = 1;
-	return 1;
+	deliver_ack(s, env->request_id, err, env->deliver_ack);
 }
 
 static void
-handle_fetch(struct session *s, Ceptoar__Envelope *env)
+handle_fetch(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
-	Ceptoar__Envelope		 out = CEPTOAR__ENVELOPE__INIT;
-	Ceptoar__FetchResult		 fr = CEPTOAR__FETCH_RESULT__INIT;
-	struct handle_fetch_state	 st;
-	struct deliver_recipients	 rl;
-	const char			*id = env->fetch->hub_id;
-	char				*cause = NULL;
-	int				 rc;
+	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
+	Ceptoar__FetchResult	 fr = CEPTOAR__FETCH_RESULT__INIT;
+	struct service_caller	 who;
+	struct service_show	 sh;
 
-	memset(&st, 0, sizeof(st));
-	memset(&rl, 0, sizeof(rl));
-	ceptoar__delivery__init(&st.d);
-	if (id == NULL || *id == '\0' || strlen(id) >= STORE_HUB_ID_LEN) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "hub_id", false,
-		    "hub_id must be a message id as returned by submit");
-		return;
+	handle_caller(s, &who);
+	if (service_show(&who, env->fetch->hub_id, &sh, err) == 0) {
+		fr.delivery = &sh.d;
+		fr.recipients = sh.has_recipients ? sh.rl.ptrs : NULL;
+		fr.n_recipients = sh.has_recipients && sh.rl.ptrs ? sh.rl.n : 0;
+		out.has_request_id = 1;
+		out.request_id = env->request_id;
+		out.body_case = CEPTOAR__ENVELOPE__BODY_FETCH_RESULT;
+		out.fetch_result = &fr;
+		session_send(s, &out);
 	}
-	rc = store_fetch(hub->store, s->org, id, handle_fetch_row, &st, &cause);
-	if (rc == -1 || st.failed) {
-		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=fetch "
-		    "cause=\"%s\"", s->sid, cause ? cause : "decode failed");
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store could not read message %s", id);
-		goto done;
-	}
-	if (rc == 1 || !st.found) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND, "hub_id", false,
-		    "no message %s among those sent to or by %s", id, s->org);
-		goto done;
-	}
-	/* Only the sender learns who else received the message. */
-	if (st.d.sender != NULL && strcmp(st.d.sender, s->org) == 0 &&
-	    deliver_recipients_load(id, &rl, &cause) == -1)
-		log_event(LOG_LVL_ERROR, "store.error", "session=%s "
-		    "op=recipients cause=\"%s\"", s->sid, cause ? cause : "");
-	fr.delivery = &st.d;
-	fr.recipients = rl.ptrs;
-	fr.n_recipients = rl.ptrs ? rl.n : 0;
-	out.has_request_id = 1;
-	out.request_id = env->request_id;
-	out.body_case = CEPTOAR__ENVELOPE__BODY_FETCH_RESULT;
-	out.fetch_result = &fr;
-	session_send(s, &out);
-done:
-	free(cause);
-	deliver_recipients_free(&rl);
-	deliver_clear(&st.d, st.m);
+	service_show_free(&sh);
 }
 
 static void
-handle_ping(struct session *s, Ceptoar__Envelope *env)
+handle_ping(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
 	Ceptoar__Envelope	out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__Pong		pong = CEPTOAR__PONG__INIT;

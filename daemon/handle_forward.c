@@ -20,7 +20,7 @@
  * person can edit; the text itself is never logged.  0 to go on.
  */
 static int
-handle_forward_gate(struct session *s, uint64_t rid,
+handle_forward_gate(struct session *s, struct service_error *err,
     const Ceptoar__Forward *fw, const struct dir_org *originator,
     const Ceptoar__Message *original)
 {
@@ -36,7 +36,7 @@ handle_forward_gate(struct session *s, uint64_t rid,
 		anon_gate_free(&g);
 	}
 	if (rc == -1) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
 		    false, "the hub is out of memory; nothing was forwarded");
 		return -1;
 	}
@@ -45,7 +45,7 @@ handle_forward_gate(struct session *s, uint64_t rid,
 	log_event(LOG_LVL_INFO, "anon.refused", "session=%s org=%s field=%s "
 	    "offset=%zu length=%zu kind=%s", s->sid, s->org, v.field,
 	    v.offset, v.length, v.kind);
-	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+	service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 	    v.field, false, "%s", anon_gate_refusal(&v, buf, sizeof(buf)));
 	return 1;
 }
@@ -96,13 +96,14 @@ handle_forward_repeat(struct session *s, uint64_t rid, const struct lookup *l)
 	    "hub_id=%s hop=%u share=no repeat=yes", s->sid, s->org, l->hub_id,
 	    l->hop);
 	/* Whatever it carries, a repeated release is the first one. */
-	submit_enqueue(s, rid, &b, false, l->held->has_tlp ? l->held->tlp :
+	handle_enqueue(s, rid, &b, false, l->held->has_tlp ? l->held->tlp :
 	    CEPTOAR__TLP__TLP_RED, l->held->has_drill && l->held->drill, NULL);
 	return 0;
 }
 
 void
-handle_forward(struct session *s, Ceptoar__Envelope *env)
+handle_forward(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
 	const Ceptoar__Forward		*fw = env->forward;
 	const Ceptoar__SharingRange	*range = NULL;
@@ -127,22 +128,23 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	memset(&plan, 0, sizeof(plan));
 	memset(&path, 0, sizeof(path));
 	memset(&b, 0, sizeof(b));
-	if (!handle_rate_submit(s, rid, "nothing was forwarded: retry later"))
+	if (!handle_rate_submit(s, err,
+	    "nothing was forwarded: retry later"))
 		return;
 	if (validate_forward(fw, &verr) == -1) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);
 		return;
 	}
 	if (fw->hub_id == NULL || *fw->hub_id == '\0' ||
 	    strlen(fw->hub_id) >= STORE_HUB_ID_LEN) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    "forward.hub_id", false, "forward.hub_id: name the message "
 		    "to forward, as you received it");
 		return;
 	}
 	if ((holder = directory_org(hub->dir, s->org)) == NULL) {
-		session_error(s, rid,
+		service_fail(err,
 		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
 		    "organisation %s is no longer in the directory", s->org);
 		return;
@@ -152,7 +154,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=lookup "
 		    "cause=\"%s\"", s->sid, cause ? cause : "");
 		free(cause);
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
 		    NULL, false, "the store could not read message %s",
 		    fw->hub_id);
 		return;
@@ -160,7 +162,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	if (rc == 1 || l.is_sender) {
 		if (rc == 0)
 			lookup_free(&l);
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
 		    "forward.hub_id", false, "forward.hub_id: you hold no "
 		    "message %s; only what was delivered to you can be "
 		    "forwarded", fw->hub_id);
@@ -168,7 +170,8 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	}
 	/* Tighten-only, by the routing policy. */
 	memset(&rl, 0, sizeof(rl));
-	rl.held_tlp = l.held->has_tlp ? (int)l.held->tlp : CEPTOAR__TLP__TLP_RED;
+	rl.held_tlp = l.held->has_tlp ? (int)l.held->tlp :
+	    CEPTOAR__TLP__TLP_RED;
 	rl.has_tlp = fw->has_tlp;
 	rl.tlp = (int)fw->tlp;
 	rl.is_report = l.original->content_case ==
@@ -180,7 +183,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	rl.originator = l.originator;
 	rl.blind = l.form == CEPTOAR__FORM__FORM_ANONYMISED;
 	if (route_relabel(&rl, &tlp, &range, &why) == -1) {
-		session_error(s, rid, why.code, why.field, false, "%s",
+		service_fail(err, why.code, why.field, false, "%s",
 		    why.reason);
 		goto done;
 	}
@@ -188,15 +191,13 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		if (l.forwarded_at != 0) {
 			if (handle_forward_repeat(s, rid, &l) == 0)
 				goto done;
-			session_error(s, rid,
-			    CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+			service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
 			    "forward.hub_id", false, "%s was already forwarded "
 			    "by %s", fw->hub_id, s->org);
 			goto done;
 		}
 		if (!l.review) {
-			session_error(s, rid,
-			    CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+			service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
 			    "forward.hub_id", false, "nothing of %s waits for "
 			    "you: the hub passed it on already, or it ends with "
 			    "you; name recipients to share it", fw->hub_id);
@@ -204,7 +205,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		}
 	}
 	if ((originator = directory_org(hub->dir, l.originator)) == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
 		    NULL, false, "the originator of %s is no longer in the "
 		    "directory", fw->hub_id);
 		goto done;
@@ -212,7 +213,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	/* An answer's path is the way back along what it answers. */
 	if ((refid = handle_answer_ref(l.original, &field)) != NULL) {
 		if (lookup_held(l.originator, refid, &ref_l, &cause) != 0) {
-			session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
+			service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
 			    "forward.hub_id", false, "what %s answers is no "
 			    "longer in the store", fw->hub_id);
 			goto done;
@@ -221,7 +222,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		lookup_ref(&ref_l, l.originator, &ref);
 		if (route_reply(l.original, originator, &ref, hub->dir, &path,
 		    &code, &cause) == -1) {
-			session_error(s, rid, code, NULL, false, "%s",
+			service_fail(err, code, NULL, false, "%s",
 			    cause ? cause : "refused by the routing policy");
 			goto done;
 		}
@@ -234,7 +235,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    &code, &cause) == -1 ||
 		    handle_chain_plan(l.original, originator->id, &path, &code,
 		    &cause) == -1) {
-			session_error(s, rid, code, NULL, false, "%s",
+			service_fail(err, code, NULL, false, "%s",
 			    cause ? cause : "refused by the routing policy");
 			goto done;
 		}
@@ -252,13 +253,13 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 	f.recipients = fw->recipients;
 	f.nrecipients = fw->n_recipients;
 	if (route_forward(&f, hub->dir, &plan, &code, &cause) == -1) {
-		session_error(s, rid, code, NULL, false, "%s",
+		service_fail(err, code, NULL, false, "%s",
 		    cause ? cause : "refused by the routing policy");
 		goto done;
 	}
 	/* What a holder that knows the reporter writes goes up checked. */
 	if (route_anonymises(&plan) && l.form == CEPTOAR__FORM__FORM_ORIGINAL &&
-	    handle_forward_gate(s, rid, fw, originator, l.original) != 0)
+	    handle_forward_gate(s, err, fw, originator, l.original) != 0)
 		goto done;
 	memset(&src, 0, sizeof(src));
 	review_source(&src, &l, originator);
@@ -271,12 +272,12 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 				src.ceptoar = &hub->dir->ceptoars[i];
 	}
 	if (relay_forward(&src, holder, fw, &plan, &b, &cause) == -1) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    "forward", false, "%s", cause ? cause : "cannot forward");
 		goto done;
 	}
 	if (b.nw == 0) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
 		    NULL, false, "nobody is next on the path of %s",
 		    fw->hub_id);
 		goto done;
@@ -294,7 +295,7 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		    s->sid, s->org, fw->hub_id, l.origin, l.hop,
 		    fw->free_text ? "edited" : "as-sent",
 		    fw->note ? "yes" : "no");
-	submit_enqueue(s, rid, &b, false, tlp, l.held->has_drill &&
+	handle_enqueue(s, rid, &b, false, tlp, l.held->has_drill &&
 	    l.held->drill, NULL);
 done:
 	free(cause);

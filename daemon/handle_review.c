@@ -208,7 +208,7 @@ review_list_free(struct review_list *st)
 
 /* Answer with everything that waits for s's organisation. */
 static void
-review_list(struct session *s, uint64_t rid)
+review_list(struct session *s, uint64_t rid, struct service_error *err)
 {
 	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__ReviewResult	 rr = CEPTOAR__REVIEW_RESULT__INIT;
@@ -222,13 +222,13 @@ review_list(struct session *s, uint64_t rid)
 	    -1 || st.failed) {
 		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=review "
 		    "cause=\"%s\"", s->sid, cause ? cause : "out of memory");
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
 		    NULL, false, "the store could not read what waits for "
 		    "%s's review", s->org);
 		goto done;
 	}
 	if (st.n > 0 && (ip = calloc(st.n, sizeof(*ip))) == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
 		    false, "the hub is out of memory");
 		goto done;
 	}
@@ -492,11 +492,11 @@ review_waits(const struct lookup *l, char *buf, size_t len)
 
 /*
  * Look up hub_id for s and check it waits for s's review; 0 with l
- * filled, or -1 after answering with the error.
+ * filled, or -1 with err set.
  */
 static int
-review_lookup(struct session *s, uint64_t rid, const char *hub_id,
-    const char *field, struct lookup *l)
+review_lookup(struct session *s, struct service_error *err,
+    const char *hub_id, const char *field, struct lookup *l)
 {
 	char	*cause = NULL, buf[300];
 	int	 rc;
@@ -506,19 +506,19 @@ review_lookup(struct session *s, uint64_t rid, const char *hub_id,
 		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=lookup "
 		    "cause=\"%s\"", s->sid, cause ? cause : "");
 		free(cause);
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
 		    NULL, false, "the store could not read message %s", hub_id);
 		return -1;
 	}
 	if (rc == 1) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
 		    field, false, "%s: no message %s among those you received",
 		    field, hub_id);
 		return -1;
 	}
 	if (review_waits(l, buf, sizeof(buf)) != NULL) {
 		lookup_free(l);
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_HOLDER,
 		    field, false, "%s: %s", field, buf);
 		return -1;
 	}
@@ -540,8 +540,8 @@ review_ceptoar_of(const char *relay)
 
 /* Answer with one item beside the form that would go up. */
 static void
-review_show(struct session *s, uint64_t rid, const char *hub_id,
-    const char *text)
+review_show(struct session *s, uint64_t rid, struct service_error *err,
+    const char *hub_id, const char *text)
 {
 	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__ReviewResult	 rr = CEPTOAR__REVIEW_RESULT__INIT;
@@ -555,12 +555,12 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	bool			 vouched = true;
 	int			 form;
 
-	if (review_lookup(s, rid, hub_id, "review.hub_id", &l) == -1)
+	if (review_lookup(s, err, hub_id, "review.hub_id", &l) == -1)
 		return;
 	memset(&src, 0, sizeof(src));
 	if ((holder = directory_org(hub->dir, s->org)) == NULL ||
 	    (originator = directory_org(hub->dir, l.originator)) == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
 		    NULL, false, "the holder or the originator of %s is no "
 		    "longer in the directory", hub_id);
 		goto done;
@@ -575,7 +575,7 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	next = relay_preview(&src, holder, text, form, &vouched, why,
 	    sizeof(why), &cause);
 	if (next == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    "review.hub_id", false, "the form that would go up cannot "
 		    "be made: %s", cause ? cause : "out of memory");
 		goto done;
@@ -616,7 +616,7 @@ review_show(struct session *s, uint64_t rid, const char *hub_id,
 	    names_lookup(names_form, form), vouched ? "yes" : "no", sp->n);
 	goto done;
 nomem:
-	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
+	service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
 	    "the hub is out of memory");
 done:
 	if (sp != NULL)
@@ -635,30 +635,31 @@ done:
 }
 
 void
-handle_review(struct session *s, Ceptoar__Envelope *env)
+handle_review(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
 	const char		*id = env->review->hub_id;
 	struct validate_error	 verr;
 
 	if (id == NULL || *id == '\0') {
-		review_list(s, env->request_id);
+		review_list(s, env->request_id, err);
 		return;
 	}
 	if (!validate_hub_id(id)) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "review.hub_id",
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "review.hub_id",
 		    false, "review.hub_id: name the message that waits for "
 		    "your review, as you received it");
 		return;
 	}
 	if (env->review->free_text != NULL &&
 	    validate_review_text(env->review->free_text, &verr) == -1) {
-		session_error(s, env->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, verr.field, false,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    verr.field, false,
 		    "%s: %s", verr.field, verr.reason);
 		return;
 	}
-	review_show(s, env->request_id, id, env->review->free_text);
+	review_show(s, env->request_id, err, id, env->review->free_text);
 }
 
 /*
@@ -787,7 +788,8 @@ review_grow(void *v, size_t *cap, size_t n, size_t size)
 }
 
 void
-handle_review_reject(struct session *s, Ceptoar__Envelope *env)
+handle_review_reject(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
 	const Ceptoar__ReviewReject	*rj = env->review_reject;
 	struct validate_error		 verr;
@@ -801,18 +803,20 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 	bool				 drill;
 
 	memset(&b, 0, sizeof(b));
-	if (!handle_rate_submit(s, rid, "nothing was decided: retry later"))
+	if (!handle_rate_submit(s, err,
+	    "nothing was decided: retry later"))
 		return;
 	if (validate_review_reject(rj, &verr) == -1) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
 		    verr.field, false, "%s: %s", verr.field, verr.reason);
 		return;
 	}
-	if (review_lookup(s, rid, rj->hub_id, "review_reject.hub_id", &l) ==
+	if (review_lookup(s, err, rj->hub_id, "review_reject.hub_id",
+	    &l) ==
 	    -1)
 		return;
 	if ((from = review_notice_from(&l, s->org)) == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_PERMITTED,
 		    "review_reject.hub_id", false, "review_reject.hub_id: the "
 		    "sender of %s can be told only through a relay, and it has "
 		    "none", rj->hub_id);
@@ -830,7 +834,7 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 	    reason, tlp, drill, uuid, &b, &cause) == -1 ||
 	    (b.mark_holder = strdup(s->org)) == NULL ||
 	    (b.mark_hub_id = strdup(l.hub_id)) == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
+		service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
 		    false, "the hub is out of memory; nothing was decided");
 		goto done;
 	}
@@ -842,7 +846,7 @@ handle_review_reject(struct session *s, Ceptoar__Envelope *env)
 	    "hub_id=%s origin=%s hop=%u notice_to=%s reason=%s", s->sid,
 	    s->org, l.hub_id, l.origin, l.hop, l.originator,
 	    log_escape(rj->reason, esc, sizeof(esc)));
-	submit_enqueue(s, rid, &b, false, tlp, drill, NULL);
+	handle_enqueue(s, rid, &b, false, tlp, drill, NULL);
 done:
 	free(cause);
 	relay_batch_free(&b);

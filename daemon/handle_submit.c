@@ -105,63 +105,8 @@ handle_answer_ref(const Ceptoar__Message *m, const char **field)
 	}
 }
 
-/*
- * A consent: only the originator of the report answers, and an approval
- * widens the report's range.  l is what the consenting org holds: the
- * widen request as it reached it.
- */
-static int
-handle_consent(struct session *s, uint64_t rid, const Ceptoar__Message *m,
-    const struct lookup *l, struct relay_batch *b)
-{
-	const Ceptoar__WidenRequest	*w;
-	struct lookup			 report;
-	struct route_refusal		 why;
-	char				*cause = NULL;
-	int				 rc;
-
-	if (l->original->content_case !=
-	    CEPTOAR__MESSAGE__CONTENT_WIDEN_REQUEST)
-		return 0;	/* route_reply refuses it with the reason */
-	w = l->original->widen_request;
-	/* The report as the requester holds it leads to the original. */
-	rc = lookup_held(l->originator, w->hub_id ? w->hub_id : "", &report,
-	    &cause);
-	if (rc != 0) {
-		free(cause);
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
-		    "consent_answer.request", false, "the report this request "
-		    "is about is no longer in the store");
-		return -1;
-	}
-	if (route_consent(report.originator, s->org, &why) == -1) {
-		lookup_free(&report);
-		session_error(s, rid, why.code, why.field, false, "%s",
-		    why.reason);
-		return -1;
-	}
-	if (m->consent_answer->has_approve && m->consent_answer->approve &&
-	    w->sharing != NULL) {
-		b->sharing_len = ceptoar__sharing_range__get_packed_size(
-		    w->sharing);
-		if ((b->sharing = malloc(b->sharing_len ? b->sharing_len : 1))
-		    == NULL || (b->sharing_hub_id = strdup(report.origin)) ==
-		    NULL) {
-			lookup_free(&report);
-			return -1;
-		}
-		ceptoar__sharing_range__pack(w->sharing, b->sharing);
-		log_event(LOG_LVL_INFO, "route.widened", "session=%s report=%s "
-		    "scope=%s", s->sid, report.origin, w->sharing->has_scope ?
-		    names_lookup(names_sharing_scope, w->sharing->scope) :
-		    "none");
-	}
-	lookup_free(&report);
-	return 0;
-}
-
 /* Whether report r continues an earlier chain of its sender. */
-static bool
+bool
 handle_is_followup(const Ceptoar__Report *r, const char *uuid)
 {
 	return r->chain_id != NULL && strcasecmp(r->chain_id, uuid) != 0;
@@ -371,141 +316,13 @@ handle_chain_plan(const Ceptoar__Message *m, const char *sender,
 }
 
 void
-handle_submit(struct session *s, Ceptoar__Envelope *env)
+handle_submit(struct session *s, Ceptoar__Envelope *env,
+    struct service_error *err)
 {
-	Ceptoar__Message	*m = env->submit->message;
-	uint64_t		 rid = env->request_id;
-	const struct dir_org	*sender;
-	struct validate_error	 verr;
-	struct route_result	 plan;
-	struct route_ref	 ref;
-	struct relay_batch	 b;
-	struct lookup		 l;
-	struct route_refusal	 why;
-	Ceptoar__ErrorCode	 code = CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
-	const char		*refid, *field = NULL, *chain_id = NULL;
-	char			*cause = NULL, warning[256] = "";
-	bool			 have_l = false;
-	int			 rc;
+	struct service_caller	who;
 
-	memset(&plan, 0, sizeof(plan));
-	memset(&b, 0, sizeof(b));
-	if (m == NULL) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-		    "message", false, "submit carries no message");
-		return;
-	}
-	if (!rate_org_submit(s->org)) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_RATE_LIMITED,
-		    NULL, false, "%s is over its limit of %llu submits per "
-		    "second; nothing was stored: retry later with the same uuid",
-		    s->org, (unsigned long long)hub->conf.rate_org_submits);
-		return;
-	}
-	if (validate_message(m, &verr) == -1 ||
-	    validate_times(m, (int64_t)time(NULL), &verr) == -1) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
-		    verr.field, false, "%s: %s", verr.field, verr.reason);
-		return;
-	}
-	if ((sender = directory_org(hub->dir, s->org)) == NULL) {
-		session_error(s, rid,
-		    CEPTOAR__ERROR_CODE__ERROR_UNKNOWN_ORGANISATION, NULL, true,
-		    "organisation %s is no longer in the directory", s->org);
-		return;
-	}
-	handle_clear_hub_fields(m);
-	if (handle_hub_fields(m, sender) == -1)
-		goto nomem;
-
-	if ((refid = handle_answer_ref(m, &field)) != NULL) {
-		rc = lookup_held(s->org, refid, &l, &cause);
-		if (rc == -1) {
-			log_event(LOG_LVL_ERROR, "store.error", "session=%s "
-			    "op=lookup cause=\"%s\"", s->sid, cause ? cause : "");
-			session_error(s, rid,
-			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-			    "the store could not read message %s", refid);
-			goto done;
-		}
-		if (rc == 1) {
-			session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
-			    field, false, "%s: no message %s among those you "
-			    "received", field, refid);
-			goto done;
-		}
-		have_l = true;
-		lookup_ref(&l, s->org, &ref);
-		/* An answer to a drill is a drill. */
-		if (l.held->has_drill && l.held->drill) {
-			m->has_drill = 1;
-			m->drill = 1;
-		}
-		if (route_reply(m, sender, &ref, hub->dir, &plan, &code,
-		    &cause) == -1)
-			goto refused;
-		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_CONSENT_ANSWER &&
-		    handle_consent(s, rid, m, &l, &b) == -1)
-			goto done;
-	} else {
-		if (route_message(m, sender, hub->dir, &plan, &code, &cause)
-		    == -1)
-			goto refused;
-		if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
-			chain_id = m->report->chain_id ? m->report->chain_id :
-			    m->uuid;
-		if (handle_chain_plan(m, s->org, &plan, &code, &cause)
-		    == -1 || handle_chain_check(m, s->org, false, &code,
-		    &cause) == -1)
-			goto refused;
-	}
-	if (plan.n == 0) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
-		    NULL, false, "nobody in the directory can receive this "
-		    "message");
-		goto done;
-	}
-	if (route_anon_permitted(&plan, hub->anon_ready, &why) == -1) {
-		session_error(s, rid, why.code, why.field, false, "%s",
-		    why.reason);
-		goto done;
-	}
-	if (plan.warning[0] != '\0')
-		snprintf(warning, sizeof(warning), "%s", plan.warning);
-	else if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
-		(void)route_anon_set_warning(&plan, hub->conf.anon_k, warning,
-		    sizeof(warning));
-	if (relay_submit(m, sender, &plan, chain_id, have_l ? l.origin : NULL,
-	    have_l ? l.originator : NULL, &b, &cause) == -1) {
-		code = b.oversized ? CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD :
-		    CEPTOAR__ERROR_CODE__ERROR_INTERNAL;
-		goto refused;
-	}
-	/* A plan can hold entries that no hop 0 leads to: nothing to write. */
-	if (b.nw == 0) {
-		session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
-		    NULL, false, "nobody can receive this message straight "
-		    "from you; it was not accepted");
-		goto done;
-	}
-	if (m->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
-	    handle_is_followup(m->report, m->uuid))
-		b.chain_revision = m->report->revision;
-	s->submits++;
-	submit_enqueue(s, rid, &b, true, m->tlp, m->has_drill && m->drill,
-	    warning);
-	goto done;
-refused:
-	session_error(s, rid, code, NULL, false, "%s",
-	    cause ? cause : "refused by the routing policy");
-	goto done;
-nomem:
-	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
-	    "the hub is out of memory; the message was not accepted");
-done:
-	free(cause);
-	relay_batch_free(&b);
-	route_result_free(&plan);
-	if (have_l)
-		lookup_free(&l);
+	handle_caller(s, &who);
+	if (service_submit(&who, s, env->submit->message, handle_done, s,
+	    env->request_id, err) == 0)
+		s->submits++;
 }

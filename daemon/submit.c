@@ -51,7 +51,11 @@
 struct submit_item {
 	struct submit_item	*next;
 	struct session		*session;	/* referenced until answered */
-	uint64_t		 request_id;
+	service_done_cb		 done;		/* NULL: the hub's own */
+	void			*done_arg;
+	uint64_t		 request_id;	/* the caller's tag */
+	char			 sid[32];	/* the caller's, for logs */
+	char			 org[72];
 	struct relay_batch	 batch;		/* w[0] is the primary write */
 	bool			 same_digest;	/* a repeat must match it */
 	char			 warning[256];
@@ -226,6 +230,31 @@ submit_records_flush(uint64_t gen)
 		recs_tail = &(*recs_tail)->next;
 }
 
+/* Answer it with an error, through its completion, once. */
+static void
+submit_fail_item(struct submit_item *it, Ceptoar__ErrorCode code,
+    const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+submit_fail_item(struct submit_item *it, Ceptoar__ErrorCode code,
+    const char *field, const char *fmt, ...)
+{
+	struct service_error	err;
+	va_list			ap;
+
+	if (it->done == NULL)
+		return;
+	memset(&err, 0, sizeof(err));
+	err.set = true;
+	err.code = code;
+	snprintf(err.field, sizeof(err.field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof(err.message), fmt, ap);
+	va_end(ap);
+	it->done(it->done_arg, it->request_id, NULL, &err);
+}
+
 /* Release one queued item and its session reference. */
 static void
 submit_item_free(struct submit_item *it)
@@ -243,27 +272,32 @@ submit_item_free(struct submit_item *it)
 }
 
 void
-submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
+submit_enqueue(const struct service_caller *who, struct session *conn,
+    service_done_cb done, void *arg, uint64_t tag, struct relay_batch *b,
     bool same_digest, int tlp, bool drill, const char *warning)
 {
 	struct submit_item	*it;
+	struct submit_item	 tmp;
 
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.done = done;
+	tmp.done_arg = arg;
+	tmp.request_id = tag;
 	/* Every answer names the primary write: a batch without one is refused. */
 	if (b->nw == 0) {
 		relay_batch_free(b);
 		log_event(LOG_LVL_ERROR, "submit.empty", "session=%s "
-		    "request=%llu", s->sid, (unsigned long long)request_id);
-		session_error(s, request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS, NULL, false,
-		    "nothing of this request would reach anyone; it was not "
-		    "accepted");
+		    "request=%llu", who->sid, (unsigned long long)tag);
+		submit_fail_item(&tmp, CEPTOAR__ERROR_CODE__ERROR_NO_RECIPIENTS,
+		    NULL, "nothing of this request would reach anyone; it was "
+		    "not accepted");
 		return;
 	}
 	if ((it = calloc(1, sizeof(*it))) == NULL) {
 		relay_batch_free(b);
-		session_error(s, request_id, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
-		    NULL, false, "the hub is out of memory; the message was "
-		    "not accepted");
+		submit_fail_item(&tmp, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
+		    NULL, "the hub is out of memory; the message was not "
+		    "accepted");
 		return;
 	}
 	it->batch = *b;
@@ -273,11 +307,16 @@ submit_enqueue(struct session *s, uint64_t request_id, struct relay_batch *b,
 	it->drill = drill;
 	snprintf(it->warning, sizeof(it->warning), "%s",
 	    warning ? warning : "");
-	it->request_id = request_id;
-	it->session = s;
-	session_ref(s);
-	if (++s->submits_waiting >= SUBMIT_WAITING_MAX)
-		session_hold_submits(s, true);
+	it->request_id = tag;
+	it->done = done;
+	it->done_arg = arg;
+	snprintf(it->sid, sizeof(it->sid), "%s", who->sid);
+	snprintf(it->org, sizeof(it->org), "%s", who->org);
+	if ((it->session = conn) != NULL) {
+		session_ref(conn);
+		if (++conn->submits_waiting >= SUBMIT_WAITING_MAX)
+			session_hold_submits(conn, true);
+	}
 	*submit_tail = it;
 	submit_tail = &it->next;
 	if (submit_queued++ == 0)
@@ -314,12 +353,10 @@ submit_enqueue_hub(struct relay_batch *b, int tlp, bool drill)
 static void
 submit_answer(struct submit_item *it)
 {
-	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__SubmitAck	 ack = CEPTOAR__SUBMIT_ACK__INIT;
 	Ceptoar__Recipient	*rv = NULL, **rp = NULL;
 	struct deliver_recipients dl;
 	struct relay_write	*p = &it->batch.w[0];
-	struct session		*s = it->session;
 	char			*cause = NULL, *warnings[2];
 	size_t			 i, j, n = 0, total = 0;
 
@@ -327,36 +364,34 @@ submit_answer(struct submit_item *it)
 	    it->bad_revision ? "refused" :
 	    it->conflict ? "conflict" : it->duplicate ? "duplicate" :
 	    "accepted");
-	if (s == NULL)		/* the hub's own: nobody waits for it */
+	if (it->done == NULL)	/* the hub's own: nobody waits for it */
 		return;
 	if (it->bad_revision) {
-		session_error(s, it->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD, "report.revision",
-		    false, "%s", it->refusal);
+		submit_fail_item(it, CEPTOAR__ERROR_CODE__ERROR_INVALID_FIELD,
+		    "report.revision", "%s", it->refusal);
 		return;
 	}
 	if (it->refused) {
 		/* The cause names the store's files: it stays in the log. */
-		session_error(s, it->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store refused this request alone; nothing of it was "
-		    "stored, and nothing else was affected (the hub's log has "
-		    "the cause: submit.refused session=%s)", s->sid);
+		submit_fail_item(it, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+		    NULL, "the store refused this request alone; nothing of it "
+		    "was stored, and nothing else was affected (the hub's log "
+		    "has the cause: submit.refused session=%s)", it->sid);
 		return;
 	}
 	if (it->conflict && it->batch.request_uuid != NULL) {
-		session_error(s, it->request_id,
+		submit_fail_item(it,
 		    CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT,
-		    "forward.uuid", false, "forward.uuid: %s was already used "
+		    "forward.uuid", "forward.uuid: %s was already used "
 		    "by %s for a different forward (hub id %s); use a new uuid "
 		    "for a new forward", it->batch.request_uuid, p->sender,
 		    it->conflict_hub_id);
 		return;
 	}
 	if (it->conflict) {
-		session_error(s, it->request_id,
+		submit_fail_item(it,
 		    CEPTOAR__ERROR_CODE__ERROR_IDEMPOTENCY_CONFLICT, "uuid",
-		    false, "uuid %s was already used by %s for different "
+		    "uuid %s was already used by %s for different "
 		    "content (hub id %s); use a new uuid for a new message",
 		    p->uuid, p->sender, it->conflict_hub_id);
 		return;
@@ -408,12 +443,7 @@ submit_answer(struct submit_item *it)
 		warnings[n++] = it->batch.held_why;
 	ack.warnings = warnings;
 	ack.n_warnings = n;
-	env.has_request_id = 1;
-	env.request_id = it->request_id;
-	env.body_case = CEPTOAR__ENVELOPE__BODY_SUBMIT_ACK;
-	env.submit_ack = &ack;
-	if (s->state == SESSION_READY)
-		session_send(s, &env);
+	it->done(it->done_arg, it->request_id, &ack, NULL);
 	if (it->duplicate)
 		deliver_recipients_free(&dl);
 	else {
@@ -446,8 +476,8 @@ submit_log_refused(const struct submit_item *it, const char *phase,
 	char				 esc[300];
 
 	log_event(LOG_LVL_WARN, "submit.refused", "session=%s org=%s uuid=%s "
-	    "kind=%s phase=%s cause=%s", it->session ? it->session->sid :
-	    "hub", it->session ? it->session->org : p->sender, p->uuid,
+	    "kind=%s phase=%s cause=%s", it->done ? it->sid : "hub",
+	    it->done ? it->org : p->sender, p->uuid,
 	    p->msg.kind ? p->msg.kind : "-", phase,
 	    log_escape(why, esc, sizeof(esc)));
 }
@@ -513,7 +543,7 @@ submit_revision_next(struct submit_item *it, char **cause)
 	    (unsigned long long)n, n == 1 ? "" : "s",
 	    (unsigned long long)n + 1, it->batch.chain_revision);
 	log_event(LOG_LVL_INFO, "submit.revision", "session=%s org=%s "
-	    "uuid=%s chain=%s expected=%llu revision=%u", it->session->sid,
+	    "uuid=%s chain=%s expected=%llu revision=%u", it->sid,
 	    p->sender, p->uuid, p->chain_id, (unsigned long long)n + 1,
 	    it->batch.chain_revision);
 	return 0;
@@ -643,8 +673,8 @@ submit_log(const struct submit_item *it, size_t batch)
 	    it->conflict ? "submit.conflict" : "submit.accepted",
 	    "session=%s org=%s hub_id=%s seq=%llu uuid=%s kind=%s tlp=%s "
 	    "drill=%s forms=%zu recipients=%zu held=%s batch=%zu",
-	    it->session ? it->session->sid : "hub",
-	    it->session ? it->session->org : p->sender, p->msg.hub_id,
+	    it->done ? it->sid : "hub",
+	    it->done ? it->org : p->sender, p->msg.hub_id,
 	    (unsigned long long)p->msg.seq, p->uuid, p->msg.kind,
 	    names_lookup(names_tlp, it->tlp), it->drill ? "yes" : "no",
 	    it->batch.nw, n, it->batch.held ? "yes" : "no", batch);
@@ -710,10 +740,8 @@ submit_refuse(struct submit_item *batch, const char *phase,
 	for (it = batch; it != NULL; it = it->next)
 		submit_log_refused(it, phase, cause);
 	for (it = batch; it != NULL; it = it->next)
-		if (it->session != NULL)
-			session_error(it->session, it->request_id,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "%s", why);
+		submit_fail_item(it, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+		    NULL, "%s", why);
 	metrics_request(NULL);
 }
 
@@ -726,11 +754,11 @@ submit_finish(struct submit_batch *b, bool audit_failed)
 
 	metrics_request("submit");
 	for (it = b->items; it != NULL; it = it->next) {
-		if (audit_failed && it->session == NULL)
+		if (audit_failed && it->done == NULL)
 			continue;
 		if (audit_failed)
-			session_error(it->session, it->request_id,
-			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+			submit_fail_item(it,
+			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL,
 			    "the hub's audit trail cannot be written, so this "
 			    "message is not acknowledged; submit it again with "
 			    "the same uuid once the hub is back");
