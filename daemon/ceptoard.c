@@ -294,7 +294,8 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 	    hub->base, audit_failed, &cause) == -1)
 		fatalx("%s", cause ? cause : "audit_log");
 	audit_set_max_bytes(hub->conf.audit_log_max);
-	if ((hub->listener = listener_new_fd(hub->base, lfd, &cause)) == NULL)
+	if ((hub->listener = listener_new_fd(hub->base, lfd, &session_proto,
+	    &cause)) == NULL)
 		fatalx("%s", cause ? cause : "listen");
 	if (metrics_start(hub->base, -1, hub->conf.metrics_listen,
 	    &cause) == -1)

@@ -1390,9 +1390,32 @@ struct hub {
 };
 extern struct hub	*hub;
 
-/* listener.c */
+/*
+ * listener.c: accept loops, each for one protocol.  A connection's count
+ * against its address (max_conn_per_addr, max_handshakes_per_addr) is a
+ * hold that its protocol keeps until it closes.
+ */
+struct listener_addr;
+struct sockaddr;
+struct listener_hold {
+	struct listener_addr	*addr;		/* NULL: nothing held */
+	bool			 handshake;	/* not yet authenticated */
+};
+/*
+ * What a listener starts on each connection it accepts, once the limits
+ * let it in: open takes fd over (closing it on failure) and copies hold
+ * into the connection's state, releasing it when that closes.  0, or -1
+ * when no connection could be made (the hold is then released here).
+ */
+struct listener_proto {
+	const char	*name;		/* for logs: "protobuf", "http" */
+	int		(*open)(int fd, const struct sockaddr *sa, int salen,
+			    const char *peer, const struct listener_hold *hold);
+};
+/* The protobuf session's entry (session.c). */
+extern const struct listener_proto session_proto;
 struct listener *listener_new(struct event_base *, const char *addr,
-	    char **cause);
+	    const struct listener_proto *, char **cause);
 /*
  * Bind and listen on addr ("host:port", port 0 picks one), with the
  * address actually bound in address; the socket, or -1 with a cause.
@@ -1401,15 +1424,16 @@ struct listener *listener_new(struct event_base *, const char *addr,
 int	 listener_bind(const char *addr, char *address, size_t len,
 	    char **cause);
 /* Accept on a listening socket bound elsewhere; takes fd over. */
-struct listener *listener_new_fd(struct event_base *, int fd, char **cause);
+struct listener *listener_new_fd(struct event_base *, int fd,
+	    const struct listener_proto *, char **cause);
 void	 listener_free(struct listener *);
 /*
- * Per-address accounting (max_conn_per_addr, max_handshakes_per_addr):
- * s said hello, so no longer counts as a handshake in progress; s is
- * closing, so its address has one connection less.
+ * Per-address accounting: the connection of hold authenticated (said
+ * hello), so no longer counts as a handshake in progress; it is closing,
+ * so its address has one connection less.  Both are idempotent.
  */
-void	 listener_addr_hello(struct session *s);
-void	 listener_addr_release(struct session *s);
+void	 listener_hold_authenticated(struct listener_hold *);
+void	 listener_hold_release(struct listener_hold *);
 /* The address actually bound, "host:port". */
 const char *listener_address(const struct listener *);
 
@@ -1464,8 +1488,7 @@ struct session {
 	struct event		*throttle;	/* resumes reading */
 	struct rate_bucket	 frames;
 	char			 fatal_reason[256];	/* for the close line */
-	struct listener_addr	*addr;		/* listener.c: per-address counts */
-	bool			 addr_handshake; /* counted as before the hello */
+	struct listener_hold	 hold;		/* listener.c: per-address counts */
 	/* Counters, logged at close. */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;

@@ -46,6 +46,7 @@ static unsigned char		 listener_addr_secret[crypto_shorthash_KEYBYTES];
 static bool			 listener_addr_keyed;
 
 struct listener {
+	const struct listener_proto *proto;
 	struct evconnlistener	*evl;
 	struct event		*resume;
 	char			 address[80];
@@ -141,23 +142,23 @@ listener_addr_drop(struct listener_addr *a)
 }
 
 void
-listener_addr_hello(struct session *s)
+listener_hold_authenticated(struct listener_hold *h)
 {
-	if (s->addr != NULL && s->addr_handshake) {
-		s->addr->handshakes--;
-		s->addr_handshake = false;
+	if (h->addr != NULL && h->handshake) {
+		h->addr->handshakes--;
+		h->handshake = false;
 	}
 }
 
 void
-listener_addr_release(struct session *s)
+listener_hold_release(struct listener_hold *h)
 {
-	if (s->addr == NULL)
+	if (h->addr == NULL)
 		return;
-	listener_addr_hello(s);
-	s->addr->conns--;
-	listener_addr_drop(s->addr);
-	s->addr = NULL;
+	listener_hold_authenticated(h);
+	h->addr->conns--;
+	listener_addr_drop(h->addr);
+	h->addr = NULL;
 }
 
 /* Refuse a connection before it is a session: counted noise. */
@@ -177,14 +178,16 @@ listener_refuse(evutil_socket_t fd, const char *peer, const char *fmt, ...)
 
 /*
  * A new TCP connection: refuse it over a cap (in all, or for its
- * address), else start a session counted against its address.
+ * address), else start a connection of the listener's protocol, counted
+ * against its address.
  */
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
+	struct listener		*l = arg;
 	struct listener_addr	*a;
-	struct session		*s;
+	struct listener_hold	 hold;
 	unsigned char		 key[16];
 	char			 peer[80];
 
@@ -223,17 +226,15 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    sizeof(int)) == -1)
 		log_event(LOG_LVL_DEBUG, "listener.nodelay", "peer=%s error=\"%s\"",
 		    peer, strerror(errno));
-	if ((s = session_new(fd, peer)) == NULL) {
-		log_event(LOG_LVL_ERROR, "session.refused",
-		    "peer=%s reason=\"cannot allocate a session\"", peer);
-		listener_addr_drop(a);
-		evutil_closesocket(fd);
-		return;
-	}
-	s->addr = a;
-	s->addr_handshake = true;
 	a->conns++;
 	a->handshakes++;
+	hold.addr = a;
+	hold.handshake = true;
+	if (l->proto->open(fd, sa, salen, peer, &hold) == -1) {
+		log_event(LOG_LVL_ERROR, "session.refused",
+		    "peer=%s reason=\"cannot allocate a session\"", peer);
+		listener_hold_release(&hold);
+	}
 }
 
 /* Re-enable accepting after a pause. */
@@ -341,7 +342,8 @@ listener_bind(const char *addr, char *address, size_t len, char **cause)
 }
 
 struct listener *
-listener_new_fd(struct event_base *base, int fd, char **cause)
+listener_new_fd(struct event_base *base, int fd,
+    const struct listener_proto *proto, char **cause)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
@@ -352,6 +354,7 @@ listener_new_fd(struct event_base *base, int fd, char **cause)
 		cause_set(cause, "out of memory");
 		return NULL;
 	}
+	l->proto = proto;
 	evutil_make_socket_nonblocking(fd);
 	l->evl = evconnlistener_new(base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -371,7 +374,8 @@ listener_new_fd(struct event_base *base, int fd, char **cause)
 }
 
 struct listener *
-listener_new(struct event_base *base, const char *addr, char **cause)
+listener_new(struct event_base *base, const char *addr,
+    const struct listener_proto *proto, char **cause)
 {
 	struct listener	*l;
 	char		 address[80];
@@ -379,7 +383,7 @@ listener_new(struct event_base *base, const char *addr, char **cause)
 
 	if ((fd = listener_bind(addr, address, sizeof(address), cause)) == -1)
 		return NULL;
-	if ((l = listener_new_fd(base, fd, cause)) == NULL)
+	if ((l = listener_new_fd(base, fd, proto, cause)) == NULL)
 		close(fd);
 	return l;
 }

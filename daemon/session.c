@@ -111,7 +111,7 @@ session_enter_state(struct session *s, enum session_state st)
 		break;
 	case SESSION_READY:
 		s->max_frame = (uint32_t)hub->conf.max_frame;
-		listener_addr_hello(s);
+		listener_hold_authenticated(&s->hold);
 		/*
 		 * From now on a peer that reads nothing of what is queued for
 		 * slow_consumer seconds is dropped (session_event_cb), whatever
@@ -261,6 +261,26 @@ session_new(int fd, const char *peer)
 	return session_attach(bev, peer);
 }
 
+/* A protobuf session on an accepted connection (session_proto). */
+static int
+session_open(int fd, const struct sockaddr *sa, int salen, const char *peer,
+    const struct listener_hold *hold)
+{
+	struct session	*s;
+
+	if ((s = session_new(fd, peer)) == NULL) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	s->hold = *hold;
+	return 0;
+}
+
+const struct listener_proto session_proto = {
+	.name = "protobuf",
+	.open = session_open,
+};
+
 #ifdef CEPTOARD_FUZZING
 /*
  * Only in a -Dfuzz=true build, for tests/fuzz/fuzz_sequence.c: a session
@@ -347,7 +367,7 @@ session_close(struct session *s, const char *reason)
 		    (unsigned long long)s->submits,
 		    (unsigned long long)s->delivered,
 		    (long long)(time(NULL) - s->started));
-	listener_addr_release(s);
+	listener_hold_release(&s->hold);
 	metrics_session_closed(reason, s->state == SESSION_HANDSHAKE);
 	deliver_unsubscribe(s);
 	s->state = SESSION_DEAD;
