@@ -1414,6 +1414,70 @@ struct listener_proto {
 };
 /* The protobuf session's entry (session.c). */
 extern const struct listener_proto session_proto;
+/*
+ * conn.c: a connection under its protocol: socket, TLS and the peer's
+ * verified identity, input and output bounds, one timer, the hold on its
+ * address (listener.c), and conn_close, the one function that ends it.
+ * The protocol sees events through its ops, never SSL.
+ */
+struct conn;
+enum conn_end {
+	CONN_REFUSED,		/* the client certificate was refused */
+	CONN_EOF,		/* the peer closed the connection */
+	CONN_ERROR,		/* TLS or socket error */
+	CONN_STALLED,		/* output unread for the write timeout */
+};
+struct conn_ops {
+	/* The handshake is done and the peer's certificate verified. */
+	void	(*established)(void *arg);
+	/* Input is buffered (conn_input). */
+	void	(*readable)(void *arg);
+	/* Output drained below the low mark. */
+	void	(*drained)(void *arg);
+	/* The timer armed with conn_timer ran out. */
+	void	(*timeout)(void *arg);
+	/*
+	 * The transport ended: why is the close line's reason (NULL for a
+	 * stall after the handshake, which the protocol words).  The
+	 * protocol closes (conn_close) from here.
+	 */
+	void	(*ended)(void *arg, enum conn_end, const char *why);
+};
+/*
+ * A TLS connection on fd (taken over: closed on failure) holding hold, with at most
+ * max_input bytes of input buffered and drained() called below
+ * low_output bytes of output; NULL when out of memory.
+ */
+struct conn *conn_new(int fd, const struct listener_hold *hold,
+	    size_t max_input, size_t low_output, const struct conn_ops *,
+	    void *arg);
+#ifdef CEPTOARD_FUZZING
+/* Only for the sequence fuzzer: bev without TLS, as if cn had shown. */
+struct conn *conn_new_plain(struct bufferevent *bev, const char *cn,
+	    size_t max_input, size_t low_output, const struct conn_ops *,
+	    void *arg);
+#endif
+/* End c: its timer, TLS, socket and address hold; safe in its callbacks. */
+void	 conn_close(struct conn *c);
+/* The peer's certificate CN and SHA-256, once established. */
+const char *conn_cn(const struct conn *);
+const char *conn_fingerprint(const struct conn *);
+const char *conn_tls_version(const struct conn *);
+/* The peer authenticated: no longer a handshake for its address. */
+void	 conn_authenticated(struct conn *);
+struct evbuffer *conn_input(struct conn *);
+size_t	 conn_output_len(const struct conn *);
+/* Queue len bytes of output: 0, or -1 when out of memory. */
+int	 conn_write(struct conn *, const void *buf, size_t len);
+/* Read from the peer or not; read what is buffered again, soon. */
+void	 conn_reading(struct conn *, bool on);
+void	 conn_read_again(struct conn *);
+/* Call drained() below low bytes of output (0: once all is written). */
+void	 conn_output_low(struct conn *, size_t low);
+/* End the connection if output stays unread for secs (CONN_STALLED). */
+void	 conn_write_timeout(struct conn *, unsigned secs);
+/* Arm the connection's one timer for secs (negative: stop it). */
+void	 conn_timer(struct conn *, long secs);
 struct listener *listener_new(struct event_base *, const char *addr,
 	    const struct listener_proto *, char **cause);
 /*
@@ -1473,8 +1537,7 @@ struct session {
 	char			 sid[20];
 	enum session_state	 state;
 	int			 refs;
-	struct bufferevent	*bev;
-	struct event		*timer;
+	struct conn		*conn;		/* NULL once closed */
 	char			 peer[64];
 	char			 org[72];
 	char			 cert_cn[256];
@@ -1488,7 +1551,6 @@ struct session {
 	struct event		*throttle;	/* resumes reading */
 	struct rate_bucket	 frames;
 	char			 fatal_reason[256];	/* for the close line */
-	struct listener_hold	 hold;		/* listener.c: per-address counts */
 	/* Counters, logged at close. */
 	uint64_t		 frames_in;
 	uint64_t		 frames_out;
@@ -1516,7 +1578,6 @@ struct session {
 	bool			 waiting;	/* on the pump list */
 };
 
-struct session *session_new(int fd, const char *peer);
 /*
  * Noise before authentication (a connection closed before its TLS
  * handshake ended, or refused by a limit): counted by kind, logged one

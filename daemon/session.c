@@ -1,7 +1,7 @@
 /*
- * One client connection: its bufferevent, TLS, timer, identity and
+ * The protobuf session over one connection (conn.c): its identity and
  * counters, an explicit state, framed reading with hard caps, bounded
- * output, and exactly one close path.
+ * output, and exactly one close path, which ends the connection too.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "ceptoard.h"
@@ -24,16 +23,6 @@
 #define SESSION_CLOSE_GRACE		5
 /* Reading resumes, and deliveries are pumped, below this much output. */
 #define SESSION_OUTPUT_LOW		(64 * 1024)
-/*
- * Room set aside for output once a frame at least SESSION_OUTPUT_BIG long
- * starts an empty output buffer.  libevent's OpenSSL bufferevent makes
- * one TLS record, and one write(2), of each buffer chunk, and its chunks
- * grow only to 4 KiB by themselves; later chunks take the size of the one
- * before, so a large first one makes full 16 KiB records of a burst of
- * deliveries.  Nothing is set aside for an idle connection.
- */
-#define SESSION_OUTPUT_CHUNK		(16 * 1024)
-#define SESSION_OUTPUT_BIG		1024
 
 /* Pre-authentication noise in the current interval (session_noise). */
 static struct {
@@ -48,12 +37,21 @@ static struct session	*session_list;
 static struct session	*session_dead;		/* closed, awaiting free */
 static struct event	*session_reaper;
 
-static void	session_read_cb(struct bufferevent *, void *);
-static void	session_write_cb(struct bufferevent *, void *);
+static void	session_read_cb(void *);
+static void	session_write_cb(void *);
 static bool	session_reading(struct session *);
-static void	session_event_cb(struct bufferevent *, short, void *);
-static void	session_timer_cb(evutil_socket_t, short, void *);
+static void	session_established(void *);
+static void	session_ended(void *, enum conn_end, const char *);
+static void	session_timer_cb(void *);
 static void	session_throttle(struct session *);
+
+static const struct conn_ops session_conn_ops = {
+	.established = session_established,
+	.readable = session_read_cb,
+	.drained = session_write_cb,
+	.timeout = session_timer_cb,
+	.ended = session_ended,
+};
 
 const char *
 session_strstate(enum session_state st)
@@ -77,24 +75,24 @@ session_strstate(enum session_state st)
 static void
 session_arm_timer(struct session *s)
 {
-	struct timeval	tv = { 0, 0 };
+	long	secs = -1;
 
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
 	case SESSION_HELLO:
-		tv.tv_sec = (time_t)hub->conf.hello_timeout;
+		secs = (long)hub->conf.hello_timeout;
 		break;
 	case SESSION_READY:
-		tv.tv_sec = (time_t)hub->conf.idle_timeout;
+		secs = (long)hub->conf.idle_timeout;
 		break;
 	case SESSION_CLOSING:
-		tv.tv_sec = SESSION_CLOSE_GRACE;
+		secs = SESSION_CLOSE_GRACE;
 		break;
 	case SESSION_DEAD:
-		evtimer_del(s->timer);
-		return;
+		break;
 	}
-	evtimer_add(s->timer, &tv);
+	if (s->conn != NULL)
+		conn_timer(s->conn, secs);
 }
 
 void
@@ -111,23 +109,22 @@ session_enter_state(struct session *s, enum session_state st)
 		break;
 	case SESSION_READY:
 		s->max_frame = (uint32_t)hub->conf.max_frame;
-		listener_hold_authenticated(&s->hold);
+		conn_authenticated(s->conn);
 		/*
 		 * From now on a peer that reads nothing of what is queued for
-		 * slow_consumer seconds is dropped (session_event_cb), whatever
+		 * slow_consumer seconds is dropped (session_ended), whatever
 		 * it waits for: a follower, a one-off inbox, a fetch.  libevent
 		 * restarts the clock at every byte written and stops it while
 		 * nothing is queued.  Not before: the handshake and the hello
 		 * have hello_timeout, and the handshake's own events would
 		 * start this clock early.
 		 */
-		bufferevent_set_timeouts(s->bev, NULL, &(struct timeval){
-		    (time_t)hub->conf.slow_consumer, 0 });
+		conn_write_timeout(s->conn, (unsigned)hub->conf.slow_consumer);
 		break;
 	case SESSION_CLOSING:
 		/* Read nothing more; flush what is queued, then close. */
 		session_reading(s);
-		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+		conn_output_low(s->conn, 0);
 		break;
 	default:
 		break;
@@ -135,19 +132,14 @@ session_enter_state(struct session *s, enum session_state st)
 	session_arm_timer(s);
 }
 
-/*
- * A session around bev (taken over: freed on failure), in the state
- * HANDSHAKE, on the list of sessions; NULL when out of memory.
- */
+/* A session in the state HANDSHAKE, without its connection yet. */
 static struct session *
-session_attach(struct bufferevent *bev, const char *peer)
+session_alloc(const char *peer)
 {
 	struct session	*s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		bufferevent_free(bev);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	}
 	s->id = ++hub->next_session;
 	snprintf(s->sid, sizeof(s->sid), "%08llx",
 	    (unsigned long long)s->id);
@@ -156,19 +148,13 @@ session_attach(struct bufferevent *bev, const char *peer)
 	s->refs = 1;
 	s->max_frame = (uint32_t)hub->conf.max_frame_preauth;
 	s->started = s->last_active = (int64_t)time(NULL);
-	s->bev = bev;
-	if ((s->timer = evtimer_new(hub->base, session_timer_cb, s)) == NULL) {
-		bufferevent_free(s->bev);
-		free(s);
-		return NULL;
-	}
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
-	    session_event_cb, s);
-	/* Never hold more than one frame plus a header of input. */
-	bufferevent_setwatermark(s->bev, EV_READ, 0,
-	    (size_t)hub->conf.max_frame + FRAME_HEADER_LEN);
-	bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUTPUT_LOW, 0);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return s;
+}
+
+/* Put s, now on its connection, on the list of sessions. */
+static struct session *
+session_attach(struct session *s)
+{
 	s->next = session_list;
 	if (session_list != NULL)
 		session_list->prev = s;
@@ -250,17 +236,6 @@ session_noise(enum session_noise kind, const char *event, const char *fmt,
 	    " more=counted" : "");
 }
 
-struct session *
-session_new(int fd, const char *peer)
-{
-	struct bufferevent	*bev;
-
-	if ((bev = tls_accept(hub->base, hub->tls_ctx, fd)) == NULL)
-		return NULL;
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return session_attach(bev, peer);
-}
-
 /* A protobuf session on an accepted connection (session_proto). */
 static int
 session_open(int fd, const struct sockaddr *sa, int salen, const char *peer,
@@ -268,11 +243,18 @@ session_open(int fd, const struct sockaddr *sa, int salen, const char *peer,
 {
 	struct session	*s;
 
-	if ((s = session_new(fd, peer)) == NULL) {
+	if ((s = session_alloc(peer)) == NULL) {
 		evutil_closesocket(fd);
 		return -1;
 	}
-	s->hold = *hold;
+	/* Never hold more than one frame plus a header of input. */
+	if ((s->conn = conn_new(fd, hold, (size_t)hub->conf.max_frame +
+	    FRAME_HEADER_LEN, SESSION_OUTPUT_LOW, &session_conn_ops, s)) ==
+	    NULL) {
+		free(s);
+		return -1;
+	}
+	session_attach(s);
 	return 0;
 }
 
@@ -285,7 +267,7 @@ const struct listener_proto session_proto = {
 /*
  * Only in a -Dfuzz=true build, for tests/fuzz/fuzz_sequence.c: a session
  * on bev (one end of a bufferevent pair, no TLS) whose peer presented a
- * verified certificate with CN cn, as session_event_cb leaves it once
+ * verified certificate with CN cn, as session_established leaves it once
  * the handshake is done: waiting for the hello.
  */
 struct session *
@@ -293,8 +275,17 @@ session_new_plain(struct bufferevent *bev, const char *peer, const char *cn)
 {
 	struct session	*s;
 
-	if ((s = session_attach(bev, peer)) == NULL)
+	if ((s = session_alloc(peer)) == NULL) {
+		bufferevent_free(bev);
 		return NULL;
+	}
+	if ((s->conn = conn_new_plain(bev, cn, (size_t)hub->conf.max_frame +
+	    FRAME_HEADER_LEN, SESSION_OUTPUT_LOW, &session_conn_ops, s)) ==
+	    NULL) {
+		free(s);
+		return NULL;
+	}
+	session_attach(s);
 	snprintf(s->cert_cn, sizeof(s->cert_cn), "%s", cn);
 	snprintf(s->fingerprint, sizeof(s->fingerprint), "%064d", 0);
 	session_enter_state(s, SESSION_HELLO);
@@ -367,13 +358,9 @@ session_close(struct session *s, const char *reason)
 		    (unsigned long long)s->submits,
 		    (unsigned long long)s->delivered,
 		    (long long)(time(NULL) - s->started));
-	listener_hold_release(&s->hold);
 	metrics_session_closed(reason, s->state == SESSION_HANDSHAKE);
 	deliver_unsubscribe(s);
 	s->state = SESSION_DEAD;
-	evtimer_del(s->timer);
-	event_free(s->timer);
-	s->timer = NULL;
 	if (s->throttle != NULL) {
 		event_free(s->throttle);
 		s->throttle = NULL;
@@ -382,8 +369,9 @@ session_close(struct session *s, const char *reason)
 		event_free(s->stall);
 		s->stall = NULL;
 	}
-	bufferevent_free(s->bev);
-	s->bev = NULL;
+	/* The connection ends here, with its timer, TLS and address hold. */
+	conn_close(s->conn);
+	s->conn = NULL;
 	/* Move from the live list to the dead one. */
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -403,9 +391,9 @@ session_close(struct session *s, const char *reason)
 size_t
 session_output_len(const struct session *s)
 {
-	if (s->bev == NULL)
+	if (s->conn == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(s->bev));
+	return conn_output_len(s->conn);
 }
 
 bool
@@ -420,12 +408,7 @@ session_can_send(const struct session *s)
 static int
 session_push_frame(struct session *s, const uint8_t *buf, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(s->bev);
-
-	/* Only a hint: evbuffer_add allocates what it needs regardless. */
-	if (len >= SESSION_OUTPUT_BIG && evbuffer_get_length(out) == 0)
-		(void)evbuffer_expand(out, SESSION_OUTPUT_CHUNK);
-	if (evbuffer_add(out, buf, len) == -1) {
+	if (conn_write(s->conn, buf, len) == -1) {
 		session_close(s, "cannot queue output");
 		return -1;
 	}
@@ -502,10 +485,8 @@ session_reading(struct session *s)
 
 	on = s->state != SESSION_CLOSING && s->state != SESSION_DEAD &&
 	    !s->reading_paused && !s->throttled && !s->submits_held;
-	if (on)
-		bufferevent_enable(s->bev, EV_READ);
-	else
-		bufferevent_disable(s->bev, EV_READ);
+	if (s->conn != NULL)
+		conn_reading(s->conn, on);
 	return on;
 }
 
@@ -609,7 +590,7 @@ session_unthrottle_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	s->throttled = false;
 	session_reading(s);
-	session_read_cb(s->bev, s);
+	session_read_cb(s);
 }
 
 void
@@ -620,8 +601,7 @@ session_hold_submits(struct session *s, bool hold)
 	s->submits_held = hold;
 	/* Frames may already be buffered; read them on the next turn. */
 	if (session_reading(s))
-		bufferevent_trigger(s->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		conn_read_again(s->conn);
 }
 
 /*
@@ -652,10 +632,10 @@ session_throttle(struct session *s)
 
 /* Decode and dispatch every complete frame in the input buffer. */
 static void
-session_read_cb(struct bufferevent *bev, void *arg)
+session_read_cb(void *arg)
 {
 	struct session		*s = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = conn_input(s->conn);
 	Ceptoar__Envelope	*env;
 	enum frame_status	 st;
 	unsigned char		 hdr[FRAME_HEADER_LEN];
@@ -733,7 +713,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
 
 /* Output drained below the low mark: resume reading, pump, or finish. */
 static void
-session_write_cb(struct bufferevent *bev, void *arg)
+session_write_cb(void *arg)
 {
 	struct session	*s = arg;
 
@@ -746,7 +726,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 		s->reading_paused = false;
 		session_reading(s);
 		/* Frames may already be buffered: handle them now. */
-		session_read_cb(bev, s);
+		session_read_cb(s);
 		if (s->state == SESSION_DEAD)
 			return;
 	}
@@ -755,31 +735,30 @@ session_write_cb(struct bufferevent *bev, void *arg)
 		deliver_pump(s);
 }
 
-/* Handshake completion, peer EOF and TLS or socket errors. */
+/* The handshake is done and the certificate verified: wait for the hello. */
 static void
-session_event_cb(struct bufferevent *bev, short what, void *arg)
+session_established(void *arg)
 {
 	struct session	*s = arg;
-	char		 why[300], tlserr[200];
+	char		 esc[300];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		const char	*bad;
+	snprintf(s->cert_cn, sizeof(s->cert_cn), "%s", conn_cn(s->conn));
+	snprintf(s->fingerprint, sizeof(s->fingerprint), "%s",
+	    conn_fingerprint(s->conn));
+	log_event(LOG_LVL_INFO, "session.tls",
+	    "session=%s version=%s cn=%s sha256=%s", s->sid,
+	    conn_tls_version(s->conn), log_escape(s->cert_cn, esc, sizeof(esc)),
+	    s->fingerprint);
+	session_enter_state(s, SESSION_HELLO);
+}
 
-		if (tls_peer_identity(bev, s->cert_cn, sizeof(s->cert_cn),
-		    s->fingerprint, sizeof(s->fingerprint), &bad) == -1) {
-			snprintf(why, sizeof(why), "tls: client certificate "
-			    "refused: %s", bad);
-			session_close(s, why);
-			return;
-		}
-		log_event(LOG_LVL_INFO, "session.tls",
-		    "session=%s version=%s cn=%s sha256=%s", s->sid,
-		    tls_version(bev), log_escape(s->cert_cn, why, sizeof(why)),
-		    s->fingerprint);
-		session_enter_state(s, SESSION_HELLO);
-		return;
-	}
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+/* The connection ended under the session: close it, saying why. */
+static void
+session_ended(void *arg, enum conn_end how, const char *why)
+{
+	struct session	*s = arg;
+
+	if (how == CONN_STALLED) {
 		if (s->state == SESSION_READY || s->state == SESSION_HELLO) {
 			session_overloaded(s, "nothing queued to it was read for "
 			    "%llu seconds (slow_consumer)",
@@ -787,34 +766,19 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 			/* Its error frame would wait behind the rest: go. */
 			session_close(s, s->fatal_reason);
 		} else
-			session_close(s, s->state == SESSION_HANDSHAKE ?
-			    "timeout: the TLS handshake stalled" :
-			    s->fatal_reason);
+			session_close(s, s->state == SESSION_HANDSHAKE &&
+			    why != NULL ? why : s->fatal_reason);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		session_close(s, "peer closed the connection");
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		if (tls_error_string(bev, tlserr, sizeof(tlserr)) != NULL)
-			snprintf(why, sizeof(why), "tls: %s%s", tlserr,
-			    s->state == SESSION_HANDSHAKE ? " (refused)" : "");
-		else
-			snprintf(why, sizeof(why), "connection error: %s",
-			    evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()));
-		session_close(s, why);
-	}
+	session_close(s, why);
 }
 
 /* Hello and idle deadlines, and the grace period of a closing session. */
 static void
-session_timer_cb(evutil_socket_t fd, short ev, void *arg)
+session_timer_cb(void *arg)
 {
 	struct session	*s = arg;
 	int64_t		 now = (int64_t)time(NULL), idle;
-	struct timeval	 tv = { 0, 0 };
 
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
@@ -834,8 +798,8 @@ session_timer_cb(evutil_socket_t fd, short ev, void *arg)
 			    (unsigned long long)hub->conf.idle_timeout);
 			break;
 		}
-		tv.tv_sec = (time_t)((int64_t)hub->conf.idle_timeout - idle);
-		evtimer_add(s->timer, &tv);
+		conn_timer(s->conn, (long)((int64_t)hub->conf.idle_timeout -
+		    idle));
 		break;
 	case SESSION_CLOSING:
 		session_close(s, s->fatal_reason);
