@@ -595,6 +595,14 @@ deliver_unsubscribe(struct session *s)
 	s->subscribed = false;
 }
 
+uint64_t
+deliver_durable_upto(const char *org)
+{
+	struct inbox	*ib = inbox_get(org, false);
+
+	return ib != NULL && ib->tracked ? ib->durable : UINT64_MAX;
+}
+
 void
 deliver_committed(const char *org, uint64_t seq)
 {
