@@ -12,7 +12,7 @@ build=${BUILD_DIR:-$top/build}
 packages="gcc pkg-config meson ninja-build protobuf-c-compiler
     libprotobuf-c-dev libevent-dev libssl-dev libsodium-dev libsqlite3-dev
     libjansson-dev libyaml-dev libseccomp-dev openssl python3 mandoc util-linux
-    sqlite3 mosquitto libmosquitto-dev python3-jsonschema python3-yaml
+    sqlite3 mosquitto libmosquitto-dev python3-jsonschema python3-yaml python3-requests
     libunistring-dev"
 
 # Install the Debian packages that are not installed yet.

@@ -44,6 +44,7 @@ usage(void)
 	    "       ceptoard -R [-f file]\n"
 	    "       ceptoard -L directory-file\n"
 	    "       ceptoard -A audit-file\n"
+	    "       ceptoard -P\n"
 	    "  -d        stay in the foreground and log to stderr\n"
 	    "  -f file   configuration (default " CEPTOARD_CONF ")\n"
 	    "  -n        check the configuration, directory, keys and store, "
@@ -52,6 +53,8 @@ usage(void)
 	    "  -R        seal every stored body again under store_key, so "
 	    "that store_old_keys\n"
 	    "            can be emptied; then exit\n"
+	    "  -P        print a new TAXII password and the taxii_basic hash "
+	    "for the directory\n"
 	    "  -A file   verify an audit trail's hash chain; name the first "
 	    "broken entry\n"
 	    "  -L file   list the organisations of a directory file: id, "
@@ -134,6 +137,7 @@ shutdown_cb(evutil_socket_t sig, short ev, void *arg)
 	    (int)sig, hub->nsessions);
 	listener_free(hub->listener);
 	hub->listener = NULL;
+	taxii_stop();
 	/* Queued submits are committed and acknowledged before anyone goes. */
 	submit_flush();
 	session_shutdown_all();
@@ -300,6 +304,8 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 	if (metrics_start(hub->base, -1, hub->conf.metrics_listen,
 	    &cause) == -1)
 		fatalx("%s", cause ? cause : "metrics_listen");
+	if (taxii_start(hub->base, &cause) == -1)
+		fatalx("%s", cause ? cause : "taxii_listen");
 	if (submit_init(hub->base) == -1)
 		fatalx("cannot set up group commit");
 	if (review_init(hub->base) == -1)
@@ -380,6 +386,7 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 	sodium_memzero(&hub->anon, sizeof(hub->anon));
 	directory_free(hub->dir);
 	audit_detach();
+	taxii_stop();
 	metrics_stop();
 	notify_stop();
 	event_base_free(hub->base);
@@ -400,7 +407,7 @@ main(int argc, char *argv[])
 	struct store	*probe;
 	struct store_keys *keys;
 
-	while ((ch = getopt(argc, argv, "A:df:hnRvL:VW:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:df:hnPRvL:VW:")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -414,6 +421,10 @@ main(int argc, char *argv[])
 		case 'R':
 			rekey = 1;
 			break;
+		case 'P':
+			if (sodium_init() < 0)
+				fatalx("libsodium failed to initialise");
+			return taxii_password_command(stdout);
 		case 'v':
 			verbose = 1;
 			break;

@@ -189,6 +189,10 @@ struct config {
 	uint64_t	 seccomp;		/* 1: restrict system calls */
 	char		*metrics_listen;	/* "host:port"; NULL: off */
 	uint64_t	 metrics_remote;	/* 1: may be non-loopback */
+	char		*taxii_listen;		/* "host:port"; NULL: off */
+	uint64_t	 taxii_max_content_length; /* request body bytes */
+	uint64_t	 taxii_page_size;	/* objects per page at most */
+	uint64_t	 taxii_timeout;		/* seconds */
 };
 /* Load and check path; -1 with a "file:line: what" cause. */
 int	 config_load(const char *path, struct config *out, char **cause);
@@ -273,6 +277,8 @@ struct dir_org {
 	char		*contact_name;
 	char		*contact_phone;
 	char		*contact_email;
+	/* TAXII HTTP Basic: crypto_pwhash_str of its password, or NULL. */
+	char		*taxii_basic;
 	/*
 	 * What the anonymiser must scrub from free text.  names always
 	 * includes name and name_ja.
@@ -752,6 +758,20 @@ void	 taxii_timestamp(int64_t ms, char *out, size_t len);
 /* A TAXII or STIX timestamp to ms (finer digits dropped); 0 or -1. */
 int	 taxii_timestamp_parse(const char *s, int64_t *ms);
 /*
+ * taxii_http.c: TAXII 2.1 over HTTPS on taxii_listen (evhttp over the
+ * hub's TLS bufferevents).  taxii_start does nothing when it is unset;
+ * call it before confinement (it binds, and reads store_key for the
+ * key of next tokens).  0, or -1 with a cause.
+ */
+int	 taxii_start(struct event_base *, char **cause);
+/* The address served, "host:port", or NULL when off. */
+const char *taxii_address(void);
+/* Stop serving: open connections are closed. */
+void	 taxii_stop(void);
+/* ceptoard -P: a new TAXII password and its taxii_basic hash, on out. */
+int	 taxii_password_command(FILE *out);
+
+/*
  * anon_gate.c: the one gate every string of an anonymised form passes,
  * field by field through the protobuf-c descriptors.
  */
@@ -862,6 +882,7 @@ struct store_delivery {
 	int64_t		 delivered_at;	/* first time sent; 0 never */
 	int64_t		 forwarded_at;	/* when this holder forwarded; 0 not */
 	bool		 hidden;	/* withheld from the sender's receipts */
+	int64_t		 visible_at;	/* ms: when the recipient could see it */
 	const char	*origin;	/* the message's; NULL for originals */
 	const char	*chain_id;
 	const char	*in_reply_to;
@@ -968,6 +989,15 @@ int	 store_pending(struct store *, const char *recipient, uint64_t after,
 	    size_t limit, store_delivery_cb cb, void *arg, char **cause);
 /* The same, only up to seq upto: what is known to be durable. */
 int	 store_pending_upto(struct store *, const char *recipient,
+	    uint64_t after, uint64_t upto, size_t limit, store_delivery_cb cb,
+	    void *arg, char **cause);
+/*
+ * Every delivery of recipient with after < seq <= upto, acknowledged or
+ * not, in order, each with when it became visible (visible_at, never
+ * earlier than the one before it in the inbox): what a TAXII reader of
+ * the inbox reads.
+ */
+int	 store_inbox_read(struct store *, const char *recipient,
 	    uint64_t after, uint64_t upto, size_t limit, store_delivery_cb cb,
 	    void *arg, char **cause);
 /*
@@ -1121,6 +1151,10 @@ struct store_backend {
 	void	 (*rollback)(void *be);
 	/* Deliveries with after < seq <= upto. */
 	int	 (*pending)(void *be, const char *recipient, uint64_t after,
+		    uint64_t upto, size_t limit, store_delivery_cb cb,
+		    void *arg, char **cause);
+	/* Every delivery with after < seq <= upto, acknowledged or not. */
+	int	 (*inbox_read)(void *be, const char *recipient, uint64_t after,
 		    uint64_t upto, size_t limit, store_delivery_cb cb,
 		    void *arg, char **cause);
 	/* sent[i]: when seqs[i] was sent (0 or NULL: unknown, now). */
@@ -1349,6 +1383,23 @@ void	*tls_server_ctx(const struct config *, char **cause);
  * handshakes; on any error keep the old one.  Logs config.reload.
  */
 void	 tls_reload(void);
+/*
+ * The TAXII listener's context: the same files and checks, but TLS 1.2
+ * and 1.3 whatever tls_min_version says, and a client certificate
+ * optional (HTTP Basic stands in for it).
+ */
+void	*tls_taxii_ctx(const struct config *, char **cause);
+/*
+ * Connection limits for tls_taxii_ctx's connections: admit(fd, &token)
+ * runs at the ClientHello and returns 0 (token kept) or -1 (refused with
+ * an alert); release(token) runs when the connection is freed.
+ */
+void	 tls_admission(int (*admit)(int fd, void **token),
+	    void (*release)(void *token));
+/* A bufferevent for evhttp (which sets the socket) accepting TLS. */
+struct bufferevent *tls_accept_http(struct event_base *, void *ctx);
+/* Whether the peer sent a certificate at all (verified or not). */
+bool	 tls_has_peer_certificate(struct bufferevent *);
 void	 tls_ctx_free(void *ctx);
 /* A bufferevent doing the server side of a handshake on fd. */
 struct bufferevent *tls_accept(struct event_base *, void *ctx, int fd);
@@ -1379,6 +1430,7 @@ struct hub {
 	struct directory	*dir;
 	struct store		*store;
 	void			*tls_ctx;
+	void			*taxii_tls_ctx;	/* NULL: no TAXII listener */
 	struct listener		*listener;
 	struct anon_policy	 anon;
 	bool			 anon_ready;	/* anon_key loaded */
@@ -1500,6 +1552,18 @@ void	 listener_hold_authenticated(struct listener_hold *);
 void	 listener_hold_release(struct listener_hold *);
 /* The address actually bound, "host:port". */
 const char *listener_address(const struct listener *);
+/*
+ * The same per-address count for a connection of another listener (the
+ * TAXII one): its entry, counted, or NULL over max_conn_per_addr (why
+ * says so); listener_addr_put when it closes.
+ */
+struct sockaddr;
+struct listener_addr *listener_addr_acquire(const struct sockaddr *sa,
+	    char *why, size_t len);
+void	 listener_addr_put(struct listener_addr *);
+/* "host:port" or "[v6]:port" of sa, for logs. */
+void	 listener_format_addr(const struct sockaddr *sa, char *buf,
+	    size_t len);
 
 /* rate.c: token buckets. */
 struct rate_bucket {
@@ -1931,8 +1995,6 @@ void	 deliver_subscribe(struct session *, uint64_t request_id,
 void	 deliver_unsubscribe(struct session *);
 /* Send what s may receive now, within its output bound. */
 void	 deliver_pump(struct session *);
-/* The highest seq of org's inbox known durable (UINT64_MAX: all). */
-uint64_t deliver_durable_upto(const char *org);
 /*
  * The group commit: deliver_committed notes a delivery just committed
  * (not yet durable); deliver_durable hands a durable write's deliveries
@@ -1940,6 +2002,11 @@ uint64_t deliver_durable_upto(const char *org);
  * deliver_pump_waiting then pumps the followers that were not.
  */
 void	 deliver_committed(const char *org, uint64_t seq);
+/*
+ * The highest seq of org's inbox known to be durable (UINT64_MAX: all
+ * of it), beyond which no reader may be shown anything.
+ */
+uint64_t deliver_durable_upto(const char *org);
 void	 deliver_durable(const struct relay_write *);
 void	 deliver_pump_waiting(void);
 /*

@@ -135,6 +135,18 @@ static const struct config_option config_options[] = {
 	{ "metrics_remote", CONFIG_UINT, OPT(metrics_remote), "0", 0, 1, 0,
 	    "1: let metrics_listen be a non-loopback address (plain HTTP, "
 	    "no authentication: firewall it)" },
+	{ "taxii_listen", CONFIG_STRING, OPT(taxii_listen), NULL, 0, 0, 0,
+	    "serve TAXII 2.1 over HTTPS (TLS 1.2 or 1.3, the hub's "
+	    "certificate) on this host:port; unset: off" },
+	{ "taxii_max_content_length", CONFIG_UINT,
+	    OPT(taxii_max_content_length), "1048576", 1024, 104857600, 0,
+	    "largest TAXII request body accepted, in bytes (the API root's "
+	    "max_content_length)" },
+	{ "taxii_page_size", CONFIG_UINT, OPT(taxii_page_size), "100", 1,
+	    10000, 0, "most objects one TAXII page holds; a larger limit is "
+	    "lowered to it" },
+	{ "taxii_timeout", CONFIG_UINT, OPT(taxii_timeout), "30", 1, 3600, 0,
+	    "seconds a TAXII connection may stay silent, handshake included" },
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(*config_options))

@@ -65,7 +65,8 @@ static const char *const directory_ceptoar_keys[] = {
 static const char *const directory_org_keys[] = {
 	"id", "name", "name_ja", "certificate", "roles", "sectors",
 	"ceptoars", "ministry", "handling_agreement", "contact", "names",
-	"domains", "networks", "forward_up", "forward_down", NULL
+	"domains", "networks", "forward_up", "forward_down", "taxii_basic",
+	NULL
 };
 static const char *const directory_contact_keys[] = {
 	"name", "phone", "email", NULL
@@ -781,6 +782,21 @@ directory_parse_org(struct dir_parse *p, const yaml_node_t *n,
 	if ((v = yconf_get(&p->y, n, "contact")) != NULL &&
 	    directory_parse_contact(p, v, what, o) == -1)
 		return -1;
+	/*
+	 * The TAXII Basic credential, only ever as its crypto_pwhash_str
+	 * hash (ceptoard -P makes one): a password in the clear would
+	 * otherwise sit in a file every operator reads.
+	 */
+	if (directory_get_text(p, n, "taxii_basic", what, false,
+	    &o->taxii_basic) == -1)
+		return -1;
+	if (o->taxii_basic != NULL &&
+	    strncmp(o->taxii_basic, "$argon2id$", 10) != 0 &&
+	    strncmp(o->taxii_basic, "$argon2i$", 9) != 0)
+		return directory_fail(p, yconf_get(&p->y, n, "taxii_basic"),
+		    "%s: taxii_basic is not a password hash (\"$argon2id$...\", "
+		    "from ceptoard -P); never write the password itself",
+		    what);
 	return 0;
 }
 
@@ -1281,6 +1297,7 @@ directory_free(struct directory *d)
 		free(o->contact_name);
 		free(o->contact_phone);
 		free(o->contact_email);
+		free(o->taxii_basic);
 		directory_free_list(o->names, o->nnames);
 		directory_free_list(o->domains, o->ndomains);
 		directory_free_list(o->networks, o->nnetworks);

@@ -161,6 +161,42 @@ listener_hold_release(struct listener_hold *h)
 	h->addr = NULL;
 }
 
+struct listener_addr *
+listener_addr_acquire(const struct sockaddr *sa, char *why, size_t len)
+{
+	struct listener_addr	*a;
+	unsigned char		 key[16];
+
+	listener_addr_key(sa, key);
+	if ((a = listener_addr_get(key, true)) == NULL) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	if (a->conns >= hub->conf.max_conn_per_addr) {
+		snprintf(why, len, "max_conn_per_addr %llu reached for this "
+		    "address", (unsigned long long)hub->conf.max_conn_per_addr);
+		listener_addr_drop(a);
+		return NULL;
+	}
+	a->conns++;
+	return a;
+}
+
+void
+listener_addr_put(struct listener_addr *a)
+{
+	if (a == NULL)
+		return;
+	a->conns--;
+	listener_addr_drop(a);
+}
+
+void
+listener_format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	listener_format(sa, buf, len);
+}
+
 /* Refuse a connection before it is a session: counted noise. */
 static void __attribute__((format(printf, 3, 4)))
 listener_refuse(evutil_socket_t fd, const char *peer, const char *fmt, ...)

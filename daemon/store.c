@@ -1020,6 +1020,28 @@ store_pending_upto(struct store *s, const char *recipient, uint64_t after,
 	return (rv);
 }
 
+/* Read recipient's inbox, acknowledged deliveries included, in order. */
+int
+store_inbox_read(struct store *s, const char *recipient, uint64_t after,
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	int			 rv;
+
+	if (store_enter(s, "store_inbox_read", cause) == -1)
+		return (-1);
+	if (!store_nonempty(recipient)) {
+		cause_set(cause, "store_inbox_read: empty recipient");
+		return (-1);
+	}
+	s->in_callback = true;
+	rv = s->be->inbox_read(s->be_data, recipient, after, upto, limit,
+	    store_view, &v, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
 /* Record a recipient's acknowledgements, counting the new ones. */
 int
 store_ack(struct store *s, const char *recipient, const uint64_t *seqs,

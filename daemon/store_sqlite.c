@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -33,7 +34,7 @@
 #include "ceptoard.h"
 #include "strhash.h"
 
-#define STORE_SQLITE_VERSION	5		/* PRAGMA user_version */
+#define STORE_SQLITE_VERSION	6		/* PRAGMA user_version */
 #define STORE_SQLITE_APPID	0x43455054	/* "CEPT", application_id */
 #define STORE_SQLITE_BUSY_MS	10000
 #define STORE_SQLITE_DIGEST_LEN	32
@@ -159,6 +160,18 @@ static const char store_sqlite_schema_v5[] =
 	"CREATE INDEX deliveries_held ON deliveries (recipient, seq)\n"
 	"	WHERE review = 1 AND forwarded_at IS NULL;\n";
 
+/*
+ * Version 6: when each delivery became visible to its recipient, in
+ * milliseconds, for TAXII's date_added.  Set as the delivery is
+ * inserted (a held hop is inserted at its release), never earlier than
+ * the one before it in the same inbox: a reader resuming from the last
+ * date_added it saw then misses nothing.  Rows of older versions have
+ * none; their message's received_at stands in.
+ */
+static const char store_sqlite_schema_v6[] =
+	"ALTER TABLE deliveries ADD COLUMN visible_at INTEGER\n"
+	"	CHECK (visible_at > 0);\n";
+
 /* Step i takes the schema from version i to version i + 1. */
 static const char *const store_sqlite_steps[STORE_SQLITE_VERSION] = {
 	store_sqlite_schema_v1,
@@ -166,6 +179,7 @@ static const char *const store_sqlite_steps[STORE_SQLITE_VERSION] = {
 	store_sqlite_schema_v3,
 	store_sqlite_schema_v4,
 	store_sqlite_schema_v5,
+	store_sqlite_schema_v6,
 };
 
 enum store_sqlite_st {
@@ -208,6 +222,7 @@ enum store_sqlite_st {
 	ST_STALE_OTHER,
 	ST_RESEAL,
 	ST_HELD,
+	ST_INBOX_READ,
 	ST_MAX
 };
 
@@ -223,9 +238,10 @@ enum store_sqlite_st {
 	" CASE WHEN m.origin IS NULL THEN m.sharing ELSE o.sharing END"
 #define STORE_SQLITE_DCOLS						\
 	"d.recipient, d.seq, d.reason, d.hop, d.form, d.review,"	\
-	" d.acked_at, d.delivered_at, d.forwarded_at, d.hidden"
+	" d.acked_at, d.delivered_at, d.forwarded_at, d.hidden,"	\
+	" coalesce(d.visible_at, m.received_at * 1000)"
 #define STORE_SQLITE_NODCOLS						\
-	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+	"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 /* Inbox ?1's acknowledged-through mark, 0 for an inbox not yet written. */
 #define STORE_SQLITE_ACKED						\
 	"coalesce((SELECT acked_through FROM inboxes"			\
@@ -256,6 +272,7 @@ enum store_sqlite_col {
 	COL_DELIVERED_AT,
 	COL_FORWARDED_AT,
 	COL_HIDDEN,
+	COL_VISIBLE_AT,
 };
 
 /*
@@ -284,8 +301,12 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_INSERT_DELIVERY] =
 	    "INSERT INTO deliveries"
-	    " (recipient, seq, message_seq, reason, hop, form, review, hidden)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    " (recipient, seq, message_seq, reason, hop, form, review, hidden,"
+	    " visible_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, max(?9, 1 + coalesce("
+	    "(SELECT p.visible_at FROM deliveries AS p"
+	    " WHERE p.recipient = ?1 AND p.seq < ?2"
+	    " ORDER BY p.seq DESC LIMIT 1), 0)))",
 	[ST_INBOX_GET] = "SELECT last_seq FROM inboxes WHERE recipient = ?1",
 	[ST_INBOX_INSERT] =
 	    "INSERT INTO inboxes (recipient, last_seq) VALUES (?1, ?2)",
@@ -414,6 +435,14 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    "SELECT seq, hub_id, sender, key_id IS NOT NULL, body"
 	    " FROM messages WHERE key_id IS NOT ?1 AND seq > ?2"
 	    " ORDER BY seq LIMIT ?3",
+	/* Every delivery, acknowledged or not: what a TAXII reader reads. */
+	[ST_INBOX_READ] =
+	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
+	    " FROM deliveries AS d"
+	    " JOIN messages AS m ON m.seq = d.message_seq"
+	    STORE_SQLITE_ORIGIN
+	    " WHERE d.recipient = ?1 AND d.seq > ?2 AND d.seq <= ?4"
+	    " ORDER BY d.seq LIMIT ?3",
 	[ST_RESEAL] =
 	    "UPDATE messages SET body = ?2, digest = ?3, key_id = ?4"
 	    " WHERE seq = ?1",
@@ -619,6 +648,7 @@ store_sqlite_row(sqlite3_stmt *st, struct store_delivery *d)
 		d->delivered_at = sqlite3_column_int64(st, COL_DELIVERED_AT);
 		d->forwarded_at = sqlite3_column_int64(st, COL_FORWARDED_AT);
 		d->hidden = sqlite3_column_int(st, COL_HIDDEN) != 0;
+		d->visible_at = sqlite3_column_int64(st, COL_VISIBLE_AT);
 	}
 	return (ok ? 0 : -1);
 }
@@ -1261,7 +1291,8 @@ store_sqlite_insert(void *be, struct store_message *m,
 	struct store_sqlite_inbox	*ib;
 	sqlite3_stmt			*st;
 	uint64_t			*v;
-	sqlite3_int64			 mseq;
+	sqlite3_int64			 mseq, now_ms;
+	struct timespec			 ts;
 	size_t				 i;
 	int				 rc;
 
@@ -1324,6 +1355,8 @@ store_sqlite_insert(void *be, struct store_message *m,
 	mseq = sqlite3_last_insert_rowid(sq->db);
 
 	st = sq->st[ST_INSERT_DELIVERY];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (sqlite3_int64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (i = 0; i < nr; i++) {
 		store_sqlite_bind_text(st, 1, r[i].org);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)sq->seqs[i]);
@@ -1333,6 +1366,7 @@ store_sqlite_insert(void *be, struct store_message *m,
 		sqlite3_bind_int(st, 6, store_sqlite_form(r[i].form));
 		sqlite3_bind_int(st, 7, r[i].review ? 1 : 0);
 		sqlite3_bind_int(st, 8, r[i].hidden ? 1 : 0);
+		sqlite3_bind_int64(st, 9, now_ms);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			store_sqlite_fail(sq, cause, "insert delivery of %s "
 			    "to %s (the group will be rolled back)", m->hub_id,
@@ -1475,6 +1509,43 @@ store_sqlite_pending(void *be, const char *recipient, uint64_t after,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		rv = store_sqlite_fail(sq, cause, "read pending deliveries "
 		    "of %s", recipient);
+	store_sqlite_reset(st);
+	return (rv);
+}
+
+/*
+ * Call cb for each delivery of recipient with after < seq <= upto,
+ * acknowledged or not, in order: the inbox as a TAXII reader reads it.
+ */
+static int
+store_sqlite_inbox_read(void *be, const char *recipient, uint64_t after,
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_sqlite	*sq = be;
+	sqlite3_stmt		*st = sq->st[ST_INBOX_READ];
+	struct store_delivery	 d;
+	int			 rc, rv = 0;
+
+	if (after >= INT64_MAX)
+		return (0);
+	store_sqlite_bind_text(st, 1, recipient);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 :
+	    (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 4, upto > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (store_sqlite_row(st, &d) == -1) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (cb(&d, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rv = store_sqlite_fail(sq, cause, "read the inbox of %s",
+		    recipient);
 	store_sqlite_reset(st);
 	return (rv);
 }
@@ -2367,6 +2438,7 @@ const struct store_backend store_backend_sqlite = {
 	.commit = store_sqlite_commit,
 	.rollback = store_sqlite_rollback,
 	.pending = store_sqlite_pending,
+	.inbox_read = store_sqlite_inbox_read,
 	.ack = store_sqlite_ack,
 	.fetch = store_sqlite_fetch,
 	.recipients = store_sqlite_recipients,

@@ -41,6 +41,10 @@ struct tls_info {
 
 /* SSL ex_data slot for why the client's certificate was refused. */
 static int	tls_refusal_idx = -1;
+/* SSL ex_data slot for an admitted connection's token (tls_admission). */
+static int	tls_admit_idx = -1;
+static int	(*tls_admit)(int fd, void **token);
+static void	(*tls_release)(void *token);
 
 /*
  * Set *cause to a malloc'd "file:line: what", line being where option is
@@ -444,6 +448,37 @@ out:
 	return rc;
 }
 
+/* Give an admitted connection's token back with its SSL. */
+static void
+tls_admit_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	if (ptr != NULL && tls_release != NULL)
+		tls_release(ptr);
+}
+
+/*
+ * The ClientHello of a TAXII connection: the first moment its socket
+ * is known (evhttp hands it to the bufferevent after ours is made), so
+ * the connection limits are applied here; a refusal ends the handshake
+ * with an alert.
+ */
+static int
+tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	void	*token = NULL;
+
+	if (tls_admit == NULL || SSL_get_ex_data(ssl, tls_admit_idx) != NULL)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	if (tls_admit(SSL_get_fd(ssl), &token) == -1) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	if (SSL_set_ex_data(ssl, tls_admit_idx, token) != 1)
+		tls_release(token);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 /* Free a refusal note with its SSL. */
 static void
 tls_refusal_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
@@ -548,10 +583,15 @@ tls_use_remote_key(SSL_CTX *ctx, char **cause)
 
 /*
  * A server context from conf's tls_* options, with what it loaded in
- * info; NULL with a "file:line: what" cause.
+ * info; NULL with a "file:line: what" cause.  For the TAXII listener
+ * (taxii), TLS 1.2 is accepted whatever tls_min_version says, as TAXII
+ * 2.1 requires of servers, and a client certificate is optional (MISP
+ * authenticates with HTTP Basic instead); one that is sent is verified
+ * exactly as on the clients' listener.
  */
 static SSL_CTX *
-tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
+tls_ctx_build(const struct config *conf, struct tls_info *info, bool taxii,
+    char **cause)
 {
 	SSL_CTX			*ctx;
 	STACK_OF(X509_NAME)	*names;
@@ -564,6 +604,11 @@ tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
 		    tls_refusal_free);
 	if (tls_min_version(conf, &minv, cause) == -1)
 		return NULL;
+	if (taxii)
+		minv = TLS1_2_VERSION;
+	if (tls_admit_idx == -1)
+		tls_admit_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    tls_admit_free);
 	/* The worker never sees tls_key; the parent checked it. */
 	if (!hub->privsep_worker && tls_check_key_mode(conf, cause) == -1)
 		return NULL;
@@ -631,8 +676,10 @@ tls_ctx_build(const struct config *conf, struct tls_info *info, char **cause)
 	if (conf->tls_crl != NULL && tls_load_crls(conf,
 	    SSL_CTX_get_cert_store(ctx), info, cause) == -1)
 		goto fail;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify_cb);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (taxii ? 0 :
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT), tls_verify_cb);
+	if (taxii)
+		SSL_CTX_set_client_hello_cb(ctx, tls_client_hello_cb, NULL);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	return ctx;
 fail:
@@ -645,7 +692,15 @@ tls_server_ctx(const struct config *conf, char **cause)
 {
 	struct tls_info	info;
 
-	return tls_ctx_build(conf, &info, cause);
+	return tls_ctx_build(conf, &info, false, cause);
+}
+
+void *
+tls_taxii_ctx(const struct config *conf, char **cause)
+{
+	struct tls_info	info;
+
+	return tls_ctx_build(conf, &info, true, cause);
 }
 
 void
@@ -655,7 +710,7 @@ tls_reload(void)
 	SSL_CTX		*ctx;
 	char		*cause = NULL, esc[1024];
 
-	if ((ctx = tls_ctx_build(&hub->conf, &info, &cause)) == NULL) {
+	if ((ctx = tls_ctx_build(&hub->conf, &info, false, &cause)) == NULL) {
 		log_event(LOG_LVL_ERROR, "config.reload",
 		    "result=failed what=tls cause=%s action=\"keeping the "
 		    "previous certificates and CRLs\"",
@@ -667,9 +722,48 @@ tls_reload(void)
 	/* Sessions hold their own reference to the context they began on. */
 	SSL_CTX_free(hub->tls_ctx);
 	hub->tls_ctx = ctx;
+	/* The TAXII listener's, from the same files: they were just read. */
+	if (hub->taxii_tls_ctx != NULL &&
+	    (ctx = tls_ctx_build(&hub->conf, &info, true, &cause)) != NULL) {
+		SSL_CTX_free(hub->taxii_tls_ctx);
+		hub->taxii_tls_ctx = ctx;
+	}
+	free(cause);
 	log_event(LOG_LVL_INFO, "config.reload",
 	    "result=ok what=tls crl_entries=%zu crls=%zu", info.crl_entries,
 	    info.crls);
+}
+
+void
+tls_admission(int (*admit)(int fd, void **token),
+    void (*release)(void *token))
+{
+	tls_admit = admit;
+	tls_release = release;
+}
+
+struct bufferevent *
+tls_accept_http(struct event_base *base, void *ctx)
+{
+	SSL	*ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	/* evhttp sets the socket, then reads: the handshake comes first. */
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+bool
+tls_has_peer_certificate(struct bufferevent *bev)
+{
+	SSL	*ssl;
+	X509	*cert;
+
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    (cert = SSL_get0_peer_certificate(ssl)) == NULL)
+		return false;
+	return true;
 }
 
 void

@@ -271,7 +271,7 @@ test_create(void)
 	    (sb.st_mode & 0777) == 0600);
 	store_close(s);
 
-	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 5);
+	CHECK(test_pragma(dbpath, "PRAGMA user_version") == 6);
 	CHECK(test_pragma(dbpath, "PRAGMA application_id") == 0x43455054);
 	CHECK(test_pragma(dbpath, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name IN ('messages', 'deliveries', 'inboxes')") == 3);
@@ -410,6 +410,86 @@ test_deliveries(void)
 	CHECK(test_pending(s, "op-b", 0, 0, &sn) == 0);
 	CHECK(sn.n == 1 && sn.seq[0] == 5);
 	store_close(s);
+}
+
+static int	test_make_db(const char *, const char *);
+
+/* What store_inbox_read gave: seqs and visible times. */
+struct inbox_seen {
+	size_t		n;
+	uint64_t	seq[8];
+	int64_t		visible[8];
+	int64_t		acked[8];
+};
+
+static int
+test_inbox_collect(const struct store_delivery *d, void *arg)
+{
+	struct inbox_seen	*sn = arg;
+
+	if (sn->n < 8) {
+		sn->seq[sn->n] = d->seq;
+		sn->visible[sn->n] = d->visible_at;
+		sn->acked[sn->n] = d->acked_at;
+	}
+	sn->n++;
+	return (0);
+}
+
+/*
+ * A TAXII reader's view: every delivery, acknowledged or not, up to a
+ * bound, each visible later than the one before it in its inbox, even
+ * when the clock is behind what was already handed out (visible_at).
+ */
+static void
+test_inbox_read(void)
+{
+	const char		*a[] = { "op-a" };
+	struct store		*s;
+	struct inbox_seen	 sn;
+	uint64_t		 seqs[1] = { 1 };
+	size_t			 nacked;
+	char			*cause = NULL;
+	int64_t			 before = (int64_t)time(NULL) * 1000;
+
+	unlink(dbpath);
+	if ((s = test_open()) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(test_put(s, "I-1", "nisc", "u-1", "one", a, 1) == 1);
+	CHECK(test_put(s, "I-2", "nisc", "u-2", "two", a, 1) == 2);
+	CHECK(store_ack(s, "op-a", seqs, 1, 1700000100, &nacked, &cause) ==
+	    0 && nacked == 1);
+	memset(&sn, 0, sizeof(sn));
+	CHECK(store_inbox_read(s, "op-a", 0, UINT64_MAX, 0,
+	    test_inbox_collect, &sn, &cause) == 0);
+	CHECK(sn.n == 2 && sn.seq[0] == 1 && sn.seq[1] == 2);
+	CHECK(sn.acked[0] == 1700000100 && sn.acked[1] == 0);
+	CHECK(sn.visible[0] >= before && sn.visible[1] > sn.visible[0]);
+	/* The bound and the position. */
+	memset(&sn, 0, sizeof(sn));
+	CHECK(store_inbox_read(s, "op-a", 0, 1, 0, test_inbox_collect, &sn,
+	    &cause) == 0 && sn.n == 1);
+	memset(&sn, 0, sizeof(sn));
+	CHECK(store_inbox_read(s, "op-a", 1, UINT64_MAX, 0,
+	    test_inbox_collect, &sn, &cause) == 0 && sn.n == 1 &&
+	    sn.seq[0] == 2);
+	store_close(s);
+	/* A time already handed out ahead of the clock: the next is later. */
+	CHECK(test_make_db(dbpath, "UPDATE deliveries SET visible_at ="
+	    " 99999999999999 WHERE recipient = 'op-a' AND seq = 2"));
+	if ((s = test_open()) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(test_put(s, "I-3", "nisc", "u-3", "three", a, 1) == 3);
+	memset(&sn, 0, sizeof(sn));
+	CHECK(store_inbox_read(s, "op-a", 2, UINT64_MAX, 0,
+	    test_inbox_collect, &sn, &cause) == 0);
+	CHECK(sn.n == 1 && sn.visible[0] == 100000000000000);
+	store_close(s);
+	unlink(dbpath);
 }
 
 /*
@@ -753,7 +833,7 @@ test_refusals(void)
 	sqlite3_close(db);
 	CHECK(test_store_open(test_path("v99.db"), &cause) == NULL);
 	CHECK_CONTAINS(cause, "has schema version 99; this ceptoard "
-	    "understands up to 5");
+	    "understands up to 6");
 	CHECK_CONTAINS(cause, "v99.db");
 	free(cause);
 	cause = NULL;
@@ -1747,7 +1827,7 @@ test_migrate(void)
 	CHECK_STR(rs.v[0].hub_id, "M-3");
 	store_close(s);
 
-	CHECK(test_pragma(v1, "PRAGMA user_version") == 5);
+	CHECK(test_pragma(v1, "PRAGMA user_version") == 6);
 	CHECK(test_pragma(v1, "PRAGMA application_id") == 0x43455054);
 	/* The same schema as a file that started at version 2. */
 	if ((s = test_open_path(test_path("fresh.db"))) != NULL)
@@ -2366,7 +2446,7 @@ test_migrate_seal(void)
 		CHECK(0);
 		return;
 	}
-	CHECK(test_pragma(path, "PRAGMA user_version") == 5);
+	CHECK(test_pragma(path, "PRAGMA user_version") == 6);
 	CHECK(!test_store_has(path, "PLAINTEXT-MARKER"));
 	CHECK(!test_store_has(path, "hospital network"));
 	memset(&o, 0, sizeof(o));
@@ -2420,6 +2500,7 @@ main(void)
 	test_sealed();
 	test_rotation();
 	test_migrate_seal();
+	test_inbox_read();
 
 	test_cleanup();
 	return (CHECK_DONE());
