@@ -333,6 +333,14 @@ struct route_entry {
 	bool		 hidden;	/* never shown to the sender */
 	const char	*via;		/* the holder relaying it; NULL at hop 0 */
 	char		 group[80];	/* holders that release the next hop together */
+	/*
+	 * A follow-up relayed along a share: the label (0: the message's)
+	 * and range (NULL: the message's) of this recipient's form, the
+	 * tighter of the share's and the follow-up's.  range points into
+	 * the result's owned ranges, or to a constant.
+	 */
+	int		 tlp;
+	const Ceptoar__SharingRange *range;
 };
 
 struct route_result {
@@ -347,6 +355,9 @@ struct route_result {
 	size_t			*seen;
 	size_t			 seencap;
 	size_t			 nseen;		/* entries of v in seen */
+	/* Ranges the entries point to, owned (route_chain's); freed with it. */
+	Ceptoar__SharingRange	**ranges;
+	size_t			 nranges;
 };
 
 /*
@@ -418,6 +429,23 @@ const char *route_range_check(const Ceptoar__SharingRange *range,
 bool	 route_range_narrower(const Ceptoar__SharingRange *want,
 	    const Ceptoar__SharingRange *have, const char *originator,
 	    bool blind);
+/*
+ * Whether held, the range a holder's form of a report carries, was
+ * narrowed on the way (a share's forward.sharing) from original, the
+ * range the report itself carries: narrower, and not merely the same
+ * range without the originator (as an anonymised form lists it).
+ */
+bool	 route_range_narrowed(const Ceptoar__SharingRange *held,
+	    const Ceptoar__SharingRange *original, const char *originator);
+/*
+ * The tighter of two ranges: a or b, whichever is no wider than the
+ * other, or when neither is (two lists of names, say), the reporter's
+ * default (liaison and NISC), narrower than both.  blind and originator
+ * as in route_range_narrower.
+ */
+const Ceptoar__SharingRange *route_range_tighter(
+	    const Ceptoar__SharingRange *a, const Ceptoar__SharingRange *b,
+	    const char *originator, bool blind);
 /* The form recipient may receive of report r under attribution consent. */
 int	 route_form_for(const Ceptoar__Report *r, const struct dir_org *originator,
 	    const struct dir_org *recipient);
@@ -449,6 +477,9 @@ struct route_chain_row {
 	const char	*via;		/* who relayed it; NULL at hop 0 */
 	bool		 hidden;
 	bool		 holding;	/* org still holds it for review */
+	int		 tlp;		/* label of the form it got; 0: unknown */
+	/* The range that form carries; NULL: none. */
+	const Ceptoar__SharingRange *range;
 };
 /*
  * The plan of follow-up m, sent by sender, of the chain whose first
@@ -456,9 +487,11 @@ struct route_chain_row {
  * from their relaying holder, in the stricter form of the row's and of
  * m's consent; review as m's own route (fresh, from route_message) has
  * it; and where a holder still holds the first, m's own route beyond it,
- * held with it.  Refused (-1, code, cause naming report.chain_id) when
- * first is not a report, or m would turn a mandatory chain voluntary or
- * the reverse, or move it to another CEPTOAR, or nobody remains at hop 0.
+ * held with it.  A row that is a share (on none of m's own paths) gets
+ * m in the tighter of its form's label and range and m's.  Refused (-1,
+ * code, cause naming report.chain_id) when first is not a report, or m
+ * would turn a mandatory chain voluntary or the reverse, or move it to
+ * another CEPTOAR, or nobody remains at hop 0.
  */
 int	 route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
 	    const Ceptoar__Message *first, const struct route_result *fresh,

@@ -177,8 +177,18 @@ handle_forward(struct session *s, Ceptoar__Envelope *env)
 		}
 		tlp = fw->tlp;
 	}
-	if (l.original->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT)
+	if (l.original->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT) {
 		range = l.range != NULL ? l.range : l.original->report->sharing;
+		/*
+		 * A holder that shared it narrowed the range of the form this
+		 * holder got (a share, or a follow-up along one): that stands,
+		 * whatever the reporter widened since.
+		 */
+		if (l.held->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
+		    route_range_narrowed(l.held->report->sharing,
+		    l.original->report->sharing, l.originator))
+			range = l.held->report->sharing;
+	}
 	if (fw->sharing != NULL) {
 		if (l.original->content_case !=
 		    CEPTOAR__MESSAGE__CONTENT_REPORT ||
