@@ -968,8 +968,20 @@ int	 store_pending_upto(struct store *, const char *recipient,
 int	 store_pipeline(struct store *, char **cause);
 int	 store_sync(struct store *, bool full, char **cause);
 void	 store_checkpoint(struct store *, uint64_t limit);
+/*
+ * Take back messages whose sync failed, with their deliveries, and the
+ * marks made with them: a forwarded mark and a widened range set in the
+ * same request of a group (store_mark_forwarded, store_set_sharing) are
+ * as they were before it, so an undone group leaves no trace.
+ */
 int	 store_undo(struct store *, const uint64_t *seqs, size_t n,
 	    char **cause);
+/*
+ * Messages up to seq are durable (their sync is done): the marks made
+ * with them can no longer be taken back, and are forgotten.  Without
+ * store_pipeline a commit is durable itself and needs no call.
+ */
+void	 store_durable(struct store *, uint64_t seq);
 /* Acknowledge seqs of recipient; *nacked counts the ones newly acked. */
 int	 store_ack(struct store *, const char *recipient, const uint64_t *seqs,
 	    size_t n, int64_t now, size_t *nacked, char **cause);
@@ -1073,6 +1085,19 @@ int	 store_replies(struct store *, const char *hub_id,
  */
 int	 store_set_sharing(struct store *, const char *hub_id,
 	    const uint8_t *packed, size_t len, char **cause);
+
+/*
+ * A mark to take back with an undone group (store_undo): clear holder's
+ * forwarded mark of hub_id, or put back the sharing range of the
+ * original hub_id as it was (old NULL: none).
+ */
+struct store_undo_mark {
+	bool		 sharing;
+	const char	*holder;
+	const char	*hub_id;
+	const uint8_t	*old;
+	size_t		 oldlen;
+};
 
 /*
  * A storage backend: store.c checks arguments and the transaction state,
@@ -1186,12 +1211,14 @@ struct store_backend {
 	 * sync makes every committed group durable (full: by copying the
 	 * whole log into the database, after a sync failed); checkpoint
 	 * reuses the log once it passes limit bytes.  undo removes
-	 * messages whose sync failed.
+	 * messages whose sync failed and takes back marks, in the order
+	 * given, in one transaction.
 	 */
 	int	 (*pipeline)(void *be, char **cause);
 	int	 (*sync)(void *be, bool full, char **cause);
 	void	 (*checkpoint)(void *be, uint64_t limit);
 	int	 (*undo)(void *be, const uint64_t *seqs, size_t n,
+		    const struct store_undo_mark *marks, size_t nmarks,
 		    char **cause);
 };
 
