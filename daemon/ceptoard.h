@@ -1339,6 +1339,13 @@ Ceptoar__Message *relay_preview(const struct relay_source *src,
 	    bool *vouched, char *why, size_t whylen, char **cause);
 void	 relay_batch_free(struct relay_batch *);
 /*
+ * A copy of m, a form of kind form of originator's message, in the label
+ * and range of plan entry e (a follow-up along a share), as relay_walk
+ * stamps it; for a preview.  NULL when out of memory.
+ */
+Ceptoar__Message *relay_labelled(const Ceptoar__Message *m, int form,
+	    const struct dir_org *originator, const struct route_entry *e);
+/*
  * The uuid under which holder's release of the hop after its own stores
  * the form (original or anonymised) of the original origin_hub_id.
  */

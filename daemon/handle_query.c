@@ -30,7 +30,7 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 	Ceptoar__Envelope	 out = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__PreviewResult	 pr = CEPTOAR__PREVIEW_RESULT__INIT;
 	Ceptoar__RoutePreview	*rv = NULL, **rp = NULL;
-	Ceptoar__Message	*anon = NULL;
+	Ceptoar__Message	*anon = NULL, **labelled = NULL;
 	const struct dir_org	*sender;
 	struct validate_error	 verr;
 	struct route_result	 plan;
@@ -102,7 +102,9 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 		}
 	}
 	if ((rv = calloc(plan.n ? plan.n : 1, sizeof(*rv))) == NULL ||
-	    (rp = calloc(plan.n ? plan.n : 1, sizeof(*rp))) == NULL)
+	    (rp = calloc(plan.n ? plan.n : 1, sizeof(*rp))) == NULL ||
+	    (labelled = calloc(plan.n ? plan.n : 1, sizeof(*labelled))) ==
+	    NULL)
 		goto nomem;
 	for (i = 0; i < plan.n; i++) {
 		const struct route_entry *e = &plan.v[i];
@@ -118,6 +120,14 @@ handle_preview(struct session *s, Ceptoar__Envelope *env)
 		rv[n].review = e->review;
 		rv[n].as_received = e->form == CEPTOAR__FORM__FORM_ANONYMISED ?
 		    anon : m;
+		/* Along a share: in the share's label and range (route_chain). */
+		if ((e->tlp != 0 || e->range != NULL) &&
+		    rv[n].as_received != NULL) {
+			if ((labelled[i] = relay_labelled(rv[n].as_received,
+			    e->form, sender, e)) == NULL)
+				goto nomem;
+			rv[n].as_received = labelled[i];
+		}
 		rp[n] = &rv[n];
 		n++;
 	}
@@ -137,6 +147,10 @@ nomem:
 	session_error(s, rid, CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL, false,
 	    "the hub is out of memory");
 done:
+	for (i = 0; labelled != NULL && i < plan.n; i++)
+		if (labelled[i] != NULL)
+			ceptoar__message__free_unpacked(labelled[i], NULL);
+	free(labelled);
 	free(rv);
 	free(rp);
 	free(cause);

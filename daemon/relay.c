@@ -206,8 +206,8 @@ relay_same_label(const struct route_entry *a, const struct route_entry *b)
  * originator (as anon_sharing does).  -1 when out of memory.
  */
 static int
-relay_set_range(const struct relay_ctx *ctx, Ceptoar__Message *m, int form,
-    const Ceptoar__SharingRange *range)
+relay_set_range(const struct dir_org *originator, Ceptoar__Message *m,
+    int form, const Ceptoar__SharingRange *range)
 {
 	Ceptoar__SharingRange	*copy;
 	uint8_t			*buf;
@@ -226,7 +226,7 @@ relay_set_range(const struct relay_ctx *ctx, Ceptoar__Message *m, int form,
 	if (form == CEPTOAR__FORM__FORM_ANONYMISED) {
 		for (i = 0, k = 0; i < copy->n_organisations; i++) {
 			if (strcmp(copy->organisations[i],
-			    ctx->originator->id) == 0) {
+			    originator->id) == 0) {
 				free(copy->organisations[i]);
 				continue;
 			}
@@ -288,7 +288,8 @@ relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop,
 		m->tlp = ctx->entry_tlp;
 	}
 	range = ctx->entry_range != NULL ? ctx->entry_range : ctx->sharing;
-	if (range != NULL && relay_set_range(ctx, m, form, range) == -1)
+	if (range != NULL && relay_set_range(ctx->originator, m, form,
+	    range) == -1)
 		return -1;
 	if (ctx->ceptoar != NULL &&
 	    relay_set_string(&m->relay, ctx->ceptoar->secretariat) == -1)
@@ -1004,6 +1005,26 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 nomem:
 	cause_set(cause, "out of memory relaying a message");
 	return -1;
+}
+
+Ceptoar__Message *
+relay_labelled(const Ceptoar__Message *m, int form,
+    const struct dir_org *originator, const struct route_entry *e)
+{
+	Ceptoar__Message	*c;
+
+	if ((c = frame_message_copy(m)) == NULL)
+		return NULL;
+	if (e->tlp != 0 && (!c->has_tlp || (int)c->tlp < e->tlp)) {
+		c->has_tlp = 1;
+		c->tlp = e->tlp;
+	}
+	if (e->range != NULL && relay_set_range(originator, c, form,
+	    e->range) == -1) {
+		ceptoar__message__free_unpacked(c, NULL);
+		return NULL;
+	}
+	return c;
 }
 
 /* Free the forms the walk kept. */

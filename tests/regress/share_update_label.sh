@@ -91,8 +91,17 @@ expect_eq "$RC" 1 "bank-b cannot pass the share on"
 expect_contains "$ERR" "tlp-refused" "refused by its label"
 share_refusal=$ERR
 
-# The reporter's update, at GREEN.
+# The reporter's update, at GREEN; its preview shows the labels it gets.
 report TLP:GREEN "$chain" 2 >"$WORK/r2.json"
+cli_json bank-a preview "$WORK/r2.json"
+expect_eq "$RC" 0 "preview of the update ($ERR)"
+expect_eq "$(python3 -c 'import json, sys
+p = json.loads(sys.stdin.read())
+print(" ".join(sorted("%s/%s" % (r["as_received"]["tlp"],
+    r["as_received"]["report"]["sharing"]["scope"])
+    for r in p["routes"] if r.get("hop") == 3)))' <<<"$OUT")" \
+    "TLP:AMBER/sector_ceptoar TLP:GREEN/named_sectors" \
+    "the preview shows each share's form as it will go"
 cli_json bank-a submit --accept-warnings "$WORK/r2.json"
 expect_eq "$RC" 0 "the update ($ERR)"
 release 2
