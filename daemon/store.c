@@ -1310,6 +1310,7 @@ store_mark_forwarded(struct store *s, const char *holder, const char *hub_id,
 	rv = s->be->delivery_of(s->be_data, holder, hub_id, store_was_row,
 	    &was, cause);
 	s->in_callback = false;
+	free(was.sharing);	/* the delivery's range: not this mark's */
 	if (rv == -1)
 		return (-1);
 	if ((rv = s->be->mark_forwarded(s->be_data, holder, hub_id, now,
