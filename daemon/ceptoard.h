@@ -339,6 +339,14 @@ struct route_entry {
 	bool		 hidden;	/* never shown to the sender */
 	const char	*via;		/* the holder relaying it; NULL at hop 0 */
 	char		 group[80];	/* holders that release the next hop together */
+	/*
+	 * A follow-up relayed along a share: the label (0: the message's)
+	 * and range (NULL: the message's) of this recipient's form, the
+	 * tighter of the share's and the follow-up's.  range points into
+	 * the result's owned ranges, or to a constant.
+	 */
+	int		 tlp;
+	const Ceptoar__SharingRange *range;
 };
 
 struct route_result {
@@ -353,6 +361,9 @@ struct route_result {
 	size_t			*seen;
 	size_t			 seencap;
 	size_t			 nseen;		/* entries of v in seen */
+	/* Ranges the entries point to, owned (route_chain's); freed with it. */
+	Ceptoar__SharingRange	**ranges;
+	size_t			 nranges;
 };
 
 /*
@@ -466,6 +477,23 @@ int	 route_anon_permitted(const struct route_result *plan, bool anon_ready,
  */
 bool	 route_anon_set_warning(const struct route_result *plan,
 	    uint64_t anon_k, char *buf, size_t len);
+/*
+ * Whether held, the range a holder's form of a report carries, was
+ * narrowed on the way (a share's forward.sharing) from original, the
+ * range the report itself carries: narrower, and not merely the same
+ * range without the originator (as an anonymised form lists it).
+ */
+bool	 route_range_narrowed(const Ceptoar__SharingRange *held,
+	    const Ceptoar__SharingRange *original, const char *originator);
+/*
+ * The tighter of two ranges: a or b, whichever is no wider than the
+ * other, or when neither is (two lists of names, say), the reporter's
+ * default (liaison and NISC), narrower than both.  blind and originator
+ * as in route_range_narrower.
+ */
+const Ceptoar__SharingRange *route_range_tighter(
+	    const Ceptoar__SharingRange *a, const Ceptoar__SharingRange *b,
+	    const char *originator, bool blind);
 /* The form recipient may receive of report r under attribution consent. */
 int	 route_form_for(const Ceptoar__Report *r, const struct dir_org *originator,
 	    const struct dir_org *recipient);
@@ -497,6 +525,9 @@ struct route_chain_row {
 	const char	*via;		/* who relayed it; NULL at hop 0 */
 	bool		 hidden;
 	bool		 holding;	/* org still holds it for review */
+	int		 tlp;		/* label of the form it got; 0: unknown */
+	/* The range that form carries; NULL: none. */
+	const Ceptoar__SharingRange *range;
 };
 /*
  * The plan of follow-up m, sent by sender, of the chain whose first
@@ -504,9 +535,11 @@ struct route_chain_row {
  * from their relaying holder, in the stricter form of the row's and of
  * m's consent; review as m's own route (fresh, from route_message) has
  * it; and where a holder still holds the first, m's own route beyond it,
- * held with it.  Refused (-1, code, cause naming report.chain_id) when
- * first is not a report, or m would turn a mandatory chain voluntary or
- * the reverse, or move it to another CEPTOAR, or nobody remains at hop 0.
+ * held with it.  A row that is a share (on none of m's own paths) gets
+ * m in the tighter of its form's label and range and m's.  Refused (-1,
+ * code, cause naming report.chain_id) when first is not a report, or m
+ * would turn a mandatory chain voluntary or the reverse, or move it to
+ * another CEPTOAR, or nobody remains at hop 0.
  */
 int	 route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
 	    const Ceptoar__Message *first, const struct route_result *fresh,
@@ -1007,8 +1040,20 @@ int	 store_inbox_read(struct store *, const char *recipient,
 int	 store_pipeline(struct store *, char **cause);
 int	 store_sync(struct store *, bool full, char **cause);
 void	 store_checkpoint(struct store *, uint64_t limit);
+/*
+ * Take back messages whose sync failed, with their deliveries, and the
+ * marks made with them: a forwarded mark and a widened range set in the
+ * same request of a group (store_mark_forwarded, store_set_sharing) are
+ * as they were before it, so an undone group leaves no trace.
+ */
 int	 store_undo(struct store *, const uint64_t *seqs, size_t n,
 	    char **cause);
+/*
+ * Messages up to seq are durable (their sync is done): the marks made
+ * with them can no longer be taken back, and are forgotten.  Without
+ * store_pipeline a commit is durable itself and needs no call.
+ */
+void	 store_durable(struct store *, uint64_t seq);
 /* Acknowledge seqs of recipient; *nacked counts the ones newly acked. */
 int	 store_ack(struct store *, const char *recipient, const uint64_t *seqs,
 	    size_t n, int64_t now, size_t *nacked, char **cause);
@@ -1112,6 +1157,19 @@ int	 store_replies(struct store *, const char *hub_id,
  */
 int	 store_set_sharing(struct store *, const char *hub_id,
 	    const uint8_t *packed, size_t len, char **cause);
+
+/*
+ * A mark to take back with an undone group (store_undo): clear holder's
+ * forwarded mark of hub_id, or put back the sharing range of the
+ * original hub_id as it was (old NULL: none).
+ */
+struct store_undo_mark {
+	bool		 sharing;
+	const char	*holder;
+	const char	*hub_id;
+	const uint8_t	*old;
+	size_t		 oldlen;
+};
 
 /*
  * A storage backend: store.c checks arguments and the transaction state,
@@ -1229,12 +1287,14 @@ struct store_backend {
 	 * sync makes every committed group durable (full: by copying the
 	 * whole log into the database, after a sync failed); checkpoint
 	 * reuses the log once it passes limit bytes.  undo removes
-	 * messages whose sync failed.
+	 * messages whose sync failed and takes back marks, in the order
+	 * given, in one transaction.
 	 */
 	int	 (*pipeline)(void *be, char **cause);
 	int	 (*sync)(void *be, bool full, char **cause);
 	void	 (*checkpoint)(void *be, uint64_t limit);
 	int	 (*undo)(void *be, const uint64_t *seqs, size_t n,
+		    const struct store_undo_mark *marks, size_t nmarks,
 		    char **cause);
 };
 
@@ -1354,6 +1414,13 @@ Ceptoar__Message *relay_preview(const struct relay_source *src,
 	    const struct dir_org *holder, const char *reviewed_text, int form,
 	    bool *vouched, char *why, size_t whylen, char **cause);
 void	 relay_batch_free(struct relay_batch *);
+/*
+ * A copy of m, a form of kind form of originator's message, in the label
+ * and range of plan entry e (a follow-up along a share), as relay_walk
+ * stamps it; for a preview.  NULL when out of memory.
+ */
+Ceptoar__Message *relay_labelled(const Ceptoar__Message *m, int form,
+	    const struct dir_org *originator, const struct route_entry *e);
 /*
  * The uuid under which holder's release of the hop after its own stores
  * the form (original or anonymised) of the original origin_hub_id.
@@ -1806,6 +1873,7 @@ struct service_preview {
 	Ceptoar__RoutePreview	*rv;
 	size_t			 n;
 	Ceptoar__Message	*anon;
+	Ceptoar__Message	**labelled;	/* along a share; per entry */
 	char			 warnings[SERVICE_MAX_WARNINGS][300];
 	size_t			 nwarnings;
 	struct route_result	 plan;

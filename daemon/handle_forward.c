@@ -176,9 +176,19 @@ handle_forward(struct session *s, Ceptoar__Envelope *env,
 	rl.tlp = (int)fw->tlp;
 	rl.is_report = l.original->content_case ==
 	    CEPTOAR__MESSAGE__CONTENT_REPORT;
-	if (rl.is_report)
+	if (rl.is_report) {
 		rl.held_range = l.range != NULL ? l.range :
 		    l.original->report->sharing;
+		/*
+		 * A holder that shared it narrowed the range of the form this
+		 * holder got (a share, or a follow-up along one): that stands,
+		 * whatever the reporter widened since.
+		 */
+		if (l.held->content_case == CEPTOAR__MESSAGE__CONTENT_REPORT &&
+		    route_range_narrowed(l.held->report->sharing,
+		    l.original->report->sharing, l.originator))
+			rl.held_range = l.held->report->sharing;
+	}
 	rl.sharing = fw->sharing;
 	rl.originator = l.originator;
 	rl.blind = l.form == CEPTOAR__FORM__FORM_ANONYMISED;

@@ -115,6 +115,8 @@ handle_is_followup(const Ceptoar__Report *r, const char *uuid)
 /* The deliveries of a chain's first report: its path and its shares. */
 struct handle_chain {
 	struct route_chain_row	*rows;
+	char			**hub_ids;	/* of each row's form */
+	Ceptoar__Message	**forms;	/* each row's form, once read */
 	size_t			 n;
 	Ceptoar__Message	*first;
 	bool			 failed;
@@ -126,19 +128,29 @@ handle_chain_row(const struct store_delivery *d, void *arg)
 {
 	struct handle_chain	*c = arg;
 	struct route_chain_row	*nv, *r;
+	Ceptoar__Message	**fv;
+	char			**hv;
 
 	if (d->recipient == NULL)
 		return 0;
-	if ((nv = reallocarray(c->rows, c->n + 1, sizeof(*nv))) == NULL) {
+	if ((nv = reallocarray(c->rows, c->n + 1, sizeof(*nv))) != NULL)
+		c->rows = nv;
+	if ((hv = reallocarray(c->hub_ids, c->n + 1, sizeof(*hv))) != NULL)
+		c->hub_ids = hv;
+	if ((fv = reallocarray(c->forms, c->n + 1, sizeof(*fv))) != NULL)
+		c->forms = fv;
+	if (nv == NULL || hv == NULL || fv == NULL) {
 		c->failed = true;
 		return 1;
 	}
-	c->rows = nv;
 	r = &c->rows[c->n];
 	memset(r, 0, sizeof(*r));
+	c->forms[c->n] = NULL;
 	if ((r->org = strdup(d->recipient)) == NULL || (d->hop > 0 &&
-	    d->sender != NULL && (r->via = strdup(d->sender)) == NULL)) {
+	    d->sender != NULL && (r->via = strdup(d->sender)) == NULL) ||
+	    (c->hub_ids[c->n] = strdup(d->hub_id)) == NULL) {
 		free((char *)r->org);
+		free((char *)r->via);
 		c->failed = true;
 		return 1;
 	}
@@ -147,6 +159,55 @@ handle_chain_row(const struct store_delivery *d, void *arg)
 	r->hidden = d->hidden;
 	r->holding = d->review && d->forwarded_at == 0;
 	c->n++;
+	return 0;
+}
+
+/* Keep the form a row's organisation got (its label and range). */
+static int
+handle_chain_form(const struct store_delivery *d, void *arg)
+{
+	Ceptoar__Message	**mp = arg;
+
+	if (d->body != NULL)
+		*mp = ceptoar__message__unpack(NULL, d->body_len, d->body);
+	return 1;
+}
+
+/*
+ * The label and range of the form each row past hop 0 got: what a share
+ * tightened, which the chain's follow-ups keep (route_chain).  A form
+ * read once serves every row of it.  -1 with a cause if one cannot be
+ * read.
+ */
+static int
+handle_chain_labels(struct handle_chain *c, char **cause)
+{
+	Ceptoar__Message	*f;
+	size_t			 i, j;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->rows[i].hop == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (c->forms[j] != NULL &&
+			    strcmp(c->hub_ids[j], c->hub_ids[i]) == 0)
+				break;
+		if (j < i)
+			f = c->forms[j];
+		else {
+			if (store_message(hub->store, c->hub_ids[i],
+			    handle_chain_form, &c->forms[i], cause) == -1)
+				return -1;
+			if ((f = c->forms[i]) == NULL) {
+				cause_set(cause, "the form %s of the chain's "
+				    "first report does not open", c->hub_ids[i]);
+				return -1;
+			}
+		}
+		c->rows[i].tlp = f->has_tlp ? (int)f->tlp : 0;
+		c->rows[i].range = f->content_case ==
+		    CEPTOAR__MESSAGE__CONTENT_REPORT ? f->report->sharing : NULL;
+	}
 	return 0;
 }
 
@@ -292,7 +353,8 @@ handle_chain_plan(const Ceptoar__Message *m, const char *sender,
 	}
 	if (rc == -1 || store_message(hub->store, first, handle_chain_first,
 	    &c, cause) == -1 || store_receipts(hub->store, first,
-	    handle_chain_row, &c, cause) == -1 || c.failed || c.first == NULL) {
+	    handle_chain_row, &c, cause) == -1 || c.failed || c.first == NULL ||
+	    handle_chain_labels(&c, cause) == -1) {
 		*code = CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED;
 		if (*cause == NULL)
 			cause_set(cause, "the store could not read the first "
@@ -308,8 +370,13 @@ handle_chain_plan(const Ceptoar__Message *m, const char *sender,
 	for (i = 0; i < c.n; i++) {
 		free((char *)c.rows[i].org);
 		free((char *)c.rows[i].via);
+		free(c.hub_ids[i]);
+		if (c.forms[i] != NULL)
+			ceptoar__message__free_unpacked(c.forms[i], NULL);
 	}
 	free(c.rows);
+	free(c.hub_ids);
+	free(c.forms);
 	if (c.first != NULL)
 		ceptoar__message__free_unpacked(c.first, NULL);
 	return rc;

@@ -39,6 +39,14 @@ struct relay_ctx {
 	const char			*forwarder;	/* the forwarder's org id */
 	unsigned			 forwarder_hop;
 	int				 tlp;		/* 0: keep */
+	/* A share's forward.sharing, kept in the forms it makes; or NULL. */
+	const Ceptoar__SharingRange	*sharing;
+	/*
+	 * The label and range of the entry whose form is being made (a
+	 * follow-up along a share, route_chain): 0 and NULL for none.
+	 */
+	int				 entry_tlp;
+	const Ceptoar__SharingRange	*entry_range;
 	const char			*reviewed_text;	/* secretariat's text */
 	const char			*forward_uuid;	/* the client's, or "" */
 	bool				 forced;	/* the first hop is released by a forward */
@@ -128,8 +136,108 @@ relay_derived_uuid(const struct relay_ctx *ctx, unsigned hop, int form,
 	crypto_generichash_update(&st, (const unsigned char *)"|", 1);
 	crypto_generichash_update(&st, (const unsigned char *)
 	    ctx->forward_uuid, strlen(ctx->forward_uuid));
+	/*
+	 * A follow-up may go out from one holder in several labels (along
+	 * its path, and along a share it tightened): one form each.
+	 */
+	if (ctx->entry_tlp != 0 || ctx->entry_range != NULL) {
+		uint8_t	*buf = NULL;
+		size_t	 len = 0;
+
+		snprintf(hops, sizeof(hops), "|label|%d|", ctx->entry_tlp);
+		crypto_generichash_update(&st, (const unsigned char *)hops,
+		    strlen(hops));
+		if (ctx->entry_range != NULL) {
+			len = ceptoar__sharing_range__get_packed_size(
+			    ctx->entry_range);
+			if ((buf = malloc(len ? len : 1)) != NULL) {
+				ceptoar__sharing_range__pack(ctx->entry_range,
+				    buf);
+				crypto_generichash_update(&st, buf, len);
+			}
+			free(buf);
+		}
+	}
 	crypto_generichash_final(&st, h, sizeof(h));
 	validate_uuid_format(h, out, 40);
+}
+
+/* Whether two ranges (NULL: none) say the same. */
+static bool
+relay_same_range(const Ceptoar__SharingRange *a,
+    const Ceptoar__SharingRange *b)
+{
+	uint8_t	*pa, *pb;
+	size_t	 la, lb;
+	bool	 same;
+
+	if (a == b)
+		return true;
+	if (a == NULL || b == NULL)
+		return false;
+	la = ceptoar__sharing_range__get_packed_size(a);
+	lb = ceptoar__sharing_range__get_packed_size(b);
+	if (la != lb)
+		return false;
+	pa = malloc(la ? la : 1);
+	pb = malloc(lb ? lb : 1);
+	if (pa == NULL || pb == NULL) {
+		free(pa);
+		free(pb);
+		return false;	/* made apart: never wrong, only twice */
+	}
+	ceptoar__sharing_range__pack(a, pa);
+	ceptoar__sharing_range__pack(b, pb);
+	same = memcmp(pa, pb, la) == 0;
+	free(pa);
+	free(pb);
+	return same;
+}
+
+/* Whether plan entries a and b get a form of the same label and range. */
+static bool
+relay_same_label(const struct route_entry *a, const struct route_entry *b)
+{
+	return a->tlp == b->tlp && relay_same_range(a->range, b->range);
+}
+
+/*
+ * Put range in m's report, a copy; an anonymised form never lists its
+ * originator (as anon_sharing does).  -1 when out of memory.
+ */
+static int
+relay_set_range(const struct dir_org *originator, Ceptoar__Message *m,
+    int form, const Ceptoar__SharingRange *range)
+{
+	Ceptoar__SharingRange	*copy;
+	uint8_t			*buf;
+	size_t			 len, i, k;
+
+	if (m->content_case != CEPTOAR__MESSAGE__CONTENT_REPORT)
+		return 0;
+	len = ceptoar__sharing_range__get_packed_size(range);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return -1;
+	ceptoar__sharing_range__pack(range, buf);
+	copy = ceptoar__sharing_range__unpack(NULL, len, buf);
+	free(buf);
+	if (copy == NULL)
+		return -1;
+	if (form == CEPTOAR__FORM__FORM_ANONYMISED) {
+		for (i = 0, k = 0; i < copy->n_organisations; i++) {
+			if (strcmp(copy->organisations[i],
+			    originator->id) == 0) {
+				free(copy->organisations[i]);
+				continue;
+			}
+			copy->organisations[k++] = copy->organisations[i];
+		}
+		copy->n_organisations = k;
+	}
+	if (m->report->sharing != NULL)
+		ceptoar__sharing_range__free_unpacked(m->report->sharing, NULL);
+	m->report->sharing = copy;
+	return 0;
 }
 
 
@@ -159,19 +267,30 @@ relay_set_string(char **field, const char *value)
 }
 
 /*
- * Append the forwarder's note to the form's notes, stamp the relay and
- * tighten the label, in place.
+ * Append the forwarder's note to the form's notes, stamp the relay,
+ * tighten the label and narrow the range, in place.
  */
 static int
 relay_stamp(const struct relay_ctx *ctx, Ceptoar__Message *m, unsigned hop,
     int form, const char *sender)
 {
-	Ceptoar__HopNote	**nv, *n;
+	const Ceptoar__SharingRange	 *range;
+	Ceptoar__HopNote		**nv, *n;
 
 	if (ctx->tlp != 0) {
 		m->has_tlp = 1;
 		m->tlp = ctx->tlp;
 	}
+	/* Along a share: its label where it is the tighter (route_chain). */
+	if (ctx->entry_tlp != 0 && (!m->has_tlp || (int)m->tlp <
+	    ctx->entry_tlp)) {
+		m->has_tlp = 1;
+		m->tlp = ctx->entry_tlp;
+	}
+	range = ctx->entry_range != NULL ? ctx->entry_range : ctx->sharing;
+	if (range != NULL && relay_set_range(ctx->originator, m, form,
+	    range) == -1)
+		return -1;
 	if (ctx->ceptoar != NULL &&
 	    relay_set_string(&m->relay, ctx->ceptoar->secretariat) == -1)
 		return -1;
@@ -552,12 +671,15 @@ relay_fits(struct relay_batch *b, const char *field, char *why,
 	return false;
 }
 
-/* Fill write w with body m and the entries of plan at hop in form. */
+/*
+ * Fill write w with body m and the entries of plan at hop in form (and,
+ * unless like is NULL, of like's label and range).
+ */
 static int
 relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
     const Ceptoar__Message *m, const struct route_result *plan, unsigned hop,
     int form, bool any_form, const char *via, bool any_via,
-    const char *sender, const char *uuid)
+    const struct route_entry *like, const char *sender, const char *uuid)
 {
 	size_t	i, n = 0;
 
@@ -581,7 +703,8 @@ relay_fill(struct relay_write *w, const struct relay_ctx *ctx,
 		const struct route_entry *e = &plan->v[i];
 
 		if (e->hop != hop || (!any_form && e->form != form) ||
-		    (!any_via && !relay_same(e->via, via)))
+		    (!any_via && !relay_same(e->via, via)) ||
+		    (like != NULL && !relay_same_label(e, like)))
 			continue;
 		if ((w->rcpt[n].org = strdup(e->org)) == NULL ||
 		    (w->rcpt[n].reason = strdup(e->reason)) == NULL)
@@ -655,7 +778,7 @@ relay_answer_for_originator(struct relay_batch *b,
 	crypto_generichash_final(&st, h, sizeof(h));
 	validate_uuid_format(h, uuid, sizeof(uuid));
 	if ((w = relay_new_write(b)) == NULL || relay_fill(w, ctx, m, plan,
-	    0, 0, true, NULL, true, first_sender, uuid) == -1) {
+	    0, 0, true, NULL, true, NULL, first_sender, uuid) == -1) {
 		ceptoar__message__free_unpacked(m, NULL);
 		return -1;
 	}
@@ -765,7 +888,8 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			/* The message as sent, to every hop-0 recipient. */
 			if ((w = relay_new_write(b)) == NULL ||
 			    relay_fill(w, ctx, ctx->original, plan, 0, 0, true,
-			    NULL, true, first_sender, ctx->original->uuid) == -1)
+			    NULL, true, NULL, first_sender,
+			    ctx->original->uuid) == -1)
 				goto nomem;
 			if (!relay_fits(b, "message", why, sizeof(why))) {
 				b->oversized = true;
@@ -792,6 +916,7 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			for (k = 0; k < i && !done; k++)
 				if (plan->v[k].hop == hop &&
 				    plan->v[k].form == e->form &&
+				    relay_same_label(&plan->v[k], e) &&
 				    (first || relay_same(plan->v[k].via,
 				    e->via)) && (first ||
 				    relay_written(b, hop - 1, plan->v[k].via)))
@@ -804,6 +929,7 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			for (k = 0; k < plan->n; k++)
 				if (plan->v[k].hop == hop &&
 				    plan->v[k].form == e->form &&
+				    relay_same_label(&plan->v[k], e) &&
 				    (first || relay_same(plan->v[k].via, via)))
 					review |= plan->v[k].review;
 			if (review && !first) {
@@ -814,6 +940,8 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			for (f = 0; f < 2 && forms[f] != e->form; f++)
 				;
 			why[0] = '\0';
+			ctx->entry_tlp = e->tlp;
+			ctx->entry_range = e->range;
 			if ((m = relay_form(ctx, e->form, hop, sender, &vouched,
 			    why, sizeof(why), cause)) == NULL)
 				return -1;
@@ -835,7 +963,7 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			relay_derived_uuid(ctx, hop, e->form, sender, uuid);
 			w = relay_new_write(b);
 			if (w == NULL || relay_fill(w, ctx, m, plan, hop,
-			    e->form, false, via, first, sender, uuid) == -1) {
+			    e->form, false, via, first, e, sender, uuid) == -1) {
 				ceptoar__message__free_unpacked(m, NULL);
 				goto nomem;
 			}
@@ -857,7 +985,14 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 			}
 			if (b->nw == 1)
 				w->primary = true;
-			relay_keep(ctx, e->form, m);
+			/*
+			 * A form in a share's label is that share's alone:
+			 * the hops after copy the path's.
+			 */
+			if (e->tlp != 0 || e->range != NULL)
+				ceptoar__message__free_unpacked(m, NULL);
+			else
+				relay_keep(ctx, e->form, m);
 			opened = true;
 		}
 		/* Later hops carry the notes in the forms they copy. */
@@ -870,6 +1005,26 @@ relay_walk(struct relay_batch *b, struct relay_ctx *ctx,
 nomem:
 	cause_set(cause, "out of memory relaying a message");
 	return -1;
+}
+
+Ceptoar__Message *
+relay_labelled(const Ceptoar__Message *m, int form,
+    const struct dir_org *originator, const struct route_entry *e)
+{
+	Ceptoar__Message	*c;
+
+	if ((c = frame_message_copy(m)) == NULL)
+		return NULL;
+	if (e->tlp != 0 && (!c->has_tlp || (int)c->tlp < e->tlp)) {
+		c->has_tlp = 1;
+		c->tlp = e->tlp;
+	}
+	if (e->range != NULL && relay_set_range(originator, c, form,
+	    e->range) == -1) {
+		ceptoar__message__free_unpacked(c, NULL);
+		return NULL;
+	}
+	return c;
 }
 
 /* Free the forms the walk kept. */
@@ -954,6 +1109,11 @@ relay_forward(const struct relay_source *src, const struct dir_org *holder,
 	ctx.forwarder = holder->id;
 	ctx.forwarder_hop = src->holder_hop;
 	ctx.tlp = fw->has_tlp ? fw->tlp : 0;
+	/*
+	 * A share keeps the range it narrowed to in its form, for the
+	 * recipient's own forwards and for the chain's follow-ups.
+	 */
+	ctx.sharing = fw->n_recipients > 0 ? fw->sharing : NULL;
 	ctx.reviewed_text = fw->free_text;
 	/*
 	 * A hop is released once: every release of it makes the same forms

@@ -1194,6 +1194,75 @@ route_range_narrower(const Ceptoar__SharingRange *want,
 	return route_scope_rank(w) < route_scope_rank(h);
 }
 
+/*
+ * Whether every entry of a other than ignore is in b: a list compared
+ * with an anonymised copy of itself, which lists no originator.
+ */
+static bool
+route_subset_but(char **a, size_t na, char **b, size_t nb,
+    const char *ignore)
+{
+	size_t	i, j;
+
+	for (i = 0; i < na; i++) {
+		if (ignore != NULL && strcmp(a[i], ignore) == 0)
+			continue;
+		for (j = 0; j < nb; j++)
+			if (strcmp(a[i], b[j]) == 0)
+				break;
+		if (j == nb)
+			return false;
+	}
+	return true;
+}
+
+bool
+route_range_narrowed(const Ceptoar__SharingRange *held,
+    const Ceptoar__SharingRange *original, const char *originator)
+{
+	int	h, o;
+
+	if (held == NULL || !route_range_narrower(held, original, originator,
+	    false))
+		return false;
+	h = held->has_scope ? held->scope :
+	    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+	o = original != NULL && original->has_scope ? original->scope :
+	    CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC;
+	if (h != o)
+		return true;
+	if (h == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_SECTORS)
+		return !route_subset(original->sectors, original->n_sectors,
+		    held->sectors, held->n_sectors, NULL);
+	if (h == CEPTOAR__SHARING_SCOPE__SHARING_NAMED_ORGANISATIONS)
+		return !route_subset_but(original->organisations,
+		    original->n_organisations, held->organisations,
+		    held->n_organisations, originator);
+	return false;
+}
+
+/* The reporter's default range: narrower than any two lists of names. */
+static const Ceptoar__SharingRange route_range_default = {
+	.base = PROTOBUF_C_MESSAGE_INIT(&ceptoar__sharing_range__descriptor),
+	.has_scope = 1,
+	.scope = CEPTOAR__SHARING_SCOPE__SHARING_LIAISON_AND_NISC,
+};
+
+const Ceptoar__SharingRange *
+route_range_tighter(const Ceptoar__SharingRange *a,
+    const Ceptoar__SharingRange *b, const char *originator, bool blind)
+{
+	const Ceptoar__SharingRange *aa = a ? a : &route_range_default;
+	const Ceptoar__SharingRange *bb = b ? b : &route_range_default;
+
+	/* b first: of two equal ranges, b (the message's own) stays. */
+	if (route_range_narrower(bb, aa, originator, blind))
+		return b;
+	if (route_range_narrower(aa, bb, originator, blind))
+		return a;
+	return &route_range_default;
+}
+
 /* A copy of a plan, entries and all. */
 static int
 route_copy(struct route_result *dst, const struct route_result *src)
@@ -1203,6 +1272,9 @@ route_copy(struct route_result *dst, const struct route_result *src)
 	dst->cap = dst->n;
 	dst->seen = NULL;	/* route_seen builds the copy's own */
 	dst->seencap = dst->nseen = 0;
+	/* The entries still point into src's ranges: src outlives the copy. */
+	dst->ranges = NULL;
+	dst->nranges = 0;
 	if (src->n == 0)
 		return 0;
 	if ((dst->v = calloc(src->n, sizeof(*dst->v))) == NULL)
@@ -1287,6 +1359,8 @@ route_forward(const struct route_fwd *f, const struct directory *dir,
 			if (out->n > n) {
 				out->v[n].hidden = e->hidden;
 				out->v[n].via = e->via;
+				out->v[n].tlp = e->tlp;
+				out->v[n].range = e->range;
 				snprintf(out->v[n].group, sizeof(out->v[n].group),
 				    "%s", e->group);
 			}
@@ -1461,6 +1535,65 @@ route_has_from(const struct route_result *out, size_t from, const char *org,
 	return false;
 }
 
+/*
+ * A copy of range that out owns (the rows it came from are the
+ * caller's, and go before the plan does); NULL when out of memory.
+ */
+static const Ceptoar__SharingRange *
+route_own_range(struct route_result *out, const Ceptoar__SharingRange *range)
+{
+	Ceptoar__SharingRange	**nv, *copy;
+	uint8_t			 *buf;
+	size_t			  len;
+
+	len = ceptoar__sharing_range__get_packed_size(range);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return NULL;
+	ceptoar__sharing_range__pack(range, buf);
+	copy = ceptoar__sharing_range__unpack(NULL, len, buf);
+	free(buf);
+	if (copy == NULL)
+		return NULL;
+	if ((nv = reallocarray(out->ranges, out->nranges + 1, sizeof(*nv))) ==
+	    NULL) {
+		ceptoar__sharing_range__free_unpacked(copy, NULL);
+		return NULL;
+	}
+	out->ranges = nv;
+	out->ranges[out->nranges++] = copy;
+	return copy;
+}
+
+/*
+ * A follow-up relayed along a share goes in the share's label and range
+ * where they are tighter than its own: a holder that tightened what it
+ * shared decided so for the whole chain, and the reporter's update must
+ * not loosen it (nor let its recipient pass it on wider).  -1 only when
+ * out of memory.
+ */
+static int
+route_chain_share(struct route_result *out, struct route_entry *v,
+    const Ceptoar__Message *m, const struct dir_org *sender,
+    const struct route_chain_row *r)
+{
+	const Ceptoar__SharingRange	*t;
+	int				 tlp = m->has_tlp ? (int)m->tlp :
+					    CEPTOAR__TLP__TLP_RED;
+
+	if (r->tlp > tlp)
+		v->tlp = r->tlp;
+	if (r->range == NULL)
+		return 0;
+	t = route_range_tighter(r->range, m->report->sharing, sender->id,
+	    v->form == CEPTOAR__FORM__FORM_ANONYMISED);
+	if (t == m->report->sharing)
+		return 0;
+	if (t == r->range && (t = route_own_range(out, r->range)) == NULL)
+		return -1;
+	v->range = t;
+	return 0;
+}
+
 /* Whether a row holder still holds the first report at hop. */
 static bool
 route_row_holding(const struct route_chain_row *rows, size_t nrows,
@@ -1559,6 +1692,9 @@ route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
 		out->v[n].hidden = r->hidden || (e != NULL && e->hidden);
 		snprintf(out->v[n].group, sizeof(out->v[n].group), "%s",
 		    e != NULL ? e->group : "share");
+		if (e == NULL && r->hop > 0 &&
+		    route_chain_share(out, &out->v[n], m, sender, r) == -1)
+			return route_nomem(code, cause);
 		if (r->hop == 0)
 			hop0 = true;
 	}
@@ -1605,6 +1741,11 @@ route_chain(const Ceptoar__Message *m, const struct dir_org *sender,
 void
 route_result_free(struct route_result *r)
 {
+	size_t	i;
+
+	for (i = 0; i < r->nranges; i++)
+		ceptoar__sharing_range__free_unpacked(r->ranges[i], NULL);
+	free(r->ranges);
 	free(r->v);
 	free(r->seen);
 	memset(r, 0, sizeof(*r));

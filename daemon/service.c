@@ -621,7 +621,9 @@ service_preview(const struct service_caller *who, Ceptoar__Message *m,
 	}
 	free(cause);
 	if ((out->rv = calloc(out->plan.n ? out->plan.n : 1,
-	    sizeof(*out->rv))) == NULL) {
+	    sizeof(*out->rv))) == NULL || (out->labelled =
+	    calloc(out->plan.n ? out->plan.n : 1, sizeof(*out->labelled))) ==
+	    NULL) {
 		service_preview_free(out);
 		return service_fail(err, CEPTOAR__ERROR_CODE__ERROR_INTERNAL,
 		    NULL, false, "the hub is out of memory");
@@ -641,6 +643,18 @@ service_preview(const struct service_caller *who, Ceptoar__Message *m,
 		rv->review = e->review;
 		rv->as_received = e->form == CEPTOAR__FORM__FORM_ANONYMISED ?
 		    out->anon : m;
+		/* Along a share: in the share's label and range (route_chain). */
+		if ((e->tlp != 0 || e->range != NULL) &&
+		    rv->as_received != NULL) {
+			if ((out->labelled[i] = relay_labelled(rv->as_received,
+			    e->form, sender, e)) == NULL) {
+				service_preview_free(out);
+				return service_fail(err,
+				    CEPTOAR__ERROR_CODE__ERROR_INTERNAL, NULL,
+				    false, "the hub is out of memory");
+			}
+			rv->as_received = out->labelled[i];
+		}
 	}
 	log_event(LOG_LVL_INFO, "route.preview", "session=%s org=%s kind=%s "
 	    "recipients=%zu", who->sid, who->org, relay_kind(m), out->plan.n);
@@ -650,6 +664,12 @@ service_preview(const struct service_caller *who, Ceptoar__Message *m,
 void
 service_preview_free(struct service_preview *out)
 {
+	size_t	i;
+
+	for (i = 0; out->labelled != NULL && i < out->plan.n; i++)
+		if (out->labelled[i] != NULL)
+			ceptoar__message__free_unpacked(out->labelled[i], NULL);
+	free(out->labelled);
 	free(out->rv);
 	anon_result_free(&out->ar);
 	route_result_free(&out->plan);

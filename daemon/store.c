@@ -82,6 +82,31 @@ struct store {
 	size_t				 capplain;
 	/* Why a row's body did not open, for its callback. */
 	char				 body_error[256];
+	/*
+	 * Marks made in groups not yet durable, oldest first, with what
+	 * they replaced: store_undo takes them back with their messages.
+	 */
+	struct store_mark		*marks;
+	size_t				 nmarks, capmarks;
+	size_t				 group_marks;	/* before the open group */
+	size_t				 item_marks;	/* before the open request */
+	uint64_t			 item_seq;	/* its first message; 0 none */
+	bool				 pipelined;	/* commits wait for store_sync */
+};
+
+/*
+ * One mark of a group: a forwarded mark it set, or a range it replaced
+ * (old, oldlen: the one before; had false: none).  seq is the first
+ * message the same request inserted, by which store_undo finds it.
+ */
+struct store_mark {
+	uint64_t	 seq;
+	bool		 sharing;
+	char		*holder;
+	char		*hub_id;
+	bool		 had;
+	uint8_t		*old;
+	size_t		 oldlen;
 };
 
 /* A caller's callback, called by store_view with opened bodies. */
@@ -721,6 +746,62 @@ fail:
 }
 
 /* Close the store, abandoning a group that was never committed. */
+/* Forget the marks from index from on (durable, or rolled back). */
+static void
+store_marks_drop(struct store *s, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i < s->nmarks; i++) {
+		free(s->marks[i].holder);
+		free(s->marks[i].hub_id);
+		free(s->marks[i].old);
+	}
+	if (from < s->nmarks)
+		s->nmarks = from;
+	if (s->group_marks > s->nmarks)
+		s->group_marks = s->nmarks;
+	if (s->item_marks > s->nmarks)
+		s->item_marks = s->nmarks;
+}
+
+/*
+ * Note a mark the open group made, to take it back if its sync fails;
+ * old (NULL: none) is the range it replaced.  -1 when out of memory.
+ */
+static int
+store_marks_add(struct store *s, bool sharing, const char *holder,
+    const char *hub_id, bool had, const uint8_t *old, size_t oldlen)
+{
+	struct store_mark	*nv, *m;
+	size_t			 cap;
+
+	if (s->nmarks == s->capmarks) {
+		cap = s->capmarks ? s->capmarks * 2 : 8;
+		if ((nv = reallocarray(s->marks, cap, sizeof(*nv))) == NULL)
+			return (-1);
+		s->marks = nv;
+		s->capmarks = cap;
+	}
+	m = &s->marks[s->nmarks];
+	memset(m, 0, sizeof(*m));
+	m->seq = s->item_seq;
+	m->sharing = sharing;
+	m->had = had;
+	if ((holder != NULL && (m->holder = strdup(holder)) == NULL) ||
+	    (m->hub_id = strdup(hub_id)) == NULL ||
+	    (had && (m->old = malloc(oldlen ? oldlen : 1)) == NULL)) {
+		free(m->holder);
+		free(m->hub_id);
+		return (-1);
+	}
+	if (had && oldlen > 0)
+		memcpy(m->old, old, oldlen);
+	m->oldlen = oldlen;
+	s->nmarks++;
+	return (0);
+}
+
 void
 store_close(struct store *s)
 {
@@ -728,6 +809,8 @@ store_close(struct store *s)
 		return;
 	if (s->in_txn)
 		s->be->rollback(s->be_data);
+	store_marks_drop(s, 0);
+	free(s->marks);
 	s->be->close(s->be_data);
 	store_keys_free(s->keys);
 	free(s->sealed);
@@ -789,6 +872,8 @@ store_begin(struct store *s, char **cause)
 	if (s->be->begin(s->be_data, cause) == -1)
 		return (-1);
 	s->in_txn = true;
+	s->group_marks = s->item_marks = s->nmarks;
+	s->item_seq = 0;
 	return (0);
 }
 
@@ -931,6 +1016,8 @@ store_insert(struct store *s, struct store_message *m,
 	sealed.body_len = m->body_len + STORE_SEAL_OVERHEAD;
 	rv = s->be->insert(s->be_data, &sealed, digest, k->id, r, nr, cause);
 	m->seq = sealed.seq;
+	if (rv == 0 && s->item_seq == 0)
+		s->item_seq = m->seq;
 	return (rv);
 }
 
@@ -944,6 +1031,8 @@ store_item_begin(struct store *s, bool isolate, char **cause)
 		cause_set(cause, "store_item_begin without a transaction");
 		return (-1);
 	}
+	s->item_marks = s->nmarks;
+	s->item_seq = 0;
 	return (s->be->item(s->be_data, 0, isolate, cause));
 }
 
@@ -951,8 +1040,14 @@ store_item_begin(struct store *s, bool isolate, char **cause)
 int
 store_item_end(struct store *s, char **cause)
 {
+	size_t	i;
+
 	if (store_enter(s, "store_item_end", cause) == -1 || !s->in_txn)
 		return (-1);
+	/* Marks made before the request's first insert go with it too. */
+	for (i = s->item_marks; i < s->nmarks; i++)
+		if (s->marks[i].seq == 0)
+			s->marks[i].seq = s->item_seq;
 	return (s->be->item(s->be_data, 1, false, cause));
 }
 
@@ -962,6 +1057,8 @@ store_item_undo(struct store *s)
 {
 	if (s == NULL || s->in_callback || !s->in_txn)
 		return (-1);
+	/* Its marks went back with its writes. */
+	store_marks_drop(s, s->item_marks);
 	return (s->be->item(s->be_data, 2, false, NULL));
 }
 
@@ -975,9 +1072,17 @@ store_commit(struct store *s, char **cause)
 		cause_set(cause, "store_commit without a transaction");
 		return (-1);
 	}
+	int	rv;
+
 	/* Either way the transaction is over: a failed commit rolled back. */
 	s->in_txn = false;
-	return (s->be->commit(s->be_data, cause));
+	rv = s->be->commit(s->be_data, cause);
+	/* Rolled back, or durable already: nothing to take back later. */
+	if (rv == -1)
+		store_marks_drop(s, s->group_marks);
+	else if (!s->pipelined)
+		store_marks_drop(s, 0);
+	return (rv);
 }
 
 /* Abandon the open group, if any; safe to call when none is open. */
@@ -988,6 +1093,7 @@ store_rollback(struct store *s)
 		return;
 	s->in_txn = false;
 	s->be->rollback(s->be_data);
+	store_marks_drop(s, s->group_marks);
 }
 
 /* Walk recipient's unacknowledged deliveries after a cursor, in order. */
@@ -1169,6 +1275,34 @@ store_mark_delivered(struct store *s, const char *recipient, uint64_t seq,
 	return (s->be->mark_delivered(s->be_data, recipient, seq, now, cause));
 }
 
+/* What a mark replaces: a delivery's forwarded time, a range. */
+struct store_was {
+	bool		 found;
+	int64_t		 forwarded_at;
+	uint8_t		*sharing;	/* malloc'd copy, or NULL */
+	size_t		 sharing_len;
+	bool		 nomem;
+};
+
+/* Keep what a row had before a mark changes it. */
+static int
+store_was_row(const struct store_delivery *d, void *arg)
+{
+	struct store_was	*w = arg;
+
+	w->found = true;
+	w->forwarded_at = d->forwarded_at;
+	if (d->sharing != NULL) {
+		if ((w->sharing = malloc(d->sharing_len ? d->sharing_len : 1))
+		    == NULL)
+			w->nomem = true;
+		else if (d->sharing_len > 0)
+			memcpy(w->sharing, d->sharing, d->sharing_len);
+		w->sharing_len = d->sharing_len;
+	}
+	return (1);
+}
+
 /* Record that holder forwarded its delivery of hub_id. */
 int
 store_mark_forwarded(struct store *s, const char *holder, const char *hub_id,
@@ -1181,12 +1315,35 @@ store_mark_forwarded(struct store *s, const char *holder, const char *hub_id,
 		    "hub_id");
 		return (-1);
 	}
+	struct store_was	 was;
+	int			 rv;
+
 	if (now <= 0) {
 		cause_set(cause, "store_mark_forwarded: time %lld is not "
 		    "positive", (long long)now);
 		return (-1);
 	}
-	return (s->be->mark_forwarded(s->be_data, holder, hub_id, now, cause));
+	if (!s->in_txn)
+		return (s->be->mark_forwarded(s->be_data, holder, hub_id, now,
+		    cause));
+	/* In a group: note it, if it is new, to take it back with it. */
+	memset(&was, 0, sizeof(was));
+	s->in_callback = true;
+	rv = s->be->delivery_of(s->be_data, holder, hub_id, store_was_row,
+	    &was, cause);
+	s->in_callback = false;
+	free(was.sharing);	/* the delivery's range: not this mark's */
+	if (rv == -1)
+		return (-1);
+	if ((rv = s->be->mark_forwarded(s->be_data, holder, hub_id, now,
+	    cause)) != 0 || !was.found || was.forwarded_at != 0)
+		return (rv);
+	if (store_marks_add(s, false, holder, hub_id, false, NULL, 0) == -1) {
+		cause_set(cause, "store_mark_forwarded %s: out of memory",
+		    hub_id);
+		return (-1);
+	}
+	return (0);
 }
 
 /* Show the message hub_id as the hub itself keeps it. */
@@ -1344,13 +1501,36 @@ store_set_sharing(struct store *s, const char *hub_id, const uint8_t *packed,
 		cause_set(cause, "store_set_sharing: empty hub_id");
 		return (-1);
 	}
+	struct store_was	 was;
+	int			 rv;
+
 	/* NULL with 0 is an empty packed range, all fields default. */
 	if (packed == NULL && len != 0) {
 		cause_set(cause, "store_set_sharing %s: range is NULL",
 		    hub_id);
 		return (-1);
 	}
-	return (s->be->set_sharing(s->be_data, hub_id, packed, len, cause));
+	if (!s->in_txn)
+		return (s->be->set_sharing(s->be_data, hub_id, packed, len,
+		    cause));
+	/* In a group: keep the range it replaces, to put it back. */
+	memset(&was, 0, sizeof(was));
+	s->in_callback = true;
+	rv = s->be->message(s->be_data, hub_id, store_was_row, &was, cause);
+	s->in_callback = false;
+	if (rv != -1 && was.nomem) {
+		cause_set(cause, "store_set_sharing %s: out of memory", hub_id);
+		rv = -1;
+	}
+	if (rv != -1)
+		rv = s->be->set_sharing(s->be_data, hub_id, packed, len, cause);
+	if (rv == 0 && store_marks_add(s, true, NULL, hub_id,
+	    was.sharing != NULL, was.sharing, was.sharing_len) == -1) {
+		cause_set(cause, "store_set_sharing %s: out of memory", hub_id);
+		rv = -1;
+	}
+	free(was.sharing);
+	return (rv);
 }
 
 /* Commit without syncing from now on; store_sync makes it durable. */
@@ -1359,7 +1539,10 @@ store_pipeline(struct store *s, char **cause)
 {
 	if (store_enter(s, "store_pipeline", cause) == -1)
 		return (-1);
-	return (s->be->pipeline(s->be_data, cause));
+	if (s->be->pipeline(s->be_data, cause) == -1)
+		return (-1);
+	s->pipelined = true;
+	return (0);
 }
 
 /*
@@ -1378,10 +1561,51 @@ store_checkpoint(struct store *s, uint64_t limit)
 	s->be->checkpoint(s->be_data, limit);
 }
 
-/* Remove messages whose sync failed, with their deliveries. */
+/* Whether seq is one of seqs[0..n). */
+static bool
+store_seq_in(uint64_t seq, const uint64_t *seqs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (seqs[i] == seq)
+			return true;
+	return false;
+}
+
+/*
+ * The nearest mark after i of the same range that stays (is not taken
+ * back with seqs), or SIZE_MAX: its "before" is what mark i set.
+ */
+static size_t
+store_mark_next(const struct store *s, size_t i, const uint64_t *seqs,
+    size_t n)
+{
+	size_t	j;
+
+	for (j = i + 1; j < s->nmarks; j++)
+		if (s->marks[j].sharing && strcmp(s->marks[j].hub_id,
+		    s->marks[i].hub_id) == 0 &&
+		    !store_seq_in(s->marks[j].seq, seqs, n))
+			return j;
+	return SIZE_MAX;
+}
+
+/*
+ * Remove messages whose sync failed, with their deliveries, and take
+ * back the marks made with them, newest first.  A range that a later
+ * mark (not taken back) replaced again is not put back in the store:
+ * that mark now replaces what this one did, so that undoing the groups
+ * in any order leaves the range as it was before the first of them.
+ */
 int
 store_undo(struct store *s, const uint64_t *seqs, size_t n, char **cause)
 {
+	struct store_undo_mark	*um = NULL;
+	struct store_mark	*m, *f;
+	size_t			 i, j, k, nm = 0;
+	int			 rv;
+
 	if (store_enter(s, "store_undo", cause) == -1)
 		return (-1);
 	if (s->in_txn) {
@@ -1390,5 +1614,68 @@ store_undo(struct store *s, const uint64_t *seqs, size_t n, char **cause)
 	}
 	if (n == 0)
 		return (0);
-	return (s->be->undo(s->be_data, seqs, n, cause));
+	if (s->nmarks > 0 && (um = calloc(s->nmarks, sizeof(*um))) == NULL) {
+		cause_set(cause, "store_undo: out of memory");
+		return (-1);
+	}
+	for (i = s->nmarks; i-- > 0; ) {
+		m = &s->marks[i];
+		if (!store_seq_in(m->seq, seqs, n) || (m->sharing &&
+		    store_mark_next(s, i, seqs, n) != SIZE_MAX))
+			continue;
+		um[nm].sharing = m->sharing;
+		um[nm].holder = m->holder;
+		um[nm].hub_id = m->hub_id;
+		um[nm].old = m->had ? m->old : NULL;
+		um[nm].oldlen = m->had ? m->oldlen : 0;
+		nm++;
+	}
+	rv = s->be->undo(s->be_data, seqs, n, um, nm, cause);
+	free(um);
+	if (rv == -1)
+		return (-1);
+	/* The store is as before them: hand on what they replaced, drop them. */
+	for (i = s->nmarks; i-- > 0; ) {
+		m = &s->marks[i];
+		if (!store_seq_in(m->seq, seqs, n) || !m->sharing ||
+		    (j = store_mark_next(s, i, seqs, n)) == SIZE_MAX)
+			continue;
+		f = &s->marks[j];
+		free(f->old);
+		f->old = m->old;
+		f->oldlen = m->oldlen;
+		f->had = m->had;
+		m->old = NULL;
+	}
+	for (i = 0, k = 0; i < s->nmarks; i++) {
+		m = &s->marks[i];
+		if (store_seq_in(m->seq, seqs, n)) {
+			free(m->holder);
+			free(m->hub_id);
+			free(m->old);
+			continue;
+		}
+		s->marks[k++] = *m;
+	}
+	s->nmarks = s->group_marks = s->item_marks = k;
+	return (0);
+}
+
+void
+store_durable(struct store *s, uint64_t seq)
+{
+	size_t	i, k;
+
+	if (s == NULL || s->in_txn)
+		return;
+	for (i = 0, k = 0; i < s->nmarks; i++) {
+		if (s->marks[i].seq <= seq) {
+			free(s->marks[i].holder);
+			free(s->marks[i].hub_id);
+			free(s->marks[i].old);
+			continue;
+		}
+		s->marks[k++] = s->marks[i];
+	}
+	s->nmarks = s->group_marks = s->item_marks = k;
 }

@@ -2386,14 +2386,17 @@ store_sqlite_checkpoint(void *be, uint64_t limit)
 
 /*
  * Remove messages committed but never made durable, and their
- * deliveries, so that what the hub refused is not delivered later.  The
+ * deliveries, so that what the hub refused is not delivered later; and
+ * put back, in the order given, the marks made with them.  The
  * recipients' cursors stay where they are: a gap in an inbox is allowed.
  */
 static int
-store_sqlite_undo(void *be, const uint64_t *seqs, size_t n, char **cause)
+store_sqlite_undo(void *be, const uint64_t *seqs, size_t n,
+    const struct store_undo_mark *marks, size_t nmarks, char **cause)
 {
 	struct store_sqlite	*sq = be;
 	sqlite3_stmt		*del_d = NULL, *del_m = NULL;
+	sqlite3_stmt		*unfwd = NULL, *unshare = NULL, *st;
 	size_t			 i;
 	int			 rv = -1;
 
@@ -2402,9 +2405,41 @@ store_sqlite_undo(void *be, const uint64_t *seqs, size_t n, char **cause)
 	if (sqlite3_prepare_v2(sq->db, "DELETE FROM deliveries"
 	    " WHERE message_seq = ?1", -1, &del_d, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(sq->db, "DELETE FROM messages WHERE seq = ?1",
-	    -1, &del_m, NULL) != SQLITE_OK) {
+	    -1, &del_m, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sq->db, "UPDATE deliveries SET forwarded_at ="
+	    " NULL WHERE recipient = ?1 AND message_seq ="
+	    " (SELECT seq FROM messages WHERE hub_id = ?2)", -1, &unfwd,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sq->db, "UPDATE messages SET sharing = ?2"
+	    " WHERE hub_id = ?1 AND origin IS NULL", -1, &unshare, NULL) !=
+	    SQLITE_OK) {
 		store_sqlite_fail(sq, cause, "undo: prepare");
 		goto out;
+	}
+	for (i = 0; i < nmarks; i++) {
+		if (marks[i].sharing) {
+			st = unshare;
+			sqlite3_bind_text(st, 1, marks[i].hub_id, -1,
+			    SQLITE_STATIC);
+			if (marks[i].old != NULL)
+				sqlite3_bind_blob(st, 2, marks[i].old,
+				    (int)marks[i].oldlen, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 2);
+		} else {
+			st = unfwd;
+			sqlite3_bind_text(st, 1, marks[i].holder, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, marks[i].hub_id, -1,
+			    SQLITE_STATIC);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlite_fail(sq, cause, "undo the mark of %s",
+			    marks[i].hub_id);
+			goto out;
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 	}
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(del_d, 1, (sqlite3_int64)seqs[i]);
@@ -2422,6 +2457,8 @@ store_sqlite_undo(void *be, const uint64_t *seqs, size_t n, char **cause)
 out:
 	sqlite3_finalize(del_d);
 	sqlite3_finalize(del_m);
+	sqlite3_finalize(unfwd);
+	sqlite3_finalize(unshare);
 	if (rv == -1 && !sqlite3_get_autocommit(sq->db))
 		store_sqlite_run(sq, ST_ROLLBACK, "rollback", NULL);
 	return (rv);

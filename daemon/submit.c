@@ -872,11 +872,21 @@ static void
 submit_stored(struct submit_batch *b)
 {
 	struct submit_item	*it;
+	uint64_t		 last = 0;
+	size_t			 i;
 	int			 fd;
 
 	b->stored = true;
-	for (it = b->items; it != NULL; it = it->next)
+	for (it = b->items; it != NULL; it = it->next) {
 		submit_log(it, b->n);
+		if (submit_wrote(it))
+			for (i = 0; i < it->batch.nw; i++)
+				if (it->batch.w[i].msg.seq > last)
+					last = it->batch.w[i].msg.seq;
+	}
+	/* Its marks are durable with its messages: no undo takes them back. */
+	if (last > 0)
+		store_durable(hub->store, last);
 	/*
 	 * A trail that failed (a write, or an earlier fsync) has no
 	 * descriptor to sync: submit_finish does not acknowledge.

@@ -1014,21 +1014,22 @@ test_chain(const struct directory *dir)
 	char			got[512], *cause = NULL;
 	/* A mandatory report shared with NISC only: NISC at hop 0. */
 	const struct route_chain_row nisc_only[] = {
-		{ "nisc", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false, false },
+		{ "nisc", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false, false,
+		    0, NULL },
 	};
 	/* A mandatory report, and NISC's share with bank-b. */
 	const struct route_chain_row shared[] = {
 		{ "fsa-liaison", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false,
-		    false },
+		    false, 0, NULL },
 		{ "nisc", 1, CEPTOAR__FORM__FORM_ORIGINAL, "fsa-liaison", false,
-		    false },
+		    false, 0, NULL },
 		{ "bank-b", 2, CEPTOAR__FORM__FORM_ANONYMISED, "nisc", false,
-		    false },
+		    false, 0, NULL },
 	};
 	/* A voluntary report still held by its secretariat. */
 	const struct route_chain_row held[] = {
 		{ "banks-sec", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false,
-		    true },
+		    true, 0, NULL },
 	};
 
 	fprintf(stderr, "case: follow-ups\n");
@@ -1059,9 +1060,9 @@ test_chain(const struct directory *dir)
 	{
 		const struct route_chain_row gone[] = {
 			{ "no-such-org", 0, CEPTOAR__FORM__FORM_ORIGINAL,
-			    NULL, false, false },
+			    NULL, false, false, 0, NULL },
 			{ "nisc", 1, CEPTOAR__FORM__FORM_ORIGINAL,
-			    "no-such-org", false, false },
+			    "no-such-org", false, false, 0, NULL },
 		};
 		fr.legally_mandated = 1;
 		CHECK(chain_case(dir, "bank-a", true, 0, &first, gone, 2, got,
@@ -1078,6 +1079,147 @@ test_chain(const struct directory *dir)
 	    sizeof(got), &code, &cause) == -1);
 	CHECK(code == ERR(INVALID_FIELD));
 	CHECK_CONTAINS(cause, "consultation");
+	free(cause);
+}
+
+/* The entry of rr for org, or NULL. */
+static const struct route_entry *
+entry_of(const struct route_result *rr, const char *org)
+{
+	size_t	i;
+
+	for (i = 0; i < rr->n; i++)
+		if (strcmp(rr->v[i].org, org) == 0)
+			return &rr->v[i];
+	return NULL;
+}
+
+/*
+ * A follow-up relayed along a share takes the tighter of the share's
+ * label and range and its own; along the path, and where the share is
+ * no tighter, it goes as it is (issue 14, item 3).
+ */
+static void
+test_chain_share_labels(const struct directory *dir)
+{
+	Ceptoar__Message	first = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		fr = CEPTOAR__REPORT__INIT;
+	Ceptoar__Message	m = CEPTOAR__MESSAGE__INIT;
+	Ceptoar__Report		r = CEPTOAR__REPORT__INIT;
+	Ceptoar__SharingRange	own = CEPTOAR__SHARING_RANGE__INIT;
+	Ceptoar__SharingRange	narrowed = CEPTOAR__SHARING_RANGE__INIT;
+	Ceptoar__SharingRange	orgs = CEPTOAR__SHARING_RANGE__INIT;
+	Ceptoar__SharingRange	other = CEPTOAR__SHARING_RANGE__INIT;
+	char			*secs[] = { "telecom" };
+	char			*named[] = { "bank-a", "bank-b" };
+	char			*anon_named[] = { "bank-b" };
+	char			*named2[] = { "tel-a" };
+	struct route_result	 fresh, out;
+	const struct route_entry *e;
+	const struct dir_org	*o = directory_org(dir, "bank-a");
+	Ceptoar__ErrorCode	 code = 0;
+	char			*cause = NULL;
+	/* A mandatory report, NISC's shares: bank-b at AMBER, tel-a at GREEN. */
+	struct route_chain_row	 rows[] = {
+		{ "fsa-liaison", 0, CEPTOAR__FORM__FORM_ORIGINAL, NULL, false,
+		    false, TLP(GREEN), NULL },
+		{ "nisc", 1, CEPTOAR__FORM__FORM_ORIGINAL, "fsa-liaison", false,
+		    false, TLP(GREEN), NULL },
+		{ "bank-b", 2, CEPTOAR__FORM__FORM_ANONYMISED, "nisc", false,
+		    false, TLP(AMBER), NULL },
+		{ "tel-a", 2, CEPTOAR__FORM__FORM_ANONYMISED, "nisc", false,
+		    false, TLP(GREEN), NULL },
+	};
+
+	fprintf(stderr, "case: follow-ups along shares keep their labels\n");
+	first.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	first.report = &fr;
+	fr.has_legally_mandated = fr.legally_mandated = 1;
+	m.uuid = "1f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	m.has_tlp = 1;
+	m.tlp = TLP(GREEN);
+	m.content_case = CEPTOAR__MESSAGE__CONTENT_REPORT;
+	m.report = &r;
+	r.chain_id = "0f8c1d52-3a5e-4b7a-9c1e-2d3f4a5b6c7d";
+	r.has_legally_mandated = r.legally_mandated = 1;
+	own.has_scope = 1;
+	own.scope = SC(NAMED_SECTORS);
+	own.sectors = secs;
+	own.n_sectors = 1;
+	r.sharing = &own;
+	narrowed.has_scope = 1;
+	narrowed.scope = SC(SECTOR_CEPTOAR);
+	memset(&fresh, 0, sizeof(fresh));
+	memset(&out, 0, sizeof(out));
+	CHECK(route_message(&m, o, dir, &fresh, &code, &cause) == 0);
+
+	/* GREEN update: bank-b's AMBER share keeps it AMBER, tel-a GREEN. */
+	CHECK(route_chain(&m, o, &first, &fresh, rows, 4, dir, &out, &code,
+	    &cause) == 0);
+	CHECK((e = entry_of(&out, "bank-b")) != NULL && e->tlp == TLP(AMBER));
+	CHECK((e = entry_of(&out, "tel-a")) != NULL && e->tlp == 0 &&
+	    e->range == NULL);
+	CHECK((e = entry_of(&out, "nisc")) != NULL && e->tlp == 0);
+	CHECK((e = entry_of(&out, "fsa-liaison")) != NULL && e->tlp == 0);
+	route_result_free(&out);
+
+	/* A RED update stays RED everywhere: no entry loosens it. */
+	m.tlp = TLP(RED);
+	CHECK(route_chain(&m, o, &first, &fresh, rows, 4, dir, &out, &code,
+	    &cause) == 0);
+	CHECK((e = entry_of(&out, "bank-b")) != NULL && e->tlp == 0);
+	CHECK((e = entry_of(&out, "tel-a")) != NULL && e->tlp == 0);
+	route_result_free(&out);
+
+	/* A share that narrowed the range: the update takes it, a copy. */
+	m.tlp = TLP(GREEN);
+	rows[2].range = &narrowed;
+	rows[3].range = &own;
+	CHECK(route_chain(&m, o, &first, &fresh, rows, 4, dir, &out, &code,
+	    &cause) == 0);
+	CHECK((e = entry_of(&out, "bank-b")) != NULL && e->range != NULL &&
+	    e->range != &narrowed && e->range->scope == SC(SECTOR_CEPTOAR));
+	/* The same range as the update's: the update's own stays. */
+	CHECK((e = entry_of(&out, "tel-a")) != NULL && e->range == NULL);
+	route_result_free(&out);
+	/* An update narrower than the share keeps its own. */
+	own.scope = SC(NISC_ONLY);
+	CHECK(route_chain(&m, o, &first, &fresh, rows, 4, dir, &out, &code,
+	    &cause) == 0);
+	CHECK((e = entry_of(&out, "bank-b")) != NULL && e->range == NULL);
+	route_result_free(&out);
+	own.scope = SC(NAMED_SECTORS);
+	route_result_free(&fresh);
+
+	/* The tighter of two ranges; of two lists, the default. */
+	orgs.has_scope = 1;
+	orgs.scope = SC(NAMED_ORGANISATIONS);
+	orgs.organisations = named;
+	orgs.n_organisations = 2;
+	CHECK(route_range_tighter(&narrowed, &own, "bank-a", false) ==
+	    &narrowed);
+	CHECK(route_range_tighter(&own, &narrowed, "bank-a", false) ==
+	    &narrowed);
+	CHECK(route_range_tighter(&own, &own, "bank-a", false) == &own);
+	CHECK(route_range_tighter(NULL, &own, "bank-a", false) == NULL);
+	{
+		const Ceptoar__SharingRange *t = route_range_tighter(&orgs,
+		    &own, "bank-a", false);
+		CHECK(t != &orgs && t != &own && t->has_scope &&
+		    t->scope == SC(LIAISON_AND_NISC));
+	}
+
+	/* Narrowed on the way, or only the anonymised copy of the same? */
+	other = orgs;
+	other.organisations = anon_named;
+	other.n_organisations = 1;
+	CHECK(!route_range_narrowed(&other, &orgs, "bank-a"));
+	other.organisations = named2;
+	CHECK(!route_range_narrowed(&other, &orgs, "bank-a"));
+	CHECK(route_range_narrowed(&narrowed, &own, "bank-a"));
+	CHECK(!route_range_narrowed(&own, &own, "bank-a"));
+	CHECK(!route_range_narrowed(NULL, &own, "bank-a"));
+	CHECK(!route_range_narrowed(&own, &narrowed, "bank-a"));
 	free(cause);
 }
 
@@ -1107,6 +1249,7 @@ main(void)
 	test_sender_matrix(dir);
 	test_next_hop(dir);
 	test_chain(dir);
+	test_chain_share_labels(dir);
 	directory_free(dir);
 	return CHECK_DONE();
 }

@@ -2471,6 +2471,143 @@ test_migrate_seal(void)
 	CHECK_CONTAINS(got, "index messages_key");
 }
 
+/* Store form hub_id (origin U-1, hop 1) with holder's marks, as a forward. */
+static uint64_t
+test_undo_forward(struct store *s, const char *hub_id, const char *holder,
+    const char *widen)
+{
+	struct store_recipient	 r = { .org = "next-n", .reason = "next hop",
+				    .hop = 1 };
+	struct store_message	 m;
+	char			*cause = NULL;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.hub_id, sizeof(m.hub_id), "%s", hub_id);
+	m.sender = holder;
+	m.uuid = hub_id;
+	m.kind = "report";
+	m.received_at = 1700000000;
+	m.body = (const uint8_t *)hub_id;
+	m.body_len = strlen(hub_id);
+	m.origin = "U-1";
+	m.form = 1;
+	m.hop = 1;
+	if (store_begin(s, &cause) == -1 ||
+	    store_item_begin(s, true, &cause) == -1 ||
+	    store_insert(s, &m, &r, 1, &cause) == -1 ||
+	    store_mark_forwarded(s, holder, "U-1", 1700000700, &cause) ==
+	    -1 || (widen != NULL && store_set_sharing(s, "U-1",
+	    (const uint8_t *)widen, strlen(widen), &cause) == -1) ||
+	    store_item_end(s, &cause) == -1 ||
+	    store_commit(s, &cause) == -1) {
+		fprintf(stderr, "forward %s: %s\n", hub_id, cause);
+		free(cause);
+		store_rollback(s);
+		return (0);
+	}
+	return (m.seq);
+}
+
+/* holder's forwarded mark of U-1, and U-1's widened range ("" none). */
+static int64_t
+test_undo_state(struct store *s, const char *holder, char *range,
+    size_t len)
+{
+	struct rows	rs;
+
+	CHECK(test_message(s, "U-1", &rs) == 0 && rs.n == 1);
+	snprintf(range, len, "%s", rs.v[0].has_sharing ? rs.v[0].sharing :
+	    "");
+	CHECK(test_delivery_of(s, holder, "U-1", &rs) == 0 && rs.n == 1);
+	return (rs.v[0].forwarded_at);
+}
+
+/*
+ * A group whose sync failed is undone whole: its messages, and the
+ * forwarded mark and widened range it set, so that a held report does
+ * not look forwarded or widened by what was never durable.  Two undone
+ * groups that widened the same range, taken back in either order, leave
+ * it as it was before both; a durable group's marks stay.
+ */
+static void
+test_undo_marks(void)
+{
+	struct store_recipient	 r[] = {
+		{ .org = "holder-h", .reason = "relays it", .review = true },
+		{ .org = "holder-g", .reason = "relays it too",
+		    .review = true },
+	};
+	struct store		*s;
+	struct rows		 rs;
+	char			*cause = NULL, range[64];
+	uint64_t		 seq, a, b;
+	int			 order;
+
+	fprintf(stderr, "case: store_undo takes back a group's marks\n");
+	setenv("CEPTOARD_FAULT", "fsync:1:1", 1);
+	s = test_open_path(test_path("undo.db"));
+	unsetenv("CEPTOARD_FAULT");
+	if (s == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(store_pipeline(s, &cause) == 0);
+	seq = test_form(s, "U-1", "op-u", NULL, "c-u", 1, 0, NULL, r, 2);
+	CHECK(seq != 0);
+	/* A widening made durable before: what the undo must put back. */
+	CHECK(store_set_sharing(s, "U-1", (const uint8_t *)"wide", 4,
+	    &cause) == 0);
+	CHECK(store_sync(s, false, &cause) == 0);
+	store_durable(s, seq);
+
+	/* The next sync fails: the forward's group is undone. */
+	store_fault_arm();
+	CHECK((a = test_undo_forward(s, "U-2", "holder-h", "wider")) != 0);
+	CHECK(test_undo_state(s, "holder-h", range, sizeof(range)) != 0);
+	CHECK_STR(range, "wider");
+	CHECK(store_sync(s, false, &cause) == -1);
+	CHECK_CONTAINS(cause, "injected");
+	free(cause);
+	cause = NULL;
+	CHECK(store_undo(s, &a, 1, &cause) == 0);
+	CHECK(test_message(s, "U-2", &rs) == 1);
+	CHECK(test_undo_state(s, "holder-h", range, sizeof(range)) == 0);
+	CHECK_STR(range, "wide");
+	CHECK(store_sync(s, true, &cause) == 0);
+
+	/* Two undone groups widening the same range, undone in any order. */
+	for (order = 0; order < 2; order++) {
+		char	ha[8], hb[8];
+
+		snprintf(ha, sizeof(ha), "U-a%d", order);
+		snprintf(hb, sizeof(hb), "U-b%d", order);
+		CHECK((a = test_undo_forward(s, ha, "holder-h", "one")) != 0);
+		CHECK((b = test_undo_forward(s, hb, "holder-g", "two")) != 0);
+		CHECK(test_undo_state(s, "holder-g", range, sizeof(range)) !=
+		    0);
+		CHECK_STR(range, "two");
+		CHECK(store_undo(s, order ? &a : &b, 1, &cause) == 0);
+		CHECK(store_undo(s, order ? &b : &a, 1, &cause) == 0);
+		CHECK(test_undo_state(s, "holder-h", range, sizeof(range)) ==
+		    0);
+		CHECK(test_undo_state(s, "holder-g", range, sizeof(range)) ==
+		    0);
+		CHECK_STR(range, "wide");
+	}
+
+	/* A durable group's marks stay when a later one is undone. */
+	CHECK((a = test_undo_forward(s, "U-3", "holder-h", "three")) != 0);
+	CHECK(store_sync(s, false, &cause) == 0);
+	store_durable(s, a);
+	CHECK((b = test_undo_forward(s, "U-4", "holder-g", "four")) != 0);
+	CHECK(store_undo(s, &b, 1, &cause) == 0);
+	CHECK(test_undo_state(s, "holder-h", range, sizeof(range)) != 0);
+	CHECK_STR(range, "three");
+	CHECK(test_undo_state(s, "holder-g", range, sizeof(range)) == 0);
+	free(cause);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -2501,6 +2638,7 @@ main(void)
 	test_rotation();
 	test_migrate_seal();
 	test_inbox_read();
+	test_undo_marks();
 
 	test_cleanup();
 	return (CHECK_DONE());
