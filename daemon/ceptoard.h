@@ -918,6 +918,14 @@ int	 store_keys_open(const struct store_keys *, struct store_seal_item *,
 /* privsep.c, continued: the store keys stay with the parent. */
 /* Parent: keep the store keys (taken over) to seal and open for the worker. */
 void	 privsep_parent_store(struct store_keys *);
+/*
+ * Parent: seal or open (op) the batch in the memory file pass with keys,
+ * for the worker: the descriptor of a memory file holding the answer,
+ * with the number of bodies and the request's size, or -1 with a cause.
+ * Whatever the file holds is checked before it is used.
+ */
+int	 privsep_store_serve(struct store_keys *, enum store_seal_op, int pass,
+	    size_t *nbodies, size_t *nbytes, char **cause);
 /* Worker: the ids of the parent's store keys, current first. */
 int	 privsep_store_keys(uint32_t *ids, size_t max, size_t *n, char **cause);
 /* Worker: the store_seal_fn that has the parent seal and open bodies. */

@@ -831,53 +831,33 @@ privsep_detach_done(void)
 	}
 }
 
-/*
- * Parent: seal or open the bodies in the memory file pass (the worker's,
- * which the caller closes) for a STORE_SEAL or STORE_OPEN request.  The
- * descriptor of the answer's memory file, or -1 after logging why the
- * request was refused.
- */
-static int
-privsep_store_answer(const struct privsep_msg *m, int pass)
+int
+privsep_store_serve(struct store_keys *keys, enum store_seal_op op, int pass,
+    size_t *nbodies, size_t *nbytes, char **cause)
 {
 	struct store_seal_item	*v = NULL;
-	enum store_seal_op	 op = m->type == PRIVSEP_STORE_SEAL ?
-				    STORE_SEAL_OP_SEAL : STORE_SEAL_OP_OPEN;
-	const char		*name = op == STORE_SEAL_OP_SEAL ? "seal" :
-				    "open";
 	uint8_t			*req = NULL, *ans = NULL;
 	size_t			 reqlen = 0, anslen = 0, n = 0, i;
-	char			*names = NULL, *cause = NULL, esc[256];
+	char			*names = NULL;
 	int			 afd = -1, rc = -1;
 
-	if (ps.store == NULL)
-		cause_set(&cause, "the parent holds no store keys");
+	*nbodies = *nbytes = 0;
+	if (keys == NULL)
+		cause_set(cause, "the parent holds no store keys");
 	else if (pass == -1)
-		cause_set(&cause, "no memory file came with the request");
-	else if (privsep_file_read(pass, &req, &reqlen, &cause) == 0 &&
-	    privsep_bulk_decode(req, reqlen, &v, &n, &names, &cause) == 0) {
+		cause_set(cause, "no memory file came with the request");
+	else if (privsep_file_read(pass, &req, &reqlen, cause) == 0 &&
+	    privsep_bulk_decode(req, reqlen, &v, &n, &names, cause) == 0) {
 		rc = op == STORE_SEAL_OP_SEAL ?
-		    store_keys_seal(ps.store, v, n, &cause) :
-		    store_keys_open(ps.store, v, n, &cause);
-		if (rc == 0 && (privsep_bulk_encode_answer(v, n, &ans,
-		    &anslen, &cause) == -1 || (afd = privsep_file_write(ans,
-		    anslen, &cause)) == -1))
-			rc = -1;
+		    store_keys_seal(keys, v, n, cause) :
+		    store_keys_open(keys, v, n, cause);
+		if (rc == 0 && privsep_bulk_encode_answer(v, n, &ans, &anslen,
+		    cause) == 0)
+			afd = privsep_file_write(ans, anslen, cause);
 	}
-	if (rc == 0) {
-		if (op == STORE_SEAL_OP_SEAL)
-			ps.seals += n;
-		else
-			ps.opens += n;
-		log_event(LOG_LVL_DEBUG, "privsep.store", "result=ok op=%s "
-		    "bodies=%zu bytes=%zu worker=%ld", name, n, reqlen,
-		    (long)ps.worker);
-	} else
-		log_event(LOG_LVL_ERROR, "privsep.store", "result=refused "
-		    "op=%s worker=%ld bytes=%zu reason=\"%s\"", name,
-		    (long)ps.worker, reqlen, log_escape(cause ? cause :
-		    "unknown", esc, sizeof(esc)));
-	free(cause);
+	*nbytes = reqlen;
+	if (afd != -1)
+		*nbodies = n;
 	/* Plaintexts: the request's (seal) or the answer's (open). */
 	for (i = 0; v != NULL && i < n; i++) {
 		if (v[i].out != NULL)
@@ -892,6 +872,40 @@ privsep_store_answer(const struct privsep_msg *m, int pass)
 	if (ans != NULL)
 		sodium_memzero(ans, anslen);
 	free(ans);
+	return afd;
+}
+
+/*
+ * Parent: answer a STORE_SEAL or STORE_OPEN request whose memory file
+ * is pass (which the caller closes), and log it: the descriptor of the
+ * answer's memory file, or -1 after logging why it was refused.
+ */
+static int
+privsep_store_answer(const struct privsep_msg *m, int pass)
+{
+	enum store_seal_op	 op = m->type == PRIVSEP_STORE_SEAL ?
+				    STORE_SEAL_OP_SEAL : STORE_SEAL_OP_OPEN;
+	const char		*name = op == STORE_SEAL_OP_SEAL ? "seal" :
+				    "open";
+	size_t			 n, bytes;
+	char			*cause = NULL, esc[256];
+	int			 afd;
+
+	afd = privsep_store_serve(ps.store, op, pass, &n, &bytes, &cause);
+	if (afd != -1) {
+		if (op == STORE_SEAL_OP_SEAL)
+			ps.seals += n;
+		else
+			ps.opens += n;
+		log_event(LOG_LVL_DEBUG, "privsep.store", "result=ok op=%s "
+		    "bodies=%zu bytes=%zu worker=%ld", name, n, bytes,
+		    (long)ps.worker);
+	} else
+		log_event(LOG_LVL_ERROR, "privsep.store", "result=refused "
+		    "op=%s worker=%ld bytes=%zu reason=\"%s\"", name,
+		    (long)ps.worker, bytes, log_escape(cause ? cause :
+		    "unknown", esc, sizeof(esc)));
+	free(cause);
 	return afd;
 }
 

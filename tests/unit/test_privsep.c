@@ -10,6 +10,7 @@
  * (and the same refusals of altered bodies) as one holding the keys.
  * Works in a directory of its own under /tmp and removes it.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -341,6 +342,127 @@ test_put(struct store *s, struct store_message *m, const char *to)
 	return (rc);
 }
 
+/* A memory file holding len bytes of data (sized to size if larger). */
+static int
+test_memfd(const void *data, size_t len, off_t size)
+{
+	int	 fd = memfd_create("test", MFD_CLOEXEC);
+
+	if (fd == -1)
+		return (-1);
+	if (len > 0 && write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return (-1);
+	}
+	if (size > (off_t)len && ftruncate(fd, size) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* Read a whole memory file into a malloc'd buffer. */
+static uint8_t *
+test_slurp(int fd, size_t *len)
+{
+	struct stat	 st;
+	uint8_t		*b;
+
+	if (fstat(fd, &st) == -1 || (b = malloc((size_t)st.st_size + 1)) ==
+	    NULL)
+		return (NULL);
+	*len = (size_t)pread(fd, b, (size_t)st.st_size, 0);
+	return (b);
+}
+
+/*
+ * The parent's side: what a worker could pass instead of a sound batch
+ * is refused with a cause (no file, a pipe, an empty or oversized file,
+ * garbage); a sound one is answered in a memory file that opens to what
+ * was sealed.
+ */
+static void
+test_serve(void)
+{
+	struct store_seal_item	 v[3], w[3];
+	uint8_t			*buf = NULL, *ans;
+	size_t			 len, alen, n, bytes, i;
+	char			*cause = NULL;
+	int			 fd, afd, p[2];
+
+#define SERVE_REFUSED(f, what) do {					\
+	CHECK(privsep_store_serve(parent_keys, STORE_SEAL_OP_SEAL, (f),	\
+	    &n, &bytes, &cause) == -1);					\
+	CHECK_CONTAINS(cause, what);					\
+	free(cause);							\
+	cause = NULL;							\
+} while (0)
+	SERVE_REFUSED(-1, "no memory file");
+	CHECK(privsep_store_serve(NULL, STORE_SEAL_OP_SEAL, -1, &n, &bytes,
+	    &cause) == -1);
+	CHECK_CONTAINS(cause, "no store keys");
+	free(cause);
+	cause = NULL;
+	if (pipe(p) == 0) {
+		SERVE_REFUSED(p[0], "not a memory file");
+		close(p[0]);
+		close(p[1]);
+	}
+	fd = test_memfd(NULL, 0, 0);
+	SERVE_REFUSED(fd, "a memory file of 0 bytes");
+	close(fd);
+	fd = test_memfd("CSB1", 4, (off_t)PRIVSEP_BULK_MAX + 1);
+	SERVE_REFUSED(fd, "(1 to");
+	close(fd);
+	fd = test_memfd("garbage", 7, 0);
+	SERVE_REFUSED(fd, "not a batch");
+	close(fd);
+#undef SERVE_REFUSED
+
+	test_items(v);
+	CHECK(privsep_bulk_encode(v, 3, &buf, &len, &cause) == 0);
+	fd = test_memfd(buf, len, 0);
+	free(buf);
+	afd = privsep_store_serve(parent_keys, STORE_SEAL_OP_SEAL, fd, &n,
+	    &bytes, &cause);
+	close(fd);
+	CHECK(afd != -1 && n == 3 && bytes == len);
+	if (afd == -1)
+		return;
+	ans = test_slurp(afd, &alen);
+	close(afd);
+	test_items(w);
+	CHECK(ans != NULL && privsep_bulk_decode_answer(STORE_SEAL_OP_SEAL,
+	    ans, alen, w, 3, &cause) == 0);
+	free(ans);
+	/* And back: the sealed bodies open to what they were. */
+	for (i = 0; i < 3; i++) {
+		v[i].in = w[i].out;
+		v[i].in_len = w[i].out_len;
+	}
+	CHECK(privsep_bulk_encode(v, 3, &buf, &len, &cause) == 0);
+	fd = test_memfd(buf, len, 0);
+	free(buf);
+	afd = privsep_store_serve(parent_keys, STORE_SEAL_OP_OPEN, fd, &n,
+	    &bytes, &cause);
+	close(fd);
+	CHECK(afd != -1);
+	ans = afd != -1 ? test_slurp(afd, &alen) : NULL;
+	if (afd != -1)
+		close(afd);
+	CHECK(ans != NULL && privsep_bulk_decode_answer(STORE_SEAL_OP_OPEN,
+	    ans, alen, v, 3, &cause) == 0);
+	free(ans);
+	test_items(w + 0);
+	for (i = 0; i < 3; i++) {
+		CHECK(v[i].error == STORE_OPEN_OK);
+		CHECK(v[i].out_len == w[i].in_len &&
+		    memcmp(v[i].out, w[i].in, w[i].in_len) == 0);
+		free(v[i].out);
+		free((void *)v[i].in);
+	}
+}
+
 /* A store whose keys are elsewhere: one request per group, per batch. */
 static void
 test_remote_store(void)
@@ -450,6 +572,7 @@ test_remote_store(void)
 	    !rows.error[2]);
 	CHECK_STR(rows.body[2], "charlie2");
 	store_close(s);
+	test_serve();
 	store_keys_free(parent_keys);
 }
 
