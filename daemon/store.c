@@ -51,6 +51,15 @@
 #define STORE_KDF_SEAL		1
 #define STORE_KDF_DIGEST	2
 #define STORE_KDF_ID		3
+/*
+ * With keys held elsewhere, an inbox is read in pages opened in one
+ * request each: the first of this many bytes of bodies, each next one
+ * twice as large, up to the last.  A reader that stops early (its
+ * connection's buffer is full) then costs the opening of one small page,
+ * not of a whole deliver_batch of large bodies.
+ */
+#define STORE_PAGE_FIRST	(256 * 1024)
+#define STORE_PAGE_MAX		(8 * 1024 * 1024)
 /* Bodies re-sealed per transaction: one fsync each, short write locks. */
 #define STORE_RESEAL_BATCH	256
 
@@ -107,6 +116,13 @@ struct store_viewer {
 	struct store_delivery	**rows;
 	size_t			 nrows, caprows;
 	bool			 nomem;
+	/*
+	 * A page of store_pending: stop keeping rows once their bodies
+	 * pass budget bytes (0: no limit), and say so in full; stopped
+	 * says the callback asked to stop.
+	 */
+	size_t			 budget, bytes;
+	bool			 full, stopped;
 };
 
 /* Every backend this ceptoard was built with; the first is the default. */
@@ -686,6 +702,11 @@ store_view(const struct store_delivery *d, void *arg)
 			return (1);
 		}
 		v->nrows++;
+		v->bytes += d->body_len;
+		if (v->budget > 0 && v->bytes >= v->budget) {
+			v->full = true;
+			return (1);
+		}
 		return (0);
 	}
 	if (d->body == NULL)
@@ -739,12 +760,16 @@ store_view_end(struct store_viewer *v, int rv, char **cause)
 		rv = -1;
 	for (i = 0, n = 0; rv != -1 && i < v->nrows; i++) {
 		if (v->rows[i]->body == NULL) {
-			if (v->cb(v->rows[i], v->arg) != 0)
+			if (v->cb(v->rows[i], v->arg) != 0) {
+				v->stopped = true;
 				break;
+			}
 			continue;
 		}
-		if (store_view_call(v, v->rows[i], &items[n++]) != 0)
+		if (store_view_call(v, v->rows[i], &items[n++]) != 0) {
+			v->stopped = true;
 			break;
+		}
 	}
 	if (items != NULL) {
 		for (i = 0; i < v->nrows; i++)
@@ -1477,6 +1502,46 @@ store_pending(struct store *s, const char *recipient, uint64_t after,
 	    arg, cause));
 }
 
+/*
+ * store_pending_upto with keys held elsewhere: page by page (see
+ * STORE_PAGE_FIRST), each page opened in one request, each next one
+ * starting after the last row of the one before, until the callback
+ * stops, the rows run out or limit rows were given.
+ */
+static int
+store_pending_pages(struct store *s, const char *recipient, uint64_t after,
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_viewer	 v;
+	size_t			 left = limit == 0 ? SIZE_MAX : limit, n;
+	size_t			 budget = STORE_PAGE_FIRST;
+	uint64_t		 last;
+	int			 rv;
+
+	for (;;) {
+		memset(&v, 0, sizeof(v));
+		v.s = s;
+		v.cb = cb;
+		v.arg = arg;
+		v.budget = budget;
+		s->in_callback = true;
+		rv = s->be->pending(s->be_data, recipient, after, upto,
+		    left == SIZE_MAX ? 0 : left, store_view, &v, cause);
+		n = v.nrows;
+		last = n > 0 ? v.rows[n - 1]->seq : after;
+		rv = store_view_end(&v, rv, cause);
+		s->in_callback = false;
+		if (rv == -1 || v.stopped || !v.full || n == 0)
+			return (rv);
+		after = last;
+		if (left != SIZE_MAX && (left -= n) == 0)
+			return (rv);
+		if (budget < STORE_PAGE_MAX)
+			budget *= 2;
+	}
+}
+
 int
 store_pending_upto(struct store *s, const char *recipient, uint64_t after,
     uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
@@ -1491,6 +1556,9 @@ store_pending_upto(struct store *s, const char *recipient, uint64_t after,
 		cause_set(cause, "store_pending: empty recipient");
 		return (-1);
 	}
+	if (s->keys->remote != NULL)
+		return (store_pending_pages(s, recipient, after, upto, limit,
+		    cb, arg, cause));
 	s->in_callback = true;
 	rv = s->be->pending(s->be_data, recipient, after, upto, limit,
 	    store_view, &v, cause);
