@@ -79,6 +79,26 @@ struct store_keys {
 	size_t			 n;
 };
 
+/*
+ * A body this process sealed or had opened lately, with keys held
+ * elsewhere: a message fanned out to ten inboxes is then opened once,
+ * not ten times, and one just stored not at all.  An entry serves only a
+ * row of its hub_id whose stored body is, byte for byte, the sealed body
+ * it came from (check), so an altered or moved body still goes to the
+ * keys' holder, which refuses it.
+ */
+struct store_plain {
+	char		 hub_id[STORE_HUB_ID_LEN];
+	unsigned char	 check[32];	/* hash of the sealed body */
+	uint8_t		*plain;		/* NULL: a free slot */
+	size_t		 len;
+	unsigned char	 digest[32];
+	uint32_t	 key_id;
+};
+#define STORE_PLAIN_SLOTS	512
+#define STORE_PLAIN_BODY_MAX	(256 * 1024)
+#define STORE_PLAIN_BYTES	(8 * 1024 * 1024)
+
 /* A body store_preseal sealed ahead of its insert. */
 struct store_presealed {
 	unsigned char	 check[32];	/* hash of hub_id, sender and body */
@@ -99,6 +119,11 @@ struct store {
 	/* Bodies of the open group sealed ahead (keys held elsewhere). */
 	struct store_presealed		*pre;
 	size_t				 npre;
+	/* Bodies sealed or opened lately (keys held elsewhere). */
+	struct store_plain		*plain;
+	size_t				 plain_bytes;
+	size_t				 plain_hand;	/* next to evict */
+	uint64_t			 plain_hits;
 	/* Why a row's body did not open, for its callback. */
 	char				 body_error[256];
 };
@@ -722,6 +747,146 @@ store_view(const struct store_delivery *d, void *arg)
 	return (rv);
 }
 
+/* Wipe and free a slot of the cache of plaintexts. */
+static void
+store_plain_drop(struct store *s, struct store_plain *e)
+{
+	if (e->plain == NULL)
+		return;
+	sodium_memzero(e->plain, e->len);
+	free(e->plain);
+	s->plain_bytes -= e->len;
+	memset(e, 0, sizeof(*e));
+}
+
+/* The slot of hub_id in the cache of plaintexts. */
+static struct store_plain *
+store_plain_slot(struct store *s, const char *hub_id)
+{
+	unsigned char	 h[8];
+	uint64_t	 x = 0;
+	size_t		 i;
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)hub_id,
+	    strlen(hub_id), NULL, 0);
+	for (i = 0; i < sizeof(h); i++)
+		x = x << 8 | h[i];
+	return (&s->plain[x % STORE_PLAIN_SLOTS]);
+}
+
+/* Keep the plaintext of the sealed body of hub_id (best effort). */
+static void
+store_plain_put(struct store *s, const char *hub_id, const uint8_t *sealed,
+    size_t sealed_len, const struct store_seal_item *it, const uint8_t *p,
+    size_t len)
+{
+	struct store_plain	*e;
+	size_t			 k;
+
+	if (s->keys->remote == NULL || len > STORE_PLAIN_BODY_MAX ||
+	    strlen(hub_id) >= STORE_HUB_ID_LEN)
+		return;
+	if (s->plain == NULL &&
+	    (s->plain = calloc(STORE_PLAIN_SLOTS, sizeof(*s->plain))) == NULL)
+		return;
+	e = store_plain_slot(s, hub_id);
+	store_plain_drop(s, e);
+	/* Over the bound: evict round the table until it fits. */
+	for (k = 0; k < STORE_PLAIN_SLOTS &&
+	    s->plain_bytes + len > STORE_PLAIN_BYTES; k++) {
+		store_plain_drop(s, &s->plain[s->plain_hand]);
+		s->plain_hand = (s->plain_hand + 1) % STORE_PLAIN_SLOTS;
+	}
+	if ((e->plain = malloc(len + 1)) == NULL)
+		return;
+	if (len > 0)
+		memcpy(e->plain, p, len);
+	e->len = len;
+	snprintf(e->hub_id, sizeof(e->hub_id), "%s", hub_id);
+	crypto_generichash(e->check, sizeof(e->check), sealed, sealed_len,
+	    NULL, 0);
+	memcpy(e->digest, it->digest, sizeof(e->digest));
+	e->key_id = it->key_id;
+	s->plain_bytes += len;
+}
+
+/* Answer it from the cache of plaintexts: 0, or -1 if it is not there. */
+static int
+store_plain_get(struct store *s, struct store_seal_item *it)
+{
+	struct store_plain	*e;
+	unsigned char		 check[32];
+
+	if (s->plain == NULL)
+		return (-1);
+	e = store_plain_slot(s, it->hub_id);
+	if (e->plain == NULL || strcmp(e->hub_id, it->hub_id) != 0)
+		return (-1);
+	crypto_generichash(check, sizeof(check), it->in, it->in_len, NULL, 0);
+	if (sodium_memcmp(check, e->check, sizeof(check)) != 0 ||
+	    (it->out = malloc(e->len + 1)) == NULL)
+		return (-1);
+	if (e->len > 0)
+		memcpy(it->out, e->plain, e->len);
+	it->out_len = e->len;
+	memcpy(it->digest, e->digest, sizeof(it->digest));
+	it->key_id = e->key_id;
+	it->error = STORE_OPEN_OK;
+	s->plain_hits++;
+	return (0);
+}
+
+/* Empty the cache of plaintexts. */
+static void
+store_plain_clear(struct store *s)
+{
+	size_t	 i;
+
+	for (i = 0; s->plain != NULL && i < STORE_PLAIN_SLOTS; i++)
+		store_plain_drop(s, &s->plain[i]);
+	free(s->plain);
+	s->plain = NULL;
+}
+
+/*
+ * Open the n items of a walk: from the cache of plaintexts where it has
+ * them, the rest in one request, which are then kept in the cache.
+ */
+static int
+store_view_open(struct store *s, struct store_seal_item *items, size_t n,
+    char **cause)
+{
+	struct store_seal_item	*miss;
+	size_t			*at, i, m = 0;
+	int			 rv = 0;
+
+	if (s->keys->remote == NULL)
+		return (store_keys_open(s->keys, items, n, cause));
+	if ((miss = calloc(n, sizeof(*miss))) == NULL ||
+	    (at = calloc(n, sizeof(*at))) == NULL) {
+		free(miss);
+		cause_set(cause, "store: out of memory opening %zu rows", n);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if (store_plain_get(s, &items[i]) == 0)
+			continue;
+		miss[m] = items[i];
+		at[m++] = i;
+	}
+	if (m > 0 && (rv = store_keys_open(s->keys, miss, m, cause)) == 0)
+		for (i = 0; i < m; i++) {
+			items[at[i]] = miss[i];
+			if (miss[i].error == STORE_OPEN_OK)
+				store_plain_put(s, miss[i].hub_id, miss[i].in,
+				    miss[i].in_len, &miss[i], miss[i].out,
+				    miss[i].out_len);
+		}
+	free(miss);
+	free(at);
+	return (rv);
+}
+
 /*
  * After the backend's walk (which returned rv): open the rows store_view
  * kept in one batch and give them to the callback in order, until it
@@ -755,8 +920,7 @@ store_view_end(struct store_viewer *v, int rv, char **cause)
 		items[n].in_len = v->rows[i]->body_len;
 		n++;
 	}
-	if (rv != -1 && n > 0 && store_keys_open(v->s->keys, items, n,
-	    cause) == -1)
+	if (rv != -1 && n > 0 && store_view_open(v->s, items, n, cause) == -1)
 		rv = -1;
 	for (i = 0, n = 0; rv != -1 && i < v->nrows; i++) {
 		if (v->rows[i]->body == NULL) {
@@ -1229,6 +1393,7 @@ store_close(struct store *s)
 		s->be->rollback(s->be_data);
 	s->be->close(s->be_data);
 	store_preseal_clear(s);
+	store_plain_clear(s);
 	store_keys_free(s->keys);
 	free(s);
 }
@@ -1431,6 +1596,10 @@ store_insert(struct store *s, struct store_message *m,
 	rv = s->be->insert(s->be_data, &sealed, it.digest, it.key_id, r, nr,
 	    cause);
 	m->seq = sealed.seq;
+	/* Its first readers, one per inbox, need not have it opened. */
+	if (rv == 0)
+		store_plain_put(s, m->hub_id, it.out, it.out_len, &it, m->body,
+		    m->body_len);
 	free(it.out);
 	return (rv);
 }
