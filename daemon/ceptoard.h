@@ -50,8 +50,8 @@ __attribute__((noreturn)) void fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 /*
- * privsep.c: the privileged parent (TLS private key, supervision) and
- * the unprivileged worker that does everything else.
+ * privsep.c: the privileged parent (the TLS, anon and store keys, and
+ * supervision) and the unprivileged worker that does everything else.
  */
 /*
  * Parent: keep tls_key, start the worker on listen_fd, bound to address
