@@ -259,6 +259,8 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 {
 	char		*cause = NULL, esc[1024], mode;
 	struct store_keys *keys;
+	uint32_t	 ids[64];
+	size_t		 nids;
 	unsigned int	 restarts;
 	int		 ctl, lfd, devnull = -1;
 	pid_t		 ppid = getppid();
@@ -273,8 +275,11 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 		return main_refuse(cause, "-W", NULL);
 	if (mode == 's')
 		log_init(0, verbose ? LOG_LVL_DEBUG : lvl);
-	if ((keys = store_keys_load(hub->conf.store_key,
-	    hub->conf.store_old_keys, &cause)) == NULL)
+	/* The parent holds the store keys: it seals and opens bodies. */
+	if (privsep_store_keys(ids, sizeof(ids) / sizeof(ids[0]), &nids,
+	    &cause) == -1 || (keys = store_keys_remote(hub->conf.store_key,
+	    hub->conf.store_old_keys, ids, nids, privsep_store_crypt,
+	    &cause)) == NULL)
 		return main_refuse(cause, "store_key", NULL);
 	if ((hub->dir = directory_load(hub->conf.directory, &cause)) == NULL)
 		return main_refuse(cause, "directory", keys);
@@ -511,8 +516,8 @@ main(int argc, char *argv[])
 		cause_set(&cause, "user %s: no such user", hub->conf.user);
 		return main_refuse(cause, "user", keys);
 	}
-	/* The parent keeps the TLS and anon keys; the rest is the worker's. */
-	store_keys_free(keys);
+	/* The parent keeps every key; the rest is the worker's. */
+	privsep_parent_store(keys);
 	tls_ctx_free(hub->tls_ctx);
 	hub->tls_ctx = NULL;
 	directory_free(hub->dir);

@@ -50,8 +50,8 @@ __attribute__((noreturn)) void fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 /*
- * privsep.c: the privileged parent (TLS private key, supervision) and
- * the unprivileged worker that does everything else.
+ * privsep.c: the privileged parent (the TLS, anon and store keys, and
+ * supervision) and the unprivileged worker that does everything else.
  */
 /*
  * Parent: keep tls_key, start the worker on listen_fd, bound to address
@@ -959,6 +959,96 @@ struct store_keys *store_keys_load(const char *current, const char *old,
 void	 store_keys_free(struct store_keys *);
 
 /*
+ * One body of a batch to seal or open (store_keys_seal, _open).  Seal:
+ * in is the plaintext; out the sealed body, digest the keyed digest of
+ * the plaintext, key_id the current key's.  Open: in is a stored body;
+ * on error 0, out the plaintext (which the caller wipes), digest its
+ * keyed digest under the key that opened it, key_id that key; on error
+ * a STORE_OPEN_* code and out NULL.  out is malloc'd: the caller frees.
+ */
+struct store_seal_item {
+	const char	*hub_id;	/* with sender, the row it is bound to */
+	const char	*sender;
+	const uint8_t	*in;
+	size_t		 in_len;
+	uint8_t		*out;
+	size_t		 out_len;
+	unsigned char	 digest[32];
+	uint32_t	 key_id;
+	int		 error;
+};
+enum store_open_error {
+	STORE_OPEN_OK = 0,
+	STORE_OPEN_SHORT,	/* too short to be sealed */
+	STORE_OPEN_VERSION,	/* a seal version we do not know */
+	STORE_OPEN_NOKEY,	/* sealed under a key that is not loaded */
+	STORE_OPEN_ALTERED,	/* does not open: altered or moved */
+	STORE_OPEN_NOMEM,
+	STORE_OPEN_MAX = STORE_OPEN_NOMEM
+};
+enum store_seal_op {
+	STORE_SEAL_OP_SEAL = 1,
+	STORE_SEAL_OP_OPEN
+};
+/*
+ * Seals or opens a batch elsewhere (the privsep parent, which holds the
+ * keys): 0 with every item answered, or -1 with a cause and no out set.
+ */
+typedef int (*store_seal_fn)(enum store_seal_op, struct store_seal_item *,
+	    size_t n, char **cause);
+/*
+ * Keys held elsewhere: the key files' paths (as for store_keys_load,
+ * for messages) and the ids of those keys, current first, which the
+ * holder reported; fn seals and opens.  NULL with a cause.
+ */
+struct store_keys *store_keys_remote(const char *current, const char *old,
+	    const uint32_t *ids, size_t nids, store_seal_fn fn, char **cause);
+/* The ids of the loaded keys, current first; their number. */
+size_t	 store_keys_ids(const struct store_keys *, uint32_t *ids, size_t max);
+/* Seal (with the current key) or open a batch; -1 with a cause. */
+int	 store_keys_seal(const struct store_keys *, struct store_seal_item *,
+	    size_t n, char **cause);
+int	 store_keys_open(const struct store_keys *, struct store_seal_item *,
+	    size_t n, char **cause);
+
+/* privsep.c, continued: the store keys stay with the parent. */
+/* Parent: keep the store keys (taken over) to seal and open for the worker. */
+void	 privsep_parent_store(struct store_keys *);
+/*
+ * Parent: seal or open (op) the batch in the memory file pass with keys,
+ * for the worker: the descriptor of a memory file holding the answer,
+ * with the number of bodies and the request's size, or -1 with a cause.
+ * Whatever the file holds is checked before it is used.
+ */
+int	 privsep_store_serve(struct store_keys *, enum store_seal_op, int pass,
+	    size_t *nbodies, size_t *nbytes, char **cause);
+/* Worker: the ids of the parent's store keys, current first. */
+int	 privsep_store_keys(uint32_t *ids, size_t max, size_t *n, char **cause);
+/* Worker: the store_seal_fn that has the parent seal and open bodies. */
+int	 privsep_store_crypt(enum store_seal_op, struct store_seal_item *,
+	    size_t n, char **cause);
+/*
+ * The codec of those batches, on the worker's side and the parent's: a
+ * request and its answer are each at most PRIVSEP_BULK_MAX bytes and
+ * PRIVSEP_BULK_ITEMS bodies.  Encoding: 0 with a malloc'd buffer, or -1
+ * with a cause.  privsep_bulk_decode points the items into buf and into
+ * *names (malloc'd, as is *v); decode_answer fills the n items it was
+ * asked for, out malloc'd.  Both refuse whatever does not fit the format
+ * or its bounds, with a cause.
+ */
+#define PRIVSEP_BULK_MAX	(64u << 20)
+#define PRIVSEP_BULK_ITEMS	65536
+#define PRIVSEP_SENDER_MAX	255
+int	 privsep_bulk_encode(const struct store_seal_item *, size_t n,
+	    uint8_t **buf, size_t *len, char **cause);
+int	 privsep_bulk_decode(const uint8_t *buf, size_t len,
+	    struct store_seal_item **v, size_t *n, char **names, char **cause);
+int	 privsep_bulk_encode_answer(const struct store_seal_item *, size_t n,
+	    uint8_t **buf, size_t *len, char **cause);
+int	 privsep_bulk_decode_answer(enum store_seal_op, const uint8_t *buf,
+	    size_t len, struct store_seal_item *v, size_t n, char **cause);
+
+/*
  * Open the store at path ("sqlite:/var/db/ceptoard/hub.db" or a plain
  * path for the default backend), sealing and opening bodies with keys.
  * The store takes keys over whatever happens: store_close frees them,
@@ -986,6 +1076,16 @@ int	 store_rekey(struct store *, uint64_t *resealed, char **cause);
 
 /* Submits are grouped: begin, any number of lookup/insert, commit. */
 int	 store_begin(struct store *, char **cause);
+/*
+ * Seal the bodies of messages about to be inserted in the open group in
+ * one batch, so that keys held elsewhere cost one round trip per group:
+ * store_insert takes a message's sealed body from here when its hub_id,
+ * sender and body are unchanged, and seals it alone otherwise.  What is
+ * not taken goes at commit or rollback.  With keys held here it does
+ * nothing.  -1 with a cause (the inserts then seal one by one).
+ */
+int	 store_preseal(struct store *, struct store_message *const *m,
+	    size_t n, char **cause);
 /*
  * Idempotency: 1 if sender already stored uuid (hub_id, seq and the
  * unkeyed BLAKE2b-256 digest of the stored body's plaintext filled in),

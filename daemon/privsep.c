@@ -21,9 +21,18 @@
  *
  * The anon key stays with the parent too: every pseudonym and anonymised
  * uuid is one keyed hash (anon_keyed_hash), which the worker asks for.
- * Still held by the worker: the store key, which seals each body inside
- * the group commit; moving it to the parent is the next step.
+ *
+ * So do the store keys.  The worker seals the bodies of a group commit
+ * and opens those of a fetch batch in one request each: the bodies go
+ * in a memory file (memfd) passed over the channel (SCM_RIGHTS), which
+ * the parent copies whole into its own memory before it reads a byte
+ * (the worker could still write to the file), checks against fixed
+ * bounds, seals or opens with store.c's own functions, and answers in a
+ * memory file of its own.  A malformed or oversized request is refused
+ * with a log line; the worker's store call then fails like any store
+ * error, and nothing it asked for is acknowledged.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,6 +78,8 @@
 #define PRIVSEP_STABLE_SECS	60
 /* Seconds a stopping worker gets before SIGKILL. */
 #define PRIVSEP_STOP_SECS	30
+/* Seconds a worker waits for a batch of bodies sealed or opened. */
+#define PRIVSEP_BULK_SECS	60
 
 /* Parent <-> worker: one fixed-size message per datagram. */
 enum privsep_type {
@@ -78,6 +89,9 @@ enum privsep_type {
 	PRIVSEP_SIGN,		/* worker: sign data with that key */
 	PRIVSEP_ANSWER,		/* parent: arg 0 and data, or arg -1 */
 	PRIVSEP_ANON_HASH,	/* worker: keyed hash of tag\0reporter\0value */
+	PRIVSEP_STORE_KEYS,	/* worker: the store keys' ids, current first */
+	PRIVSEP_STORE_SEAL,	/* worker: seal the bodies in the passed file */
+	PRIVSEP_STORE_OPEN,	/* worker: open the bodies in the passed file */
 };
 
 /* The keyed hashes the parent computes: anon.c's, and nothing else. */
@@ -122,6 +136,8 @@ static struct {
 	EVP_PKEY		*keys[2];	/* current, previous */
 	struct anon_policy	 anon;		/* with anon_key, if any */
 	bool			 anon_ready;
+	struct store_keys	*store;		/* store_key, store_old_keys */
+	uint64_t		 seals, opens;	/* bodies */
 	uint64_t		 hashes;
 	unsigned char		 keyhash[2][32];
 	uint64_t		 signs;
@@ -143,6 +159,7 @@ static RSA_METHOD	*privsep_rsa_meth;
 static struct event	*privsep_watch_ev;
 
 static void	privsep_spawn(void);
+static int	privsep_call_fd(struct privsep_msg *, int, int *, int);
 
 /* SHA-256 of a key's public part, which names it on the channel. */
 static int
@@ -274,6 +291,13 @@ privsep_anon_answer(const struct privsep_msg *req, unsigned char *out,
 }
 
 void
+privsep_parent_store(struct store_keys *keys)
+{
+	store_keys_free(ps.store);
+	ps.store = keys;
+}
+
+void
 privsep_parent_anon(const struct anon_policy *pol)
 {
 	if (pol == NULL)
@@ -283,16 +307,496 @@ privsep_parent_anon(const struct anon_policy *pol)
 	ps.anon_ready = true;
 }
 
+/* ---- The codec of a batch of bodies --------------------------------- */
+
+/*
+ * A request: "CSB1", the number of bodies (u32), then per body the
+ * hub_id (u16 length, bytes), the sender (u16 length, bytes) and the
+ * body (u32 length, bytes).  An answer: "CSA1", the number (u32), then
+ * per body its error (u32, a STORE_OPEN_*), key id (u32), keyed digest
+ * (32 bytes) and result (u32 length, bytes).  Integers are big-endian.
+ * Names carry no NUL; every length is checked against what is left.
+ */
+#define PRIVSEP_BULK_REQ	"CSB1"
+#define PRIVSEP_BULK_ANS	"CSA1"
+#define PRIVSEP_BULK_ITEM_ANS	(4 + 4 + 32 + 4)
+
+/* Append n bytes of p at *o; the caller sized the buffer. */
+static void
+privsep_put(uint8_t **o, const void *p, size_t n)
+{
+	if (n > 0)
+		memcpy(*o, p, n);
+	*o += n;
+}
+
+/* Append v as a big-endian integer of size bytes (2 or 4). */
+static void
+privsep_put_int(uint8_t **o, uint32_t v, size_t size)
+{
+	size_t	 i;
+
+	for (i = 0; i < size; i++)
+		(*o)[i] = (uint8_t)(v >> (8 * (size - 1 - i)));
+	*o += size;
+}
+
+/* A cursor over a buffer the other side wrote. */
+struct privsep_rd {
+	const uint8_t	*p;
+	size_t		 left;
+};
+
+/* Take n bytes; NULL if fewer are left. */
+static const uint8_t *
+privsep_take(struct privsep_rd *r, size_t n)
+{
+	const uint8_t	*p = r->p;
+
+	if (n > r->left)
+		return NULL;
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+/* Take a big-endian integer of size bytes; -1 if short. */
+static int
+privsep_take_int(struct privsep_rd *r, size_t size, uint32_t *v)
+{
+	const uint8_t	*p;
+	size_t		 i;
+
+	if ((p = privsep_take(r, size)) == NULL)
+		return -1;
+	for (*v = 0, i = 0; i < size; i++)
+		*v = *v << 8 | p[i];
+	return 0;
+}
+
+/* The bytes one body takes in a request and in its answer, at most. */
+static size_t
+privsep_bulk_cost(const struct store_seal_item *it)
+{
+	return strlen(it->hub_id) + strlen(it->sender) + it->in_len + 128;
+}
+
+int
+privsep_bulk_encode(const struct store_seal_item *v, size_t n, uint8_t **buf,
+    size_t *len, char **cause)
+{
+	size_t	 i, size = 8, hl, sl;
+	uint8_t	*o;
+
+	*buf = NULL;
+	if (n == 0 || n > PRIVSEP_BULK_ITEMS) {
+		cause_set(cause, "a batch of %zu bodies (1 to %d)", n,
+		    PRIVSEP_BULK_ITEMS);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		hl = strlen(v[i].hub_id);
+		sl = strlen(v[i].sender);
+		if (hl == 0 || hl >= STORE_HUB_ID_LEN || sl == 0 ||
+		    sl > PRIVSEP_SENDER_MAX || (v[i].in == NULL &&
+		    v[i].in_len != 0) || v[i].in_len > PRIVSEP_BULK_MAX ||
+		    privsep_bulk_cost(&v[i]) > PRIVSEP_BULK_MAX - size) {
+			cause_set(cause, "body %zu of the batch (%s, %zu "
+			    "bytes) is past the channel's limits (hub_id "
+			    "under %d bytes, sender up to %d, %u bytes in "
+			    "all)", i, v[i].hub_id, v[i].in_len,
+			    STORE_HUB_ID_LEN, PRIVSEP_SENDER_MAX,
+			    (unsigned)PRIVSEP_BULK_MAX);
+			return -1;
+		}
+		size += 2 + hl + 2 + sl + 4 + v[i].in_len;
+	}
+	if ((*buf = o = malloc(size)) == NULL) {
+		cause_set(cause, "out of memory for a batch of %zu bytes",
+		    size);
+		return -1;
+	}
+	privsep_put(&o, PRIVSEP_BULK_REQ, 4);
+	privsep_put_int(&o, (uint32_t)n, 4);
+	for (i = 0; i < n; i++) {
+		hl = strlen(v[i].hub_id);
+		sl = strlen(v[i].sender);
+		privsep_put_int(&o, (uint32_t)hl, 2);
+		privsep_put(&o, v[i].hub_id, hl);
+		privsep_put_int(&o, (uint32_t)sl, 2);
+		privsep_put(&o, v[i].sender, sl);
+		privsep_put_int(&o, (uint32_t)v[i].in_len, 4);
+		privsep_put(&o, v[i].in, v[i].in_len);
+	}
+	*len = size;
+	return 0;
+}
+
+/*
+ * Take a name of 1 to max bytes without NUL: copied to *names if not
+ * NULL, else counted in *namelen.  NULL if there is no such name.
+ */
+static const char *
+privsep_take_name(struct privsep_rd *r, size_t max, char **names,
+    size_t *namelen)
+{
+	const uint8_t	*p;
+	uint32_t	 len;
+	char		*copy = *names;
+
+	if (privsep_take_int(r, 2, &len) == -1 || len == 0 || len > max ||
+	    (p = privsep_take(r, len)) == NULL || memchr(p, '\0', len) != NULL)
+		return NULL;
+	if (copy == NULL) {
+		*namelen += len + 1;
+		return "";
+	}
+	memcpy(copy, p, len);
+	copy[len] = '\0';
+	*names += len + 1;
+	return copy;
+}
+
+/*
+ * Walk a request: count its bodies and the bytes their names need, and
+ * with names (sized by a first walk) fill v.  -1 with a cause.
+ */
+static int
+privsep_bulk_walk(const uint8_t *buf, size_t len, struct store_seal_item *v,
+    char *names, size_t *n, size_t *namelen, char **cause)
+{
+	struct privsep_rd	 r = { buf, len };
+	const uint8_t		*magic;
+	const char		*hub_id, *sender;
+	uint32_t		 count, blen, i;
+
+	*namelen = 0;
+	if ((magic = privsep_take(&r, 4)) == NULL ||
+	    memcmp(magic, PRIVSEP_BULK_REQ, 4) != 0 ||
+	    privsep_take_int(&r, 4, &count) == -1) {
+		cause_set(cause, "not a batch of bodies (%zu bytes)", len);
+		return -1;
+	}
+	if (count == 0 || count > PRIVSEP_BULK_ITEMS) {
+		cause_set(cause, "a batch of %u bodies (1 to %d)", count,
+		    PRIVSEP_BULK_ITEMS);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		if ((hub_id = privsep_take_name(&r, STORE_HUB_ID_LEN - 1,
+		    &names, namelen)) == NULL ||
+		    (sender = privsep_take_name(&r, PRIVSEP_SENDER_MAX,
+		    &names, namelen)) == NULL) {
+			cause_set(cause, "body %u: a hub_id or sender that is "
+			    "empty, too long, truncated or holds a NUL", i);
+			return -1;
+		}
+		if (privsep_take_int(&r, 4, &blen) == -1 ||
+		    blen > r.left) {
+			cause_set(cause, "body %u: a length past the end of "
+			    "the batch", i);
+			return -1;
+		}
+		if (v != NULL) {
+			memset(&v[i], 0, sizeof(v[i]));
+			v[i].hub_id = hub_id;
+			v[i].sender = sender;
+			v[i].in = r.p;
+			v[i].in_len = blen;
+		}
+		(void)privsep_take(&r, blen);
+	}
+	if (r.left != 0) {
+		cause_set(cause, "%zu bytes after the last body", r.left);
+		return -1;
+	}
+	*n = count;
+	return 0;
+}
+
+int
+privsep_bulk_decode(const uint8_t *buf, size_t len,
+    struct store_seal_item **v, size_t *n, char **names, char **cause)
+{
+	size_t	 namelen, unused;
+
+	*v = NULL;
+	*names = NULL;
+	/* First the shape and the sizes, then the copy. */
+	if (privsep_bulk_walk(buf, len, NULL, NULL, n, &namelen,
+	    cause) == -1)
+		return -1;
+	if ((*v = calloc(*n, sizeof(**v))) == NULL ||
+	    (*names = malloc(namelen)) == NULL) {
+		free(*v);
+		*v = NULL;
+		cause_set(cause, "out of memory for %zu bodies", *n);
+		return -1;
+	}
+	return privsep_bulk_walk(buf, len, *v, *names, n, &unused, cause);
+}
+
+int
+privsep_bulk_encode_answer(const struct store_seal_item *v, size_t n,
+    uint8_t **buf, size_t *len, char **cause)
+{
+	size_t	 i, size = 8;
+	uint8_t	*o;
+
+	*buf = NULL;
+	for (i = 0; i < n; i++) {
+		if (v[i].out_len > PRIVSEP_BULK_MAX - size -
+		    PRIVSEP_BULK_ITEM_ANS) {
+			cause_set(cause, "an answer of more than %u bytes",
+			    (unsigned)PRIVSEP_BULK_MAX);
+			return -1;
+		}
+		size += PRIVSEP_BULK_ITEM_ANS + v[i].out_len;
+	}
+	if ((*buf = o = malloc(size)) == NULL) {
+		cause_set(cause, "out of memory for an answer of %zu bytes",
+		    size);
+		return -1;
+	}
+	privsep_put(&o, PRIVSEP_BULK_ANS, 4);
+	privsep_put_int(&o, (uint32_t)n, 4);
+	for (i = 0; i < n; i++) {
+		privsep_put_int(&o, (uint32_t)v[i].error, 4);
+		privsep_put_int(&o, v[i].key_id, 4);
+		privsep_put(&o, v[i].digest, 32);
+		privsep_put_int(&o, (uint32_t)v[i].out_len, 4);
+		privsep_put(&o, v[i].out, v[i].out_len);
+	}
+	*len = size;
+	return 0;
+}
+
+int
+privsep_bulk_decode_answer(enum store_seal_op op, const uint8_t *buf,
+    size_t len, struct store_seal_item *v, size_t n, char **cause)
+{
+	struct privsep_rd	 r = { buf, len };
+	const uint8_t		*magic, *p;
+	uint32_t		 count, err, id, olen;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		v[i].out = NULL;
+		v[i].out_len = 0;
+	}
+	if ((magic = privsep_take(&r, 4)) == NULL ||
+	    memcmp(magic, PRIVSEP_BULK_ANS, 4) != 0 ||
+	    privsep_take_int(&r, 4, &count) == -1 || count != n) {
+		cause_set(cause, "the answer is not one for %zu bodies", n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (privsep_take_int(&r, 4, &err) == -1 ||
+		    privsep_take_int(&r, 4, &id) == -1 ||
+		    (p = privsep_take(&r, 32)) == NULL ||
+		    privsep_take_int(&r, 4, &olen) == -1 || olen > r.left ||
+		    err > STORE_OPEN_MAX ||
+		    (op == STORE_SEAL_OP_SEAL && (err != STORE_OPEN_OK ||
+		    olen < v[i].in_len)) ||
+		    (op == STORE_SEAL_OP_OPEN && (olen > v[i].in_len ||
+		    (err != STORE_OPEN_OK && olen != 0)))) {
+			cause_set(cause, "body %zu of the answer is malformed",
+			    i);
+			goto fail;
+		}
+		v[i].error = (int)err;
+		v[i].key_id = id;
+		memcpy(v[i].digest, p, 32);
+		if (err != STORE_OPEN_OK)
+			continue;
+		/* One byte more: a body is never handed over as NULL. */
+		if ((v[i].out = malloc((size_t)olen + 1)) == NULL) {
+			cause_set(cause, "out of memory for a body of %u "
+			    "bytes", olen);
+			goto fail;
+		}
+		memcpy(v[i].out, privsep_take(&r, olen), olen);
+		v[i].out_len = olen;
+	}
+	if (r.left != 0) {
+		cause_set(cause, "%zu bytes after the answer's last body",
+		    r.left);
+		goto fail;
+	}
+	return 0;
+fail:
+	for (i = 0; i < n; i++) {
+		if (v[i].out != NULL)
+			sodium_memzero(v[i].out, v[i].out_len);
+		free(v[i].out);
+		v[i].out = NULL;
+		v[i].out_len = 0;
+	}
+	return -1;
+}
+
+/*
+ * Copy a memory file the other side passed into a buffer of our own, so
+ * that what is checked is what is used: 0 with the malloc'd copy, or -1
+ * with a cause (not a regular file, empty, larger than the limit, or it
+ * shrank while read).
+ */
+static int
+privsep_file_read(int fd, uint8_t **buf, size_t *len, char **cause)
+{
+	struct stat	 st;
+	size_t		 got = 0;
+	ssize_t		 r;
+
+	*buf = NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		cause_set(cause, "the passed descriptor is not a memory file");
+		return -1;
+	}
+	if (st.st_size <= 0 || (uint64_t)st.st_size > PRIVSEP_BULK_MAX) {
+		cause_set(cause, "a memory file of %lld bytes (1 to %u)",
+		    (long long)st.st_size, (unsigned)PRIVSEP_BULK_MAX);
+		return -1;
+	}
+	if ((*buf = malloc((size_t)st.st_size)) == NULL) {
+		cause_set(cause, "out of memory for %lld bytes",
+		    (long long)st.st_size);
+		return -1;
+	}
+	while (got < (size_t)st.st_size) {
+		r = pread(fd, *buf + got, (size_t)st.st_size - got,
+		    (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			cause_set(cause, "the memory file shrank while read "
+			    "(%zu of %lld bytes)", got, (long long)st.st_size);
+			free(*buf);
+			*buf = NULL;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	*len = got;
+	return 0;
+}
+
+/* A memory file holding len bytes of buf: its descriptor, or -1. */
+static int
+privsep_file_write(const uint8_t *buf, size_t len, char **cause)
+{
+	size_t	 done = 0;
+	ssize_t	 w;
+	int	 fd;
+
+	if ((fd = memfd_create("ceptoard-bodies", MFD_CLOEXEC)) == -1) {
+		cause_set(cause, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	while (done < len) {
+		w = write(fd, buf + done, len - done);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			cause_set(cause, "writing a memory file: %s",
+			    w == 0 ? "no space" : strerror(errno));
+			close(fd);
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return fd;
+}
+
+/* Send one message whole, with descriptor pass if not -1; -1 if gone. */
+static int
+privsep_send_fd(int fd, const struct privsep_msg *m, int pass)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	}		 cbuf;
+	struct iovec	 iov = { (void *)m, sizeof(*m) };
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (pass != -1) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass, sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
 /* Send one message whole; -1 if the channel is gone. */
 static int
 privsep_send(int fd, const struct privsep_msg *m)
 {
-	ssize_t	n;
+	return privsep_send_fd(fd, m, -1);
+}
 
-	do
-		n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+/*
+ * Receive one message, as recv would (MSG_TRUNC: the datagram's whole
+ * length), and in *pass the descriptor that came with it, or -1.  Any
+ * other descriptor is closed; *extra says whether there was one, or
+ * whether some were cut off.
+ */
+static ssize_t
+privsep_recv_fd(int fd, struct privsep_msg *m, int flags, int *pass,
+    bool *extra)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 buf[CMSG_SPACE(sizeof(int) * 4)];
+	}		 cbuf;
+	struct iovec	 iov = { m, sizeof(*m) };
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+	size_t		 i, nfd;
+	int		 got;
+
+	*pass = -1;
+	*extra = false;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	if ((n = recvmsg(fd, &msg, flags | MSG_TRUNC | MSG_CMSG_CLOEXEC)) < 0)
+		return n;
+	if (msg.msg_flags & MSG_CTRUNC)
+		*extra = true;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			*extra = true;
+			continue;
+		}
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(int));
+			if (*pass == -1)
+				*pass = got;
+			else {
+				close(got);
+				*extra = true;
+			}
+		}
+	}
+	return n;
 }
 
 /* The worker misbehaved: end it; it is started again. */
@@ -327,6 +831,84 @@ privsep_detach_done(void)
 	}
 }
 
+int
+privsep_store_serve(struct store_keys *keys, enum store_seal_op op, int pass,
+    size_t *nbodies, size_t *nbytes, char **cause)
+{
+	struct store_seal_item	*v = NULL;
+	uint8_t			*req = NULL, *ans = NULL;
+	size_t			 reqlen = 0, anslen = 0, n = 0, i;
+	char			*names = NULL;
+	int			 afd = -1, rc = -1;
+
+	*nbodies = *nbytes = 0;
+	if (keys == NULL)
+		cause_set(cause, "the parent holds no store keys");
+	else if (pass == -1)
+		cause_set(cause, "no memory file came with the request");
+	else if (privsep_file_read(pass, &req, &reqlen, cause) == 0 &&
+	    privsep_bulk_decode(req, reqlen, &v, &n, &names, cause) == 0) {
+		rc = op == STORE_SEAL_OP_SEAL ?
+		    store_keys_seal(keys, v, n, cause) :
+		    store_keys_open(keys, v, n, cause);
+		if (rc == 0 && privsep_bulk_encode_answer(v, n, &ans, &anslen,
+		    cause) == 0)
+			afd = privsep_file_write(ans, anslen, cause);
+	}
+	*nbytes = reqlen;
+	if (afd != -1)
+		*nbodies = n;
+	/* Plaintexts: the request's (seal) or the answer's (open). */
+	for (i = 0; v != NULL && i < n; i++) {
+		if (v[i].out != NULL)
+			sodium_memzero(v[i].out, v[i].out_len);
+		free(v[i].out);
+	}
+	free(v);
+	free(names);
+	if (req != NULL)
+		sodium_memzero(req, reqlen);
+	free(req);
+	if (ans != NULL)
+		sodium_memzero(ans, anslen);
+	free(ans);
+	return afd;
+}
+
+/*
+ * Parent: answer a STORE_SEAL or STORE_OPEN request whose memory file
+ * is pass (which the caller closes), and log it: the descriptor of the
+ * answer's memory file, or -1 after logging why it was refused.
+ */
+static int
+privsep_store_answer(const struct privsep_msg *m, int pass)
+{
+	enum store_seal_op	 op = m->type == PRIVSEP_STORE_SEAL ?
+				    STORE_SEAL_OP_SEAL : STORE_SEAL_OP_OPEN;
+	const char		*name = op == STORE_SEAL_OP_SEAL ? "seal" :
+				    "open";
+	size_t			 n, bytes;
+	char			*cause = NULL, esc[256];
+	int			 afd;
+
+	afd = privsep_store_serve(ps.store, op, pass, &n, &bytes, &cause);
+	if (afd != -1) {
+		if (op == STORE_SEAL_OP_SEAL)
+			ps.seals += n;
+		else
+			ps.opens += n;
+		log_event(LOG_LVL_DEBUG, "privsep.store", "result=ok op=%s "
+		    "bodies=%zu bytes=%zu worker=%ld", name, n, bytes,
+		    (long)ps.worker);
+	} else
+		log_event(LOG_LVL_ERROR, "privsep.store", "result=refused "
+		    "op=%s worker=%ld bytes=%zu reason=\"%s\"", name,
+		    (long)ps.worker, bytes, log_escape(cause ? cause :
+		    "unknown", esc, sizeof(esc)));
+	free(cause);
+	return afd;
+}
+
 /* A message from the worker: readiness, a fatal stop, a key request. */
 static void
 privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
@@ -335,9 +917,12 @@ privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 	struct timeval		 stop_tv = { PRIVSEP_STOP_SECS, 0 };
 	EVP_PKEY		*pkey;
 	ssize_t			 n;
-	int			 len;
+	size_t			 i;
+	uint32_t		 ids[sizeof(a.data) / sizeof(uint32_t)];
+	bool			 extra;
+	int			 len, pass, afd = -1;
 
-	n = recv(fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	n = privsep_recv_fd(fd, &m, MSG_DONTWAIT, &pass, &extra);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -346,7 +931,17 @@ privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	if (n != (ssize_t)sizeof(m) || m.len > sizeof(m.data)) {
+		if (pass != -1)
+			close(pass);
 		privsep_worker_refused("a message of the wrong size");
+		return;
+	}
+	/* Descriptors come one at a time, and only with a batch. */
+	if (extra || (pass != -1 && m.type != PRIVSEP_STORE_SEAL &&
+	    m.type != PRIVSEP_STORE_OPEN)) {
+		if (pass != -1)
+			close(pass);
+		privsep_worker_refused("a descriptor it was not asked for");
 		return;
 	}
 	memset(&a, 0, sizeof(a));
@@ -410,12 +1005,34 @@ privsep_ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		    "count=%llu", (long)ps.worker,
 		    (unsigned long long)ps.hashes);
 		break;
+	case PRIVSEP_STORE_KEYS:
+		if (ps.store == NULL)
+			break;
+		n = (ssize_t)store_keys_ids(ps.store, ids,
+		    sizeof(ids) / sizeof(ids[0]));
+		if (n <= 0 || (size_t)n > sizeof(ids) / sizeof(ids[0]))
+			break;
+		for (i = 0; i < (size_t)n; i++)
+			memcpy(a.data + i * 4, &ids[i], 4);
+		a.len = (uint32_t)n * 4;
+		a.arg = 0;
+		break;
+	case PRIVSEP_STORE_SEAL:
+	case PRIVSEP_STORE_OPEN:
+		afd = privsep_store_answer(&m, pass);
+		if (pass != -1)
+			close(pass);
+		if (afd != -1)
+			a.arg = 0;
+		break;
 	default:
 		privsep_worker_refused("a message of unknown type");
 		return;
 	}
-	if (privsep_send(fd, &a) == -1)
+	if (privsep_send_fd(fd, &a, afd) == -1)
 		event_del(ps.ctl_ev);
+	if (afd != -1)
+		close(afd);
 	sodium_memzero(&a, sizeof(a));
 }
 
@@ -709,10 +1326,13 @@ privsep_parent(const struct config *conf, const char *conffile,
 	for (i = 0; i < 2; i++)
 		EVP_PKEY_free(ps.keys[i]);
 	sodium_memzero(&ps.anon, sizeof(ps.anon));
+	store_keys_free(ps.store);
+	ps.store = NULL;
 	log_event(LOG_LVL_INFO, "privsep.parent", "event=stopped status=%d "
-	    "signs=%llu hashes=%llu restarts=%u", ps.exit_status,
-	    (unsigned long long)ps.signs, (unsigned long long)ps.hashes,
-	    ps.restarts);
+	    "signs=%llu hashes=%llu sealed=%llu opened=%llu restarts=%u",
+	    ps.exit_status, (unsigned long long)ps.signs,
+	    (unsigned long long)ps.hashes, (unsigned long long)ps.seals,
+	    (unsigned long long)ps.opens, ps.restarts);
 	if (ps.cwd_fd != -1)
 		close(ps.cwd_fd);
 	close(ps.listen_fd);
@@ -726,19 +1346,32 @@ privsep_parent(const struct config *conf, const char *conffile,
 static int
 privsep_call(struct privsep_msg *m)
 {
+	return privsep_call_fd(m, -1, NULL, PRIVSEP_SIGN_SECS);
+}
+
+/*
+ * privsep_call with a descriptor to pass (or -1), and in *answer (if not
+ * NULL) the one that came with the answer, or -1; waiting secs at most.
+ */
+static int
+privsep_call_fd(struct privsep_msg *m, int pass, int *answer, int secs)
+{
 	static uint32_t	 seq;
 	struct pollfd	 pfd = { .fd = privsep_fd, .events = POLLIN };
 	struct timespec	 now, end;
 	ssize_t		 n;
-	int		 rc, ms;
+	bool		 extra;
+	int		 rc, ms, got;
 
+	if (answer != NULL)
+		*answer = -1;
 	if (privsep_fd == -1)
 		return -1;
 	m->seq = ++seq;
-	if (privsep_send(privsep_fd, m) == -1)
+	if (privsep_send_fd(privsep_fd, m, pass) == -1)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += PRIVSEP_SIGN_SECS;
+	end.tv_sec += secs;
 	/* An answer to an earlier request that timed out is skipped. */
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -750,13 +1383,124 @@ privsep_call(struct privsep_msg *m)
 			continue;
 		if (rc != 1)
 			return -1;
-		n = recv(privsep_fd, m, sizeof(*m), MSG_TRUNC);
+		n = privsep_recv_fd(privsep_fd, m, 0, &got, &extra);
 		if (n != (ssize_t)sizeof(*m) || m->type != PRIVSEP_ANSWER ||
-		    m->len > sizeof(m->data))
-			return -1;
-		if (m->seq == seq)
-			return m->arg == 0 ? 0 : -1;
+		    m->len > sizeof(m->data) || m->seq != seq ||
+		    answer == NULL) {
+			if (got != -1)
+				close(got);
+			if (n != (ssize_t)sizeof(*m) ||
+			    m->type != PRIVSEP_ANSWER ||
+			    m->len > sizeof(m->data))
+				return -1;
+			if (m->seq != seq)
+				continue;
+		} else
+			*answer = got;
+		return m->arg == 0 ? 0 : -1;
 	}
+}
+
+int
+privsep_store_keys(uint32_t *ids, size_t max, size_t *n, char **cause)
+{
+	struct privsep_msg	m;
+	size_t			i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_STORE_KEYS;
+	if (privsep_call(&m) == -1 || m.len == 0 || m.len % 4 != 0 ||
+	    m.len / 4 > max) {
+		cause_set(cause, "store_key: the parent holds no store keys");
+		return -1;
+	}
+	*n = m.len / 4;
+	for (i = 0; i < *n; i++)
+		memcpy(&ids[i], m.data + i * 4, 4);
+	return 0;
+}
+
+/* Worker: one batch that fits the channel's limits, sealed or opened. */
+static int
+privsep_store_chunk(enum store_seal_op op, struct store_seal_item *v,
+    size_t n, char **cause)
+{
+	struct privsep_msg	 m;
+	struct timespec		 t0, t1;
+	const char		*name = op == STORE_SEAL_OP_SEAL ? "seal" :
+				    "open";
+	uint8_t			*buf = NULL;
+	size_t			 len = 0, alen = 0;
+	int			 mfd = -1, afd = -1, rc = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (privsep_bulk_encode(v, n, &buf, &len, cause) == -1)
+		return -1;
+	mfd = privsep_file_write(buf, len, cause);
+	sodium_memzero(buf, len);
+	free(buf);
+	buf = NULL;
+	if (mfd == -1)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = op == STORE_SEAL_OP_SEAL ? PRIVSEP_STORE_SEAL :
+	    PRIVSEP_STORE_OPEN;
+	if (privsep_call_fd(&m, mfd, &afd, PRIVSEP_BULK_SECS) == -1 ||
+	    afd == -1) {
+		cause_set(cause, "the parent did not %s %zu bodies (%zu "
+		    "bytes); its log says why", name, n, len);
+		goto out;
+	}
+	if (privsep_file_read(afd, &buf, &alen, cause) == -1 ||
+	    privsep_bulk_decode_answer(op, buf, alen, v, n, cause) == -1)
+		goto out;
+	rc = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_event(LOG_LVL_DEBUG, "privsep.store", "op=%s bodies=%zu bytes=%zu "
+	    "answer=%zu usec=%lld", name, n, len, alen,
+	    (long long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000));
+out:
+	if (buf != NULL)
+		sodium_memzero(buf, alen);
+	free(buf);
+	close(mfd);
+	if (afd != -1)
+		close(afd);
+	return rc;
+}
+
+int
+privsep_store_crypt(enum store_seal_op op, struct store_seal_item *v,
+    size_t n, char **cause)
+{
+	size_t	 i = 0, j, k, budget;
+
+	while (i < n) {
+		/* As many bodies as fit one request (and its answer). */
+		budget = 8;
+		for (j = i; j < n && j - i < PRIVSEP_BULK_ITEMS; j++) {
+			if (j > i && privsep_bulk_cost(&v[j]) >
+			    PRIVSEP_BULK_MAX - budget)
+				break;
+			budget += privsep_bulk_cost(&v[j]);
+		}
+		if (privsep_store_chunk(op, v + i, j - i, cause) == -1) {
+			for (k = 0; k < i; k++) {
+				if (v[k].out != NULL)
+					sodium_memzero(v[k].out, v[k].out_len);
+				free(v[k].out);
+				v[k].out = NULL;
+			}
+			log_event(LOG_LVL_ERROR, "privsep.store", "result=failed "
+			    "op=%s bodies=%zu cause=\"%s\"",
+			    op == STORE_SEAL_OP_SEAL ? "seal" : "open", n,
+			    cause != NULL && *cause != NULL ? *cause : "");
+			return -1;
+		}
+		i = j;
+	}
+	return 0;
 }
 
 int

@@ -47,6 +47,7 @@ static const char *const sandbox_syscalls[] = {
 	"getegid", "uname", "prlimit64", "getrlimit", "sysinfo", "tgkill",
 	"exit", "exit_group", "restart_syscall", "rseq",
 	"set_robust_list", "membarrier",
+	"memfd_create",	/* bodies to seal or open, passed to the parent */
 };
 
 /* Allow sandbox_syscalls, refuse everything else with EPERM. */

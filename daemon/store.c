@@ -51,6 +51,15 @@
 #define STORE_KDF_SEAL		1
 #define STORE_KDF_DIGEST	2
 #define STORE_KDF_ID		3
+/*
+ * With keys held elsewhere, an inbox is read in pages opened in one
+ * request each: the first of this many bytes of bodies, each next one
+ * twice as large, up to the last.  A reader that stops early (its
+ * connection's buffer is full) then costs the opening of one small page,
+ * not of a whole deliver_batch of large bodies.
+ */
+#define STORE_PAGE_FIRST	(256 * 1024)
+#define STORE_PAGE_MAX		(8 * 1024 * 1024)
 /* Bodies re-sealed per transaction: one fsync each, short write locks. */
 #define STORE_RESEAL_BATCH	256
 
@@ -62,9 +71,41 @@ struct store_key {
 };
 
 struct store_keys {
-	struct store_key	*v;	/* locked; v[0] is current */
+	struct store_key	*v;	/* locked; v[0] is current; or NULL */
+	/* Keys held elsewhere (the privsep parent): their ids and sealer. */
+	uint32_t		*ids;
+	store_seal_fn		 remote;
 	char			**paths;	/* where each came from */
 	size_t			 n;
+};
+
+/*
+ * A body this process sealed or had opened lately, with keys held
+ * elsewhere: a message fanned out to ten inboxes is then opened once,
+ * not ten times, and one just stored not at all.  An entry serves only a
+ * row of its hub_id whose stored body is, byte for byte, the sealed body
+ * it came from (check), so an altered or moved body still goes to the
+ * keys' holder, which refuses it.
+ */
+struct store_plain {
+	char		 hub_id[STORE_HUB_ID_LEN];
+	unsigned char	 check[32];	/* hash of the sealed body */
+	uint8_t		*plain;		/* NULL: a free slot */
+	size_t		 len;
+	unsigned char	 digest[32];
+	uint32_t	 key_id;
+};
+#define STORE_PLAIN_SLOTS	512
+#define STORE_PLAIN_BODY_MAX	(256 * 1024)
+#define STORE_PLAIN_BYTES	(8 * 1024 * 1024)
+
+/* A body store_preseal sealed ahead of its insert. */
+struct store_presealed {
+	unsigned char	 check[32];	/* hash of hub_id, sender and body */
+	uint8_t		*out;		/* the sealed body; NULL once taken */
+	size_t		 out_len;
+	unsigned char	 digest[32];
+	uint32_t	 key_id;
 };
 
 struct store {
@@ -75,11 +116,14 @@ struct store {
 	bool				 in_callback;
 	struct store_keys		*keys;
 	uint64_t			 stale;	/* old keys' at open */
-	/* Scratch: the sealed body of an insert, the opened one of a row. */
-	uint8_t				*sealed;
-	size_t				 capsealed;
-	uint8_t				*plain;
-	size_t				 capplain;
+	/* Bodies of the open group sealed ahead (keys held elsewhere). */
+	struct store_presealed		*pre;
+	size_t				 npre;
+	/* Bodies sealed or opened lately (keys held elsewhere). */
+	struct store_plain		*plain;
+	size_t				 plain_bytes;
+	size_t				 plain_hand;	/* next to evict */
+	uint64_t			 plain_hits;
 	/* Why a row's body did not open, for its callback. */
 	char				 body_error[256];
 	/*
@@ -109,11 +153,26 @@ struct store_mark {
 	size_t		 oldlen;
 };
 
-/* A caller's callback, called by store_view with opened bodies. */
+/*
+ * A caller's callback, called by store_view with opened bodies.  With
+ * keys held elsewhere the rows are copied as the backend walks them and
+ * opened in one batch afterwards (store_view_end): one round trip per
+ * walk, not one per row.
+ */
 struct store_viewer {
 	struct store		*s;
 	store_delivery_cb	 cb;
 	void			*arg;
+	struct store_delivery	**rows;
+	size_t			 nrows, caprows;
+	bool			 nomem;
+	/*
+	 * A page of store_pending: stop keeping rows once their bodies
+	 * pass budget bytes (0: no limit), and say so in full; stopped
+	 * says the callback asked to stop.
+	 */
+	size_t			 budget, bytes;
+	bool			 full, stopped;
 };
 
 /* Every backend this ceptoard was built with; the first is the default. */
@@ -193,6 +252,25 @@ store_key_find(const struct store_keys *keys, uint32_t id)
 		if (keys->v[i].id == id)
 			return (&keys->v[i]);
 	return (NULL);
+}
+
+/* The id of the i-th key, held here or elsewhere. */
+static uint32_t
+store_keys_id(const struct store_keys *keys, size_t i)
+{
+	return (keys->remote != NULL ? keys->ids[i] : keys->v[i].id);
+}
+
+/* Whether the key with id is loaded (here or where the keys are). */
+static bool
+store_keys_have(const struct store_keys *keys, uint32_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < keys->n; i++)
+		if (store_keys_id(keys, i) == id)
+			return (true);
+	return (false);
 }
 
 /*
@@ -308,6 +386,54 @@ fail:
 	return (NULL);
 }
 
+/* Keys held elsewhere: their paths and ids, and who seals with them. */
+struct store_keys *
+store_keys_remote(const char *current, const char *old, const uint32_t *ids,
+    size_t nids, store_seal_fn fn, char **cause)
+{
+	struct store_keys	*keys;
+
+	if (current == NULL || *current == '\0') {
+		cause_set(cause, "no store_key is configured");
+		return (NULL);
+	}
+	if ((keys = calloc(1, sizeof(*keys))) == NULL) {
+		cause_set(cause, "store keys: out of memory");
+		return (NULL);
+	}
+	if ((keys->paths = store_keys_paths(current, old, &keys->n,
+	    cause)) == NULL) {
+		free(keys);
+		return (NULL);
+	}
+	if (keys->n != nids || nids == 0) {
+		cause_set(cause, "store keys: %zu key files are configured, "
+		    "but %zu keys are held", keys->n, nids);
+		goto fail;
+	}
+	if ((keys->ids = calloc(nids, sizeof(*keys->ids))) == NULL) {
+		cause_set(cause, "store keys: out of memory");
+		goto fail;
+	}
+	memcpy(keys->ids, ids, nids * sizeof(*ids));
+	keys->remote = fn;
+	return (keys);
+fail:
+	store_keys_free(keys);
+	return (NULL);
+}
+
+/* The ids of the keys, current first. */
+size_t
+store_keys_ids(const struct store_keys *keys, uint32_t *ids, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; i < keys->n && i < max; i++)
+		ids[i] = store_keys_id(keys, i);
+	return (keys->n);
+}
+
 /* Wipe and free the keys. */
 void
 store_keys_free(struct store_keys *keys)
@@ -317,6 +443,7 @@ store_keys_free(struct store_keys *keys)
 	if (keys == NULL)
 		return;
 	sodium_free(keys->v);	/* wipes the pages, even read-only ones */
+	free(keys->ids);
 	for (i = 0; keys->paths != NULL && i < keys->n; i++)
 		free(keys->paths[i]);
 	free(keys->paths);
@@ -345,29 +472,6 @@ store_seal_ad(unsigned char ad[STORE_SEAL_AD], const uint8_t *header,
 	crypto_generichash_final(&st, ad + STORE_SEAL_HEADER, 32);
 }
 
-/* Grow a scratch buffer to hold len bytes; its old contents go. */
-static int
-store_grow(uint8_t **buf, size_t *cap, size_t len)
-{
-	uint8_t	*nb;
-	size_t	 ncap;
-
-	if (len <= *cap && *buf != NULL)
-		return (0);
-	ncap = *cap == 0 ? 4096 : *cap;
-	while (ncap < len)
-		ncap *= 2;
-	if ((nb = malloc(ncap)) == NULL)
-		return (-1);
-	if (*buf != NULL) {
-		sodium_memzero(*buf, *cap);
-		free(*buf);
-	}
-	*buf = nb;
-	*cap = ncap;
-	return (0);
-}
-
 /*
  * Seal len bytes of p for the row (hub_id, sender) under k into out,
  * which holds len + STORE_SEAL_OVERHEAD bytes.
@@ -391,147 +495,593 @@ store_seal(const struct store_key *k, const char *hub_id, const char *sender,
 	    k->seal);
 }
 
-/*
- * Open the stored body of (hub_id, sender) into s->plain: 0 with its
- * length in *len and the key that sealed it in *kp, or -1 with the
- * reason in s->body_error.  The caller wipes s->plain after use.
- */
-static int
-store_unseal(struct store *s, const char *hub_id, const char *sender,
-    const uint8_t *body, size_t body_len, size_t *len,
-    const struct store_key **kp)
+/* The key id a stored body names in its header (at least 5 bytes). */
+static uint32_t
+store_body_key_id(const uint8_t *body)
+{
+	return ((uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 |
+	    (uint32_t)body[3] << 8 | (uint32_t)body[4]);
+}
+
+/* Open one stored body with keys held here; see store_seal_item. */
+static void
+store_open_one(const struct store_keys *keys, struct store_seal_item *it)
 {
 	const struct store_key	*k;
 	unsigned char		 ad[STORE_SEAL_AD];
-	uint32_t		 id;
+	size_t			 len;
 
-	if (body_len < STORE_SEAL_OVERHEAD) {
-		snprintf(s->body_error, sizeof(s->body_error), "the stored "
-		    "body of %s is %zu bytes, too short to be sealed", hub_id,
-		    body_len);
-		return (-1);
+	it->out = NULL;
+	it->out_len = 0;
+	it->key_id = 0;
+	if (it->in == NULL || it->in_len < STORE_SEAL_OVERHEAD) {
+		it->error = STORE_OPEN_SHORT;
+		return;
 	}
-	if (body[0] != STORE_SEAL_VERSION) {
-		snprintf(s->body_error, sizeof(s->body_error), "the stored "
-		    "body of %s has seal version %u; this ceptoard knows %d",
-		    hub_id, body[0], STORE_SEAL_VERSION);
-		return (-1);
+	if (it->in[0] != STORE_SEAL_VERSION) {
+		it->error = STORE_OPEN_VERSION;
+		return;
 	}
-	id = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 |
-	    (uint32_t)body[3] << 8 | (uint32_t)body[4];
-	if ((k = store_key_find(s->keys, id)) == NULL) {
-		snprintf(s->body_error, sizeof(s->body_error), "the stored "
-		    "body of %s is sealed under key %08x, which is neither "
-		    "store_key nor in store_old_keys", hub_id, id);
-		return (-1);
+	it->key_id = store_body_key_id(it->in);
+	if ((k = store_key_find(keys, it->key_id)) == NULL) {
+		it->error = STORE_OPEN_NOKEY;
+		return;
 	}
-	*len = body_len - STORE_SEAL_OVERHEAD;
-	if (store_grow(&s->plain, &s->capplain, *len + 1) == -1) {
-		snprintf(s->body_error, sizeof(s->body_error), "out of "
-		    "memory opening the body of %s (%zu bytes)", hub_id, *len);
-		return (-1);
+	len = it->in_len - STORE_SEAL_OVERHEAD;
+	if ((it->out = malloc(len + 1)) == NULL) {
+		it->error = STORE_OPEN_NOMEM;
+		return;
 	}
-	store_seal_ad(ad, body, hub_id, sender);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(s->plain, NULL, NULL,
-	    body + STORE_SEAL_HEADER, body_len - STORE_SEAL_HEADER, ad,
-	    sizeof(ad), body + 5, k->seal) != 0) {
-		snprintf(s->body_error, sizeof(s->body_error), "the stored "
-		    "body of %s does not open under key %08x: it was altered, "
-		    "or copied from another message", hub_id, id);
-		return (-1);
+	store_seal_ad(ad, it->in, it->hub_id, it->sender);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(it->out, NULL, NULL,
+	    it->in + STORE_SEAL_HEADER, it->in_len - STORE_SEAL_HEADER, ad,
+	    sizeof(ad), it->in + 5, k->seal) != 0) {
+		free(it->out);
+		it->out = NULL;
+		it->error = STORE_OPEN_ALTERED;
+		return;
 	}
-	*kp = k;
+	it->out_len = len;
+	crypto_generichash(it->digest, sizeof(it->digest), it->out, len,
+	    k->digest, sizeof(k->digest));
+	it->error = STORE_OPEN_OK;
+}
+
+/* Wipe and free what a batch's items hold in out. */
+static void
+store_items_clear(struct store_seal_item *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		if (v[i].out != NULL)
+			sodium_memzero(v[i].out, v[i].out_len);
+		free(v[i].out);
+		v[i].out = NULL;
+		v[i].out_len = 0;
+	}
+}
+
+/* Seal a batch under the current key, here or where the keys are. */
+int
+store_keys_seal(const struct store_keys *keys, struct store_seal_item *v,
+    size_t n, char **cause)
+{
+	const struct store_key	*k;
+	size_t			 i;
+
+	if (keys->remote != NULL)
+		return (keys->remote(STORE_SEAL_OP_SEAL, v, n, cause));
+	k = &keys->v[0];
+	for (i = 0; i < n; i++) {
+		v[i].error = STORE_OPEN_OK;
+		v[i].key_id = k->id;
+		v[i].out = NULL;
+		v[i].out_len = 0;
+		if (v[i].in == NULL && v[i].in_len != 0)
+			goto fail;
+		if (v[i].in_len > SIZE_MAX - STORE_SEAL_OVERHEAD ||
+		    (v[i].out = malloc(v[i].in_len + STORE_SEAL_OVERHEAD)) ==
+		    NULL)
+			goto fail;
+		v[i].out_len = v[i].in_len + STORE_SEAL_OVERHEAD;
+		crypto_generichash(v[i].digest, sizeof(v[i].digest), v[i].in,
+		    v[i].in_len, k->digest, sizeof(k->digest));
+		store_seal(k, v[i].hub_id, v[i].sender, v[i].in, v[i].in_len,
+		    v[i].out);
+	}
 	return (0);
+fail:
+	cause_set(cause, "store: out of memory sealing %zu bytes of %s",
+	    v[i].in_len, v[i].hub_id);
+	store_items_clear(v, i);
+	return (-1);
+}
+
+/* Open a batch, here or where the keys are; per-item errors in error. */
+int
+store_keys_open(const struct store_keys *keys, struct store_seal_item *v,
+    size_t n, char **cause)
+{
+	size_t	 i;
+
+	if (keys->remote != NULL)
+		return (keys->remote(STORE_SEAL_OP_OPEN, v, n, cause));
+	for (i = 0; i < n; i++)
+		store_open_one(keys, &v[i]);
+	return (0);
+}
+
+/* Why a body did not open, as a sentence for logs and callbacks. */
+static void
+store_open_why(const struct store_seal_item *it, char *buf, size_t len)
+{
+	switch (it->error) {
+	case STORE_OPEN_SHORT:
+		snprintf(buf, len, "the stored body of %s is %zu bytes, too "
+		    "short to be sealed", it->hub_id, it->in_len);
+		break;
+	case STORE_OPEN_VERSION:
+		snprintf(buf, len, "the stored body of %s has seal version "
+		    "%u; this ceptoard knows %d", it->hub_id, it->in[0],
+		    STORE_SEAL_VERSION);
+		break;
+	case STORE_OPEN_NOKEY:
+		snprintf(buf, len, "the stored body of %s is sealed under key "
+		    "%08x, which is neither store_key nor in store_old_keys",
+		    it->hub_id, store_body_key_id(it->in));
+		break;
+	case STORE_OPEN_ALTERED:
+		snprintf(buf, len, "the stored body of %s does not open under "
+		    "key %08x: it was altered, or copied from another message",
+		    it->hub_id, store_body_key_id(it->in));
+		break;
+	default:
+		snprintf(buf, len, "out of memory opening the body of %s "
+		    "(%zu bytes)", it->hub_id, it->in_len);
+		break;
+	}
+}
+
+/* Give cb the row d with its body opened as it says (or not). */
+static int
+store_view_call(struct store_viewer *v, const struct store_delivery *d,
+    const struct store_seal_item *it)
+{
+	struct store_delivery	 open = *d;
+
+	if (it->error != STORE_OPEN_OK) {
+		store_open_why(it, v->s->body_error, sizeof(v->s->body_error));
+		open.body = NULL;
+		open.body_len = 0;
+		open.body_error = v->s->body_error;
+	} else {
+		open.body = it->out;
+		open.body_len = it->out_len;
+	}
+	return (v->cb(&open, v->arg));
+}
+
+/* Copy *p (if not NULL) into *dst, advancing it; the copy or NULL. */
+static const char *
+store_row_str(char **dst, const char *p)
+{
+	char	*r = *dst;
+	size_t	 len;
+
+	if (p == NULL)
+		return (NULL);
+	len = strlen(p) + 1;
+	memcpy(r, p, len);
+	*dst += len;
+	return (r);
+}
+
+/* A copy of a row in one allocation, to outlive the backend's walk. */
+static struct store_delivery *
+store_row_copy(const struct store_delivery *d)
+{
+	const char		*strs[] = { d->recipient, d->hub_id,
+				    d->sender, d->reason, d->origin,
+				    d->chain_id, d->in_reply_to, d->kind,
+				    d->body_error };
+	struct store_delivery	*c;
+	size_t			 size = sizeof(*c) + d->body_len +
+				    d->sharing_len, i;
+	char			*p;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strs[i] != NULL)
+			size += strlen(strs[i]) + 1;
+	if ((c = malloc(size)) == NULL)
+		return (NULL);
+	*c = *d;
+	p = (char *)(c + 1);
+	if (d->body != NULL) {
+		memcpy(p, d->body, d->body_len);
+		c->body = (const uint8_t *)p;
+		p += d->body_len;
+	}
+	if (d->sharing != NULL) {
+		memcpy(p, d->sharing, d->sharing_len);
+		c->sharing = (const uint8_t *)p;
+		p += d->sharing_len;
+	}
+	c->recipient = store_row_str(&p, d->recipient);
+	c->hub_id = store_row_str(&p, d->hub_id);
+	c->sender = store_row_str(&p, d->sender);
+	c->reason = store_row_str(&p, d->reason);
+	c->origin = store_row_str(&p, d->origin);
+	c->chain_id = store_row_str(&p, d->chain_id);
+	c->in_reply_to = store_row_str(&p, d->in_reply_to);
+	c->kind = store_row_str(&p, d->kind);
+	c->body_error = store_row_str(&p, d->body_error);
+	return (c);
 }
 
 /*
  * Give the caller's callback a row with its body opened, and wipe the
  * plaintext when it returns.  A body that does not open reaches the
  * callback as NULL with body_error set, so that one damaged row neither
- * stops an inbox nor is shown as an empty message.
+ * stops an inbox nor is shown as an empty message.  With keys held
+ * elsewhere the row is kept for store_view_end instead.
  */
 static int
 store_view(const struct store_delivery *d, void *arg)
 {
 	struct store_viewer	*v = arg;
 	struct store		*s = v->s;
-	struct store_delivery	 open;
-	const struct store_key	*k;
-	size_t			 len = 0;
+	struct store_delivery	**nv;
+	struct store_seal_item	 it;
+	size_t			 ncap;
 	int			 rv;
 
+	if (s->keys->remote != NULL) {
+		if (v->nrows == v->caprows) {
+			ncap = v->caprows == 0 ? 16 : v->caprows * 2;
+			if ((nv = reallocarray(v->rows, ncap,
+			    sizeof(*nv))) == NULL) {
+				v->nomem = true;
+				return (1);
+			}
+			v->rows = nv;
+			v->caprows = ncap;
+		}
+		if ((v->rows[v->nrows] = store_row_copy(d)) == NULL) {
+			v->nomem = true;
+			return (1);
+		}
+		v->nrows++;
+		v->bytes += d->body_len;
+		if (v->budget > 0 && v->bytes >= v->budget) {
+			v->full = true;
+			return (1);
+		}
+		return (0);
+	}
 	if (d->body == NULL)
 		return (v->cb(d, v->arg));
-	open = *d;
-	if (store_unseal(s, d->hub_id, d->sender, d->body, d->body_len, &len,
-	    &k) == -1) {
-		open.body = NULL;
-		open.body_len = 0;
-		open.body_error = s->body_error;
-		return (v->cb(&open, v->arg));
+	memset(&it, 0, sizeof(it));
+	it.hub_id = d->hub_id;
+	it.sender = d->sender;
+	it.in = d->body;
+	it.in_len = d->body_len;
+	store_open_one(s->keys, &it);
+	rv = store_view_call(v, d, &it);
+	store_items_clear(&it, 1);
+	return (rv);
+}
+
+/* Wipe and free a slot of the cache of plaintexts. */
+static void
+store_plain_drop(struct store *s, struct store_plain *e)
+{
+	if (e->plain == NULL)
+		return;
+	sodium_memzero(e->plain, e->len);
+	free(e->plain);
+	s->plain_bytes -= e->len;
+	memset(e, 0, sizeof(*e));
+}
+
+/* The slot of hub_id in the cache of plaintexts. */
+static struct store_plain *
+store_plain_slot(struct store *s, const char *hub_id)
+{
+	unsigned char	 h[8];
+	uint64_t	 x = 0;
+	size_t		 i;
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)hub_id,
+	    strlen(hub_id), NULL, 0);
+	for (i = 0; i < sizeof(h); i++)
+		x = x << 8 | h[i];
+	return (&s->plain[x % STORE_PLAIN_SLOTS]);
+}
+
+/* Keep the plaintext of the sealed body of hub_id (best effort). */
+static void
+store_plain_put(struct store *s, const char *hub_id, const uint8_t *sealed,
+    size_t sealed_len, const struct store_seal_item *it, const uint8_t *p,
+    size_t len)
+{
+	struct store_plain	*e;
+	size_t			 k;
+
+	if (s->keys->remote == NULL || len > STORE_PLAIN_BODY_MAX ||
+	    strlen(hub_id) >= STORE_HUB_ID_LEN)
+		return;
+	if (s->plain == NULL &&
+	    (s->plain = calloc(STORE_PLAIN_SLOTS, sizeof(*s->plain))) == NULL)
+		return;
+	e = store_plain_slot(s, hub_id);
+	store_plain_drop(s, e);
+	/* Over the bound: evict round the table until it fits. */
+	for (k = 0; k < STORE_PLAIN_SLOTS &&
+	    s->plain_bytes + len > STORE_PLAIN_BYTES; k++) {
+		store_plain_drop(s, &s->plain[s->plain_hand]);
+		s->plain_hand = (s->plain_hand + 1) % STORE_PLAIN_SLOTS;
 	}
-	open.body = s->plain;
-	open.body_len = len;
-	rv = v->cb(&open, v->arg);
-	sodium_memzero(s->plain, len);
+	if ((e->plain = malloc(len + 1)) == NULL)
+		return;
+	if (len > 0)
+		memcpy(e->plain, p, len);
+	e->len = len;
+	snprintf(e->hub_id, sizeof(e->hub_id), "%s", hub_id);
+	crypto_generichash(e->check, sizeof(e->check), sealed, sealed_len,
+	    NULL, 0);
+	memcpy(e->digest, it->digest, sizeof(e->digest));
+	e->key_id = it->key_id;
+	s->plain_bytes += len;
+}
+
+/* Answer it from the cache of plaintexts: 0, or -1 if it is not there. */
+static int
+store_plain_get(struct store *s, struct store_seal_item *it)
+{
+	struct store_plain	*e;
+	unsigned char		 check[32];
+
+	if (s->plain == NULL)
+		return (-1);
+	e = store_plain_slot(s, it->hub_id);
+	if (e->plain == NULL || strcmp(e->hub_id, it->hub_id) != 0)
+		return (-1);
+	crypto_generichash(check, sizeof(check), it->in, it->in_len, NULL, 0);
+	if (sodium_memcmp(check, e->check, sizeof(check)) != 0 ||
+	    (it->out = malloc(e->len + 1)) == NULL)
+		return (-1);
+	if (e->len > 0)
+		memcpy(it->out, e->plain, e->len);
+	it->out_len = e->len;
+	memcpy(it->digest, e->digest, sizeof(it->digest));
+	it->key_id = e->key_id;
+	it->error = STORE_OPEN_OK;
+	s->plain_hits++;
+	return (0);
+}
+
+/* Empty the cache of plaintexts. */
+static void
+store_plain_clear(struct store *s)
+{
+	size_t	 i;
+
+	for (i = 0; s->plain != NULL && i < STORE_PLAIN_SLOTS; i++)
+		store_plain_drop(s, &s->plain[i]);
+	free(s->plain);
+	s->plain = NULL;
+}
+
+/*
+ * Open the n items of a walk: from the cache of plaintexts where it has
+ * them, the rest in one request, which are then kept in the cache.
+ */
+static int
+store_view_open(struct store *s, struct store_seal_item *items, size_t n,
+    char **cause)
+{
+	struct store_seal_item	*miss;
+	size_t			*at, i, m = 0;
+	int			 rv = 0;
+
+	if (s->keys->remote == NULL)
+		return (store_keys_open(s->keys, items, n, cause));
+	if ((miss = calloc(n, sizeof(*miss))) == NULL ||
+	    (at = calloc(n, sizeof(*at))) == NULL) {
+		free(miss);
+		cause_set(cause, "store: out of memory opening %zu rows", n);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if (store_plain_get(s, &items[i]) == 0)
+			continue;
+		miss[m] = items[i];
+		at[m++] = i;
+	}
+	if (m > 0 && (rv = store_keys_open(s->keys, miss, m, cause)) == 0)
+		for (i = 0; i < m; i++) {
+			items[at[i]] = miss[i];
+			if (miss[i].error == STORE_OPEN_OK)
+				store_plain_put(s, miss[i].hub_id, miss[i].in,
+				    miss[i].in_len, &miss[i], miss[i].out,
+				    miss[i].out_len);
+		}
+	free(miss);
+	free(at);
 	return (rv);
 }
 
 /*
- * The callback of store_reseal_batch's walk: the bodies of one batch,
- * opened (or taken as they are, if an older schema left them unsealed)
- * and sealed again under the current key.
+ * After the backend's walk (which returned rv): open the rows store_view
+ * kept in one batch and give them to the callback in order, until it
+ * says stop.  A batch that cannot be opened at all (the keys' holder
+ * does not answer) fails the walk rather than show rows without bodies.
+ */
+static int
+store_view_end(struct store_viewer *v, int rv, char **cause)
+{
+	struct store_seal_item	*items = NULL;
+	size_t			 i, n = 0;
+
+	if (v->nrows == 0 && !v->nomem)
+		return (rv);
+	if (rv != -1 && v->nomem) {
+		cause_set(cause, "store: out of memory keeping %zu rows",
+		    v->nrows);
+		rv = -1;
+	}
+	if (rv != -1 && (items = calloc(v->nrows, sizeof(*items))) == NULL) {
+		cause_set(cause, "store: out of memory opening %zu rows",
+		    v->nrows);
+		rv = -1;
+	}
+	for (i = 0; rv != -1 && i < v->nrows; i++) {
+		if (v->rows[i]->body == NULL)
+			continue;
+		items[n].hub_id = v->rows[i]->hub_id;
+		items[n].sender = v->rows[i]->sender;
+		items[n].in = v->rows[i]->body;
+		items[n].in_len = v->rows[i]->body_len;
+		n++;
+	}
+	if (rv != -1 && n > 0 && store_view_open(v->s, items, n, cause) == -1)
+		rv = -1;
+	for (i = 0, n = 0; rv != -1 && i < v->nrows; i++) {
+		if (v->rows[i]->body == NULL) {
+			if (v->cb(v->rows[i], v->arg) != 0) {
+				v->stopped = true;
+				break;
+			}
+			continue;
+		}
+		if (store_view_call(v, v->rows[i], &items[n++]) != 0) {
+			v->stopped = true;
+			break;
+		}
+	}
+	if (items != NULL) {
+		for (i = 0; i < v->nrows; i++)
+			store_items_clear(&items[i], 1);
+		free(items);
+	}
+	for (i = 0; i < v->nrows; i++)
+		free(v->rows[i]);
+	free(v->rows);
+	v->rows = NULL;
+	v->nrows = v->caprows = 0;
+	return (rv);
+}
+
+/*
+ * The rows of one batch of store_reseal_all, walked under the write
+ * lock: copied, then opened (or taken as they are, if an older schema
+ * left them unsealed) and sealed again under the current key.
  */
 struct store_reseal {
 	struct store	*s;
 	struct {
 		uint64_t	 seq;
+		char		*hub_id;
+		char		*sender;
+		bool		 sealed;
 		uint8_t		*body;
 		size_t		 len;
-		unsigned char	 digest[32];
 	}		*v;
 	size_t		 n;
 	uint64_t	 last;		/* the highest seq walked */
-	bool		 failed;	/* s->body_error says why */
+	bool		 failed;	/* out of memory */
 };
 
-/* Seal one stale body again under the current key into the batch. */
+/* Keep one stale row of the batch. */
 static int
 store_reseal_row(uint64_t seq, const char *hub_id, const char *sender,
     bool sealed, const uint8_t *body, size_t body_len, void *arg)
 {
 	struct store_reseal	*rs = arg;
-	struct store		*s = rs->s;
-	const struct store_key	*cur = &s->keys->v[0], *k;
-	const uint8_t		*p = body;
-	size_t			 len = body_len, i = rs->n;
+	size_t			 i = rs->n;
 
 	rs->last = seq;
-	if (sealed) {
-		if (store_unseal(s, hub_id, sender, body, body_len, &len,
-		    &k) == -1) {
-			rs->failed = true;
-			return (1);
-		}
-		p = s->plain;
-	}
-	if ((rs->v[i].body = malloc(len + STORE_SEAL_OVERHEAD)) == NULL) {
-		snprintf(s->body_error, sizeof(s->body_error), "out of memory "
-		    "sealing the body of %s again", hub_id);
+	rs->v[i].seq = seq;
+	rs->v[i].sealed = sealed;
+	rs->v[i].len = body_len;
+	rs->v[i].hub_id = strdup(hub_id);
+	rs->v[i].sender = strdup(sender);
+	rs->v[i].body = malloc(body_len + 1);
+	rs->n++;
+	if (rs->v[i].hub_id == NULL || rs->v[i].sender == NULL ||
+	    rs->v[i].body == NULL) {
 		rs->failed = true;
-		if (sealed)
-			sodium_memzero(s->plain, len);
 		return (1);
 	}
-	rs->v[i].seq = seq;
-	rs->v[i].len = len + STORE_SEAL_OVERHEAD;
-	crypto_generichash(rs->v[i].digest, sizeof(rs->v[i].digest), p, len,
-	    cur->digest, sizeof(cur->digest));
-	store_seal(cur, hub_id, sender, p, len, rs->v[i].body);
-	if (sealed)
-		sodium_memzero(s->plain, len);
-	rs->n++;
+	if (body_len > 0)
+		memcpy(rs->v[i].body, body, body_len);
 	return (0);
+}
+
+/* Free the kept rows of a batch, wiping the bodies left in the clear. */
+static void
+store_reseal_clear(struct store_reseal *rs)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->n; i++) {
+		if (rs->v[i].body != NULL)
+			sodium_memzero(rs->v[i].body, rs->v[i].len);
+		free(rs->v[i].body);
+		free(rs->v[i].hub_id);
+		free(rs->v[i].sender);
+	}
+	rs->n = 0;
+}
+
+/*
+ * Seal the kept rows again under the current key: open the sealed ones
+ * in one batch, then seal every plaintext in another; into seal.  -1
+ * with a cause, nothing left to free in seal.
+ */
+static int
+store_reseal_batch(struct store *s, struct store_reseal *rs,
+    struct store_seal_item *open, struct store_seal_item *seal, char **cause)
+{
+	size_t	 i, n = 0, nopen;
+	int	 rv = -1;
+
+	for (i = 0; i < rs->n; i++) {
+		if (!rs->v[i].sealed)
+			continue;
+		memset(&open[n], 0, sizeof(open[n]));
+		open[n].hub_id = rs->v[i].hub_id;
+		open[n].sender = rs->v[i].sender;
+		open[n].in = rs->v[i].body;
+		open[n].in_len = rs->v[i].len;
+		n++;
+	}
+	if ((nopen = n) > 0 && store_keys_open(s->keys, open, n, cause) == -1)
+		return (-1);
+	for (i = 0, n = 0; i < rs->n; i++) {
+		memset(&seal[i], 0, sizeof(seal[i]));
+		seal[i].hub_id = rs->v[i].hub_id;
+		seal[i].sender = rs->v[i].sender;
+		seal[i].in = rs->v[i].body;
+		seal[i].in_len = rs->v[i].len;
+		if (!rs->v[i].sealed)
+			continue;
+		if (open[n].error != STORE_OPEN_OK) {
+			store_open_why(&open[n], s->body_error,
+			    sizeof(s->body_error));
+			cause_set(cause, "store: cannot seal again: %s",
+			    s->body_error);
+			goto out;
+		}
+		seal[i].in = open[n].out;
+		seal[i].in_len = open[n].out_len;
+		n++;
+	}
+	rv = store_keys_seal(s->keys, seal, rs->n, cause);
+out:
+	store_items_clear(open, nopen);
+	return (rv);
 }
 
 /*
@@ -544,56 +1094,62 @@ static int
 store_reseal_all(struct store *s, bool stale, uint64_t *n, char **cause)
 {
 	struct store_reseal	 rs;
+	struct store_seal_item	*open = NULL, *seal = NULL;
 	uint64_t		 after = 0;
+	uint32_t		 cur = store_key_id(s);
 	size_t			 i;
 	int			 rv = -1;
 
 	*n = 0;
 	memset(&rs, 0, sizeof(rs));
 	rs.s = s;
-	if ((rs.v = calloc(STORE_RESEAL_BATCH, sizeof(*rs.v))) == NULL) {
+	if ((rs.v = calloc(STORE_RESEAL_BATCH, sizeof(*rs.v))) == NULL ||
+	    (open = calloc(STORE_RESEAL_BATCH, sizeof(*open))) == NULL ||
+	    (seal = calloc(STORE_RESEAL_BATCH, sizeof(*seal))) == NULL) {
 		cause_set(cause, "store: out of memory re-sealing bodies");
-		return (-1);
+		goto out;
 	}
 	for (;;) {
-		rs.n = 0;
+		store_reseal_clear(&rs);
 		rs.failed = false;
 		if (s->be->begin(s->be_data, cause) == -1)
 			goto out;
-		if (s->be->stale(s->be_data, stale, s->keys->v[0].id, after,
+		if (s->be->stale(s->be_data, stale, cur, after,
 		    STORE_RESEAL_BATCH, store_reseal_row, &rs, cause) == -1)
 			goto undo;
 		if (rs.failed) {
-			cause_set(cause, "store: cannot seal again: %s",
-			    s->body_error);
+			cause_set(cause, "store: out of memory re-sealing "
+			    "bodies");
 			goto undo;
 		}
 		if (rs.n == 0) {
 			s->be->rollback(s->be_data);
 			break;
 		}
+		if (store_reseal_batch(s, &rs, open, seal, cause) == -1)
+			goto undo;
 		for (i = 0; i < rs.n; i++)
 			if (s->be->reseal(s->be_data, rs.v[i].seq,
-			    rs.v[i].body, rs.v[i].len, rs.v[i].digest,
-			    s->keys->v[0].id, cause) == -1)
-				goto undo;
+			    seal[i].out, seal[i].out_len, seal[i].digest,
+			    seal[i].key_id, cause) == -1)
+				break;
+		store_items_clear(seal, rs.n);
+		if (i < rs.n)
+			goto undo;
 		if (s->be->commit(s->be_data, cause) == -1)
 			goto out;
 		*n += rs.n;
 		after = rs.last;
-		for (i = 0; i < rs.n; i++) {
-			free(rs.v[i].body);
-			rs.v[i].body = NULL;
-		}
 	}
 	rv = 0;
 	goto out;
 undo:
 	s->be->rollback(s->be_data);
 out:
-	for (i = 0; i < rs.n; i++)
-		free(rs.v[i].body);
+	store_reseal_clear(&rs);
 	free(rs.v);
+	free(open);
+	free(seal);
 	return (rv);
 }
 
@@ -621,18 +1177,18 @@ store_check_keys(struct store *s, const char *path, uint64_t *unsealed,
 	s->stale = 0;
 	for (i = 0; i < n && i < max; i++) {
 		/* Counting the current key's would cost a scan of them all. */
-		if (ids[i] == s->keys->v[0].id)
+		if (ids[i] == store_key_id(s))
 			continue;
 		if (s->be->key_count(s->be_data, ids[i], &count, cause) == -1)
 			goto out;
-		if (store_key_find(s->keys, ids[i]) == NULL) {
+		if (!store_keys_have(s->keys, ids[i])) {
 			cause_set(cause, "store %s: %llu message%s sealed "
 			    "under key %08x, which is neither store_key (%s, "
 			    "key %08x) nor in store_old_keys; list the key "
 			    "file that sealed %s in store_old_keys", path,
 			    (unsigned long long)count, count == 1 ? " is" :
 			    "s are", ids[i], s->keys->paths[0],
-			    s->keys->v[0].id, count == 1 ? "it" : "them");
+			    store_key_id(s), count == 1 ? "it" : "them");
 			goto out;
 		}
 		s->stale += count;
@@ -745,7 +1301,113 @@ fail:
 	return (NULL);
 }
 
-/* Close the store, abandoning a group that was never committed. */
+/* Drop what store_preseal sealed and no insert took. */
+static void
+store_preseal_clear(struct store *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->npre; i++)
+		free(s->pre[i].out);
+	free(s->pre);
+	s->pre = NULL;
+	s->npre = 0;
+}
+
+/* What identifies a body sealed ahead: its row and its plaintext. */
+static void
+store_preseal_check(const struct store_message *m, unsigned char out[32])
+{
+	crypto_generichash_state	 st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)m->hub_id,
+	    strlen(m->hub_id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)m->sender,
+	    strlen(m->sender) + 1);
+	if (m->body_len > 0)
+		crypto_generichash_update(&st, m->body, m->body_len);
+	crypto_generichash_final(&st, out, 32);
+}
+
+/* Seal the group's bodies ahead of their inserts, in one batch. */
+int
+store_preseal(struct store *s, struct store_message *const *m, size_t n,
+    char **cause)
+{
+	struct store_seal_item	*v;
+	size_t			 i, k = 0;
+
+	if (store_enter(s, "store_preseal", cause) == -1)
+		return (-1);
+	store_preseal_clear(s);
+	/* Here the keys are at hand: sealing at insert costs the same. */
+	if (s->keys->remote == NULL || n == 0)
+		return (0);
+	if ((v = calloc(n, sizeof(*v))) == NULL ||
+	    (s->pre = calloc(n, sizeof(*s->pre))) == NULL) {
+		free(v);
+		cause_set(cause, "store_preseal: out of memory");
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		/* store_insert refuses these; nothing to seal for them. */
+		if (m[i]->hub_id[0] == '\0' || memchr(m[i]->hub_id, '\0',
+		    STORE_HUB_ID_LEN) == NULL || !store_nonempty(m[i]->sender) ||
+		    (m[i]->body == NULL && m[i]->body_len != 0))
+			continue;
+		v[k].hub_id = m[i]->hub_id;
+		v[k].sender = m[i]->sender;
+		v[k].in = m[i]->body;
+		v[k].in_len = m[i]->body_len;
+		store_preseal_check(m[i], s->pre[k].check);
+		k++;
+	}
+	if (k > 0 && store_keys_seal(s->keys, v, k, cause) == -1) {
+		free(v);
+		store_preseal_clear(s);
+		return (-1);
+	}
+	for (i = 0; i < k; i++) {
+		s->pre[i].out = v[i].out;
+		s->pre[i].out_len = v[i].out_len;
+		memcpy(s->pre[i].digest, v[i].digest, 32);
+		s->pre[i].key_id = v[i].key_id;
+	}
+	s->npre = k;
+	free(v);
+	return (0);
+}
+
+/*
+ * The body store_preseal sealed for m, unchanged since, into *it (out
+ * handed over): 0, or -1 if there is none.
+ */
+static int
+store_preseal_take(struct store *s, const struct store_message *m,
+    struct store_seal_item *it)
+{
+	unsigned char	 check[32];
+	size_t		 i;
+
+	if (s->npre == 0)
+		return (-1);
+	store_preseal_check(m, check);
+	for (i = 0; i < s->npre; i++) {
+		if (s->pre[i].out == NULL ||
+		    memcmp(s->pre[i].check, check, sizeof(check)) != 0)
+			continue;
+		memset(it, 0, sizeof(*it));
+		it->out = s->pre[i].out;
+		it->out_len = s->pre[i].out_len;
+		memcpy(it->digest, s->pre[i].digest, 32);
+		it->key_id = s->pre[i].key_id;
+		s->pre[i].out = NULL;
+		return (0);
+	}
+	return (-1);
+}
+
 /* Forget the marks from index from on (durable, or rolled back). */
 static void
 store_marks_drop(struct store *s, size_t from)
@@ -802,6 +1464,7 @@ store_marks_add(struct store *s, bool sharing, const char *holder,
 	return (0);
 }
 
+/* Close the store, abandoning a group that was never committed. */
 void
 store_close(struct store *s)
 {
@@ -812,11 +1475,9 @@ store_close(struct store *s)
 	store_marks_drop(s, 0);
 	free(s->marks);
 	s->be->close(s->be_data);
+	store_preseal_clear(s);
+	store_plain_clear(s);
 	store_keys_free(s->keys);
-	free(s->sealed);
-	if (s->plain != NULL)
-		sodium_memzero(s->plain, s->capplain);
-	free(s->plain);
 	free(s);
 }
 
@@ -831,7 +1492,7 @@ store_backend_name(const struct store *s)
 uint32_t
 store_key_id(const struct store *s)
 {
-	return (s->keys->v[0].id);
+	return (store_keys_id(s->keys, 0));
 }
 
 /* How many messages were sealed under old keys when the store opened. */
@@ -883,10 +1544,10 @@ store_lookup_uuid(struct store *s, const char *sender, const char *uuid,
     char hub_id[STORE_HUB_ID_LEN], uint64_t *seq, unsigned char digest[32],
     char **cause)
 {
-	const struct store_key	*k;
+	struct store_seal_item	 it;
 	unsigned char		 keyed[32];
 	uint8_t			*body = NULL;
-	size_t			 body_len = 0, len;
+	size_t			 body_len = 0;
 	int			 rv;
 
 	if (store_enter(s, "store_lookup_uuid", cause) == -1)
@@ -904,22 +1565,28 @@ store_lookup_uuid(struct store *s, const char *sender, const char *uuid,
 	 * the stored keyed digest must also match.
 	 */
 	rv = -1;
-	if (store_unseal(s, hub_id, sender, body, body_len, &len, &k) == -1) {
+	memset(&it, 0, sizeof(it));
+	it.hub_id = hub_id;
+	it.sender = sender;
+	it.in = body;
+	it.in_len = body_len;
+	if (store_keys_open(s->keys, &it, 1, cause) == -1)
+		goto out;
+	if (it.error != STORE_OPEN_OK) {
+		store_open_why(&it, s->body_error, sizeof(s->body_error));
 		cause_set(cause, "store_lookup_uuid %s of %s: %s", uuid,
 		    sender, s->body_error);
 		goto out;
 	}
-	crypto_generichash(digest, 32, s->plain, len, k->digest,
-	    sizeof(k->digest));
-	if (sodium_memcmp(digest, keyed, sizeof(keyed)) != 0)
+	if (sodium_memcmp(it.digest, keyed, sizeof(keyed)) != 0)
 		cause_set(cause, "store_lookup_uuid %s of %s: the stored "
 		    "digest of %s does not match its body", uuid, sender,
 		    hub_id);
 	else {
-		crypto_generichash(digest, 32, s->plain, len, NULL, 0);
+		crypto_generichash(digest, 32, it.out, it.out_len, NULL, 0);
 		rv = 1;
 	}
-	sodium_memzero(s->plain, len);
+	store_items_clear(&it, 1);
 out:
 	free(body);
 	return (rv);
@@ -930,9 +1597,8 @@ int
 store_insert(struct store *s, struct store_message *m,
     struct store_recipient *r, size_t nr, char **cause)
 {
-	const struct store_key	*k;
 	struct store_message	 sealed;
-	unsigned char		 digest[32];
+	struct store_seal_item	 it;
 	size_t			 i;
 	int			 rv;
 
@@ -1000,24 +1666,28 @@ store_insert(struct store *s, struct store_message *m,
 	 * The digest and the seal are defined here once rather than by
 	 * each backend, which stores the sealed copy only.
 	 */
-	k = &s->keys->v[0];
-	if (m->body_len > SIZE_MAX - STORE_SEAL_OVERHEAD ||
-	    store_grow(&s->sealed, &s->capsealed,
-	    m->body_len + STORE_SEAL_OVERHEAD) == -1) {
-		cause_set(cause, "store_insert %s: out of memory sealing "
-		    "%zu bytes", m->hub_id, m->body_len);
-		return (-1);
+	if (store_preseal_take(s, m, &it) == -1) {
+		memset(&it, 0, sizeof(it));
+		it.hub_id = m->hub_id;
+		it.sender = m->sender;
+		it.in = m->body;
+		it.in_len = m->body_len;
+		if (store_keys_seal(s->keys, &it, 1, cause) == -1)
+			return (-1);
 	}
-	crypto_generichash(digest, sizeof(digest), m->body, m->body_len,
-	    k->digest, sizeof(k->digest));
-	store_seal(k, m->hub_id, m->sender, m->body, m->body_len, s->sealed);
 	sealed = *m;
-	sealed.body = s->sealed;
-	sealed.body_len = m->body_len + STORE_SEAL_OVERHEAD;
-	rv = s->be->insert(s->be_data, &sealed, digest, k->id, r, nr, cause);
+	sealed.body = it.out;
+	sealed.body_len = it.out_len;
+	rv = s->be->insert(s->be_data, &sealed, it.digest, it.key_id, r, nr,
+	    cause);
 	m->seq = sealed.seq;
 	if (rv == 0 && s->item_seq == 0)
 		s->item_seq = m->seq;
+	/* Its first readers, one per inbox, need not have it opened. */
+	if (rv == 0)
+		store_plain_put(s, m->hub_id, it.out, it.out_len, &it, m->body,
+		    m->body_len);
+	free(it.out);
 	return (rv);
 }
 
@@ -1066,16 +1736,17 @@ store_item_undo(struct store *s)
 int
 store_commit(struct store *s, char **cause)
 {
+	int	rv;
+
 	if (store_enter(s, "store_commit", cause) == -1)
 		return (-1);
 	if (!s->in_txn) {
 		cause_set(cause, "store_commit without a transaction");
 		return (-1);
 	}
-	int	rv;
-
 	/* Either way the transaction is over: a failed commit rolled back. */
 	s->in_txn = false;
+	store_preseal_clear(s);
 	rv = s->be->commit(s->be_data, cause);
 	/* Rolled back, or durable already: nothing to take back later. */
 	if (rv == -1)
@@ -1092,6 +1763,7 @@ store_rollback(struct store *s)
 	if (s == NULL || s->in_callback || !s->in_txn)
 		return;
 	s->in_txn = false;
+	store_preseal_clear(s);
 	s->be->rollback(s->be_data);
 	store_marks_drop(s, s->group_marks);
 }
@@ -1103,6 +1775,46 @@ store_pending(struct store *s, const char *recipient, uint64_t after,
 {
 	return (store_pending_upto(s, recipient, after, UINT64_MAX, limit, cb,
 	    arg, cause));
+}
+
+/*
+ * store_pending_upto with keys held elsewhere: page by page (see
+ * STORE_PAGE_FIRST), each page opened in one request, each next one
+ * starting after the last row of the one before, until the callback
+ * stops, the rows run out or limit rows were given.
+ */
+static int
+store_pending_pages(struct store *s, const char *recipient, uint64_t after,
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_viewer	 v;
+	size_t			 left = limit == 0 ? SIZE_MAX : limit, n;
+	size_t			 budget = STORE_PAGE_FIRST;
+	uint64_t		 last;
+	int			 rv;
+
+	for (;;) {
+		memset(&v, 0, sizeof(v));
+		v.s = s;
+		v.cb = cb;
+		v.arg = arg;
+		v.budget = budget;
+		s->in_callback = true;
+		rv = s->be->pending(s->be_data, recipient, after, upto,
+		    left == SIZE_MAX ? 0 : left, store_view, &v, cause);
+		n = v.nrows;
+		last = n > 0 ? v.rows[n - 1]->seq : after;
+		rv = store_view_end(&v, rv, cause);
+		s->in_callback = false;
+		if (rv == -1 || v.stopped || !v.full || n == 0)
+			return (rv);
+		after = last;
+		if (left != SIZE_MAX && (left -= n) == 0)
+			return (rv);
+		if (budget < STORE_PAGE_MAX)
+			budget *= 2;
+	}
 }
 
 int
@@ -1119,9 +1831,13 @@ store_pending_upto(struct store *s, const char *recipient, uint64_t after,
 		cause_set(cause, "store_pending: empty recipient");
 		return (-1);
 	}
+	if (s->keys->remote != NULL)
+		return (store_pending_pages(s, recipient, after, upto, limit,
+		    cb, arg, cause));
 	s->in_callback = true;
 	rv = s->be->pending(s->be_data, recipient, after, upto, limit,
 	    store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1196,6 +1912,7 @@ store_fetch(struct store *s, const char *org, const char *hub_id,
 	}
 	s->in_callback = true;
 	rv = s->be->fetch(s->be_data, org, hub_id, store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1363,6 +2080,7 @@ store_message(struct store *s, const char *hub_id, store_delivery_cb cb,
 	}
 	s->in_callback = true;
 	rv = s->be->message(s->be_data, hub_id, store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1385,6 +2103,7 @@ store_delivery_of(struct store *s, const char *org, const char *hub_id,
 	s->in_callback = true;
 	rv = s->be->delivery_of(s->be_data, org, hub_id, store_view, &v,
 	    cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1406,6 +2125,7 @@ store_held(struct store *s, const char *org, store_delivery_cb cb, void *arg,
 	}
 	s->in_callback = true;
 	rv = s->be->held(s->be_data, org, store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1427,6 +2147,7 @@ store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,
 	}
 	s->in_callback = true;
 	rv = s->be->receipts(s->be_data, hub_id, store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
@@ -1486,6 +2207,7 @@ store_replies(struct store *s, const char *hub_id, store_delivery_cb cb,
 	}
 	s->in_callback = true;
 	rv = s->be->replies(s->be_data, hub_id, store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }

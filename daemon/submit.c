@@ -971,6 +971,37 @@ submit_end_group(int failed, char **cause)
 }
 
 /*
+ * Seal the bodies of the group in one batch before they are written:
+ * with the store keys in the parent, one round trip per group.  Should
+ * it fail, each insert seals its own body (and fails alone if that
+ * fails too), so this only logs.
+ */
+static void
+submit_preseal(struct submit_item *batch)
+{
+	struct store_message	**v;
+	struct submit_item	 *it;
+	char			 *cause = NULL;
+	size_t			  n = 0, i;
+
+	for (it = batch; it != NULL; it = it->next)
+		n += it->batch.nw;
+	if (n == 0 || (v = calloc(n, sizeof(*v))) == NULL)
+		return;
+	n = 0;
+	for (it = batch; it != NULL; it = it->next)
+		for (i = 0; i < it->batch.nw; i++)
+			v[n++] = &it->batch.w[i].msg;
+	if (store_preseal(hub->store, v, n, &cause) == -1) {
+		log_event(LOG_LVL_WARN, "store.preseal", "bodies=%zu "
+		    "cause=\"%s\" action=\"sealing each body alone\"", n,
+		    cause ? cause : "");
+		free(cause);
+	}
+	free(v);
+}
+
+/*
  * Write every queued submit, acknowledgement and delivery mark in one
  * transaction and hand it to the sync thread.  The transaction commits
  * without waiting for the disk; the submits are answered when the sync
@@ -1012,6 +1043,8 @@ submit_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (store_begin(hub->store, &cause) == -1)
 		failed = 1;
+	else
+		submit_preseal(batch);
 	for (it = batch; it != NULL && !failed; it = it->next)
 		if (submit_write(it, &cause) == -1)
 			failed = 1;
