@@ -34,10 +34,15 @@ install_missing() {
 	apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null
 }
 
-# Configure once, then build.
+# Configure once, then build; $1 is the test_hooks option: true for the
+# test command (fault injection for the tests that need it), false for
+# the hub that runs, which must not hold test hooks.  Switching between
+# the two rebuilds what the option changes.
 build_all() {
 	if [ ! -f "$build/build.ninja" ]; then
-		meson setup "$build" "$top" >/dev/null
+		meson setup -Dtest_hooks="$1" "$build" "$top" >/dev/null
+	else
+		meson configure -Dtest_hooks="$1" "$build" >/dev/null
 	fi
 	meson compile -C "$build" >/dev/null
 }
@@ -45,7 +50,7 @@ build_all() {
 case "${1:-}" in
 run)
 	install_missing
-	build_all
+	build_all false
 	"$top/config/dev-pki.sh" "$top/dev-pki" "$top/config/directory.yaml" \
 	    "$build/daemon/ceptoard"
 	mkdir -p "$top/var"
@@ -55,7 +60,7 @@ run)
 	;;
 test)
 	install_missing
-	build_all
+	build_all true
 	exec meson test -C "$build" --print-errorlogs --num-processes 2
 	;;
 *)

@@ -1234,13 +1234,17 @@ void	 lookup_free(struct lookup *);
 void	 lookup_ref(const struct lookup *l, const char *org,
 	    struct route_ref *ref);
 
-/* store_fault.c: failing writes and fsyncs on demand, for tests. */
-/* The name of the fault-injecting VFS if CEPTOARD_FAULT asks for it. */
-const char *store_fault_vfs(void);
-/* Start counting writes and fsyncs: the hub is ready. */
+#ifdef CEPTOARD_TEST_HOOKS
+/*
+ * store_fault.c: failing commits and syncs on demand, for tests; only in
+ * a build with -Dtest_hooks=true, never in the default one.  The table
+ * store_open uses for be: be itself, or one whose commit and sync fail
+ * as CEPTOARD_FAULT asks.
+ */
+const struct store_backend *store_fault_wrap(const struct store_backend *be);
+/* Start counting commits and syncs: the hub is ready. */
 void	 store_fault_arm(void);
-/* Whether the hub's own fdatasync of the log is to fail (and say so). */
-bool	 store_fault_fsync(void);
+#endif
 
 /* relay.c: a routing plan made into the stored form of each hop. */
 struct relay_write {

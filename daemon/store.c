@@ -740,6 +740,9 @@ store_open(const char *path, struct store_keys *keys, char **cause)
 		    "operation", path, be->name, missing);
 		goto fail;
 	}
+#ifdef CEPTOARD_TEST_HOOKS
+	be = store_fault_wrap(be);	/* tests only: see store_fault.c */
+#endif
 	if (*rest == '\0') {
 		cause_set(cause, "store %s: empty %s path", path, be->name);
 		goto fail;

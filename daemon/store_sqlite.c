@@ -1042,7 +1042,7 @@ store_sqlite_open(const char *path, char **cause)
 		goto fail;
 
 	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (sq->db == NULL)
 			cause_set(cause, "store %s: out of memory",
 			    path);
@@ -2102,7 +2102,7 @@ store_sqlite_pipeline(void *be, char **cause)
 	if (sq->wal_fd != -1)
 		return (0);
 	if (sqlite3_open_v2(sq->path, &sq->ckpt, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		cause_set(cause, "store %s: open the checkpoint "
 		    "connection: %s", sq->path, sq->ckpt ?
 		    sqlite3_errmsg(sq->ckpt) : "out of memory");
@@ -2167,12 +2167,6 @@ store_sqlite_sync(void *be, bool full, char **cause)
 		return (-1);
 	}
 	if (!full) {
-		if (store_fault_fsync()) {
-			cause_set(cause, "store %s: fdatasync of the "
-			    "write-ahead log: %s (injected)", sq->path,
-			    strerror(EIO));
-			return (-1);
-		}
 		if (fdatasync(sq->wal_fd) == 0)
 			return (0);
 		cause_set(cause, "store %s: fdatasync of the "
