@@ -14,11 +14,14 @@ packages="gcc pkg-config meson ninja-build protobuf-c-compiler
     libjansson-dev libyaml-dev libseccomp-dev openssl python3 mandoc util-linux
     sqlite3 mosquitto libmosquitto-dev python3-jsonschema python3-yaml
     libunistring-dev"
+# Only for the tests: real PostgreSQL servers on loopback (tests/pg/).
+test_packages="postgresql-15 libpq-dev"
 
-# Install the Debian packages that are not installed yet.
+# Install the Debian packages that are not installed yet: $packages and
+# those given as arguments.
 install_missing() {
 	missing=
-	for p in $packages; do
+	for p in $packages "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q "install ok installed" || missing="$missing $p"
 	done
@@ -59,7 +62,8 @@ run)
 	exec "$build/daemon/ceptoard" -d -f "$top/config/ceptoard.conf"
 	;;
 test)
-	install_missing
+	# shellcheck disable=SC2086
+	install_missing $test_packages
 	build_all true
 	exec meson test -C "$build" --print-errorlogs --num-processes 2
 	;;
