@@ -1040,10 +1040,12 @@ int	 store_set_sharing(struct store *, const char *hub_id,
  * - A group is all or nothing: after a rollback, or a failed commit,
  *   nothing of it is stored and every number it assigned may be assigned
  *   again.
- * - Numbers: m->seq is global and increasing in commit order; a
- *   recipient's r->seq (its cursor) is per inbox, starts at 1, increases
- *   by one per delivery with no gap among committed rows, and a reader
- *   following its cursor never passes a row that commits later.
+ * - Numbers: m->seq is global, unique and never reused, increasing in
+ *   one writer's order (no reader follows it as a cursor).  A
+ *   recipient's r->seq (its cursor) is per inbox, starts at 1 and
+ *   increases by one per delivery (a rolled-back group may leave a gap),
+ *   and a reader following its cursor never passes a row that commits
+ *   later, even with several writers (nodes) on one store.
  * - Callbacks get rows valid until they return; non-zero stops the walk
  *   and is not an error.  A walk of nothing returns 0.
  * - Every operation returns -1 with a cause on an error of the backend
@@ -1202,6 +1204,8 @@ struct store_backend {
 
 /* store_sqlite.c */
 extern const struct store_backend store_backend_sqlite;
+/* store_pg.c, in a build with libpq (HAVE_LIBPQ) */
+extern const struct store_backend store_backend_pg;
 
 /* lookup.c: what the hub knows of a stored message, for answers. */
 struct lookup {

@@ -98,6 +98,9 @@ struct store_viewer {
 /* Every backend this ceptoard was built with; the first is the default. */
 static const struct store_backend *const store_backends[] = {
 	&store_backend_sqlite,
+#ifdef HAVE_LIBPQ
+	&store_backend_pg,	/* "postgresql:", with libpq */
+#endif
 };
 #define STORE_NBACKENDS	(sizeof(store_backends) / sizeof(store_backends[0]))
 

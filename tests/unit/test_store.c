@@ -92,8 +92,8 @@ test_create(void)
 		CHECK(s != NULL);
 		store_close(s);
 	}
-	CHECK(test_store_open("postgresql:host=db", &cause) == NULL);
-	CHECK_CONTAINS(cause, "unknown backend \"postgresql\"");
+	CHECK(test_store_open("mysql:host=db", &cause) == NULL);
+	CHECK_CONTAINS(cause, "unknown backend \"mysql\"");
 	free(cause);
 	cause = NULL;
 	CHECK(test_store_open("sqlite:", &cause) == NULL);
