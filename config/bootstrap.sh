@@ -14,11 +14,14 @@ packages="gcc pkg-config meson ninja-build protobuf-c-compiler
     libjansson-dev libyaml-dev libseccomp-dev openssl python3 mandoc util-linux
     sqlite3 mosquitto libmosquitto-dev python3-jsonschema python3-yaml python3-requests
     libunistring-dev"
+# Only for the tests: real PostgreSQL servers on loopback (tests/pg/).
+test_packages="postgresql-15 libpq-dev"
 
-# Install the Debian packages that are not installed yet.
+# Install the Debian packages that are not installed yet: $packages and
+# those given as arguments.
 install_missing() {
 	missing=
-	for p in $packages; do
+	for p in $packages "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q "install ok installed" || missing="$missing $p"
 	done
@@ -34,10 +37,15 @@ install_missing() {
 	apt-get install -y -q --no-install-recommends $missing </dev/null >/dev/null
 }
 
-# Configure once, then build.
+# Configure once, then build; $1 is the test_hooks option: true for the
+# test command (fault injection for the tests that need it), false for
+# the hub that runs, which must not hold test hooks.  Switching between
+# the two rebuilds what the option changes.
 build_all() {
 	if [ ! -f "$build/build.ninja" ]; then
-		meson setup "$build" "$top" >/dev/null
+		meson setup -Dtest_hooks="$1" "$build" "$top" >/dev/null
+	else
+		meson configure -Dtest_hooks="$1" "$build" >/dev/null
 	fi
 	meson compile -C "$build" >/dev/null
 }
@@ -45,7 +53,7 @@ build_all() {
 case "${1:-}" in
 run)
 	install_missing
-	build_all
+	build_all false
 	"$top/config/dev-pki.sh" "$top/dev-pki" "$top/config/directory.yaml" \
 	    "$build/daemon/ceptoard"
 	mkdir -p "$top/var"
@@ -54,8 +62,9 @@ run)
 	exec "$build/daemon/ceptoard" -d -f "$top/config/ceptoard.conf"
 	;;
 test)
-	install_missing
-	build_all
+	# shellcheck disable=SC2086
+	install_missing $test_packages
+	build_all true
 	exec meson test -C "$build" --print-errorlogs --num-processes 2
 	;;
 *)

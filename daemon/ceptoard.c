@@ -367,7 +367,9 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 	/* systemd watches the parent: it is the main process. */
 	notify_send("READY=1\nMAINPID=%ld", (long)ppid);
 	notify_watchdog(hub->base);
+#ifdef CEPTOARD_TEST_HOOKS
 	store_fault_arm();
+#endif
 	event_base_dispatch(hub->base);
 
 	/*

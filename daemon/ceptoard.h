@@ -940,10 +940,6 @@ struct store_delivery {
  * wiped after it: copy what must outlive the call.
  */
 typedef int (*store_delivery_cb)(const struct store_delivery *, void *arg);
-typedef int (*store_recipient_cb)(const char *org, const char *reason,
-	    int64_t acked_at, void *arg);
-typedef int (*store_recipient_ex_cb)(const struct store_recipient *,
-	    void *arg);
 
 /*
  * Load the keys that seal message bodies at rest: current, the key file
@@ -1168,17 +1164,9 @@ int	 store_ack_sent(struct store *, const char *recipient,
  */
 int	 store_fetch(struct store *, const char *org, const char *hub_id,
 	    store_delivery_cb cb, void *arg, char **cause);
-/*
- * The recipients of hub_id with their reasons and acknowledgement times,
- * by hop, then organisation.
- */
-int	 store_recipients(struct store *, const char *hub_id,
-	    store_recipient_cb cb, void *arg, char **cause);
 /* Highest delivery seq and number of unacknowledged deliveries. */
 int	 store_inbox_state(struct store *, const char *recipient,
 	    uint64_t *last_seq, uint64_t *pending, char **cause);
-/* Number of messages stored, for logs and tests. */
-int	 store_count(struct store *, uint64_t *messages, char **cause);
 /*
  * Deliveries held for their holder's review and not yet forwarded, and
  * when the oldest of them was received (0: none), for metrics.
@@ -1229,15 +1217,6 @@ int	 store_receipts(struct store *, const char *hub_id,
 int	 store_held(struct store *, const char *org, store_delivery_cb cb,
 	    void *arg, char **cause);
 /*
- * Distinct recipients (org, hop, form, review=false, reason) of every
- * message of sender's chain chain_id, including derived forms: who got
- * the first report, for follow-ups.  By hop, then org; the reason is the
- * one of the earliest delivery.
- */
-int	 store_chain_recipients(struct store *, const char *sender,
-	    const char *chain_id, store_recipient_ex_cb cb, void *arg,
-	    char **cause);
-/*
  * How many reports of sender's chain chain_id are stored as sent (the
  * originals at hop 0, not their forms): the last revision so far.
  */
@@ -1272,42 +1251,94 @@ struct store_undo_mark {
 };
 
 /*
- * A storage backend: store.c checks arguments and the transaction state,
- * seals and opens bodies, computes their digests, and calls one of
- * these.  A backend only ever sees sealed bodies, and hands them back as
- * stored.  Each function gets the handle its open returned; causes are
- * malloc'd sentences.
+ * A storage backend.  store.c checks arguments and the transaction
+ * state, seals and opens bodies, computes their digests, and calls one
+ * of these; a backend only ever sees sealed bodies and hands them back
+ * as stored.  Each function gets the handle its open returned; causes
+ * are malloc'd sentences naming the operation and the key.
+ *
+ * The contract, which tests/unit/test_store_contract.c checks against
+ * every backend:
+ *
+ * - Calls come from one thread (the event loop), one at a time, never
+ *   from inside one of the backend's own callbacks (store.c refuses
+ *   those).  sync and checkpoint are the exception: see there.
+ * - Writes happen inside a group (begin ... commit or rollback), except
+ *   ack, mark_delivered, mark_forwarded and set_sharing, which outside a
+ *   group are a transaction of their own.  Reads see what the open group
+ *   wrote.
+ * - A group is all or nothing: after a rollback, or a failed commit,
+ *   nothing of it is stored and every number it assigned may be assigned
+ *   again.
+ * - Numbers: m->seq is global, unique and never reused, increasing in
+ *   one writer's order (no reader follows it as a cursor).  A
+ *   recipient's r->seq (its cursor) is per inbox, starts at 1 and
+ *   increases by one per delivery (a rolled-back group may leave a gap),
+ *   and a reader following its cursor never passes a row that commits
+ *   later, even with several writers (nodes) on one store.
+ * - Callbacks get rows valid until they return; non-zero stops the walk
+ *   and is not an error.  A walk of nothing returns 0.
+ * - Every operation returns -1 with a cause on an error of the backend
+ *   (I/O, memory, lost connection); results 0 and 1 are as stated per
+ *   operation.
+ *
+ * The durability operations at the end are optional (NULL): a backend
+ * without pipeline commits durably (commit returns only once the group
+ * would survive a crash), so store_sync, store_checkpoint and store_undo
+ * have nothing to do and return 0; one without scrub keeps no readable
+ * copy of a replaced body.  A backend with pipeline must have sync and
+ * undo.
  */
 struct store_backend {
 	const char	*name;		/* "sqlite", for logs */
 	const char	*prefix;	/* "sqlite:", claimed in store paths */
+	/*
+	 * Open (creating or migrating the schema to this version's) the
+	 * store at path, the part after the prefix; refuse a newer schema
+	 * or a file or database that is not a store.
+	 */
 	void	*(*open)(const char *path, char **cause);
+	/* Release everything; an open group is rolled back. */
 	void	 (*close)(void *be);
+	/* Open a group; none is open. */
 	int	 (*begin)(void *be, char **cause);
-	/* On 1, *body is a malloc'd copy of the sealed body. */
+	/*
+	 * 1 if sender stored uuid (in a committed group or the open one):
+	 * hub_id, seq, the keyed digest and a malloc'd copy of the sealed
+	 * body in *body filled in; 0 if not.
+	 */
 	int	 (*lookup_uuid)(void *be, const char *sender, const char *uuid,
 		    char hub_id[STORE_HUB_ID_LEN], uint64_t *seq,
 		    unsigned char digest[32], uint8_t **body, size_t *body_len,
 		    char **cause);
 	/*
-	 * m->body is sealed under key_id.  On -1 after a refusal (hub_id
-	 * or uuid already stored, recipient named twice) nothing of m is
-	 * stored and the group goes on; after an I/O or memory error the
-	 * group is lost and commit fails.
+	 * Inside a group, add m (its body sealed under key_id) and one
+	 * delivery per recipient; set m->seq and each r[i].seq.  On -1
+	 * after a refusal (hub_id or uuid already stored, recipient named
+	 * twice) nothing of m is stored and the group goes on; after an
+	 * I/O or memory error the group is lost and commit fails.
 	 */
 	int	 (*insert)(void *be, struct store_message *m,
 		    const unsigned char digest[32], uint32_t key_id,
 		    struct store_recipient *r, size_t nr, char **cause);
 	/*
 	 * A request inside the open group (see store_item_begin): op 0
-	 * begins it (isolate: through a savepoint), 1 ends it, 2 undoes it
-	 * and returns 0 if the group goes on, -1 if it is lost.
+	 * begins it (isolate: everything it writes can be taken back), 1
+	 * ends it, 2 undoes it and returns 0 if the group goes on, -1 if
+	 * it is lost.
 	 */
 	int	 (*item)(void *be, int op, bool isolate, char **cause);
-	/* On -1 the transaction has been rolled back. */
+	/*
+	 * End the group: 0 when everything in it is committed (and, without
+	 * pipeline, durable); on -1 it has been rolled back.
+	 */
 	int	 (*commit)(void *be, char **cause);
+	/* Abandon the open group; nothing of it stays. */
 	void	 (*rollback)(void *be);
-	/* Deliveries with after < seq <= upto. */
+	/*
+	 * recipient's unacknowledged deliveries with after < seq <= upto,
+	 * in seq order, at most limit (0: no limit), with bodies.
+	 */
 	int	 (*pending)(void *be, const char *recipient, uint64_t after,
 		    uint64_t upto, size_t limit, store_delivery_cb cb,
 		    void *arg, char **cause);
@@ -1315,20 +1346,25 @@ struct store_backend {
 	int	 (*inbox_read)(void *be, const char *recipient, uint64_t after,
 		    uint64_t upto, size_t limit, store_delivery_cb cb,
 		    void *arg, char **cause);
-	/* sent[i]: when seqs[i] was sent (0 or NULL: unknown, now). */
+	/*
+	 * Acknowledge recipient's deliveries seqs at now; sent[i] is when
+	 * seqs[i] was sent (0 or sent NULL: unknown, now), kept only if
+	 * none is recorded.  *nacked counts those not acknowledged before;
+	 * unknown seqs and repeats count nothing and are not errors.
+	 */
 	int	 (*ack)(void *be, const char *recipient, const uint64_t *seqs,
 		    const int64_t *sent, size_t n, int64_t now, size_t *nacked,
 		    char **cause);
+	/* See store_fetch: 0 found (cb once), 1 not visible to org. */
 	int	 (*fetch)(void *be, const char *org, const char *hub_id,
 		    store_delivery_cb cb, void *arg, char **cause);
-	int	 (*recipients)(void *be, const char *hub_id,
-		    store_recipient_cb cb, void *arg, char **cause);
+	/* The last cursor assigned (the open group's too) and pending. */
 	int	 (*inbox_state)(void *be, const char *recipient,
 		    uint64_t *last_seq, uint64_t *pending, char **cause);
-	int	 (*count)(void *be, uint64_t *messages, char **cause);
 	/* Deliveries with review set, not yet forwarded; oldest received. */
 	int	 (*held_count)(void *be, uint64_t *n, int64_t *oldest,
 		    char **cause);
+	/* The operations of the same names in store.c, as stated there. */
 	int	 (*mark_delivered)(void *be, const char *recipient,
 		    uint64_t seq, int64_t now, char **cause);
 	int	 (*mark_forwarded)(void *be, const char *holder,
@@ -1341,9 +1377,6 @@ struct store_backend {
 		    store_delivery_cb cb, void *arg, char **cause);
 	int	 (*held)(void *be, const char *org, store_delivery_cb cb,
 		    void *arg, char **cause);
-	int	 (*chain_recipients)(void *be, const char *sender,
-		    const char *chain_id, store_recipient_ex_cb cb, void *arg,
-		    char **cause);
 	int	 (*chain_count)(void *be, const char *sender,
 		    const char *chain_id, uint64_t *n, char **cause);
 	int	 (*replies)(void *be, const char *hub_id,
@@ -1376,19 +1409,26 @@ struct store_backend {
 	int	 (*reseal)(void *be, uint64_t seq, const uint8_t *body,
 		    size_t len, const unsigned char digest[32],
 		    uint32_t key_id, char **cause);
+
+	/* ---- Optional: durability-specific (NULL: see above) ---- */
 	/*
-	 * Outside a group, wipe what replaced bodies left behind (the
-	 * write-ahead log's old frames); best effort when others read.
+	 * Outside a group, wipe what replaced bodies left readable (for
+	 * SQLite, the write-ahead log's old frames); best effort when
+	 * others read.
 	 */
 	int	 (*scrub)(void *be, char **cause);
 	/*
 	 * Pipelined durability (durable.c).  pipeline: from now on commit
-	 * without syncing.  sync and checkpoint run on the sync thread:
-	 * sync makes every committed group durable (full: by copying the
-	 * whole log into the database, after a sync failed); checkpoint
-	 * reuses the log once it passes limit bytes.  undo removes
-	 * messages whose sync failed and takes back marks, in the order
-	 * given, in one transaction.
+	 * without waiting for the disk.  sync and checkpoint run on the
+	 * sync thread, concurrently with the loop's calls, and touch only
+	 * what the backend keeps for that thread: sync makes every group
+	 * committed before it started durable (full: the thorough way,
+	 * after a sync failed; for SQLite a copy of the whole log into the
+	 * database); checkpoint bounds what a sync has to cover (for
+	 * SQLite, reuse the log once it passes limit bytes).  undo, on the
+	 * loop, removes the messages whose sync failed, with their
+	 * deliveries, so that nothing unacknowledged is delivered, and takes
+	 * back their marks, in the order given, in the same transaction.
 	 */
 	int	 (*pipeline)(void *be, char **cause);
 	int	 (*sync)(void *be, bool full, char **cause);
@@ -1400,6 +1440,8 @@ struct store_backend {
 
 /* store_sqlite.c */
 extern const struct store_backend store_backend_sqlite;
+/* store_pg.c, in a build with libpq (HAVE_LIBPQ) */
+extern const struct store_backend store_backend_pg;
 
 /* lookup.c: what the hub knows of a stored message, for answers. */
 struct lookup {
@@ -1432,13 +1474,17 @@ void	 lookup_free(struct lookup *);
 void	 lookup_ref(const struct lookup *l, const char *org,
 	    struct route_ref *ref);
 
-/* store_fault.c: failing writes and fsyncs on demand, for tests. */
-/* The name of the fault-injecting VFS if CEPTOARD_FAULT asks for it. */
-const char *store_fault_vfs(void);
-/* Start counting writes and fsyncs: the hub is ready. */
+#ifdef CEPTOARD_TEST_HOOKS
+/*
+ * store_fault.c: failing commits and syncs on demand, for tests; only in
+ * a build with -Dtest_hooks=true, never in the default one.  The table
+ * store_open uses for be: be itself, or one whose commit and sync fail
+ * as CEPTOARD_FAULT asks.
+ */
+const struct store_backend *store_fault_wrap(const struct store_backend *be);
+/* Start counting commits and syncs: the hub is ready. */
 void	 store_fault_arm(void);
-/* Whether the hub's own fdatasync of the log is to fail (and say so). */
-bool	 store_fault_fsync(void);
+#endif
 
 /* relay.c: a routing plan made into the stored form of each hop. */
 struct relay_write {

@@ -51,7 +51,8 @@ static const struct config_option config_options[] = {
 	{ "directory", CONFIG_PATH, OPT(directory), NULL, 0, 0, 1,
 	    "the directory of sectors, CEPTOARs and organisations (YAML)" },
 	{ "store", CONFIG_PATH, OPT(store_path), "/var/lib/ceptoard/hub.db",
-	    0, 0, 0, "the message store: a SQLite file (sqlite:PATH or PATH)" },
+	    0, 0, 0, "the message store: a SQLite file (sqlite:PATH or PATH), or "
+	    "postgresql:CONNINFO" },
 	{ "store_key", CONFIG_PATH, OPT(store_key), NULL, 0, 0, 0,
 	    "32 random bytes (mode 0600) sealing stored message bodies; the "
 	    "hub does not start without it" },

@@ -21,6 +21,10 @@
  * subkey and the key id, so key files need no naming convention and the
  * id says nothing of the key.
  *
+ * What each backend operation promises, and which are optional, is
+ * written beside struct store_backend in ceptoard.h; store_open refuses
+ * a backend that lacks a required one.
+ *
  * The digest column is a keyed BLAKE2b of the plaintext under the digest
  * subkey: an unkeyed one would let whoever holds the file confirm a
  * guessed report.  The idempotency digest callers compare (unkeyed, of
@@ -178,6 +182,9 @@ struct store_viewer {
 /* Every backend this ceptoard was built with; the first is the default. */
 static const struct store_backend *const store_backends[] = {
 	&store_backend_sqlite,
+#ifdef HAVE_LIBPQ
+	&store_backend_pg,	/* "postgresql:", with libpq */
+#endif
 };
 #define STORE_NBACKENDS	(sizeof(store_backends) / sizeof(store_backends[0]))
 
@@ -1237,6 +1244,61 @@ store_pick(const char *path, const char **rest, char **cause)
 }
 
 /*
+ * The first operation be lacks that the contract requires (every one but
+ * the durability-specific ones, and sync and undo with pipeline), or
+ * NULL: a backend half-written is refused at open, not at its first use.
+ */
+static const char *
+store_backend_missing(const struct store_backend *be)
+{
+#define STORE_REQUIRE(op)	if (be->op == NULL) return (#op)
+	STORE_REQUIRE(open);
+	STORE_REQUIRE(close);
+	STORE_REQUIRE(begin);
+	STORE_REQUIRE(lookup_uuid);
+	STORE_REQUIRE(insert);
+	STORE_REQUIRE(item);
+	STORE_REQUIRE(commit);
+	STORE_REQUIRE(rollback);
+	STORE_REQUIRE(pending);
+	STORE_REQUIRE(ack);
+	STORE_REQUIRE(fetch);
+	STORE_REQUIRE(inbox_state);
+	STORE_REQUIRE(held_count);
+	STORE_REQUIRE(mark_delivered);
+	STORE_REQUIRE(mark_forwarded);
+	STORE_REQUIRE(message);
+	STORE_REQUIRE(delivery_of);
+	STORE_REQUIRE(receipts);
+	STORE_REQUIRE(held);
+	STORE_REQUIRE(chain_count);
+	STORE_REQUIRE(replies);
+	STORE_REQUIRE(set_sharing);
+	STORE_REQUIRE(key_ids);
+	STORE_REQUIRE(key_count);
+	STORE_REQUIRE(stale);
+	STORE_REQUIRE(reseal);
+#undef STORE_REQUIRE
+	if (be->pipeline != NULL && be->sync == NULL)
+		return ("sync (it has pipeline)");
+	if (be->pipeline != NULL && be->undo == NULL)
+		return ("undo (it has pipeline)");
+	return (NULL);
+}
+
+/*
+ * Wipe what replaced bodies left readable, if the backend keeps any such
+ * copy (scrub is optional: without it there is nothing to wipe).
+ */
+static int
+store_scrub(struct store *s, char **cause)
+{
+	if (s->be->scrub == NULL)
+		return (0);
+	return (s->be->scrub(s->be_data, cause));
+}
+
+/*
  * Pick the backend by the path's prefix and open the store with it, then
  * make sure every stored body opens with keys, sealing what an older
  * schema stored in the clear.
@@ -1246,7 +1308,7 @@ store_open(const char *path, struct store_keys *keys, char **cause)
 {
 	const struct store_backend	*be;
 	struct store			*s;
-	const char			*rest;
+	const char			*rest, *missing;
 	uint64_t			 unsealed, n;
 
 	if (cause != NULL)
@@ -1257,6 +1319,14 @@ store_open(const char *path, struct store_keys *keys, char **cause)
 	}
 	if ((be = store_pick(path, &rest, cause)) == NULL)
 		goto fail;
+	if ((missing = store_backend_missing(be)) != NULL) {
+		cause_set(cause, "store %s: the %s backend lacks the %s "
+		    "operation", path, be->name, missing);
+		goto fail;
+	}
+#ifdef CEPTOARD_TEST_HOOKS
+	be = store_fault_wrap(be);	/* tests only: see store_fault.c */
+#endif
 	if (*rest == '\0') {
 		cause_set(cause, "store %s: empty %s path", path, be->name);
 		goto fail;
@@ -1288,7 +1358,7 @@ store_open(const char *path, struct store_keys *keys, char **cause)
 	if (unsealed > 0) {
 		/* A crash part-way leaves the rest for the next open. */
 		if (store_reseal_all(s, false, &n, cause) == -1 ||
-		    s->be->scrub(s->be_data, cause) == -1)
+		    store_scrub(s, cause) == -1)
 			goto close;
 	}
 	return (s);
@@ -1516,7 +1586,7 @@ store_rekey(struct store *s, uint64_t *resealed, char **cause)
 	if (store_reseal_all(s, true, resealed, cause) == -1)
 		return (-1);
 	s->stale = 0;
-	return (s->be->scrub(s->be_data, cause));
+	return (store_scrub(s, cause));
 }
 
 /* Open a group of submits; only one may be open at a time. */
@@ -1917,25 +1987,6 @@ store_fetch(struct store *s, const char *org, const char *hub_id,
 	return (rv);
 }
 
-/* List who received a message and when each acknowledged it. */
-int
-store_recipients(struct store *s, const char *hub_id, store_recipient_cb cb,
-    void *arg, char **cause)
-{
-	int	 rv;
-
-	if (store_enter(s, "store_recipients", cause) == -1)
-		return (-1);
-	if (!store_nonempty(hub_id)) {
-		cause_set(cause, "store_recipients: empty hub_id");
-		return (-1);
-	}
-	s->in_callback = true;
-	rv = s->be->recipients(s->be_data, hub_id, cb, arg, cause);
-	s->in_callback = false;
-	return (rv);
-}
-
 /* Report a recipient's last cursor and unacknowledged count. */
 int
 store_inbox_state(struct store *s, const char *recipient, uint64_t *last_seq,
@@ -1949,15 +2000,6 @@ store_inbox_state(struct store *s, const char *recipient, uint64_t *last_seq,
 	}
 	return (s->be->inbox_state(s->be_data, recipient, last_seq, pending,
 	    cause));
-}
-
-/* Count the stored messages. */
-int
-store_count(struct store *s, uint64_t *messages, char **cause)
-{
-	if (store_enter(s, "store_count", cause) == -1)
-		return (-1);
-	return (s->be->count(s->be_data, messages, cause));
 }
 
 /* Count the deliveries held for review; the oldest's receipt time. */
@@ -2152,28 +2194,6 @@ store_receipts(struct store *s, const char *hub_id, store_delivery_cb cb,
 	return (rv);
 }
 
-/* List who received sender's chain so far, for a follow-up. */
-int
-store_chain_recipients(struct store *s, const char *sender,
-    const char *chain_id, store_recipient_ex_cb cb, void *arg, char **cause)
-{
-	int	 rv;
-
-	if (store_enter(s, "store_chain_recipients", cause) == -1)
-		return (-1);
-	if (!store_nonempty(sender) || !store_nonempty(chain_id) ||
-	    cb == NULL) {
-		cause_set(cause, "store_chain_recipients: empty sender or "
-		    "chain_id, or no callback");
-		return (-1);
-	}
-	s->in_callback = true;
-	rv = s->be->chain_recipients(s->be_data, sender, chain_id, cb, arg,
-	    cause);
-	s->in_callback = false;
-	return (rv);
-}
-
 /* Count sender's reports of a chain, for the revision a follow-up needs. */
 int
 store_chain_count(struct store *s, const char *sender, const char *chain_id,
@@ -2255,12 +2275,18 @@ store_set_sharing(struct store *s, const char *hub_id, const uint8_t *packed,
 	return (rv);
 }
 
-/* Commit without syncing from now on; store_sync makes it durable. */
+/*
+ * Commit without syncing from now on; store_sync makes it durable.  A
+ * backend without pipelining goes on committing durably, which is what
+ * the caller needs too: every store_sync then finds nothing to do.
+ */
 int
 store_pipeline(struct store *s, char **cause)
 {
 	if (store_enter(s, "store_pipeline", cause) == -1)
 		return (-1);
+	if (s->be->pipeline == NULL)
+		return (0);
 	if (s->be->pipeline(s->be_data, cause) == -1)
 		return (-1);
 	s->pipelined = true;
@@ -2274,13 +2300,17 @@ store_pipeline(struct store *s, char **cause)
 int
 store_sync(struct store *s, bool full, char **cause)
 {
+	if (s->be->pipeline == NULL || s->be->sync == NULL)
+		return (0);
 	return (s->be->sync(s->be_data, full, cause));
 }
 
+/* Bound what the next sync covers, where the backend has such a bound. */
 void
 store_checkpoint(struct store *s, uint64_t limit)
 {
-	s->be->checkpoint(s->be_data, limit);
+	if (s->be->checkpoint != NULL)
+		s->be->checkpoint(s->be_data, limit);
 }
 
 /* Whether seq is one of seqs[0..n). */
@@ -2334,7 +2364,8 @@ store_undo(struct store *s, const uint64_t *seqs, size_t n, char **cause)
 		cause_set(cause, "store_undo inside a transaction");
 		return (-1);
 	}
-	if (n == 0)
+	/* Without pipelining no sync can fail after a commit returned. */
+	if (n == 0 || s->be->pipeline == NULL)
 		return (0);
 	if (s->nmarks > 0 && (um = calloc(s->nmarks, sizeof(*um))) == NULL) {
 		cause_set(cause, "store_undo: out of memory");

@@ -47,7 +47,7 @@
  * keeps inbox reads and pending counts proportional to what is still
  * unacknowledged, and UNIQUE (message_seq, recipient) both forbids
  * delivering one message twice to one organisation and serves
- * store_recipients and the foreign key.
+ * receipts and the foreign key.
  */
 static const char store_sqlite_schema_v1[] =
 	"CREATE TABLE messages (\n"
@@ -201,17 +201,14 @@ enum store_sqlite_st {
 	ST_PENDING,
 	ST_ACK,
 	ST_FETCH,
-	ST_RECIPIENTS,
 	ST_INBOX_PENDING,
 	ST_ACKED_THROUGH,
-	ST_COUNT,
 	ST_HELD_COUNT,
 	ST_MARK_DELIVERED,
 	ST_MARK_FORWARDED,
 	ST_MESSAGE,
 	ST_DELIVERY_OF,
 	ST_RECEIPTS,
-	ST_CHAIN_RECIPIENTS,
 	ST_CHAIN_COUNT,
 	ST_REPLIES,
 	ST_SET_SHARING,
@@ -337,10 +334,6 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " ON d.message_seq = m.seq AND d.recipient = ?2"
 	    STORE_SQLITE_ORIGIN
 	    " WHERE m.hub_id = ?1",
-	[ST_RECIPIENTS] =
-	    "SELECT d.recipient, d.reason, d.acked_at"
-	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
-	    " WHERE m.hub_id = ?1 ORDER BY d.hop, d.recipient",
 	[ST_INBOX_PENDING] =
 	    "SELECT count(*) FROM deliveries"
 	    " WHERE recipient = ?1 AND seq > " STORE_SQLITE_ACKED
@@ -356,7 +349,6 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    " WHERE d.recipient = ?1 AND d.seq > inboxes.acked_through"
 	    " AND d.acked_at IS NULL ORDER BY d.seq LIMIT 1), last_seq))"
 	    " WHERE recipient = ?1",
-	[ST_COUNT] = "SELECT count(*) FROM messages",
 	/* The review desk's partial index holds exactly these rows. */
 	[ST_HELD_COUNT] =
 	    "SELECT count(*), coalesce(min(m.received_at), 0)"
@@ -388,10 +380,6 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    STORE_SQLITE_ORIGIN
 	    " WHERE m.hub_id = ?1 OR m.origin = ?1"
 	    " ORDER BY d.hop, d.recipient, m.seq",
-	/*
-	 * One row per (recipient, hop, form); SQLite takes the bare reason
-	 * from the row that gives min(m.seq), the earliest delivery.
-	 */
 	/* What waits for a holder's review: not forwarded, not declined. */
 	[ST_HELD] =
 	    "SELECT " STORE_SQLITE_MCOLS ", m.body, " STORE_SQLITE_DCOLS
@@ -400,14 +388,6 @@ static const char *const store_sqlite_sql[ST_MAX] = {
 	    STORE_SQLITE_ORIGIN
 	    " WHERE d.recipient = ?1 AND d.review = 1"
 	    " AND d.forwarded_at IS NULL ORDER BY d.seq",
-	[ST_CHAIN_RECIPIENTS] =
-	    "SELECT d.recipient, d.hop, d.form, d.reason, min(m.seq)"
-	    " FROM messages AS m JOIN deliveries AS d ON d.message_seq = m.seq"
-	    " WHERE (m.sender = ?1 AND m.chain_id = ?2)"
-	    " OR m.origin IN (SELECT hub_id FROM messages"
-	    " WHERE sender = ?1 AND chain_id = ?2)"
-	    " GROUP BY d.recipient, d.hop, d.form"
-	    " ORDER BY d.hop, d.recipient, d.form",
 	[ST_CHAIN_COUNT] =
 	    "SELECT count(*) FROM messages"
 	    " WHERE sender = ?1 AND chain_id = ?2 AND origin IS NULL"
@@ -1092,7 +1072,7 @@ store_sqlite_open(const char *path, char **cause)
 		goto fail;
 
 	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (sq->db == NULL)
 			cause_set(cause, "store %s: out of memory",
 			    path);
@@ -1685,34 +1665,6 @@ out:
 	return (rv);
 }
 
-/* Call cb for each recipient of hub_id by organisation id; none if unknown. */
-static int
-store_sqlite_recipients(void *be, const char *hub_id, store_recipient_cb cb,
-    void *arg, char **cause)
-{
-	struct store_sqlite	*sq = be;
-	sqlite3_stmt		*st = sq->st[ST_RECIPIENTS];
-	const char		*org, *reason;
-	int			 rc, rv = 0;
-
-	store_sqlite_bind_text(st, 1, hub_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		org = store_sqlite_text(st, 0);
-		reason = store_sqlite_text(st, 1);
-		if (org == NULL || reason == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		if (cb(org, reason, sqlite3_column_int64(st, 2), arg) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		rv = store_sqlite_fail(sq, cause, "list recipients of %s",
-		    hub_id);
-	store_sqlite_reset(st);
-	return (rv);
-}
-
 /*
  * The recipient's last assigned cursor (as the open group sees it, if
  * any) and how many of its deliveries are unacknowledged.
@@ -1753,23 +1705,6 @@ store_sqlite_inbox_state(void *be, const char *recipient, uint64_t *last_seq,
 		return (-1);
 	}
 	*pending = (uint64_t)sqlite3_column_int64(st, 0);
-	store_sqlite_reset(st);
-	return (0);
-}
-
-/* The number of messages stored. */
-static int
-store_sqlite_count(void *be, uint64_t *messages, char **cause)
-{
-	struct store_sqlite	*sq = be;
-	sqlite3_stmt		*st = sq->st[ST_COUNT];
-
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		store_sqlite_fail(sq, cause, "count messages");
-		store_sqlite_reset(st);
-		return (-1);
-	}
-	*messages = (uint64_t)sqlite3_column_int64(st, 0);
 	store_sqlite_reset(st);
 	return (0);
 }
@@ -1973,39 +1908,6 @@ store_sqlite_held(void *be, const char *org, store_delivery_cb cb, void *arg,
 	store_sqlite_bind_text(st, 1, org);
 	return (store_sqlite_each(sq, st, cb, arg, &n, "read what waits for "
 	    "the review of", org, cause));
-}
-
-/* Who received sender's chain chain_id, one row per (org, hop, form). */
-static int
-store_sqlite_chain_recipients(void *be, const char *sender,
-    const char *chain_id, store_recipient_ex_cb cb, void *arg, char **cause)
-{
-	struct store_sqlite	*sq = be;
-	sqlite3_stmt		*st = sq->st[ST_CHAIN_RECIPIENTS];
-	struct store_recipient	 r;
-	int			 rc, rv = 0;
-
-	store_sqlite_bind_text(st, 1, sender);
-	store_sqlite_bind_text(st, 2, chain_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		r.org = store_sqlite_text(st, 0);
-		r.hop = (unsigned)sqlite3_column_int64(st, 1);
-		r.form = sqlite3_column_int(st, 2);
-		r.reason = store_sqlite_text(st, 3);
-		r.review = false;
-		if (r.org == NULL || r.reason == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		if (cb(&r, arg) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		rv = store_sqlite_fail(sq, cause, "list recipients of chain "
-		    "%s of %s", chain_id, sender);
-	store_sqlite_reset(st);
-	return (rv);
 }
 
 /* How many originals sender has stored in chain chain_id. */
@@ -2271,7 +2173,7 @@ store_sqlite_pipeline(void *be, char **cause)
 	if (sq->wal_fd != -1)
 		return (0);
 	if (sqlite3_open_v2(sq->path, &sq->ckpt, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, store_fault_vfs()) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		cause_set(cause, "store %s: open the checkpoint "
 		    "connection: %s", sq->path, sq->ckpt ?
 		    sqlite3_errmsg(sq->ckpt) : "out of memory");
@@ -2336,12 +2238,6 @@ store_sqlite_sync(void *be, bool full, char **cause)
 		return (-1);
 	}
 	if (!full) {
-		if (store_fault_fsync()) {
-			cause_set(cause, "store %s: fdatasync of the "
-			    "write-ahead log: %s (injected)", sq->path,
-			    strerror(EIO));
-			return (-1);
-		}
 		if (fdatasync(sq->wal_fd) == 0)
 			return (0);
 		cause_set(cause, "store %s: fdatasync of the "
@@ -2478,9 +2374,7 @@ const struct store_backend store_backend_sqlite = {
 	.inbox_read = store_sqlite_inbox_read,
 	.ack = store_sqlite_ack,
 	.fetch = store_sqlite_fetch,
-	.recipients = store_sqlite_recipients,
 	.inbox_state = store_sqlite_inbox_state,
-	.count = store_sqlite_count,
 	.held_count = store_sqlite_held_count,
 	.mark_delivered = store_sqlite_mark_delivered,
 	.mark_forwarded = store_sqlite_mark_forwarded,
@@ -2489,7 +2383,6 @@ const struct store_backend store_backend_sqlite = {
 	.receipts = store_sqlite_receipts,
 	.held = store_sqlite_held,
 	.item = store_sqlite_item,
-	.chain_recipients = store_sqlite_chain_recipients,
 	.chain_count = store_sqlite_chain_count,
 	.replies = store_sqlite_replies,
 	.set_sharing = store_sqlite_set_sharing,

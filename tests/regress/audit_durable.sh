@@ -7,6 +7,7 @@
 # durable, and a release the disk refused is recorded as refused.
 # Delivery acknowledgements (deliver.ack) are recorded too.
 . "$(dirname "$0")/lib.sh"
+need_test_hooks
 
 AUDIT=$WORK/audit.log
 
@@ -67,15 +68,15 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# 1. Submits while the 3rd and 4th fsync fail: some are refused, some
+# 1. Submits while the 3rd and 4th sync fail: some are refused, some
 # acknowledged, and the trail says exactly that.
-CEPTOARD_FAULT=fsync:3:2 start_hub "audit_log: $AUDIT"
+CEPTOARD_FAULT=sync:3:2 start_hub "audit_log: $AUDIT"
 for ((i = 0; i < 8; i++)); do
 	submit_one "Audited under a failing disk $i"
 done
 [ -s "$WORK/refused.txt" ] || fail "no submit failed with the fsyncs failing"
 [ -s "$WORK/acked.txt" ] || fail "no submit succeeded"
-expect_log "store.fault .*op=fsync"
+expect_log "store.fault .*op=sync"
 # The recipients acknowledge what they got: deliver.ack, once durable.
 cli_json fsa-liaison inbox
 expect_eq "$RC" 0 "fsa-liaison inbox ($ERR)"
@@ -107,7 +108,7 @@ done
     fail "the secretariat does not hold two reports ($held1, $held2)"
 stop_hub
 
-CEPTOARD_FAULT=fsync:1:100000 start_hub "audit_log: $AUDIT"
+CEPTOARD_FAULT=sync:1:100000 start_hub "audit_log: $AUDIT"
 cli_json banks-sec forward "$held1" --note "release under a failing disk"
 expect_eq "$RC" 1 "the release is refused while the disk fails ($OUT)"
 expect_contains "$ERR" "store-failed" "the refusal names the code"

@@ -56,7 +56,8 @@ cleanup() {
 		echo "--- last lines of the hub's log ($HUB_LOG)" >&2
 		tail -n 40 "$HUB_LOG" >&2 || true
 	fi
-	if [ -z "${KEEP:-}" ] && { [ "$rc" -eq 0 ] || [ -n "${CI:-}" ]; }; then
+	if [ -z "${KEEP:-}" ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] ||
+	    [ -n "${CI:-}" ]; }; then
 		rm -rf "$WORK"
 	else
 		echo "work folder kept: $WORK" >&2
@@ -82,6 +83,20 @@ fail() {
 
 pass() {
 	echo "ok [$SCENARIO]: $*"
+}
+
+# Whether this ceptoard has the test hooks (a -Dtest_hooks=true build):
+# fault injection by CEPTOARD_FAULT needs them.
+have_test_hooks() {
+	[ "${CEPTOARD_TEST_HOOKS:-0}" = 1 ]
+}
+
+# Skip a scenario that needs the test hooks when they are not built in.
+need_test_hooks() {
+	have_test_hooks && return 0
+	echo "skip [$SCENARIO]: needs fault injection; configure with" \
+	    "meson setup -Dtest_hooks=true (as the test commands do)"
+	exit 77
 }
 
 expect_eq() {
