@@ -1342,7 +1342,10 @@ struct store_backend {
 	int	 (*pending)(void *be, const char *recipient, uint64_t after,
 		    uint64_t upto, size_t limit, store_delivery_cb cb,
 		    void *arg, char **cause);
-	/* Every delivery with after < seq <= upto, acknowledged or not. */
+	/*
+	 * Every delivery with after < seq <= upto, acknowledged or not, with
+	 * when it became visible.  Optional (TAXII reads it; NULL: refused).
+	 */
 	int	 (*inbox_read)(void *be, const char *recipient, uint64_t after,
 		    uint64_t upto, size_t limit, store_delivery_cb cb,
 		    void *arg, char **cause);

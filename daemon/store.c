@@ -1847,16 +1847,21 @@ store_pending(struct store *s, const char *recipient, uint64_t after,
 	    arg, cause));
 }
 
+/* A backend's walk of an inbox: pending, or inbox_read. */
+typedef int (*store_inbox_walk)(void *be, const char *recipient,
+    uint64_t after, uint64_t upto, size_t limit, store_delivery_cb cb,
+    void *arg, char **cause);
+
 /*
- * store_pending_upto with keys held elsewhere: page by page (see
+ * A walk of an inbox with keys held elsewhere: page by page (see
  * STORE_PAGE_FIRST), each page opened in one request, each next one
  * starting after the last row of the one before, until the callback
  * stops, the rows run out or limit rows were given.
  */
 static int
-store_pending_pages(struct store *s, const char *recipient, uint64_t after,
-    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
-    char **cause)
+store_pending_pages(struct store *s, store_inbox_walk walk,
+    const char *recipient, uint64_t after, uint64_t upto, size_t limit,
+    store_delivery_cb cb, void *arg, char **cause)
 {
 	struct store_viewer	 v;
 	size_t			 left = limit == 0 ? SIZE_MAX : limit, n;
@@ -1871,7 +1876,7 @@ store_pending_pages(struct store *s, const char *recipient, uint64_t after,
 		v.arg = arg;
 		v.budget = budget;
 		s->in_callback = true;
-		rv = s->be->pending(s->be_data, recipient, after, upto,
+		rv = walk(s->be_data, recipient, after, upto,
 		    left == SIZE_MAX ? 0 : left, store_view, &v, cause);
 		n = v.nrows;
 		last = n > 0 ? v.rows[n - 1]->seq : after;
@@ -1902,8 +1907,8 @@ store_pending_upto(struct store *s, const char *recipient, uint64_t after,
 		return (-1);
 	}
 	if (s->keys->remote != NULL)
-		return (store_pending_pages(s, recipient, after, upto, limit,
-		    cb, arg, cause));
+		return (store_pending_pages(s, s->be->pending, recipient,
+		    after, upto, limit, cb, arg, cause));
 	s->in_callback = true;
 	rv = s->be->pending(s->be_data, recipient, after, upto, limit,
 	    store_view, &v, cause);
@@ -1927,9 +1932,19 @@ store_inbox_read(struct store *s, const char *recipient, uint64_t after,
 		cause_set(cause, "store_inbox_read: empty recipient");
 		return (-1);
 	}
+	/* Optional: only the TAXII listener reads an inbox's history. */
+	if (s->be->inbox_read == NULL) {
+		cause_set(cause, "store_inbox_read: the %s backend cannot read "
+		    "an inbox's history (taxii_listen needs it)", s->be->name);
+		return (-1);
+	}
+	if (s->keys->remote != NULL)
+		return (store_pending_pages(s, s->be->inbox_read, recipient,
+		    after, upto, limit, cb, arg, cause));
 	s->in_callback = true;
 	rv = s->be->inbox_read(s->be_data, recipient, after, upto, limit,
 	    store_view, &v, cause);
+	rv = store_view_end(&v, rv, cause);
 	s->in_callback = false;
 	return (rv);
 }
