@@ -1850,6 +1850,15 @@ int	 service_fetch_after(const struct service_caller *, uint64_t after,
 	    size_t limit, service_delivery_cb cb, void *arg, uint64_t *last,
 	    struct service_error *err);
 /*
+ * Every durable delivery of caller's inbox after position after,
+ * acknowledged or not (a TAXII reader pages through all it was ever
+ * delivered), at most limit, in order, each given to cb as the store
+ * holds it.  0, or -1 with err.
+ */
+int	 service_inbox_read(const struct service_caller *, uint64_t after,
+	    size_t limit, store_delivery_cb cb, void *arg,
+	    struct service_error *err);
+/*
  * Where a message caller sent has got to, recipient by recipient, with
  * what caller may not see withheld.  Release with service_receipts_free.
  */

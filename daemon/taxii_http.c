@@ -22,8 +22,8 @@
  * delivery became visible to it (the store's visible_at).
  *
  * Every call into the hub's store and routing goes through the taxii_src_*
- * functions at the top, so that they can be pointed at the service layer
- * once it exists; nothing below them touches the store.
+ * functions at the top, which ask the service layer (service.c), as the
+ * protobuf session does; nothing here touches the store.
  */
 #include <sys/socket.h>
 
@@ -88,22 +88,28 @@ static struct {
 } tx = { .fd = -1 };
 
 /*
- * The sources: what TAXII asks of the hub.  They are the only functions
- * here that call the store, the delivery state or the directory's
- * routing, so that they can be re-pointed at the service layer.
+ * The sources: what TAXII asks of the hub, through the service layer
+ * (deliveries) and the directory (who a credential names).
  */
 
 /*
  * Deliveries of org after inbox position after, at most limit, in
  * order, up to what is durable (a delivery not yet durable might still
- * be undone): cb per delivery, as store_inbox_read gives them.
+ * be undone): cb per delivery, as the store holds them (service_inbox_read).
  */
 static int
 taxii_src_deliveries(const char *org, uint64_t after, size_t limit,
     store_delivery_cb cb, void *arg, char **cause)
 {
-	return store_inbox_read(hub->store, org, after,
-	    deliver_durable_upto(org), limit, cb, arg, cause);
+	struct service_caller	 who = { .org = org, .sid = "taxii" };
+	struct service_error	 err;
+
+	memset(&err, 0, sizeof(err));
+	if (service_inbox_read(&who, after, limit, cb, arg, &err) == -1) {
+		cause_set(cause, "%s", err.message);
+		return -1;
+	}
+	return 0;
 }
 
 /* The organisation whose certificate CN is cn, or NULL. */
