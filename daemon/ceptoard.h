@@ -1606,6 +1606,11 @@ struct listener *listener_new(struct event_base *, const char *addr,
  */
 int	 listener_bind(const char *addr, char *address, size_t len,
 	    char **cause);
+/*
+ * Whether addr is an address listener_bind could bind (host:port or
+ * [v6]:port, the host resolved), without binding: 0, or -1 with a cause.
+ */
+int	 listener_check(const char *addr, char **cause);
 /* Accept on a listening socket bound elsewhere; takes fd over. */
 struct listener *listener_new_fd(struct event_base *, int fd,
 	    const struct listener_proto *, char **cause);
