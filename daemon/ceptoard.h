@@ -2137,6 +2137,7 @@ enum metrics_counter {
 	METRICS_DELIVERIES_SENT,	/* no labels */
 	METRICS_DELIVERIES_ACKED,	/* no labels */
 	METRICS_COMMITS_FAILED,		/* phase: commit or sync */
+	METRICS_TAXII_REQUESTS,		/* endpoint, status */
 	METRICS_NCOUNTERS
 };
 enum metrics_histogram {

@@ -117,6 +117,7 @@ static struct {
 	size_t				 auth_next;
 	struct rate_bucket		 auth_rate;
 	size_t				 conns;
+	const char			*endpoint;	/* of the request */
 	struct taxii_status		 status[TAXII_STATUS_MAX];
 	uint64_t			 status_serial;
 } tx = { .fd = -1 };
@@ -184,7 +185,7 @@ taxii_send(struct evhttp_request *req, int status, const char *reason,
     json_t *body)
 {
 	struct evbuffer	*b;
-	char		*text = NULL;
+	char		*text = NULL, code[8];
 
 	if (body != NULL)
 		text = json_dumps(body, JSON_COMPACT);
@@ -199,6 +200,9 @@ taxii_send(struct evhttp_request *req, int status, const char *reason,
 	free(text);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", TAXII_MEDIA_TYPE);
+	snprintf(code, sizeof(code), "%d", status);
+	metrics_count(METRICS_TAXII_REQUESTS,
+	    tx.endpoint ? tx.endpoint : "other", code);
 	evhttp_send_reply(req, status, reason, b);
 	evbuffer_free(b);
 }
@@ -1084,6 +1088,24 @@ taxii_serve_status(struct evhttp_request *req, const struct dir_org *o,
 	taxii_error(req, o->id, 404, NULL, "no such status");
 }
 
+/* The endpoint a collection path of n segments names, for /metrics. */
+static const char *
+taxii_endpoint(char **seg, size_t n, enum evhttp_cmd_type cmd)
+{
+	if (n == 2)
+		return "collection";
+	if (n == 3 && strcmp(seg[2], "objects") == 0)
+		return cmd == EVHTTP_REQ_POST ? "objects_post" : "objects";
+	if (n == 3 && strcmp(seg[2], "manifest") == 0)
+		return "manifest";
+	if (n == 4 && strcmp(seg[2], "objects") == 0)
+		return "object";
+	if (n == 5 && strcmp(seg[2], "objects") == 0 &&
+	    strcmp(seg[4], "versions") == 0)
+		return "versions";
+	return "other";
+}
+
 /*
  * Route a request: path segments after the API root.  Every resource
  * path ends in '/'; one without it is not found, as TAXII's paths are.
@@ -1098,6 +1120,8 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 	size_t			 n = 0, len;
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 
+	/* Known once routed; counted in /metrics with the status. */
+	tx.endpoint = "other";
 	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL) {
 		taxii_error(req, NULL, 400, NULL, "no path");
@@ -1118,6 +1142,7 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/taxii2/") == 0) {
+		tx.endpoint = "discovery";
 		taxii_send(req, 200, "OK", taxii_discovery(req));
 		return;
 	}
@@ -1135,6 +1160,7 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 	if (t != NULL)
 		goto notfound;
 	if (n == 0) {
+		tx.endpoint = "api_root";
 		taxii_send(req, 200, "OK", json_pack("{s:s, s:s, s:[s], s:I}",
 		    "title", TAXII_ROOT_TITLE, "description", "The "
 		    "organisation's inboxes on the CEPTOAR hub", "versions",
@@ -1144,6 +1170,7 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 	}
 	if (n == 2 && strcmp(seg[0], "status") == 0 &&
 	    cmd != EVHTTP_REQ_POST) {
+		tx.endpoint = "status";
 		taxii_serve_status(req, o, seg[1]);
 		goto out;
 	}
@@ -1156,10 +1183,12 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 		goto out;
 	}
 	if (n == 1) {
+		tx.endpoint = "collections";
 		taxii_send(req, 200, "OK", json_pack("{s:[o]}",
 		    "collections", taxii_collection(o)));
 		goto out;
 	}
+	tx.endpoint = taxii_endpoint(seg, n, cmd);
 	/* Another organisation's collection is absent, not forbidden. */
 	taxii_collection_id(o->id, cid, sizeof(cid));
 	if (strcmp(seg[1], cid) != 0)

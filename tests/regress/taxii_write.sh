@@ -5,7 +5,8 @@
 # should be, no byte of the reporter); the same incident posted again
 # files once; a bad object fails naming its property; a non-operator's
 # collection says can_write false and a POST gets 403; a status is
-# readable by its poster only.
+# readable by its poster only.  /metrics counts the requests by endpoint
+# and status.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -25,8 +26,12 @@ text = text.replace(old, old + '    taxii_basic: "%s"\n' % h)
 open(dst, "w").write(text)
 PY
 HUB_DIRECTORY=$WORK/directory.yaml
-start_hub "taxii_listen: 127.0.0.1:0"
+start_hub "taxii_listen: 127.0.0.1:0
+metrics_listen: 127.0.0.1:0"
 wait_log "taxii.listen address=127\.0\.0\.1:[0-9]+"
+wait_log "metrics.listen address=127\.0\.0\.1:[0-9]+"
+METRICS=$(grep -oE 'metrics.listen address=[^ ]+' "$HUB_LOG" | tail -n 1 |
+    cut -d= -f2)
 TAXII_PORT=$(grep -o 'taxii.listen address=[^ ]*' "$HUB_LOG" | tail -n 1 |
     sed 's/.*://')
 BASE=https://localhost:$TAXII_PORT/ceptoar/
@@ -245,3 +250,29 @@ expect_eq "$CODE" 404 "nor can another operator"
 taxii GET "status/$STATUS/" bank-a
 expect_eq "$CODE" 200 "the poster still can"
 pass "only operators write; a status is read by its poster only"
+
+# 5. /metrics counts TAXII requests by endpoint and status.
+python3 - "http://$METRICS/metrics" >"$WORK/metrics" <<'PY' ||
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+    sys.stdout.write(r.read().decode())
+PY
+    fail "scrape failed"
+series() {
+	awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "none" }' \
+	    "$WORK/metrics"
+}
+expect_eq "$(series 'ceptoard_taxii_requests_total{endpoint="objects_post",status="202"}')" \
+    4 "four POSTs answered 202"
+expect_eq "$(series 'ceptoard_taxii_requests_total{endpoint="objects_post",status="403"}')" \
+    1 "one POST answered 403"
+expect_eq "$(series 'ceptoard_taxii_requests_total{endpoint="status",status="404"}')" \
+    2 "two status reads answered 404"
+expect_eq "$(series 'ceptoard_taxii_requests_total{endpoint="collections",status="200"}')" \
+    2 "two collection lists"
+promtool=${PROMTOOL:-$(command -v promtool || true)}
+if [ -n "$promtool" ] && [ -x "$promtool" ]; then
+	"$promtool" check metrics <"$WORK/metrics" ||
+	    fail "promtool check metrics refused the exposition"
+fi
+pass "/metrics counts TAXII requests by endpoint and status"
