@@ -240,6 +240,22 @@ main_refuse(char *cause, const char *what, struct store_keys *keys)
 	return 78;
 }
 
+/*
+ * Whether option name's address addr (NULL: not set) could be bound, for
+ * -n: 0, or -1 with a cause naming the option.
+ */
+static int
+main_check_listen(const char *name, const char *addr, char **cause)
+{
+	char	*why = NULL;
+
+	if (addr == NULL || listener_check(addr, &why) == 0)
+		return 0;
+	cause_set(cause, "%s: %s", name, why ? why : "bad address");
+	free(why);
+	return -1;
+}
+
 /* The worker's parent went away: stop as SIGTERM would. */
 static void
 worker_parent_gone(void)
@@ -503,6 +519,19 @@ main(int argc, char *argv[])
 		    &cause)) == NULL)
 			return main_refuse(cause, "store", NULL);
 		store_close(probe);
+		/* The listeners' addresses, so a typo is found before start. */
+		if (main_check_listen("listen", hub->conf.listen,
+		    &cause) == -1 ||
+		    main_check_listen("metrics_listen",
+		    hub->conf.metrics_listen, &cause) == -1 ||
+		    main_check_listen("taxii_listen",
+		    hub->conf.taxii_listen, &cause) == -1)
+			return main_refuse(cause, "listen", NULL);
+		if (hub->conf.taxii_listen != NULL &&
+		    hub->conf.store_key == NULL) {
+			cause_set(&cause, "taxii_listen needs store_key");
+			return main_refuse(cause, "taxii_listen", NULL);
+		}
 		if (hub->conf.audit_log != NULL &&
 		    audit_check(hub->conf.audit_log, &cause) == -1)
 			return main_refuse(cause, "audit_log", NULL);

@@ -1755,6 +1755,11 @@ struct listener *listener_new(struct event_base *, const char *addr,
  */
 int	 listener_bind(const char *addr, char *address, size_t len,
 	    char **cause);
+/*
+ * Whether addr is an address listener_bind could bind (host:port or
+ * [v6]:port, the host resolved), without binding: 0, or -1 with a cause.
+ */
+int	 listener_check(const char *addr, char **cause);
 /* Accept on a listening socket bound elsewhere; takes fd over. */
 struct listener *listener_new_fd(struct event_base *, int fd,
 	    const struct listener_proto *, char **cause);
@@ -1997,6 +2002,15 @@ typedef int (*service_delivery_cb)(uint64_t seq, const Ceptoar__Delivery *,
 	    void *arg);
 int	 service_fetch_after(const struct service_caller *, uint64_t after,
 	    size_t limit, service_delivery_cb cb, void *arg, uint64_t *last,
+	    struct service_error *err);
+/*
+ * Every durable delivery of caller's inbox after position after,
+ * acknowledged or not (a TAXII reader pages through all it was ever
+ * delivered), at most limit, in order, each given to cb as the store
+ * holds it.  0, or -1 with err.
+ */
+int	 service_inbox_read(const struct service_caller *, uint64_t after,
+	    size_t limit, store_delivery_cb cb, void *arg,
 	    struct service_error *err);
 /*
  * Where a message caller sent has got to, recipient by recipient, with
@@ -2272,6 +2286,7 @@ enum metrics_counter {
 	METRICS_DELIVERIES_SENT,	/* no labels */
 	METRICS_DELIVERIES_ACKED,	/* no labels */
 	METRICS_COMMITS_FAILED,		/* phase: commit or sync */
+	METRICS_TAXII_REQUESTS,		/* endpoint, status */
 	METRICS_NCOUNTERS
 };
 enum metrics_histogram {

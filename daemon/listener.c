@@ -346,6 +346,15 @@ bad:
 }
 
 int
+listener_check(const char *addr, char **cause)
+{
+	struct sockaddr_storage	 ss;
+	int			 len;
+
+	return listener_parse(addr, &ss, &len, cause);
+}
+
+int
 listener_bind(const char *addr, char *address, size_t len, char **cause)
 {
 	struct sockaddr_storage	 ss;

@@ -88,6 +88,11 @@ static struct metrics_family metrics_counters[METRICS_NCOUNTERS] = {
 	[METRICS_COMMITS_FAILED] = { "ceptoard_store_failures_total",
 	    "Group commits that failed, by phase (commit, sync).",
 	    { "phase", NULL } },
+	[METRICS_TAXII_REQUESTS] = { "ceptoard_taxii_requests_total",
+	    "TAXII requests answered, by endpoint (discovery, api_root, "
+	    "collections, collection, objects, objects_post, manifest, "
+	    "object, versions, status, other) and HTTP status.",
+	    { "endpoint", "status" } },
 };
 
 /* Up to this many finite bucket bounds per histogram. */

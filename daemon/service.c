@@ -380,6 +380,25 @@ service_fetch_after(const struct service_caller *who, uint64_t after,
 }
 
 int
+service_inbox_read(const struct service_caller *who, uint64_t after,
+    size_t limit, store_delivery_cb cb, void *arg, struct service_error *err)
+{
+	char	*cause = NULL;
+
+	if (store_inbox_read(hub->store, who->org, after,
+	    deliver_durable_upto(who->org), limit, cb, arg, &cause) == -1) {
+		log_event(LOG_LVL_ERROR, "store.error", "session=%s "
+		    "op=inbox_read cause=\"%s\"", who->sid, cause ? cause :
+		    "unknown");
+		free(cause);
+		return service_fail(err,
+		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
+		    "the store could not read the inbox of %s", who->org);
+	}
+	return 0;
+}
+
+int
 service_acknowledge(const struct service_caller *who, const uint64_t *seqs,
     size_t n, struct service_error *err)
 {

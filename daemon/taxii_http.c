@@ -1,5 +1,6 @@
 /*
- * TAXII 2.1 over HTTPS: the read side of an organisation's inbox, served
+ * TAXII 2.1 over HTTPS: the read side of an organisation's inbox, and
+ * an operator's incidents posted to it as reports, served
  * by libevent's evhttp over the hub's OpenSSL bufferevents on a listener
  * of its own (taxii_listen).  taxii.c decides what a page holds; this
  * file authenticates the reader, reads its inbox and speaks HTTP.
@@ -8,10 +9,12 @@
  *   /ceptoar/                                  the API root
  *   /ceptoar/collections/                      the reader's collections
  *   /ceptoar/collections/ID/                   one of them
- *   /ceptoar/collections/ID/objects/           its objects, paged
+ *   /ceptoar/collections/ID/objects/           its objects, paged;
+ *                                              POST: an operator's incidents
  *   /ceptoar/collections/ID/manifest/          what they are, paged
  *   /ceptoar/collections/ID/objects/OID/       one object (its versions)
  *   /ceptoar/collections/ID/objects/OID/versions/
+ *   /ceptoar/status/SID/                       what became of a POST
  *
  * A reader is an organisation of the directory, known by its TLS client
  * certificate (the same CN rule as the clients' listener) or, for MISP,
@@ -22,8 +25,8 @@
  * delivery became visible to it (the store's visible_at).
  *
  * Every call into the hub's store and routing goes through the taxii_src_*
- * functions at the top, so that they can be pointed at the service layer
- * once it exists; nothing below them touches the store.
+ * functions at the top, which ask the service layer (service.c), as the
+ * protobuf session does; nothing here touches the store.
  */
 #include <sys/socket.h>
 
@@ -58,6 +61,13 @@
 #define TAXII_AUTH_RATE		4.0
 /* Longest organisation id or password read from a Basic header. */
 #define TAXII_BASIC_MAX		256
+/* Objects one POST may carry, and status resources kept (and how long). */
+#define TAXII_POST_OBJECTS	100
+#define TAXII_STATUS_MAX	256
+#define TAXII_STATUS_TTL	86400
+/* The STIX incident core extension an operator's incident carries. */
+#define TAXII_INCIDENT_EXT \
+	"extension-definition--ef765651-680c-498d-9894-99799f2fa126"
 
 /* The deliveries read at a time while a page is made. */
 struct taxii_batch {
@@ -75,6 +85,28 @@ struct taxii_auth_entry {
 	int64_t		expires;
 };
 
+/* One object of a POST, as its status resource tells of it. */
+struct taxii_status_item {
+	char		*id;
+	char		*version;
+	char		*message;
+	enum { TAXII_PENDING, TAXII_SUCCESS, TAXII_FAILURE } state;
+};
+
+/*
+ * A status resource: what became of one POST's objects, readable by the
+ * organisation that posted it.  serial tells a reused slot apart, so a
+ * submit completing after its status was dropped changes nothing.
+ */
+struct taxii_status {
+	char				 id[40];	/* "" : free */
+	char				 org[128];
+	uint64_t			 serial;
+	int64_t				 created;	/* ms */
+	struct taxii_status_item	*items;
+	size_t				 n;
+};
+
 static struct {
 	struct evhttp			*http;
 	int				 fd;
@@ -85,25 +117,34 @@ static struct {
 	size_t				 auth_next;
 	struct rate_bucket		 auth_rate;
 	size_t				 conns;
+	const char			*endpoint;	/* of the request */
+	struct taxii_status		 status[TAXII_STATUS_MAX];
+	uint64_t			 status_serial;
 } tx = { .fd = -1 };
 
 /*
- * The sources: what TAXII asks of the hub.  They are the only functions
- * here that call the store, the delivery state or the directory's
- * routing, so that they can be re-pointed at the service layer.
+ * The sources: what TAXII asks of the hub, through the service layer
+ * (deliveries) and the directory (who a credential names).
  */
 
 /*
  * Deliveries of org after inbox position after, at most limit, in
  * order, up to what is durable (a delivery not yet durable might still
- * be undone): cb per delivery, as store_inbox_read gives them.
+ * be undone): cb per delivery, as the store holds them (service_inbox_read).
  */
 static int
 taxii_src_deliveries(const char *org, uint64_t after, size_t limit,
     store_delivery_cb cb, void *arg, char **cause)
 {
-	return store_inbox_read(hub->store, org, after,
-	    deliver_durable_upto(org), limit, cb, arg, cause);
+	struct service_caller	 who = { .org = org, .sid = "taxii" };
+	struct service_error	 err;
+
+	memset(&err, 0, sizeof(err));
+	if (service_inbox_read(&who, after, limit, cb, arg, &err) == -1) {
+		cause_set(cause, "%s", err.message);
+		return -1;
+	}
+	return 0;
 }
 
 /* The organisation whose certificate CN is cn, or NULL. */
@@ -144,7 +185,7 @@ taxii_send(struct evhttp_request *req, int status, const char *reason,
     json_t *body)
 {
 	struct evbuffer	*b;
-	char		*text = NULL;
+	char		*text = NULL, code[8];
 
 	if (body != NULL)
 		text = json_dumps(body, JSON_COMPACT);
@@ -159,6 +200,9 @@ taxii_send(struct evhttp_request *req, int status, const char *reason,
 	free(text);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", TAXII_MEDIA_TYPE);
+	snprintf(code, sizeof(code), "%d", status);
+	metrics_count(METRICS_TAXII_REQUESTS,
+	    tx.endpoint ? tx.endpoint : "other", code);
 	evhttp_send_reply(req, status, reason, b);
 	evbuffer_free(b);
 }
@@ -674,6 +718,16 @@ taxii_serve_objects(struct evhttp_request *req, const struct dir_org *o,
 	taxii_send(req, 200, "OK", out);
 }
 
+/*
+ * Whether o may POST to its collection: the organisations whose reports
+ * the routing policy accepts (operators), as for `ceptoar submit`.
+ */
+static int
+taxii_can_write(const struct dir_org *o)
+{
+	return (o->roles & ROLE_OPERATOR) != 0;
+}
+
 /* The collection resource of org's inbox. */
 static json_t *
 taxii_collection(const struct dir_org *o)
@@ -685,7 +739,8 @@ taxii_collection(const struct dir_org *o)
 	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:[s]}", "id", id,
 	    "title", title, "description", "What the hub delivered to this "
 	    "organisation, in the form it received it", "can_read", 1,
-	    "can_write", 0, "media_types", TAXII_STIX_MEDIA_TYPE);
+	    "can_write", taxii_can_write(o), "media_types",
+	    TAXII_STIX_MEDIA_TYPE);
 }
 
 /* The discovery resource: one API root, absolute when Host is known. */
@@ -708,6 +763,349 @@ taxii_discovery(struct evhttp_request *req)
 	    root, "api_roots", root);
 }
 
+/* Release what status slot st holds and mark it free. */
+static void
+taxii_status_clear(struct taxii_status *st)
+{
+	size_t	i;
+
+	for (i = 0; i < st->n; i++) {
+		free(st->items[i].id);
+		free(st->items[i].version);
+		free(st->items[i].message);
+	}
+	free(st->items);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Wall-clock ms, for status timestamps and their age. */
+static int64_t
+taxii_wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A free status slot for org's POST of n objects: an expired one, or
+ * else the oldest (the number kept is bounded).  NULL when out of memory.
+ */
+static struct taxii_status *
+taxii_status_new(const char *org, size_t n)
+{
+	struct taxii_status	*st = NULL;
+	unsigned char		 h[16];
+	int64_t			 now = taxii_wall_ms();
+	size_t			 i;
+
+	for (i = 0; i < TAXII_STATUS_MAX; i++) {
+		struct taxii_status *c = &tx.status[i];
+
+		if (c->id[0] != '\0' &&
+		    now - c->created > (int64_t)TAXII_STATUS_TTL * 1000)
+			taxii_status_clear(c);
+		if (c->id[0] == '\0') {
+			if (st == NULL || st->id[0] != '\0')
+				st = c;
+		} else if (st == NULL ||
+		    (st->id[0] != '\0' && c->created < st->created))
+			st = c;
+	}
+	taxii_status_clear(st);
+	if ((st->items = calloc(n ? n : 1, sizeof(*st->items))) == NULL)
+		return NULL;
+	randombytes_buf(h, sizeof(h));
+	h[6] = (h[6] & 0x0f) | 0x40;
+	h[8] = (h[8] & 0x3f) | 0x80;
+	snprintf(st->id, sizeof(st->id), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4],
+	    h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14],
+	    h[15]);
+	snprintf(st->org, sizeof(st->org), "%s", org);
+	st->serial = ++tx.status_serial;
+	st->created = now;
+	st->n = n;
+	return st;
+}
+
+/* Record what became of object i of status st. */
+static void
+taxii_status_set(struct taxii_status *st, size_t i, int state,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[600];
+
+	st->items[i].state = state;
+	free(st->items[i].message);
+	st->items[i].message = NULL;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		st->items[i].message = strdup(buf);
+	}
+}
+
+/* The TAXII status resource of st. */
+static json_t *
+taxii_status_json(const struct taxii_status *st)
+{
+	json_t	*out, *lists[3], *d;
+	size_t	 i, count[3] = { 0, 0, 0 };
+	char	 ts[40];
+
+	stix_timestamp(st->created, ts, sizeof(ts));
+	for (i = 0; i < 3; i++)
+		lists[i] = json_array();
+	for (i = 0; i < st->n; i++) {
+		const struct taxii_status_item *it = &st->items[i];
+
+		d = json_pack("{s:s, s:s}", "id", it->id ? it->id : "",
+		    "version", it->version ? it->version : "");
+		if (d != NULL && it->message != NULL)
+			json_object_set_new(d, "message",
+			    json_string(it->message));
+		json_array_append_new(lists[it->state], d);
+		count[it->state]++;
+	}
+	out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:o, s:I, s:o}",
+	    "id", st->id, "status", count[TAXII_PENDING] ? "pending" :
+	    "complete", "request_timestamp", ts,
+	    "total_count", (json_int_t)st->n,
+	    "success_count", (json_int_t)count[TAXII_SUCCESS],
+	    "successes", lists[TAXII_SUCCESS],
+	    "failure_count", (json_int_t)count[TAXII_FAILURE],
+	    "failures", lists[TAXII_FAILURE],
+	    "pending_count", (json_int_t)count[TAXII_PENDING],
+	    "pendings", lists[TAXII_PENDING]);
+	return out;
+}
+
+/*
+ * A submit made for a POST is durable or refused (a service_done_cb):
+ * tag is the status's serial and the object's index, 16 bits of it.
+ */
+static void
+taxii_post_done(void *arg, uint64_t tag, const Ceptoar__SubmitAck *ack,
+    const struct service_error *err)
+{
+	struct taxii_status	*st = NULL;
+	uint64_t		 serial = tag >> 16;
+	size_t			 i, idx = (size_t)(tag & 0xffff);
+	char			 prop[160];
+
+	(void)arg;
+	for (i = 0; i < TAXII_STATUS_MAX; i++)
+		if (tx.status[i].id[0] != '\0' &&
+		    tx.status[i].serial == serial)
+			st = &tx.status[i];
+	if (st == NULL || idx >= st->n) {
+		log_event(LOG_LVL_INFO, "taxii.status_gone", "serial=%llu "
+		    "index=%zu result=%s", (unsigned long long)serial, idx,
+		    ack != NULL ? "filed" : "refused");
+		return;
+	}
+	if (ack != NULL)
+		taxii_status_set(st, idx, TAXII_SUCCESS, "filed as %s",
+		    ack->hub_id ? ack->hub_id : "");
+	else
+		taxii_status_set(st, idx, TAXII_FAILURE, "%s%s%s",
+		    err->field[0] ? stix_property_of(err->field, prop,
+		    sizeof(prop)) : "", err->field[0] ? ": " : "",
+		    err->message);
+	log_event(LOG_LVL_INFO, "taxii.filed", "org=%s status=%s id=%s "
+	    "result=%s", st->org, st->id, st->items[idx].id,
+	    ack != NULL ? "filed" : "refused");
+}
+
+/*
+ * Object i of a POST: an incident becomes a report and is submitted as
+ * `ceptoar submit` does; the definitions an incident refers to are
+ * taken as known; anything else fails naming its type.
+ */
+static void
+taxii_post_object(const struct dir_org *o, struct taxii_status *st,
+    size_t i, json_t *obj)
+{
+	struct service_caller	 who = { .org = o->id, .sid = "taxii" };
+	struct service_error	 err;
+	Ceptoar__Message	*m = NULL;
+	const char		*type, *id, *ver;
+	char			*property = NULL, *cause = NULL, prop[160];
+
+	type = json_string_value(json_object_get(obj, "type"));
+	id = json_string_value(json_object_get(obj, "id"));
+	if ((ver = json_string_value(json_object_get(obj, "modified"))) ==
+	    NULL)
+		ver = json_string_value(json_object_get(obj, "created"));
+	st->items[i].id = strdup(id ? id : "");
+	st->items[i].version = strdup(ver ? ver : "");
+	if (!json_is_object(obj) || type == NULL) {
+		taxii_status_set(st, i, TAXII_FAILURE,
+		    "type: each object needs a type");
+		return;
+	}
+	if (strcmp(type, "marking-definition") == 0 ||
+	    strcmp(type, "extension-definition") == 0 ||
+	    strcmp(type, "identity") == 0) {
+		taxii_status_set(st, i, TAXII_SUCCESS, "a definition an "
+		    "incident may refer to: read, not filed");
+		return;
+	}
+	if (strcmp(type, "incident") != 0) {
+		taxii_status_set(st, i, TAXII_FAILURE, "type: the hub files "
+		    "incidents only (with the incident core extension), not "
+		    "%.64s", type);
+		return;
+	}
+	if (!json_is_object(json_object_get(json_object_get(obj,
+	    "extensions"), TAXII_INCIDENT_EXT))) {
+		taxii_status_set(st, i, TAXII_FAILURE, "extensions: an "
+		    "incident needs the incident core extension %s",
+		    TAXII_INCIDENT_EXT);
+		return;
+	}
+	if (stix_to_report(obj, &m, &property, &cause) == -1) {
+		taxii_status_set(st, i, TAXII_FAILURE, "%s",
+		    cause ? cause : "the incident is not a report");
+		free(property);
+		free(cause);
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	taxii_status_set(st, i, TAXII_PENDING, NULL);
+	if (service_submit(&who, NULL, m, taxii_post_done, NULL,
+	    (st->serial << 16) | i, &err) == -1) {
+		/* A report field's name is given as the STIX property. */
+		if (err.field[0] != '\0' && strncmp(err.message, err.field,
+		    strlen(err.field)) == 0)
+			taxii_status_set(st, i, TAXII_FAILURE, "%s%s",
+			    stix_property_of(err.field, prop, sizeof(prop)),
+			    err.message + strlen(err.field));
+		else
+			taxii_status_set(st, i, TAXII_FAILURE, "%s%s%s",
+			    err.field[0] ? stix_property_of(err.field, prop,
+			    sizeof(prop)) : "", err.field[0] ? ": " : "",
+			    err.message);
+	}
+	ceptoar__message__free_unpacked(m, NULL);
+}
+
+/*
+ * POST to o's collection's objects: an envelope of STIX objects, each
+ * filed as taxii_post_object says; answered 202 with the status, which
+ * GET status/{id}/ tells again as the submits become durable.
+ */
+static void
+taxii_post_objects(struct evhttp_request *req, const struct dir_org *o)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct taxii_status	*st;
+	json_error_t		 jerr;
+	json_t			*env, *objs;
+	const char		*ct;
+	size_t			 len = evbuffer_get_length(in), i;
+	unsigned char		*body;
+
+	if (!taxii_can_write(o)) {
+		taxii_error(req, o->id, 403, NULL, "%s may not write: only "
+		    "operators submit reports", o->id);
+		return;
+	}
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct == NULL || (strncmp(ct, "application/taxii+json", 22) != 0 &&
+	    strncmp(ct, "application/json", 16) != 0)) {
+		taxii_error(req, o->id, 415, NULL, "Content-Type: send %s",
+		    TAXII_MEDIA_TYPE);
+		return;
+	}
+	if (len > (size_t)hub->conf.taxii_max_content_length) {
+		taxii_error(req, o->id, 413, NULL, "the body is over "
+		    "taxii_max_content_length (%llu bytes)",
+		    (unsigned long long)hub->conf.taxii_max_content_length);
+		return;
+	}
+	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0) {
+		taxii_error(req, o->id, 500, NULL, "out of memory");
+		return;
+	}
+	env = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (env == NULL || !json_is_object(env)) {
+		json_decref(env);
+		taxii_error(req, o->id, 400, NULL, "the body is not a JSON "
+		    "envelope (%s at line %d)", jerr.text, jerr.line);
+		return;
+	}
+	objs = json_object_get(env, "objects");
+	if (!json_is_array(objs) || json_array_size(objs) == 0) {
+		json_decref(env);
+		taxii_error(req, o->id, 422, NULL, "objects: an envelope "
+		    "needs a non-empty array of objects");
+		return;
+	}
+	if (json_array_size(objs) > TAXII_POST_OBJECTS) {
+		json_decref(env);
+		taxii_error(req, o->id, 413, NULL, "objects: at most %d "
+		    "objects a request", TAXII_POST_OBJECTS);
+		return;
+	}
+	if ((st = taxii_status_new(o->id, json_array_size(objs))) == NULL) {
+		json_decref(env);
+		taxii_error(req, o->id, 500, NULL, "out of memory");
+		return;
+	}
+	for (i = 0; i < st->n; i++)
+		taxii_post_object(o, st, i, json_array_get(objs, i));
+	json_decref(env);
+	log_event(LOG_LVL_INFO, "taxii.post", "org=%s status=%s objects=%zu",
+	    o->id, st->id, st->n);
+	taxii_send(req, 202, "Accepted", taxii_status_json(st));
+}
+
+/* GET status/{id}/: a POST's status, to the organisation that made it. */
+static void
+taxii_serve_status(struct evhttp_request *req, const struct dir_org *o,
+    const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < TAXII_STATUS_MAX; i++)
+		if (tx.status[i].id[0] != '\0' &&
+		    strcmp(tx.status[i].id, id) == 0 &&
+		    strcmp(tx.status[i].org, o->id) == 0 &&
+		    taxii_wall_ms() - tx.status[i].created <=
+		    (int64_t)TAXII_STATUS_TTL * 1000) {
+			taxii_send(req, 200, "OK",
+			    taxii_status_json(&tx.status[i]));
+			return;
+		}
+	/* Another organisation's status is absent, not forbidden. */
+	taxii_error(req, o->id, 404, NULL, "no such status");
+}
+
+/* The endpoint a collection path of n segments names, for /metrics. */
+static const char *
+taxii_endpoint(char **seg, size_t n, enum evhttp_cmd_type cmd)
+{
+	if (n == 2)
+		return "collection";
+	if (n == 3 && strcmp(seg[2], "objects") == 0)
+		return cmd == EVHTTP_REQ_POST ? "objects_post" : "objects";
+	if (n == 3 && strcmp(seg[2], "manifest") == 0)
+		return "manifest";
+	if (n == 4 && strcmp(seg[2], "objects") == 0)
+		return "object";
+	if (n == 5 && strcmp(seg[2], "objects") == 0 &&
+	    strcmp(seg[4], "versions") == 0)
+		return "versions";
+	return "other";
+}
+
 /*
  * Route a request: path segments after the API root.  Every resource
  * path ends in '/'; one without it is not found, as TAXII's paths are.
@@ -722,6 +1120,8 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 	size_t			 n = 0, len;
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 
+	/* Known once routed; counted in /metrics with the status. */
+	tx.endpoint = "other";
 	uri = evhttp_request_get_evhttp_uri(req);
 	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL) {
 		taxii_error(req, NULL, 400, NULL, "no path");
@@ -730,9 +1130,10 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 	query = evhttp_uri_get_query(uri);
 	if ((o = taxii_reader(req)) == NULL)
 		return;
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		taxii_error(req, o->id, 405, NULL, "only GET is served: "
-		    "the collections are read-only");
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD &&
+	    cmd != EVHTTP_REQ_POST) {
+		taxii_error(req, o->id, 405, NULL, "only GET and POST (to a "
+		    "collection's objects) are served");
 		return;
 	}
 	if (!taxii_acceptable(req, false)) {
@@ -741,6 +1142,7 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/taxii2/") == 0) {
+		tx.endpoint = "discovery";
 		taxii_send(req, 200, "OK", taxii_discovery(req));
 		return;
 	}
@@ -758,6 +1160,7 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 	if (t != NULL)
 		goto notfound;
 	if (n == 0) {
+		tx.endpoint = "api_root";
 		taxii_send(req, 200, "OK", json_pack("{s:s, s:s, s:[s], s:I}",
 		    "title", TAXII_ROOT_TITLE, "description", "The "
 		    "organisation's inboxes on the CEPTOAR hub", "versions",
@@ -765,19 +1168,36 @@ taxii_http_cb(struct evhttp_request *req, void *arg)
 		    (json_int_t)hub->conf.taxii_max_content_length));
 		goto out;
 	}
+	if (n == 2 && strcmp(seg[0], "status") == 0 &&
+	    cmd != EVHTTP_REQ_POST) {
+		tx.endpoint = "status";
+		taxii_serve_status(req, o, seg[1]);
+		goto out;
+	}
 	if (strcmp(seg[0], "collections") != 0)
 		goto notfound;
+	if (cmd == EVHTTP_REQ_POST && (n != 3 ||
+	    strcmp(seg[2], "objects") != 0)) {
+		taxii_error(req, o->id, 405, NULL, "POST is served on a "
+		    "collection's objects only");
+		goto out;
+	}
 	if (n == 1) {
+		tx.endpoint = "collections";
 		taxii_send(req, 200, "OK", json_pack("{s:[o]}",
 		    "collections", taxii_collection(o)));
 		goto out;
 	}
+	tx.endpoint = taxii_endpoint(seg, n, cmd);
 	/* Another organisation's collection is absent, not forbidden. */
 	taxii_collection_id(o->id, cid, sizeof(cid));
 	if (strcmp(seg[1], cid) != 0)
 		goto notfound;
 	if (n == 2)
 		taxii_send(req, 200, "OK", taxii_collection(o));
+	else if (n == 3 && strcmp(seg[2], "objects") == 0 &&
+	    cmd == EVHTTP_REQ_POST)
+		taxii_post_objects(req, o);
 	else if (n == 3 && strcmp(seg[2], "objects") == 0)
 		taxii_serve_objects(req, o, cid, TAXII_OBJECTS, NULL, query);
 	else if (n == 3 && strcmp(seg[2], "manifest") == 0)
