@@ -1892,29 +1892,51 @@ store_pending_pages(struct store *s, store_inbox_walk walk,
 	}
 }
 
+/*
+ * Walk recipient's inbox (history: acknowledged deliveries too, with the
+ * backend's inbox_read; else its pending), op naming the call in causes: in pages when the keys are elsewhere, so
+ * that each page is opened in one request.
+ */
+static int
+store_inbox_walk_view(struct store *s, const char *op, bool history,
+    const char *recipient, uint64_t after, uint64_t upto, size_t limit,
+    store_delivery_cb cb, void *arg, char **cause)
+{
+	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
+	store_inbox_walk	 walk;
+	int			 rv;
+
+	if (store_enter(s, op, cause) == -1)
+		return (-1);
+	walk = history ? s->be->inbox_read : s->be->pending;
+	if (!store_nonempty(recipient)) {
+		cause_set(cause, "%s: empty recipient", op);
+		return (-1);
+	}
+	/* Optional: only the TAXII listener reads an inbox's history. */
+	if (walk == NULL) {
+		cause_set(cause, "%s: the %s backend cannot read an inbox's "
+		    "history (taxii_listen needs it)", op, s->be->name);
+		return (-1);
+	}
+	if (s->keys->remote != NULL)
+		return (store_pending_pages(s, walk, recipient, after, upto,
+		    limit, cb, arg, cause));
+	s->in_callback = true;
+	rv = walk(s->be_data, recipient, after, upto, limit, store_view, &v,
+	    cause);
+	rv = store_view_end(&v, rv, cause);
+	s->in_callback = false;
+	return (rv);
+}
+
 int
 store_pending_upto(struct store *s, const char *recipient, uint64_t after,
     uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
     char **cause)
 {
-	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
-	int			 rv;
-
-	if (store_enter(s, "store_pending", cause) == -1)
-		return (-1);
-	if (!store_nonempty(recipient)) {
-		cause_set(cause, "store_pending: empty recipient");
-		return (-1);
-	}
-	if (s->keys->remote != NULL)
-		return (store_pending_pages(s, s->be->pending, recipient,
-		    after, upto, limit, cb, arg, cause));
-	s->in_callback = true;
-	rv = s->be->pending(s->be_data, recipient, after, upto, limit,
-	    store_view, &v, cause);
-	rv = store_view_end(&v, rv, cause);
-	s->in_callback = false;
-	return (rv);
+	return (store_inbox_walk_view(s, "store_pending", false,
+	    recipient, after, upto, limit, cb, arg, cause));
 }
 
 /* Read recipient's inbox, acknowledged deliveries included, in order. */
@@ -1923,30 +1945,8 @@ store_inbox_read(struct store *s, const char *recipient, uint64_t after,
     uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
     char **cause)
 {
-	struct store_viewer	 v = { .s = s, .cb = cb, .arg = arg };
-	int			 rv;
-
-	if (store_enter(s, "store_inbox_read", cause) == -1)
-		return (-1);
-	if (!store_nonempty(recipient)) {
-		cause_set(cause, "store_inbox_read: empty recipient");
-		return (-1);
-	}
-	/* Optional: only the TAXII listener reads an inbox's history. */
-	if (s->be->inbox_read == NULL) {
-		cause_set(cause, "store_inbox_read: the %s backend cannot read "
-		    "an inbox's history (taxii_listen needs it)", s->be->name);
-		return (-1);
-	}
-	if (s->keys->remote != NULL)
-		return (store_pending_pages(s, s->be->inbox_read, recipient,
-		    after, upto, limit, cb, arg, cause));
-	s->in_callback = true;
-	rv = s->be->inbox_read(s->be_data, recipient, after, upto, limit,
-	    store_view, &v, cause);
-	rv = store_view_end(&v, rv, cause);
-	s->in_callback = false;
-	return (rv);
+	return (store_inbox_walk_view(s, "store_inbox_read", true,
+	    recipient, after, upto, limit, cb, arg, cause));
 }
 
 /* Record a recipient's acknowledgements, counting the new ones. */
