@@ -1076,6 +1076,8 @@ test_migrate_seal(void)
 	CHECK_CONTAINS(got, "index messages_key");
 }
 
+/* The store_undo tests fail a sync on purpose: only with test hooks. */
+#ifdef CEPTOARD_TEST_HOOKS
 /* Store form hub_id (origin U-1, hop 1) with holder's marks, as a forward. */
 static uint64_t
 test_undo_forward(struct store *s, const char *hub_id, const char *holder,
@@ -1212,6 +1214,7 @@ test_undo_marks(void)
 	free(cause);
 	store_close(s);
 }
+#endif /* CEPTOARD_TEST_HOOKS: it fails a sync on purpose */
 
 int
 main(void)
@@ -1228,7 +1231,9 @@ main(void)
 	test_rotation();
 	test_migrate_seal();
 	test_inbox_read();
+#ifdef CEPTOARD_TEST_HOOKS
 	test_undo_marks();
+#endif
 
 	test_cleanup();
 	return (CHECK_DONE());
