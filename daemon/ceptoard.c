@@ -402,8 +402,7 @@ worker_main(const char *spec, int verbose, enum log_level lvl)
 	if (drain_timer != NULL)
 		event_free(drain_timer);
 	event_free(sig_hup);
-	event_free(sig_term);
-	event_free(sig_int);
+	privsep_stop_signals_free(sig_term, sig_int);
 	tls_ctx_free(hub->tls_ctx);
 	privsep_worker_done();
 	sodium_memzero(&hub->anon, sizeof(hub->anon));

@@ -82,6 +82,9 @@ void	 privsep_parent_anon(const struct anon_policy *);
 /* Worker: ask the parent to stop the hub with status, not restart us. */
 void	 privsep_worker_fatal(int status);
 void	 privsep_worker_done(void);
+struct event;
+/* Free the stop signals' events and ignore those signals from then on. */
+void	 privsep_stop_signals_free(struct event *term, struct event *intr);
 
 /* audit.c: the hash-chained audit trail; the format is described there. */
 #define AUDIT_HASH_LEN		32	/* BLAKE2b-256 */

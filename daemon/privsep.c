@@ -1146,14 +1146,34 @@ privsep_hup_cb(evutil_socket_t sig, short ev, void *arg)
 		kill(ps.worker, SIGHUP);
 }
 
+/*
+ * Free the events of SIGTERM and SIGINT, and ignore both from then on:
+ * freeing them puts back the default action, and a stop signal sent
+ * again during teardown would end it half-way.
+ */
+void
+privsep_stop_signals_free(struct event *term, struct event *intr)
+{
+	event_free(term);
+	event_free(intr);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+}
+
 /* SIGTERM, SIGINT: the worker drains and stops, then the parent. */
 static void
 privsep_term_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	struct timeval	tv = { PRIVSEP_STOP_SECS, 0 };
 
-	if (ps.stopping && ps.worker <= 0) {
-		event_base_loopexit(ps.base, NULL);
+	/*
+	 * Once is enough: the worker is draining, and the kill timer ends
+	 * it if it does not.  A second SIGTERM would reach it while it tears
+	 * down, when its handler is gone and the default action ends it.
+	 */
+	if (ps.stopping) {
+		if (ps.worker <= 0)
+			event_base_loopexit(ps.base, NULL);
 		return;
 	}
 	ps.stopping = true;
@@ -1317,8 +1337,7 @@ privsep_parent(const struct config *conf, const char *conffile,
 	if (ps.ctl != -1)
 		close(ps.ctl);
 	event_free(ps.sig_hup);
-	event_free(ps.sig_term);
-	event_free(ps.sig_int);
+	privsep_stop_signals_free(ps.sig_term, ps.sig_int);
 	event_free(ps.sig_chld);
 	event_free(ps.restart_timer);
 	event_free(ps.kill_timer);
