@@ -1456,16 +1456,16 @@ store_sqlite_rollback(void *be)
 }
 
 /*
- * Call cb for each unacknowledged delivery of recipient after the cursor,
- * in order.  The row's pointers are valid only during the callback.
+ * Call cb for each delivery statement st finds for recipient with
+ * after < seq <= upto, in order, at most limit (0: all); what names
+ * the walk in a cause.  The row's pointers are valid only during the
+ * callback.
  */
 static int
-store_sqlite_pending(void *be, const char *recipient, uint64_t after,
-    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
-    char **cause)
+store_sqlite_inbox_walk(struct store_sqlite *sq, sqlite3_stmt *st,
+    const char *what, const char *recipient, uint64_t after, uint64_t upto,
+    size_t limit, store_delivery_cb cb, void *arg, char **cause)
 {
-	struct store_sqlite	*sq = be;
-	sqlite3_stmt		*st = sq->st[ST_PENDING];
 	struct store_delivery	 d;
 	int			 rc, rv = 0;
 
@@ -1487,15 +1487,28 @@ store_sqlite_pending(void *be, const char *recipient, uint64_t after,
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		rv = store_sqlite_fail(sq, cause, "read pending deliveries "
-		    "of %s", recipient);
+		rv = store_sqlite_fail(sq, cause, "read %s of %s", what,
+		    recipient);
 	store_sqlite_reset(st);
 	return (rv);
 }
 
+/* Each unacknowledged delivery of recipient after the cursor, in order. */
+static int
+store_sqlite_pending(void *be, const char *recipient, uint64_t after,
+    uint64_t upto, size_t limit, store_delivery_cb cb, void *arg,
+    char **cause)
+{
+	struct store_sqlite	*sq = be;
+
+	return (store_sqlite_inbox_walk(sq, sq->st[ST_PENDING],
+	    "pending deliveries", recipient, after, upto, limit, cb, arg,
+	    cause));
+}
+
 /*
- * Call cb for each delivery of recipient with after < seq <= upto,
- * acknowledged or not, in order: the inbox as a TAXII reader reads it.
+ * Each delivery of recipient, acknowledged or not, in order: the inbox
+ * as a TAXII reader reads it.
  */
 static int
 store_sqlite_inbox_read(void *be, const char *recipient, uint64_t after,
@@ -1503,31 +1516,9 @@ store_sqlite_inbox_read(void *be, const char *recipient, uint64_t after,
     char **cause)
 {
 	struct store_sqlite	*sq = be;
-	sqlite3_stmt		*st = sq->st[ST_INBOX_READ];
-	struct store_delivery	 d;
-	int			 rc, rv = 0;
 
-	if (after >= INT64_MAX)
-		return (0);
-	store_sqlite_bind_text(st, 1, recipient);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
-	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 :
-	    (sqlite3_int64)limit);
-	sqlite3_bind_int64(st, 4, upto > INT64_MAX ? INT64_MAX :
-	    (sqlite3_int64)upto);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (store_sqlite_row(st, &d) == -1) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		if (cb(&d, arg) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		rv = store_sqlite_fail(sq, cause, "read the inbox of %s",
-		    recipient);
-	store_sqlite_reset(st);
-	return (rv);
+	return (store_sqlite_inbox_walk(sq, sq->st[ST_INBOX_READ], "the inbox",
+	    recipient, after, upto, limit, cb, arg, cause));
 }
 
 /* When delivery i was sent: its sent time if known and sane, else now. */
