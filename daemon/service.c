@@ -44,6 +44,23 @@ service_fail(struct service_error *err, Ceptoar__ErrorCode code,
 	return -1;
 }
 
+/*
+ * A store read failed: its cause (it names the store's files) goes to the
+ * log only, freed here; the caller learns what could not be read, as
+ * "the store could not read WHAT ID".  Returns -1.
+ */
+static int
+service_store_failed(const struct service_caller *who, const char *op,
+    char *cause, const char *fallback, const char *what, const char *id,
+    struct service_error *err)
+{
+	log_event(LOG_LVL_ERROR, "store.error", "session=%s op=%s "
+	    "cause=\"%s\"", who->sid, op, cause ? cause : fallback);
+	free(cause);
+	return service_fail(err, CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED,
+	    NULL, false, "the store could not read %s %s", what, id);
+}
+
 int
 service_refuse(struct service_error *err, const struct route_refusal *why)
 {
@@ -159,13 +176,9 @@ service_submit(const struct service_caller *who, struct session *conn,
 	if ((refid = handle_answer_ref(m, &field)) != NULL) {
 		rc = lookup_held(who->org, refid, &l, &cause);
 		if (rc == -1) {
-			log_event(LOG_LVL_ERROR, "store.error", "session=%s "
-			    "op=lookup cause=\"%s\"", who->sid,
-			        cause ? cause : "");
-			service_fail(err,
-			    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL,
-			    false,
-			    "the store could not read message %s", refid);
+			service_store_failed(who, "lookup", cause, "",
+			    "message", refid, err);
+			cause = NULL;
 			goto done;
 		}
 		if (rc == 1) {
@@ -278,12 +291,8 @@ service_show(const struct service_caller *who, const char *id,
 	rc = store_fetch(hub->store, who->org, id, service_show_row, out,
 	    &cause);
 	if (rc == -1 || out->failed) {
-		log_event(LOG_LVL_ERROR, "store.error", "session=%s op=fetch "
-		    "cause=\"%s\"", who->sid, cause ? cause : "decode failed");
-		free(cause);
-		return service_fail(err,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store could not read message %s", id);
+		return service_store_failed(who, "fetch", cause,
+		    "decode failed", "message", id, err);
 	}
 	if (rc == 1 || !out->found)
 		return service_fail(err, CEPTOAR__ERROR_CODE__ERROR_NOT_FOUND,
@@ -367,13 +376,8 @@ service_fetch_after(const struct service_caller *who, uint64_t after,
 	if (store_pending_upto(hub->store, who->org, after,
 	    deliver_durable_upto(who->org), limit, service_fetch_row, &f,
 	    &cause) == -1 || f.failed) {
-		log_event(LOG_LVL_ERROR, "store.error", "session=%s "
-		    "op=pending cause=\"%s\"", who->sid, cause ? cause :
-		    "decode failed");
-		free(cause);
-		return service_fail(err,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store could not read the inbox of %s", who->org);
+		return service_store_failed(who, "pending", cause,
+		    "decode failed", "the inbox of", who->org, err);
 	}
 	*last = f.last;
 	return 0;
@@ -387,13 +391,8 @@ service_inbox_read(const struct service_caller *who, uint64_t after,
 
 	if (store_inbox_read(hub->store, who->org, after,
 	    deliver_durable_upto(who->org), limit, cb, arg, &cause) == -1) {
-		log_event(LOG_LVL_ERROR, "store.error", "session=%s "
-		    "op=inbox_read cause=\"%s\"", who->sid, cause ? cause :
-		    "unknown");
-		free(cause);
-		return service_fail(err,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store could not read the inbox of %s", who->org);
+		return service_store_failed(who, "inbox_read", cause,
+		    "unknown", "the inbox of", who->org, err);
 	}
 	return 0;
 }
@@ -557,14 +556,9 @@ service_receipts(const struct service_caller *who, const char *id,
 	    service_receipt_row, st, &cause) == -1 || st->failed) {
 		if (rc == 0)
 			lookup_free(&l);
-		log_event(LOG_LVL_ERROR, "store.error",
-		    "session=%s op=receipts "
-		    "cause=\"%s\"", who->sid, cause ? cause : "out of memory");
-		free(cause);
 		service_receipts_free(st);
-		return service_fail(err,
-		    CEPTOAR__ERROR_CODE__ERROR_STORE_FAILED, NULL, false,
-		    "the store could not read the receipts of %s", id);
+		return service_store_failed(who, "receipts", cause,
+		    "out of memory", "the receipts of", id, err);
 	}
 	lookup_free(&l);
 	return 0;
