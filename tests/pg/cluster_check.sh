@@ -8,18 +8,8 @@
 # cannot run: not root and no postgresql-15.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-if [ "$(id -u)" -ne 0 ] && [ ! -x "$PG_BIN/initdb" ]; then
-	echo "skip [pg_cluster]: needs root (to install postgresql-15) or postgresql-15"
-	exit 77
-fi
-dir=
-cleanup() {
-	rc=$?
-	[ -z "$dir" ] || sh "$here/cluster.sh" stop "$dir" || true
-	exit "$rc"
-}
-trap cleanup EXIT
+pg_test=pg_cluster
+. "$here/lib.sh"
 fail() {
 	echo "FAIL [pg_cluster]: $*" >&2
 	exit 1
