@@ -1123,6 +1123,9 @@ int	 store_pending(struct store *, const char *recipient, uint64_t after,
 int	 store_pending_upto(struct store *, const char *recipient,
 	    uint64_t after, uint64_t upto, size_t limit, store_delivery_cb cb,
 	    void *arg, char **cause);
+/* How many of those store_pending would give (limit 0: all), unopened. */
+int	 store_pending_count(struct store *, const char *recipient,
+	    uint64_t after, size_t limit, uint64_t *n, char **cause);
 /*
  * Every delivery of recipient with after < seq <= upto, acknowledged or
  * not, in order, each with when it became visible (visible_at, never

@@ -494,18 +494,6 @@ deliver_pump(struct session *s)
 	session_unref(s);
 }
 
-struct deliver_count {
-	uint64_t	n;
-};
-
-/* Count rows, for the pending figure of a resumed subscription. */
-static int
-deliver_count_row(const struct store_delivery *sd, void *arg)
-{
-	((struct deliver_count *)arg)->n++;
-	return 0;
-}
-
 void
 deliver_subscribe(struct session *s, uint64_t request_id,
     struct service_error *err,
@@ -513,9 +501,8 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 {
 	Ceptoar__Envelope	 env = CEPTOAR__ENVELOPE__INIT;
 	Ceptoar__Subscribed	 ok = CEPTOAR__SUBSCRIBED__INIT;
-	struct deliver_count	 cnt = { 0 };
 	struct inbox		*ib;
-	uint64_t		 last = 0, pending = 0, after, limit;
+	uint64_t		 last = 0, pending = 0, after, limit, counted;
 	char			*cause = NULL;
 
 	if (s->subscribed) {
@@ -529,8 +516,8 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 	/* What was acknowledged before this reads as acknowledged. */
 	submit_write_acks();
 	if (store_inbox_state(hub->store, s->org, &last, &pending, &cause)
-	    == -1 || (after > 0 && store_pending(hub->store, s->org, after,
-	    (size_t)limit, deliver_count_row, &cnt, &cause) == -1)) {
+	    == -1 || (after > 0 && store_pending_count(hub->store, s->org,
+	    after, (size_t)limit, &counted, &cause) == -1)) {
 		log_event(LOG_LVL_ERROR, "store.error",
 		    "session=%s op=inbox_state cause=\"%s\"", s->sid,
 		    cause ? cause : "");
@@ -541,7 +528,7 @@ deliver_subscribe(struct session *s, uint64_t request_id,
 		return;
 	}
 	if (after > 0)
-		pending = cnt.n;
+		pending = counted;
 	if (limit > 0 && pending > limit)
 		pending = limit;
 	s->subscribed = true;

@@ -125,6 +125,45 @@ test_inbox_collect(const struct store_delivery *d, void *arg)
 }
 
 /*
+ * store_pending_count gives what store_pending would give, for every
+ * cursor and limit, acknowledged deliveries left out.
+ */
+static void
+test_pending_count(void)
+{
+	const char	*a[] = { "op-a" };
+	struct store	*s;
+	struct seen	 sn;
+	uint64_t	 seqs[1] = { 2 }, n, after;
+	size_t		 nacked, limit;
+	char		*cause = NULL;
+
+	unlink(dbpath);
+	if ((s = test_open()) == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK(test_put(s, "C-1", "nisc", "u-1", "one", a, 1) == 1);
+	CHECK(test_put(s, "C-2", "nisc", "u-2", "two", a, 1) == 2);
+	CHECK(test_put(s, "C-3", "nisc", "u-3", "three", a, 1) == 3);
+	CHECK(store_ack(s, "op-a", seqs, 1, 1700000100, &nacked, &cause) ==
+	    0 && nacked == 1);
+	for (after = 0; after <= 4; after++)
+		for (limit = 0; limit <= 3; limit++) {
+			CHECK(test_pending(s, "op-a", after, limit, &sn) == 0);
+			CHECK(store_pending_count(s, "op-a", after, limit, &n,
+			    &cause) == 0);
+			CHECK(n == sn.n);
+		}
+	CHECK(store_pending_count(s, "nobody", 0, 0, &n, &cause) == 0 &&
+	    n == 0);
+	CHECK(store_pending_count(s, "", 0, 0, &n, &cause) == -1);
+	free(cause);
+	store_close(s);
+	unlink(dbpath);
+}
+
+/*
  * A TAXII reader's view: every delivery, acknowledged or not, up to a
  * bound, each visible later than the one before it in its inbox, even
  * when the clock is behind what was already handed out (visible_at).
@@ -1231,6 +1270,7 @@ main(void)
 	test_rotation();
 	test_migrate_seal();
 	test_inbox_read();
+	test_pending_count();
 #ifdef CEPTOARD_TEST_HOOKS
 	test_undo_marks();
 #endif
